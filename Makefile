@@ -1,0 +1,36 @@
+# zzhpc: `make demo` sets everything up and runs the demo; `make test` runs the whole test-suite.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+NP ?= 2
+export OMPI_ALLOW_RUN_AS_ROOT := 1
+export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
+export OMPI_MCA_rmaps_base_oversubscribe := 1
+export OMPI_MCA_btl_vader_single_copy_mechanism := none
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+MPIEXEC := mpiexec --oversubscribe
+# Each MPI pytest run is bounded: a hung rank can never stall CI.
+MPITEST := timeout -k 10 900 $(MPIEXEC)
+
+.PHONY: setup demo test test-serial test-mpi validate bench docs clean
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	$(MPIEXEC) -n $(NP) zzhpc run examples/heat.toml --output runs/heat-demo
+	zzhpc validate heat --quick
+
+test: setup
+	$(PY) -m pytest -q tests -p no:cacheprovider
+	$(MPITEST) -n 2 $(PY) -m pytest -q --with-mpi -m mpi tests/mpi -p no:cacheprovider
+	$(MPITEST) -n 4 $(PY) -m pytest -q --with-mpi -m mpi tests/mpi -p no:cacheprovider
+
+validate: setup
+	zzhpc validate --quick
+
+bench: setup
+	zzhpc bench --quick --json runs/bench.json
+
+clean:
+	rm -rf runs .pytest_cache build *.egg-info

@@ -1,0 +1,36 @@
+"""``zzhpc bench``: registered benchmarks, zzhpc and its peer timed in the same run; JSON output."""
+import json
+import platform
+
+from .validate import select
+
+
+def add_parser(sub):
+    p = sub.add_parser("bench", help="time zzhpc against peer codes, side by side",
+                       description="Run benchmark cases (all, or those named) and print time per step of "
+                                   "zzhpc and of the peer, their ratio and memory per unit of work.",
+                       epilog="Example: zzhpc bench heat --quick --json runs/bench.json")
+    p.add_argument("cases", nargs="*", help="case or solver names (default: all)")
+    p.add_argument("--quick", action="store_true", help="small sizes, for CI")
+    p.add_argument("--json", metavar="FILE", help="write the results as JSON")
+
+
+def main(args):
+    from ..core.registry import benchmark_cases
+    from ..io.provenance import cpu_model
+    results = []
+    for case in select(benchmark_cases(), args.cases):
+        res = case["run"](quick=args.quick)
+        for row in res if isinstance(res, list) else [res]:
+            row = dict({"case": case["name"]}, **row)
+            results.append(row)
+            ratio = row.get("ratio")
+            print(f"{row['case']:24s} {row.get('label', ''):28s} zzhpc {row.get('zzhpc_s_per_step', float('nan')):.4g} s/step"
+                  f"  {row.get('peer', 'peer')} {row.get('peer_s_per_step', float('nan')):.4g} s/step"
+                  f"  ratio {ratio if ratio is None else f'{ratio:.3f}'}")
+    out = {"machine": {"cpu": cpu_model(), "platform": platform.platform()}, "quick": args.quick,
+           "results": results}
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(out, fh, indent=1)
+    return 0

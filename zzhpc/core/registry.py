@@ -1,0 +1,131 @@
+"""Solvers and their validation/benchmark cases, registered by name.
+
+Built-in solvers are the sub-packages of :mod:`zzhpc.solvers`, found by walking the package (the core
+never names one); third-party solvers come from the entry point group ``zzhpc.solvers``.
+"""
+import importlib
+import pkgutil
+from dataclasses import dataclass
+
+from ..errors import ConfigError
+
+_SOLVERS = {}
+_VALIDATION = {}
+_BENCHMARKS = {}
+_ERRORS = {}
+_discovered = False
+
+
+def register_solver(cls):
+    """Class decorator: make a :class:`~zzhpc.core.solver.Solver` available as ``solver = "<name>"``."""
+    _SOLVERS[cls.name] = cls
+    return cls
+
+
+def discover():
+    """Import built-in solver packages and entry-point plugins once; broken ones are recorded, not fatal."""
+    global _discovered
+    if _discovered:
+        return
+    _discovered = True
+    import zzhpc.solvers as pkg
+    for info in pkgutil.iter_modules(pkg.__path__):
+        if info.ispkg:
+            try:
+                importlib.import_module(f"zzhpc.solvers.{info.name}")
+            except Exception as exc:
+                _ERRORS[info.name] = f"{type(exc).__name__}: {exc}"
+    from importlib.metadata import entry_points
+    try:
+        eps = entry_points(group="zzhpc.solvers")
+    except TypeError:
+        eps = entry_points().get("zzhpc.solvers", [])
+    for ep in eps:
+        try:
+            cls = ep.load()
+            _SOLVERS.setdefault(cls.name or ep.name, cls)
+        except Exception as exc:
+            _ERRORS[ep.name] = f"{type(exc).__name__}: {exc}"
+
+
+def solver_names():
+    discover()
+    return sorted(_SOLVERS)
+
+
+def discovery_errors():
+    discover()
+    return dict(_ERRORS)
+
+
+def get_solver(name):
+    discover()
+    if name not in _SOLVERS:
+        known = ", ".join(sorted(_SOLVERS)) or "none"
+        hint = f"; failed to load: {_ERRORS[name]}" if name in _ERRORS else ""
+        raise ConfigError("solver", f"unknown solver (available: {known}){hint}", name)
+    return _SOLVERS[name]
+
+
+@dataclass
+class Metric:
+    """One checked number of a validation case."""
+
+    name: str
+    measured: float
+    reference: float
+    tolerance: float
+    mode: str = "abs"     # 'abs': |m - r| <= tol; 'rel': |m - r| <= tol |r|; 'max': m <= tol; 'min': m >= tol
+    note: str = ""
+
+    @property
+    def passed(self):
+        m, r, t = self.measured, self.reference, self.tolerance
+        if m is None or m != m:
+            return False
+        if self.mode == "abs":
+            return abs(m - r) <= t
+        if self.mode == "rel":
+            return abs(m - r) <= t * abs(r)
+        if self.mode == "max":
+            return m <= t
+        if self.mode == "min":
+            return m >= t
+        raise ValueError(self.mode)
+
+
+def _case_decorator(table, name, solver, description):
+    def deco(fn):
+        table[name] = {"name": name, "solver": solver, "run": fn, "description": description or fn.__doc__}
+        return fn
+    return deco
+
+
+def validation_case(name, solver, description=""):
+    """Decorator: ``fn(quick: bool) -> list[Metric]``, run by ``zzhpc validate``."""
+    return _case_decorator(_VALIDATION, name, solver, description)
+
+
+def benchmark_case(name, solver, description=""):
+    """Decorator: ``fn(quick: bool) -> dict`` (times of zzhpc and the peer, ratios), run by ``zzhpc bench``."""
+    return _case_decorator(_BENCHMARKS, name, solver, description)
+
+
+def _load_cases():
+    discover()
+    for cls in list(_SOLVERS.values()):
+        if cls.cases_module:
+            try:
+                importlib.import_module(cls.cases_module)
+            except Exception as exc:
+                _ERRORS[f"{cls.name} cases"] = f"{type(exc).__name__}: {exc}"
+
+
+def validation_cases():
+    _load_cases()
+    return dict(_VALIDATION)
+
+
+def benchmark_cases():
+    _load_cases()
+    return dict(_BENCHMARKS)

@@ -1,0 +1,70 @@
+"""Hot kernels: one generic version against ``xp``, optional per-backend overrides that may decline.
+
+A solver calls ``get_kernel("name", backend)(...)``. Overrides registered for the backend are tried
+first; one that raises :class:`~zzhpc.errors.NotSuitableError` (unsupported dtype, shape, missing
+compiler) hands the call to the next and finally to the generic kernel (after PyFR's providers).
+Tests compare every override with the NumPy result of the generic kernel (tests/test_kernels.py).
+"""
+from ..errors import NotSuitableError
+
+_GENERIC = {}
+_OVERRIDES = {}
+_SAMPLES = {}
+
+
+def kernel(name, sample=None):
+    """Decorator: the generic (reference) kernel ``name``.
+
+    ``sample(rng) -> (args, kwargs)`` makes random NumPy inputs for the override conformance tests.
+    """
+    def deco(fn):
+        _GENERIC[name] = fn
+        if sample is not None:
+            _SAMPLES[name] = sample
+        return fn
+    return deco
+
+
+def override(name, backend):
+    """Decorator: a faster version of kernel ``name`` for ``backend`` (may raise NotSuitableError)."""
+    def deco(fn):
+        _OVERRIDES.setdefault(name, {}).setdefault(backend, []).append(fn)
+        return fn
+    return deco
+
+
+def get_kernel(name, backend):
+    """Callable running the best kernel ``name`` for ``backend`` (a Backend or its name)."""
+    bname = getattr(backend, "name", backend)
+    generic = _GENERIC[name]
+    overrides = _OVERRIDES.get(name, {}).get(bname, [])
+    if not overrides:
+        return generic
+
+    def run(*args, **kw):
+        for fn in overrides:
+            try:
+                return fn(*args, **kw)
+            except NotSuitableError:
+                continue
+        return generic(*args, **kw)
+    run.__name__ = f"{name}[{bname}]"
+    return run
+
+
+def kernel_registry():
+    """``{name: {"generic": fn, "sample": fn|None, "overrides": {backend: [fn, ...]}}}``."""
+    return {n: {"generic": f, "sample": _SAMPLES.get(n), "overrides": dict(_OVERRIDES.get(n, {}))}
+            for n, f in _GENERIC.items()}
+
+
+def kernel_path(relative):
+    """Path of a source under ``kernels/`` (source tree, or ``<prefix>/share/zzhpc/kernels`` installed)."""
+    import os
+    import sys
+    here = os.path.dirname(os.path.abspath(__file__))
+    for root in (os.path.join(here, "..", "..", "kernels"), os.path.join(sys.prefix, "share", "zzhpc", "kernels")):
+        path = os.path.normpath(os.path.join(root, relative))
+        if os.path.isfile(path):
+            return path
+    raise FileNotFoundError(f"kernel source {relative} not found under kernels/ or {sys.prefix}/share/zzhpc")

@@ -1,0 +1,36 @@
+"""NumPy: the CPU reference backend every other backend is checked against."""
+import numpy as np
+
+from .base import Backend
+from .registry import register_backend
+
+
+@register_backend
+class NumpyBackend(Backend):
+    name = "numpy"
+    kind = "cpu"
+    dlpack_device = (1, 0)  # kDLCPU
+
+    def __init__(self, device="cpu", gpu_aware_mpi=False):
+        super().__init__("cpu", gpu_aware_mpi)
+        import array_api_compat.numpy as xp
+        self.xp = xp
+
+    @classmethod
+    def available(cls):
+        return True, np.__version__
+
+    def version(self):
+        return np.__version__
+
+    def dtype(self, name):
+        return np.dtype(name)
+
+    def asarray(self, a, dtype=None):
+        return np.asarray(a, dtype=None if dtype is None else np.dtype(dtype))
+
+    def to_host(self, a):
+        return np.ascontiguousarray(a)
+
+    def zeros(self, shape, dtype="float64"):
+        return np.zeros(tuple(shape), dtype=np.dtype(dtype))

@@ -1,0 +1,75 @@
+"""Backends registered by name, plus those from other packages (entry point group ``zzhpc.backends``)."""
+from ..errors import ConfigError
+
+_BACKENDS = {}
+_loaded_entry_points = False
+
+
+def register_backend(cls):
+    """Class decorator: make a :class:`~zzhpc.device.base.Backend` subclass available by its ``name``."""
+    _BACKENDS[cls.name] = cls
+    return cls
+
+
+def _load():
+    global _loaded_entry_points
+    from . import numpy_backend, cupy_backend, torch_backend  # noqa: F401  (built-ins register)
+    if not _loaded_entry_points:
+        _loaded_entry_points = True
+        from importlib.metadata import entry_points
+        try:
+            eps = entry_points(group="zzhpc.backends")
+        except TypeError:  # Python < 3.10
+            eps = entry_points().get("zzhpc.backends", [])
+        for ep in eps:
+            try:
+                cls = ep.load()
+                _BACKENDS.setdefault(getattr(cls, "name", ep.name) or ep.name, cls)
+            except Exception as exc:  # a broken plugin must not break zzhpc
+                _BACKENDS.setdefault(ep.name, _broken(ep.name, exc))
+
+
+def _broken(name, exc):
+    from .base import Backend
+
+    class Broken(Backend):
+        asarray = to_host = None
+
+        @classmethod
+        def available(cls):
+            return False, f"plugin failed to load: {exc}"
+    Broken.name = name
+    return Broken
+
+
+def backend_names():
+    _load()
+    return sorted(_BACKENDS)
+
+
+def backend_class(name):
+    _load()
+    if name not in _BACKENDS:
+        raise ConfigError("backend.name", f"unknown backend (registered: {', '.join(sorted(_BACKENDS))})", name)
+    return _BACKENDS[name]
+
+
+def backend_status():
+    """``{name: (available, version-or-reason)}`` for every registered backend."""
+    _load()
+    return {n: _BACKENDS[n].available() for n in sorted(_BACKENDS)}
+
+
+def get_backend(name="numpy", device="local-rank", *, comm=None, gpu_aware_mpi=False):
+    """Instantiate backend ``name`` on the card this rank should use.
+
+    ``device`` is a policy (``local-rank``, ``round-robin``), a card number, or a full device string
+    such as ``cuda:1`` or ``npu:0``. Asking for a backend that cannot run here is one clear ConfigError.
+    """
+    cls = backend_class(name)
+    ok, why = cls.available()
+    if not ok:
+        raise ConfigError("backend.name", f"backend not usable here: {why}", name)
+    from .mapping import choose_device
+    dev = choose_device(cls, device, comm)
+    return cls(device=dev, gpu_aware_mpi=gpu_aware_mpi)

@@ -1,0 +1,89 @@
+"""Collective parallel HDF5 (the ``mpio`` driver) for distributed fields and particle arrays."""
+import json
+
+import h5py
+import numpy as np
+from mpi4py import MPI
+
+from ..errors import InputError
+
+
+def open_parallel(path, mode, comm):
+    """Open ``path`` collectively on ``comm`` (``mpio`` driver; a plain file when h5py lacks MPI)."""
+    try:
+        if h5py.get_config().mpi:
+            return h5py.File(path, mode, driver="mpio", comm=comm)
+        if comm.Get_size() > 1:
+            raise RuntimeError("h5py was built without MPI: parallel HDF5 needs h5py with the mpio driver "
+                               "(Debian: python3-h5py-mpi; set H5PY_ALWAYS_USE_MPI=1)")
+        return h5py.File(path, mode)
+    except (OSError, KeyError) as exc:
+        if mode == "r":
+            raise InputError(path, f"cannot be read as HDF5 ({exc})") from None
+        raise
+
+
+def write_block(f, name, local, global_shape, start, *, attrs=None):
+    """Collectively create dataset ``name`` of ``global_shape``; each rank writes ``local`` at ``start``.
+
+    ``local`` is a host array whose trailing axes are the decomposed ones; leading (component) axes are
+    written whole. Every rank must call this with the same ``name`` and ``global_shape``.
+    """
+    local = np.ascontiguousarray(local)
+    lead = local.shape[: local.ndim - len(start)]
+    dset = f.create_dataset(name, shape=tuple(lead) + tuple(global_shape), dtype=local.dtype)
+    sel = (slice(None),) * len(lead) + tuple(slice(s, s + n) for s, n in zip(start, local.shape[len(lead):]))
+    with dset.collective:
+        dset[sel] = local
+    for k, v in (attrs or {}).items():
+        dset.attrs[k] = v
+    return dset
+
+
+def read_block(f, name, start, count, path="file"):
+    """This rank's block of dataset ``name`` (trailing axes decomposed, leading axes whole)."""
+    if name not in f:
+        raise InputError(path, f"dataset '{name}' is missing")
+    dset = f[name]
+    lead = dset.ndim - len(start)
+    if lead < 0 or any(s + n > g for s, n, g in zip(start, count, dset.shape[lead:])):
+        raise InputError(path, f"dataset '{name}' has shape {dset.shape}, too small for block "
+                               f"{tuple(start)}+{tuple(count)}")
+    sel = (slice(None),) * lead + tuple(slice(s, s + n) for s, n in zip(start, count))
+    with dset.collective:
+        return dset[sel]
+
+
+def write_concatenated(f, name, local, comm):
+    """Per-rank arrays of varying length along axis 0 written one after the other (particles)."""
+    local = np.ascontiguousarray(local)
+    n = local.shape[0]
+    offset = comm.exscan(n) or 0
+    total = comm.allreduce(n)
+    dset = f.create_dataset(name, shape=(total,) + local.shape[1:], dtype=local.dtype)
+    with dset.collective:
+        dset[offset:offset + n] = local
+    return offset, total
+
+
+def read_concatenated(f, name, start, count, path="file"):
+    if name not in f:
+        raise InputError(path, f"dataset '{name}' is missing")
+    dset = f[name]
+    if start + count > dset.shape[0]:
+        raise InputError(path, f"dataset '{name}' has {dset.shape[0]} rows, need {start + count}")
+    with dset.collective:
+        return dset[start:start + count]
+
+
+def write_attrs(obj, mapping):
+    """Attributes; nested values stored as JSON text."""
+    for k, v in mapping.items():
+        if isinstance(v, (dict, list, tuple)) or v is None:
+            obj.attrs[k] = json.dumps(v, default=str)
+        else:
+            obj.attrs[k] = v
+
+
+def all_ok(comm, ok):
+    return bool(comm.allreduce(bool(ok), op=MPI.LAND))

@@ -1,0 +1,14 @@
+"""Parallel layer: process grids, block partitions, halo exchange, distributed FFT, timers, fault handling.
+
+Nothing here knows about a particular solver; solvers compose these pieces.
+"""
+from .partition import block_partition, block_ranges
+from .cartesian import ProcessGrid
+from .halo import halo_exchange
+from .timers import PhaseTimers
+from .mesh import DistributedMesh
+from .replicas import ReplicaSet
+from .faults import world, abort_all, install_excepthook, agree
+
+__all__ = ["block_partition", "block_ranges", "ProcessGrid", "halo_exchange", "PhaseTimers",
+           "DistributedMesh", "ReplicaSet", "world", "abort_all", "install_excepthook", "agree"]
