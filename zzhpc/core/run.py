@@ -58,6 +58,30 @@ class Progress:
         sys.stderr.flush()
 
 
+def _parse_fault(text):
+    """``ZZHPC_FAULT=kind:rank:step`` (kind = raise, kill, nan): deliberate faults for reliability tests."""
+    if not text:
+        return None
+    try:
+        kind, rank, step = text.split(":")
+        if kind not in ("raise", "kill", "nan"):
+            raise ValueError
+        return kind, int(rank), int(step)
+    except ValueError:
+        raise ConfigError("ZZHPC_FAULT", "expected kind:rank:step with kind raise, kill or nan", text) from None
+
+
+def _inject(fault, rank, solver):
+    kind, frank, fstep = fault
+    if rank != frank or solver.step != fstep:
+        return
+    if kind == "raise":
+        raise RuntimeError(f"injected fault at step {solver.step}")
+    if kind == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    solver.poison()
+
+
 def _memory_hwm_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
@@ -114,8 +138,11 @@ def run(solver_cls, cfg, comm=MPI.COMM_WORLD, *, quiet=False, install_signals=Tr
     def done():
         if target_steps and solver.step >= target_steps:
             return True
+        if solver.finished():
+            return True
         return bool(t_end) and solver.time >= t_end * (1 - 1e-12)
 
+    fault = _parse_fault(os.environ.get("ZZHPC_FAULT"))
     stop = _StopFlag()
     old_handlers = {}
     if install_signals:
@@ -187,6 +214,8 @@ def run(solver_cls, cfg, comm=MPI.COMM_WORLD, *, quiet=False, install_signals=Tr
     while not done():
         with timers("compute"):
             solver.advance()
+        if fault:
+            _inject(fault, rank, solver)
         s = solver.step
         if s % runc["diag_every"] == 0:
             diagnose()

@@ -60,6 +60,12 @@ class Solver(abc.ABC):
     def advance(self):
         """Collective: one time step; must update ``self.time`` and ``self.step``."""
 
+    def finished(self):
+        """Collective: True to end the run before run.steps/run.t_end (e.g. a steady state reached).
+
+        Must return the same value on every rank."""
+        return False
+
     def diagnostics(self):
         """Collective: scalar diagnostics ``{name: float}`` (same on every rank)."""
         return {}
@@ -67,6 +73,9 @@ class Solver(abc.ABC):
     def nonfinite_field(self):
         """Collective: name of a state field holding NaN/Inf, or None."""
         return None
+
+    def poison(self):
+        """Put a NaN into the local state (fault-injection tests of the NaN detection)."""
 
     def mesh(self):
         """``(global_shape, spacing)`` for XDMF when fields live on a uniform mesh, else None."""

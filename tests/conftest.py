@@ -1,0 +1,81 @@
+"""Shared fixtures: MPI environment for subprocess launches, backends, and abort-on-failure under MPI."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+           "OMPI_MCA_rmaps_base_oversubscribe": "1", "H5PY_ALWAYS_USE_MPI": "1"}
+os.environ.update(MPI_ENV)
+
+
+def _launched_by_mpi():
+    return any(k in os.environ for k in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"))
+
+
+def clean_env(**extra):
+    """Environment for a child mpiexec: no inherited rank variables from an enclosing MPI job."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("OMPI_COMM_WORLD", "OMPI_MCA_ess", "OMPI_MCA_orte", "PMIX_", "PMI_",
+                                "OMPI_FILE_LOCATION", "OMPI_UNIVERSE", "OMPI_APP_CTX", "OMPI_FIRST_RANKS",
+                                "OMPI_NUM_APP_CTX", "OMPI_ARGV", "OMPI_COMMAND", "OMPI_MCA_initial_wdir",
+                                "OMPI_MCA_mpi_oversubscribe", "OMPI_MCA_pmix", "OMPI_MCA_shmem",
+                                "OMPI_MCA_ompi_", "OMPI_MCA_orte_", "OMPI_NPROC"))}
+    env.update(MPI_ENV)
+    env.update(extra)
+    return env
+
+
+def zzhpc_cmd(ranks, *args):
+    """``mpiexec -n ranks python -m zzhpc ARGS`` (plain python for ranks == 0)."""
+    base = [sys.executable, "-m", "zzhpc", *map(str, args)]
+    return base if ranks == 0 else ["mpiexec", "-n", str(ranks), *base]
+
+
+def run_zzhpc(ranks, *args, timeout=300, check=False, **kw):
+    proc = subprocess.run(zzhpc_cmd(ranks, *args), capture_output=True, text=True, timeout=timeout,
+                          env=clean_env(), cwd=kw.pop("cwd", ROOT), **kw)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"zzhpc {' '.join(map(str, args))} failed ({proc.returncode}):\n"
+                             f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def read_summary(outdir):
+    with open(Path(outdir) / "summary.json") as fh:
+        return json.load(fh)
+
+
+@pytest.fixture(params=["numpy", "torch"])
+def backend(request):
+    """Every backend usable on this machine (numpy and torch on a CPU; cupy where a GPU is present)."""
+    from zzhpc.device import backend_status, get_backend
+    ok, why = backend_status()[request.param]
+    if not ok:
+        pytest.skip(f"backend {request.param} not available here: {why}")
+    return get_backend(request.param)
+
+
+def pytest_collection_modifyitems(config, items):
+    from zzhpc.device import backend_status
+    gpu_ok, why = backend_status().get("cupy", (False, "cupy not registered"))
+    for item in items:
+        if "gpu" in item.keywords and not gpu_ok:
+            item.add_marker(pytest.mark.skip(reason=f"no GPU on this machine ({why})"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under MPI, a failed test aborts all ranks: one failing rank never leaves the others blocked."""
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.failed and _launched_by_mpi():
+        from mpi4py import MPI
+        if MPI.COMM_WORLD.Get_size() > 1:
+            sys.stderr.write(f"\n[rank {MPI.COMM_WORLD.Get_rank()}] {item.nodeid} failed:\n{rep.longreprtext}\n")
+            sys.stderr.flush()
+            MPI.COMM_WORLD.Abort(1)

@@ -1,0 +1,174 @@
+"""MPI tests of zzhpc.parallel.fft.DistributedFFT.
+
+Run:  mpiexec -n K python -m pytest --with-mpi tests/mpi/test_fft.py   (K = 1, 2, 3, 4)
+
+Every rank builds the same global field from numpy default_rng(1234) and keeps
+its own block, so results are deterministic for a given rank count.
+"""
+import math
+
+import numpy as np
+import pytest
+
+mpi4py = pytest.importorskip("mpi4py")
+from mpi4py import MPI  # noqa: E402
+
+from zzhpc.parallel.fft import DistributedFFT, block_partition  # noqa: E402
+
+SHAPES = [(16, 12, 10), (9, 7, 8), (8, 8, 8), (6, 5, 7)]
+TOL = {"float64": 1e-12, "float32": 1e-5}
+
+
+def _layouts():
+    """(decomposition, proc_grid) cases; 'Px1'/'1xP' are resolved per rank count."""
+    return [("slab", None), ("pencil", None), ("pencil", "1xP"), ("pencil", "Px1")]
+
+
+def _grid(spec, nproc):
+    return {"1xP": (1, nproc), "Px1": (nproc, 1)}.get(spec, spec)
+
+
+def _admissible(shape, nproc, decomposition, grid):
+    """The documented rule, restated independently of the implementation."""
+    n0, n1, n2 = shape
+    if decomposition == "slab":
+        return nproc <= min(n0, n1)
+    cands = [grid] if grid else [(p, nproc // p) for p in range(1, nproc + 1) if nproc % p == 0]
+    return any(p0 * p1 == nproc and p0 <= min(n0, n1) and p1 <= min(n1, n2 // 2 + 1) for p0, p1 in cands)
+
+
+def _field(shape, dtype):
+    return np.random.default_rng(1234).standard_normal(shape).astype(dtype)
+
+
+def _assemble(comm, fft, local, global_shape):
+    """Gather every rank's (slices, block) and place them; check they tile the array exactly once."""
+    full = np.zeros(global_shape, dtype=np.asarray(local).dtype)
+    hits = np.zeros(global_shape, dtype=int)
+    for sl, blk in comm.allgather((fft.spectral_slice_local, np.asarray(local))):
+        full[sl] = blk
+        hits[sl] += 1
+    assert (hits == 1).all()
+    return full
+
+
+def _check_roundtrip(comm, fft, u, dtype, to_np=np.asarray, from_np=lambda a: a):
+    tol = TOL[dtype]
+    ul = u[fft.real_slice_local]
+    uh = fft.forward(from_np(ul.copy()))
+    assert tuple(uh.shape) == fft.spectral_shape_local
+    uh_np = to_np(uh)
+    assert uh_np.dtype == (np.complex64 if dtype == "float32" else np.complex128)
+    ref = np.fft.rfftn(u.astype(np.float64))
+    got = _assemble(comm, fft, uh_np, ref.shape)
+    np.testing.assert_allclose(got, ref, rtol=tol, atol=tol * np.abs(ref).max())
+    back = to_np(fft.backward(uh))
+    assert back.dtype == np.dtype(dtype) and back.shape == ul.shape
+    np.testing.assert_allclose(back, ul, rtol=tol, atol=tol * np.abs(u).max())
+
+
+@pytest.mark.mpi(min_size=1)
+def test_block_partition():
+    assert block_partition(10, 4) == ([3, 3, 2, 2], [0, 3, 6, 8])
+    assert block_partition(8, 4) == ([2, 2, 2, 2], [0, 2, 4, 6])
+    assert block_partition(3, 3) == ([1, 1, 1], [0, 1, 2])
+
+
+@pytest.mark.mpi(min_size=1)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("decomposition,grid", _layouts())
+def test_numpy_matches_rfftn_and_roundtrip(decomposition, grid, shape, dtype):
+    comm = MPI.COMM_WORLD
+    grid = _grid(grid, comm.size)
+    if not _admissible(shape, comm.size, decomposition, grid):
+        with pytest.raises(ValueError):
+            DistributedFFT(comm, shape, decomposition=decomposition, dtype=dtype, proc_grid=grid)
+        return
+    fft = DistributedFFT(comm, shape, decomposition=decomposition, dtype=dtype, proc_grid=grid)
+    assert fft.real_shape_local == tuple(s.stop - s.start for s in fft.real_slice_local)
+    assert fft.empty_real().shape == fft.real_shape_local
+    assert fft.empty_spectral().dtype == (np.complex64 if dtype == "float32" else np.complex128)
+    _check_roundtrip(comm, fft, _field(shape, dtype), dtype)
+
+
+@pytest.mark.mpi(min_size=1)
+@pytest.mark.parametrize("gpu_aware", [False, True])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("shape", [(16, 12, 10), (9, 7, 8)])
+@pytest.mark.parametrize("decomposition,grid", [("slab", None), ("pencil", "1xP"), ("pencil", None)])
+def test_torch_namespace(decomposition, grid, shape, dtype, gpu_aware):
+    torch = pytest.importorskip("torch")
+    xt = pytest.importorskip("array_api_compat.torch")
+    comm = MPI.COMM_WORLD
+    grid = _grid(grid, comm.size)
+    if not _admissible(shape, comm.size, decomposition, grid):
+        pytest.skip("layout not admissible at this rank count")
+    # gpu_aware=True hands torch CPU tensors to MPI directly (mpi4py reads them via DLPack).
+    fft = DistributedFFT(comm, shape, decomposition=decomposition, dtype=dtype, proc_grid=grid, xp=xt,
+                         to_host=lambda t: t.numpy(), from_host=torch.from_numpy, gpu_aware_mpi=gpu_aware)
+    assert isinstance(fft.empty_spectral(), torch.Tensor)
+    _check_roundtrip(comm, fft, _field(shape, dtype), dtype,
+                     to_np=lambda t: t.numpy(), from_np=torch.from_numpy)
+
+
+@pytest.mark.mpi(min_size=1)
+@pytest.mark.parametrize("decomposition,grid", [("slab", None), ("pencil", None), ("pencil", "1xP")])
+def test_numpy_gpu_aware_path(decomposition, grid):
+    comm = MPI.COMM_WORLD
+    calls = []
+    fft = DistributedFFT(comm, (9, 7, 8), decomposition=decomposition, proc_grid=_grid(grid, comm.size),
+                         gpu_aware_mpi=True, synchronize=lambda: calls.append(1))
+    _check_roundtrip(comm, fft, _field((9, 7, 8), "float64"), "float64")
+    assert len(calls) == 2 * sum(p > 1 for p in fft.proc_grid)  # one per transpose per direction
+
+
+def _expect_error(comm, shape, **kw):
+    with pytest.raises(ValueError) as err:
+        DistributedFFT(comm, shape, **kw)
+    msg = str(err.value)
+    assert "\n" not in msg and str(shape) in msg and f"{comm.size} rank" in msg
+    assert repr(kw.get("decomposition", "slab")) in msg
+    assert len(set(comm.allgather(msg))) == 1  # identical on every rank
+    return msg
+
+
+@pytest.mark.mpi(min_size=1)
+def test_bad_proc_grid():
+    comm = MPI.COMM_WORLD
+    _expect_error(comm, (8, 8, 8), decomposition="pencil", proc_grid=(comm.size + 1, 1))
+
+
+@pytest.mark.mpi(min_size=2)
+def test_impossible_decompositions():
+    comm = MPI.COMM_WORLD
+    p = comm.size
+    assert "min(N0, N1)" in _expect_error(comm, (p - 1, 8, 8), decomposition="slab")
+    assert "min(N0, N1)" in _expect_error(comm, (8, p - 1, 8), decomposition="slab")
+    _expect_error(comm, (p - 1, 8, 8), decomposition="pencil", proc_grid=(p, 1))
+    _expect_error(comm, (1, 1, 1), decomposition="pencil")  # no grid at all fits
+    if p >= 3:  # P1 > N2//2+1
+        _expect_error(comm, (8, 8, 2 * (p - 1) - 1), decomposition="pencil", proc_grid=(1, p))
+
+
+@pytest.mark.mpi(min_size=1)
+@pytest.mark.parametrize("lengths", [(2 * math.pi,) * 3, (1.0, 2.0, 3.0)])
+@pytest.mark.parametrize("decomposition,grid", [("slab", None), ("pencil", None), ("pencil", "1xP")])
+def test_spectral_derivative(decomposition, grid, lengths):
+    comm = MPI.COMM_WORLD
+    shape = (16, 12, 10)
+    fft = DistributedFFT(comm, shape, decomposition=decomposition, proc_grid=_grid(grid, comm.size))
+    x = [np.arange(n)[sl] * (L / n) for n, sl, L in zip(shape, fft.real_slice_local, lengths)]
+    a = [2 * math.pi * m / L for m, L in zip((1, 2, 3), lengths)]
+    x0, x1, x2 = np.meshgrid(*x, indexing="ij")
+    u = np.sin(a[0] * x0) * np.cos(a[1] * x1) * np.sin(a[2] * x2)
+    exact = [a[0] * np.cos(a[0] * x0) * np.cos(a[1] * x1) * np.sin(a[2] * x2),
+             -a[1] * np.sin(a[0] * x0) * np.sin(a[1] * x1) * np.sin(a[2] * x2),
+             a[2] * np.sin(a[0] * x0) * np.cos(a[1] * x1) * np.cos(a[2] * x2)]
+    uh = fft.forward(u)
+    ks = fft.wavenumbers(lengths)
+    for ax, k in enumerate(ks):
+        expect = [1, 1, 1]
+        expect[ax] = fft.spectral_shape_local[ax]
+        assert k.shape == tuple(expect)
+        np.testing.assert_allclose(fft.backward(1j * k * uh), exact[ax], atol=1e-11 * max(a))

@@ -1,0 +1,260 @@
+"""Validation and benchmark cases of the folding solver (``zzhpc validate folding``, ``zzhpc bench folding``)."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+from mpi4py import MPI
+
+from ...core import Metric, benchmark_case, validation_case
+from ...core.deck import resolve
+from ...core.peers import run_peer
+from ...core.run import run
+from .kernels import sbm_forces
+from .model import build_model
+from .structure import find_structure, read_structure
+
+PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peer_openmm.py")
+PROTEINS = {"villin": ("villin_hp35.pdb", "A", [1, 35]), "ci2": ("ci2_2ci2.pdb", "I", None)}
+# Folding temperatures measured with examples/fold_*.toml (docs/folding.md), used to place folding runs.
+TF = {"villin": 1.00, "ci2": 1.15}
+
+
+def load_model(protein):
+    path, chain, res = PROTEINS[protein]
+    return build_model(read_structure(find_structure(path), chain, res))
+
+
+def perturbed(model, count, amplitude, seed=7):
+    rng = np.random.default_rng(seed)
+    return model.native[None] + amplitude * rng.standard_normal((count, model.n, 3))
+
+
+def deck(protein, **folding):
+    path, chain, res = PROTEINS[protein]
+    run_keys = folding.pop("run", {})
+    d = {"solver": "folding", "run": dict({"diag_every": 10 ** 9, "progress_every": 1e9}, **run_keys),
+         "folding": dict({"structure": path, "chain": chain}, **folding), "output": {"fields": False}}
+    if res:
+        d["folding"]["residues"] = res
+    return d
+
+
+def run_inprocess(d, comm=MPI.COMM_SELF):
+    with tempfile.TemporaryDirectory() as tmp:
+        d["output"]["dir"] = tmp
+        cls, cfg = resolve(d, comm.Get_size())
+        return run(cls, cfg, comm, quiet=True, install_signals=False)
+
+
+@validation_case("folding-openmm-forces", "folding")
+def openmm_forces(quick=False):
+    """Energies and forces equal OpenMM's (Reference platform) for the same Hamiltonian on perturbed states."""
+    out = []
+    for protein in ("villin", "ci2"):
+        m = load_model(protein)
+        x = np.concatenate([perturbed(m, 3 if quick else 10, a, seed=k) for k, a in
+                            enumerate((0.01, 0.05) if quick else (0.005, 0.02, 0.05, 0.1))])
+        ref = run_peer(PEER, {"task": "forces", "model": m.to_peer(), "positions": x.tolist()})
+        f, e = sbm_forces(x, m.kernel_params(), energy=True)
+        fo, eo = np.array(ref["forces"]), np.array(ref["energy"])
+        ferr = float(np.max(np.linalg.norm(f - fo, axis=-1)) / np.max(np.linalg.norm(fo, axis=-1)))
+        eerr = float(np.max(np.abs(e - eo) / np.abs(eo)))
+        out += [Metric(f"{protein}: max |dF| / max |F|", ferr, 0.0, 1e-6, "max", f"{len(x)} conformations, "
+                       f"OpenMM {ref['openmm']}"),
+                Metric(f"{protein}: max |dE| / |E|", eerr, 0.0, 1e-9, "max")]
+    return out
+
+
+@validation_case("folding-finite-differences", "folding")
+def finite_differences(quick=False):
+    """Forces are minus the gradient of the energy (central differences, h = 1e-6 nm), on every backend."""
+    from ...device import backend_status, get_backend
+    out = []
+    for protein in ("villin",) if quick else ("villin", "ci2"):
+        m = load_model(protein)
+        x = perturbed(m, 2, 0.04)
+        for name, (ok, _) in backend_status().items():
+            if not ok or name == "cupy" and quick:
+                continue
+            be = get_backend(name, "local-rank")
+            p = {k: be.asarray(v) if isinstance(v, np.ndarray) else v for k, v in m.kernel_params().items()}
+            from ...device import get_kernel
+            kern = get_kernel("sbm_forces", be)
+            f = be.to_host(kern(be.asarray(x), p)[0])
+            h, fd = 1e-6, np.zeros_like(x)
+            for i in range(m.n):
+                for c in range(3):
+                    xp_, xm = x.copy(), x.copy()
+                    xp_[:, i, c] += h
+                    xm[:, i, c] -= h
+                    fd[:, i, c] = -(be.to_host(kern(be.asarray(xp_), p, energy=True)[1])
+                                    - be.to_host(kern(be.asarray(xm), p, energy=True)[1])) / (2 * h)
+            err = float(np.max(np.abs(fd - f)) / np.max(np.abs(f)))
+            out.append(Metric(f"{protein} [{name}]: max |F - FD| / max |F|", err, 0.0, 1e-6, "max"))
+    return out
+
+
+def _mpirun(d, ranks, outdir, timeout=1200):
+    """Run deck ``d`` under ``mpiexec -n ranks``; return its summary."""
+    d = json.loads(json.dumps(d))
+    d["output"]["dir"] = outdir
+    deck_path = os.path.join(outdir + ".toml")
+    with open(deck_path, "w") as fh:
+        fh.write(_toml(d))
+    cmd = ["mpiexec", "-n", str(ranks), sys.executable, "-m", "zzhpc", "run", deck_path, "-q"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMPI_COMM_WORLD", "PMIX_", "OMPI_MCA_ess"))}
+    env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               OMPI_MCA_rmaps_base_oversubscribe="1", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"mpiexec -n {ranks} failed: {proc.stderr[-1500:]}")
+    with open(os.path.join(outdir, "summary.json")) as fh:
+        return json.load(fh)
+
+
+def _toml(d, prefix=""):
+    lines, tables = [], []
+    for k, v in d.items():
+        if isinstance(v, dict):
+            tables.append((k, v))
+        else:
+            lines.append(f"{k} = {json.dumps(v)}")
+    for k, v in tables:
+        lines.append(f"\n[{prefix}{k}]")
+        lines.append(_toml(v, prefix + k + "."))
+    return "\n".join(lines)
+
+
+def remd_deck(protein, quick):
+    tf = TF[protein]
+    n_rep = 8 if quick else 16
+    steps = 6000 if quick else (200000 if protein == "villin" else 300000)
+    return deck(protein, replicas=n_rep, t_min=round(0.85 * tf, 4), t_max=round(1.2 * tf, 4),
+                exchange_every=100, sample_every=50 if quick else 100,
+                run={"steps": steps, "seed": 11, "dt": 0.002})
+
+
+@validation_case("folding-tf-ranks", "folding")
+def tf_ranks(quick=False):
+    """Replica exchange gives the same walkers, hence the same Tf, on 1, 2 and 4 ranks."""
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for protein in ("villin",) if quick else ("villin", "ci2"):
+            d = remd_deck(protein, quick)
+            res = {n: _mpirun(d, n, os.path.join(tmp, f"{protein}{n}"))["results"] for n in (1, 2, 4)}
+            err = res[1]["tf_error"]
+            for n in (2, 4):
+                out.append(Metric(f"{protein}: |Tf({n} ranks) - Tf(1)|", abs(res[n]["tf"] - res[1]["tf"]), 0.0,
+                                  err if err == err else 1e-9, "max",
+                                  f"Tf(1) = {res[1]['tf']:.4f} +- {err:.4f}"))
+            with open(os.path.join(tmp, f"{protein}1", "summary.json")) as fh:
+                acc = [a for a in json.load(fh)["results"]["acceptance"] if a is not None]
+            out.append(Metric(f"{protein}: min exchange acceptance", min(acc), 0.0, 0.05, "min"))
+    return out
+
+
+def fold_deck(protein, quick, replicas=None):
+    return deck(protein, replicas=replicas or (16 if quick else 64), t_min=round(0.95 * TF[protein], 4),
+                t_max=round(0.95 * TF[protein], 4), exchange_every=0, initial="extended", sample_every=200,
+                stop_when_folded=1.0 if not quick else 0.25,
+                run={"steps": 400000 if protein == "villin" else 2000000, "seed": 5, "dt": 0.002})
+
+
+@validation_case("folding-fold", "folding")
+def fold(quick=False):
+    """From an extended chain at 0.95 Tf, walkers reach Q > 0.9 and C-alpha RMSD < 3 A (first passage)."""
+    out = []
+    for protein in ("villin",) if quick else ("villin", "ci2"):
+        t0 = time.perf_counter()
+        s = run_inprocess(fold_deck(protein, quick))
+        r = s["results"]
+        steps = [k for k in r["first_fold_step"] if k >= 0]
+        note = (f"median first passage {np.median(steps):.0f} steps" if steps else "none folded") + \
+            f", {s['steps']} steps run, {time.perf_counter() - t0:.0f} s"
+        out.append(Metric(f"{protein}: fraction of walkers folded", r["folded_fraction"], 0.0,
+                          0.25 if quick else 0.9, "min", note))
+        out.append(Metric(f"{protein}: best C-alpha RMSD (A)", r["min_rmsd_A"], 0.0, 3.0, "max"))
+    return out
+
+
+@validation_case("folding-trajectory-files", "folding")
+def trajectory_files(quick=False):
+    """Our DCD is byte-identical to OpenMM's DCDFile after the header titles; OpenMM reads our multi-model PDB."""
+    from .trajectory import DCDWriter, read_dcd, write_ca_pdb
+    m = load_model("villin")
+    frames = perturbed(m, 3 if quick else 20, 0.05)
+    with tempfile.TemporaryDirectory() as tmp:
+        ours, theirs = os.path.join(tmp, "ours.dcd"), os.path.join(tmp, "openmm.dcd")
+        w = DCDWriter(ours, m.n, first_step=100, interval=100, dt=0.002)
+        for k, x in enumerate(frames):
+            w.write(x, 100 * (k + 1))
+        run_peer(PEER, {"task": "write_dcd", "path": theirs, "frames": frames.tolist(), "dt": 0.002,
+                        "first_step": 100, "interval": 100})
+        a, b = open(ours, "rb").read(), open(theirs, "rb").read()
+        same_len = len(a) == len(b)
+        body = float(same_len and a[:100] == b[:100] and a[260:] == b[260:])
+        back = float(np.max(np.abs(read_dcd(ours) - frames)))
+        pdb = os.path.join(tmp, "models.pdb")
+        write_ca_pdb(pdb, None, m.sequence, models=frames)
+        got = run_peer(PEER, {"task": "read_pdb_models", "path": pdb})
+        perr = float(np.max(np.abs(np.array(got["models"]) - frames)))
+    return [Metric("DCD bytes equal OpenMM's (but titles)", body, 1.0, 0.0, "abs"),
+            Metric("DCD read back, max |dx| nm", back, 0.0, 1e-5, "max", "float32 angstrom storage"),
+            Metric("multi-model PDB via OpenMM, max |dx| nm", perr, 0.0, 1e-4, "max", "3 decimals in angstrom")]
+
+
+# Benchmarks ------------------------------------------------------------------------------------------
+def _zz_rate(protein, replicas, steps):
+    d = deck(protein, replicas=replicas, t_min=1.0, t_max=1.0, exchange_every=0, sample_every=10 ** 6,
+             run={"steps": steps, "seed": 3, "dt": 0.002})
+    c0 = time.process_time()
+    s = run_inprocess(d)
+    cpu = time.process_time() - c0
+    return replicas * s["steps"] / (s["time_per_step_s"] * s["steps"]), replicas * s["steps"] / cpu
+
+
+@benchmark_case("folding-throughput", "folding")
+def throughput(quick=False):
+    """Replica-steps per second, zzhpc (numpy, 1 rank) against OpenMM CPU (1 thread, one Context per replica)."""
+    rows = []
+    for protein in ("villin", "ci2"):
+        m = load_model(protein)
+        omm_steps = 3000 if quick else 30000
+        ref = run_peer(PEER, {"task": "bench_sbm", "model": m.to_peer(), "positions": m.native.tolist(),
+                              "temperature": 1.0, "friction": 1.0, "dt": 0.002, "steps": omm_steps,
+                              "threads": 1})
+        omm_wall, omm_cpu = ref["steps"] / ref["wall_s"], ref["steps"] / ref["cpu_s"]
+        for replicas in (1, 256):
+            steps = (300 if replicas == 1 else 40) if quick else (3000 if replicas == 1 else 400)
+            wall, cpu = _zz_rate(protein, replicas, steps)
+            rows.append({"label": f"{protein} R={replicas}", "peer": "openmm-cpu-1thread",
+                         "zzhpc_replica_steps_per_s": wall, "zzhpc_replica_steps_per_cpu_s": cpu,
+                         "peer_steps_per_s": omm_wall, "peer_steps_per_cpu_s": omm_cpu,
+                         "zzhpc_s_per_step": 1.0 / wall, "peer_s_per_step": 1.0 / omm_wall,
+                         "ratio": wall / omm_wall, "ratio_per_cpu_s": cpu / omm_cpu,
+                         "note": "ratio = zzhpc replica-steps/s over OpenMM steps/s (one Context per replica)"})
+    return rows
+
+
+@benchmark_case("folding-allatom-speedup", "folding")
+def allatom_speedup(quick=False):
+    """Cost per step: amber14 + OBC2 implicit solvent all-atom in OpenMM against the C-alpha surrogate."""
+    if quick:
+        return [{"label": "skipped in --quick", "ratio": None}]
+    rows = []
+    for protein in ("villin", "ci2"):
+        m = load_model(protein)
+        path = find_structure(PROTEINS[protein][0])
+        aa = run_peer(PEER, {"task": "bench_allatom", "pdb": path, "steps": 500, "threads": 1}, timeout=1800)
+        wall, cpu = _zz_rate(protein, 256, 400)
+        aa_rate = aa["steps"] / aa["wall_s"]
+        rows.append({"label": f"{protein} all-atom vs C-alpha R=256", "peer": "openmm-amber14-obc2-1thread",
+                     "atoms": aa["atoms"], "peer_steps_per_s": aa_rate, "peer_steps_per_cpu_s":
+                     aa["steps"] / aa["cpu_s"], "zzhpc_replica_steps_per_s": wall,
+                     "zzhpc_replica_steps_per_cpu_s": cpu, "zzhpc_s_per_step": 1 / wall, "peer_s_per_step": 1 / aa_rate,
+                     "ratio": wall / aa_rate, "note": "per simulated step; see docs/folding.md for per folding event"})
+    return rows

@@ -1,0 +1,71 @@
+"""CUDA versions of the MD kernels for the CuPy backend (sources in kernels/cuda/md_*.cu).
+
+One thread per owned atom. The neighbour kernel walks the 27 bins around its atom (bins built on the
+device by a counting sort in CuPy); the force kernel sums over the full list (``half=False``), so no
+atomics are needed and results do not depend on thread scheduling. Half lists (Newton on) decline
+with NotSuitableError and run the reference kernel.
+"""
+import numpy as np
+
+from ...device import override
+from ...device.kernels import kernel_path
+from ...errors import NotSuitableError
+from .kernels import bin_geometry
+
+_mod = {}
+
+
+def _module():
+    import cupy
+    if "m" not in _mod:
+        with open(kernel_path("cuda/md_lj.cu")) as fh:
+            _mod["m"] = cupy.RawModule(code=fh.read(), options=("--std=c++14",))
+    return _mod["m"]
+
+
+@override("md_neighbor_list", "cupy")
+def neighbor_list_cuda(x, nlocal, lo, hi, cutneigh, half, chunk=None):
+    import cupy
+    if half or x.dtype != np.float64:
+        raise NotSuitableError("full lists of float64 positions only")
+    nb, size = bin_geometry(lo, hi, cutneigh)
+    nall = x.shape[0]
+    c = [cupy.clip(cupy.floor((x[:, d] - lo[d]) / size[d]).astype(cupy.int64), 0, nb[d] - 1) for d in range(3)]
+    cell = (c[2] * nb[1] + c[1]) * nb[0] + c[0]
+    order = cupy.argsort(cell)   # stable (radix sort)
+    ncell = nb[0] * nb[1] * nb[2]
+    start = cupy.searchsorted(cell[order], cupy.arange(ncell + 1)).astype(cupy.int64)
+    fn = _module().get_function("md_neighbor_full")
+    maxn = 64
+    while True:
+        neigh = cupy.full((nlocal, maxn), -1, dtype=cupy.int64)
+        nn = cupy.zeros(nlocal, dtype=cupy.int64)
+        block = 128
+        fn(((nlocal + block - 1) // block,), (block,),
+           (x, order.astype(cupy.int64), start, cupy.asarray(cell, dtype=cupy.int64), np.int64(nlocal),
+            np.int64(nb[0]), np.int64(nb[1]), np.int64(nb[2]), np.float64(cutneigh * cutneigh), np.int64(maxn),
+            neigh, nn))
+        worst = int(nn.max()) if nlocal else 0
+        if worst <= maxn:
+            return neigh[:, :worst].copy()
+        maxn = int(worst * 1.2) + 8
+
+
+@override("md_lj_forces", "cupy")
+def lj_forces_cuda(x, types, neigh, nlocal, tab, half):
+    import cupy
+    if half or x.dtype != np.float64:
+        raise NotSuitableError("full lists of float64 positions only")
+    ntypes = int(tab["lj1"].shape[0])
+    f = cupy.zeros((x.shape[0], 3), dtype=cupy.float64)
+    e = cupy.zeros(nlocal, dtype=cupy.float64)
+    w = cupy.zeros(nlocal, dtype=cupy.float64)
+    packed = cupy.stack([cupy.asarray(tab[k], dtype=cupy.float64).ravel()
+                         for k in ("lj1", "lj2", "lj3", "lj4", "cutsq", "offset")])
+    fn = _module().get_function("md_lj_full")
+    block = 128
+    nb = np.int64(neigh.shape[1])
+    fn(((nlocal + block - 1) // block,), (block,),
+       (x, cupy.asarray(types, dtype=cupy.int64), cupy.ascontiguousarray(neigh, dtype=cupy.int64), np.int64(nlocal),
+        nb, np.int64(ntypes), packed, f, e, w))
+    return f, 0.5 * e.sum(), 0.5 * w.sum()

@@ -1,0 +1,410 @@
+r"""Classical molecular dynamics on a spatially decomposed orthorhombic box (LAMMPS-style engine).
+
+Atoms interact through Lennard-Jones pair potentials (:mod:`.pair`) found with cell-binned Verlet
+neighbour lists (cutoff + skin, rebuilt when an atom has moved more than half the skin, or every N
+steps); they are integrated with velocity Verlet (NVE), Langevin BAOAB or a Nose-Hoover chain
+(:mod:`.integrate`). The box is split over a Cartesian process grid (:mod:`.domain`): atoms migrate
+between ranks on rebuild steps, ghost atoms are refreshed every step, ghost forces sent back under
+Newton's third law. Thermo follows LAMMPS's definitions (``compute temp``/``pressure``):
+:math:`T = \sum m v^2 / (N_f k_B)` with :math:`N_f = 3N - 3`,
+:math:`P = (\sum m v^2 + \sum_{pairs} \mathbf r\cdot\mathbf f) / (3V)`. Units: :mod:`.units`.
+Reference: Frenkel & Smit, *Understanding Molecular Simulation* (2nd ed., 2002), ch. 4.
+"""
+import numpy as np
+
+from ...config import Param
+from ...core import Solver, register_solver
+from ...device import get_kernel
+from ...device.kernels import kernel_registry
+from ...errors import ConfigError, InputError
+from ...io import read_concatenated, write_concatenated
+from . import kernels  # noqa: F401  (registers the reference kernels)
+from . import kernels_numba, kernels_cuda  # noqa: F401  (register the overrides)
+from .datafile import read_data, velocities_by_id, write_data
+from .domain import Domain
+from .integrate import INTEGRATORS, make_integrator
+from .lattice import BASIS, lattice_constant, lattice_sites, thermal_velocities
+from .pair import PAIR_STYLES, lj_tables, parse_pair_coeff
+from .units import UNITS, get_units
+from . import h5md
+
+PER_ATOM = ("x", "v", "id", "type", "image")
+
+
+@register_solver
+class MDSolver(Solver):
+    name = "md"
+    description = "molecular dynamics: Lennard-Jones atoms, spatial decomposition, NVE/Langevin/Nose-Hoover"
+    cases_module = "zzhpc.solvers.md.cases"
+    restart_any_ranks = False
+    schema = {
+        "units": Param(str, "lj", choices=tuple(UNITS), help="lj (reduced) or real (A, fs, kcal/mol, g/mol)"),
+        "boundary": Param((list, str), ["p", "p", "p"], choices=("p", "f"), length=3,
+                          help="per axis: p periodic, f fixed non-periodic"),
+        "data_file": Param(str, None, is_file=True, help="LAMMPS data file (atomic or full); else a lattice"),
+        "atom_style": Param(str, "auto", choices=("auto", "atomic", "full"), help="style of data_file"),
+        "lattice": Param(str, "fcc", choices=tuple(BASIS), help="lattice filling the box"),
+        "density": Param(float, 0.8442, lo=0, lo_open=True, help="lattice number density (1/length^3)"),
+        "lattice_constant": Param(float, None, lo=0, lo_open=True, help="overrides density"),
+        "cells": Param((list, int), [20, 20, 20], lo=1, length=3, help="lattice cells per axis"),
+        "masses": Param((list, float), [1.0], lo=0, lo_open=True, help="mass per atom type (a lattice has "
+                        "len(masses) types, its atoms type 1)"),
+        "temperature": Param(float, None, lo=0, help="initial velocities at this T (data_file velocities "
+                             "are used when absent)"),
+        "velocity_seed": Param(int, 87287, lo=0, help="seed of the initial velocities"),
+        "pair_style": Param(str, "lj/cut", choices=PAIR_STYLES, help="pair potential"),
+        "cutoff": Param(float, 2.5, lo=0, lo_open=True, help="global pair cutoff (length)"),
+        "pair_coeff": Param((list, str), ["* * 1.0 1.0"], help="'I J epsilon sigma [cutoff]' lines"),
+        "pair_shift": Param(bool, False, help="shift energies to zero at the cutoff"),
+        "skin": Param(float, 0.3, lo=0, help="neighbour-list skin (length)"),
+        "neigh_every": Param(int, 1, lo=1, help="consider a rebuild every N steps"),
+        "neigh_check": Param(bool, True, help="rebuild only if an atom moved more than skin/2"),
+        "newton": Param(bool, True, help="half neighbour lists and reverse ghost-force comm"),
+        "integrator": Param(str, "nve", choices=INTEGRATORS, help="nve, langevin (BAOAB) or nhc"),
+        "t_target": Param(float, 1.0, lo=0, lo_open=True, help="thermostat temperature"),
+        "damp": Param(float, 1.0, lo=0, lo_open=True, help="thermostat relaxation time (time units)"),
+        "nhc_chain": Param(int, 3, lo=1, help="Nose-Hoover chain length"),
+        "kernels": Param(str, "auto", choices=("auto", "reference"), help="reference: the xp kernels only"),
+        "thermo_norm": Param(bool, None, help="energies per atom (default: yes for lj, no for real)"),
+        "write_data": Param(str, "", help="write a LAMMPS data file of the final state (in output.dir)"),
+    }
+
+    @classmethod
+    def check_config(cls, cfg, nranks):
+        p = cfg["md"]
+        if p["data_file"] is None and len(p["masses"]) != 1 and False:
+            pass
+        dims = cfg["parallel"]["dims"]
+        if dims and len(dims) != 3:
+            raise ConfigError("parallel.dims", "expected 3 entries (x, y, z)", dims)
+        if dims and int(np.prod(dims)) != nranks:
+            raise ConfigError("parallel.dims", f"must multiply to the {nranks} ranks", dims)
+        if p["cutoff"] <= 0:
+            raise ConfigError("md.cutoff", "must be > 0", p["cutoff"])
+
+    # Construction ----------------------------------------------------------------------------------
+    def __init__(self, ctx, cfg):
+        super().__init__(ctx, cfg)
+        p = self.params
+        self.units = get_units(p["units"])
+        self.dt = self.dt or self.units.dt
+        self.norm = self.units.norm if p["thermo_norm"] is None else p["thermo_norm"]
+        self.data = None
+        if p["data_file"]:
+            self.data = read_data(p["data_file"], None if p["atom_style"] == "auto" else p["atom_style"]) \
+                if self.comm.Get_rank() == 0 else None
+            self.data = self.comm.bcast(self.data, root=0)
+            lo, hi = self.data["box_lo"], self.data["box_hi"]
+            self.ntypes = self.data["ntypes"]
+            masses = self.data["masses"] if self.data["masses"] is not None else None
+            self.style = self.data["style"]
+        else:
+            self.a = lattice_constant(p["lattice"], p["density"], p["lattice_constant"])
+            lo, hi = [0.0] * 3, [c * self.a for c in p["cells"]]
+            self.ntypes, masses, self.style = len(p["masses"]), None, "atomic"   # lattice atoms are type 1
+        if masses is None:
+            if len(p["masses"]) != self.ntypes:
+                raise ConfigError("md.masses", f"expected {self.ntypes} entries, one per atom type", p["masses"])
+            masses = np.asarray(p["masses"], dtype=float)
+        self.masses = np.asarray(masses, dtype=float)
+        coeffs = parse_pair_coeff(p["pair_coeff"], self.ntypes, p["cutoff"])
+        self.tab_host, self.cutmax = lj_tables(coeffs, self.ntypes, p["pair_shift"])
+        self.cutneigh = self.cutmax + p["skin"]
+        be = self.backend
+        self.tab = {k: be.asarray(v, dtype=ctx.dtype) for k, v in self.tab_host.items()}
+        self.mass_dev = be.asarray(self.masses, dtype=ctx.dtype)
+        self.domain = Domain(self.comm, be, lo, hi, [b == "p" for b in p["boundary"]], self.cutneigh,
+                             ctx.dims or None)
+        reg = kernel_registry()
+        if p["kernels"] == "reference":
+            self.k_neigh = reg["md_neighbor_list"]["generic"]
+            self.k_pair = reg["md_lj_forces"]["generic"]
+        else:
+            self.k_neigh = get_kernel("md_neighbor_list", be)
+            self.k_pair = get_kernel("md_lj_forces", be)
+        self.half = p["newton"]
+        self.nbuilds = 0
+        self.ago = 0
+        self.natoms = 0
+        self.energy = self.virial = 0.0
+        self.traj = None
+
+    def grid_description(self):
+        return self.domain.describe()
+
+    # Atoms -------------------------------------------------------------------------------------------
+    @property
+    def nlocal(self):
+        return int(self.v.shape[0])
+
+    @property
+    def dof(self):
+        return 3 * self.natoms - 3
+
+    def atoms_id(self):
+        return self.ids
+
+    def _set_local(self, atoms):
+        """Owned per-atom arrays from a dict (ghost rows are rebuilt by ``borders``)."""
+        self.x = atoms["x"]
+        self.v, self.ids, self.image = atoms["v"], atoms["id"], atoms["image"]
+        self.types = atoms["type"]
+        self.extra = {k: atoms[k] for k in atoms if k not in PER_ATOM}
+        self.mass_col = self.mass_dev[self.types][:, None]
+
+    def _local_atoms(self):
+        n = self.nlocal
+        d = {"x": self.x[:n], "v": self.v, "id": self.ids, "type": self.types[:n], "image": self.image}
+        d.update(self.extra)
+        return d
+
+    def _create(self, ids, x, v, types, image, extra):
+        be, dt = self.backend, self.ctx.dtype
+        atoms = {"x": be.asarray(x, dtype=dt), "v": be.asarray(v, dtype=dt), "id": be.asarray(ids, dtype="int64"),
+                 "type": be.asarray(types, dtype="int64"), "image": be.asarray(image, dtype="int64")}
+        for k, a in extra.items():
+            atoms[k] = be.asarray(a)
+        self._set_local(atoms)
+
+    def initialise(self):
+        p, dom = self.params, self.domain
+        if self.data is not None:
+            d = self.data
+            x = d["x"]
+            mine = np.all((x >= np.asarray(dom.sublo)) & (x < np.asarray(dom.subhi)), axis=1)
+            # Atoms outside the box (unwrapped files) are placed by the first migration: rank 0 keeps them.
+            if self.comm.Get_rank() == 0:
+                outside = ~np.all((x >= np.asarray(dom.boxlo)) & (x < np.asarray(dom.boxhi)), axis=1)
+                mine |= outside
+            try:
+                v = velocities_by_id(d)
+            except ValueError as exc:
+                raise InputError(p["data_file"], str(exc)) from None
+            extra = {k: d[k][mine] for k in ("mol", "q") if k in d}
+            self.natoms = len(d["id"])
+            self._create(d["id"][mine], x[mine], v[mine], d["type"][mine] - 1, d["image"][mine], extra)
+            self.topology, self.coeffs = d["topology"], d["coeffs"]
+            if p["temperature"] is not None:
+                self._thermalise()
+            self.data = None
+        else:
+            ids, x = lattice_sites(p["lattice"], self.a, p["cells"], dom.sublo, dom.subhi)
+            self.natoms = len(BASIS[p["lattice"]]) * int(np.prod(p["cells"]))
+            self._create(ids, x, np.zeros_like(x), np.zeros(len(ids), np.int64), np.zeros((len(ids), 3), np.int64), {})
+            self.topology, self.coeffs = {}, {}
+            if p["temperature"] is not None:
+                self._thermalise()
+        self.integrator = make_integrator(self, p, self.dt, self.ctx.seed)
+        self._rebuild()
+        self._forces()
+
+    def _thermalise(self):
+        be = self.backend
+        ids = be.to_host(self.ids)
+        m = self.masses[be.to_host(self.types)]
+        v = thermal_velocities(ids, m, self.params["temperature"], self.units, self.params["velocity_seed"],
+                               self.comm, self.natoms)
+        self.v = be.asarray(v, dtype=self.ctx.dtype)
+
+    # Neighbours and forces ---------------------------------------------------------------------------
+    def _rebuild(self, xbuild=None):
+        """Migrate atoms, rebuild ghosts and the neighbour list (at ``xbuild`` when restoring)."""
+        dom, xp = self.domain, self.xp
+        with self.timers("halo"):
+            if xbuild is None:
+                atoms = self._local_atoms()
+                dom.pbc(atoms)
+                self._set_local(self._sorted(dom.exchange(atoms)))
+                xbuild = self.x
+            self.x, self.types = dom.borders(xbuild, self.types[:self.nlocal])
+        lo, hi = dom.bin_region()
+        self.neigh = self.k_neigh(self.x, self.nlocal, lo, hi, self.cutneigh, self.half)
+        self.xhold = xp.asarray(self.x[:self.nlocal], copy=True)
+        self.ago = 0
+        self.nbuilds += 1
+
+    def _sorted(self, atoms):
+        """Owned atoms in bin order (LAMMPS ``atom_modify sort``): neighbours close in memory."""
+        xp = self.xp
+        lo, hi = self.domain.bin_region()
+        nb, size = kernels.bin_geometry(lo, hi, self.cutneigh)
+        x = atoms["x"]
+        key = 0
+        for d in (2, 1, 0):
+            c = xp.clip(xp.astype(xp.floor((x[:, d] - lo[d]) / size[d]), xp.int64), 0, nb[d] - 1)
+            key = key * nb[d] + c
+        order = xp.argsort(key, stable=True)
+        return {k: v[order] for k, v in atoms.items()}
+
+    def _decide(self):
+        """LAMMPS ``Neighbor::decide``: rebuild on this step?"""
+        self.ago += 1
+        p = self.params
+        if self.ago % p["neigh_every"]:
+            return False
+        if not p["neigh_check"]:
+            return True
+        d = self.x[:self.nlocal] - self.xhold
+        moved = float(self.xp.max(self.xp.sum(d * d, axis=1))) if self.nlocal else 0.0
+        lim = 0.5 * p["skin"]
+        return bool(self.comm.allreduce(moved > lim * lim))
+
+    def _forces(self):
+        f, e, w = self.k_pair(self.x, self.types, self.neigh, self.nlocal, self.tab, self.half)
+        if self.half:
+            with self.timers("halo"):
+                self.domain.reverse_comm(f)
+        self.f, self.energy, self.virial = f, e, w
+
+    def advance(self):
+        self.integrator.initial()
+        if self._decide():
+            self._rebuild()
+        else:
+            with self.timers("halo"):
+                self.domain.forward_comm(self.x)
+        self._forces()
+        self.integrator.final()
+        self.step += 1
+        self.time = self.step * self.dt
+
+    # Thermo ------------------------------------------------------------------------------------------
+    def kinetic_energy(self):
+        """Total kinetic energy (collective)."""
+        return 0.5 * self.comm.allreduce(float(self.xp.sum(self.mass_col * self.v * self.v))) * self.units.mvv2e
+
+    def thermo(self):
+        """LAMMPS thermo quantities (collective): temp, pe, ke, etotal, press (+ conserved, builds)."""
+        u = self.units
+        local = np.array([float(self.energy), float(self.virial)])
+        e, w = self.comm.allreduce(local)
+        ke = self.kinetic_energy()
+        vol = float(np.prod(self.domain.length))
+        temp = 2 * ke / (self.dof * u.boltz) if self.dof > 0 else 0.0
+        press = (2 * ke + w) / (3 * vol) * u.nktv2p
+        s = 1.0 / self.natoms if self.norm else 1.0
+        out = {"temp": temp, "pe": e * s, "ke": ke * s, "etotal": (e + ke) * s, "press": press}
+        if self.params["integrator"] == "nhc":
+            out["econserved"] = (e + ke + self.integrator.energy()) * s
+        out["neigh_builds"] = float(self.nbuilds)
+        return out
+
+    def diagnostics(self):
+        return self.thermo()
+
+    def nonfinite_field(self):
+        ok = bool(self.xp.all(self.xp.isfinite(self.v))) and bool(self.xp.all(self.xp.isfinite(self.x)))
+        return None if self.comm.allreduce(ok, op=__import__("mpi4py").MPI.LAND) else "x/v"
+
+    # Output, checkpoints ----------------------------------------------------------------------------
+    def host_atoms(self):
+        """Owned atoms as host arrays (positions wrapped into the box)."""
+        be, n = self.backend, self.nlocal
+        d = {"id": be.to_host(self.ids), "type": be.to_host(self.types[:n]), "x": be.to_host(self.x[:n]).copy(),
+             "v": be.to_host(self.v), "image": be.to_host(self.image).copy()}
+        for k, a in self.extra.items():
+            d[k] = be.to_host(a)
+        for ax in range(3):
+            if self.domain.periodic[ax]:
+                L, lo = self.domain.length[ax], self.domain.boxlo[ax]
+                shift = np.floor((d["x"][:, ax] - lo) / L)
+                d["x"][:, ax] -= shift * L
+                d["image"][:, ax] += shift.astype(np.int64)
+        return d
+
+    def write_fields(self, h5):
+        if self.traj is None:
+            self.traj = h5md.H5MDWriter(self.ctx.output_dir + "/trajectory.h5md", self.comm, self.natoms,
+                                        self.domain, self.units, append=self.step > 0)
+        self.traj.write_frame(self.host_atoms(), self.step, self.time)
+        return {}
+
+    def save_state(self, h5):
+        be, n = self.backend, self.nlocal
+        write_concatenated(h5, "state/count", np.array([n], dtype=np.int64), self.comm)
+        arrays = {"x": self.x[:n], "xhold": self.xhold, "v": self.v, "id": self.ids, "type": self.types[:n],
+                  "image": self.image}
+        arrays.update(self.extra)
+        for k, a in arrays.items():
+            write_concatenated(h5, f"state/{k}", be.to_host(a), self.comm)
+        for k, v in self.integrator.state().items():
+            h5.attrs[k] = v
+        h5.attrs["dt"], h5.attrs["ago"], h5.attrs["nbuilds"], h5.attrs["natoms"] = self.dt, self.ago, self.nbuilds, \
+            self.natoms
+        h5.attrs["split"] = np.array([s for ax in self.domain.split for s in ax])
+        h5.attrs["extra"] = ",".join(self.extra)
+
+    def load_state(self, h5, path):
+        r = self.comm.Get_rank()
+        counts = read_concatenated(h5, "state/count", 0, self.comm.Get_size(), path) if "state/count" in h5 else None
+        if counts is None:
+            raise InputError(path, "dataset 'state/count' is missing")
+        start, n = int(np.sum(counts[:r])), int(counts[r])
+        get = {k: read_concatenated(h5, f"state/{k}", start, n, path)
+               for k in ("x", "xhold", "v", "id", "type", "image")}
+        extra = [k for k in str(h5.attrs.get("extra", "")).split(",") if k]
+        ex = {k: read_concatenated(h5, f"state/{k}", start, n, path) for k in extra}
+        self.natoms = int(h5.attrs["natoms"])
+        flat = list(h5.attrs["split"])
+        for ax in range(3):
+            k = self.domain.dims[ax] + 1
+            self.domain.split[ax], flat = [float(s) for s in flat[:k]], flat[k:]
+        self.domain.split_changed()
+        self._create(get["id"], get["x"], get["v"], get["type"], get["image"], ex)
+        self.topology, self.coeffs = {}, {}
+        self.dt = float(h5.attrs["dt"])
+        self.integrator = make_integrator(self, self.params, self.dt, self.ctx.seed)
+        self.integrator.load({k: h5.attrs[k] for k in self.integrator.state()})
+        # Rebuild ghosts and the list exactly as at the last build, then bring ghosts to the present.
+        xnow = self.x
+        self._rebuild(xbuild=self.backend.asarray(get["xhold"], dtype=self.ctx.dtype))
+        self.x[:self.nlocal] = xnow
+        self.domain.forward_comm(self.x)
+        self.ago, self.nbuilds = int(h5.attrs["ago"]), int(h5.attrs["nbuilds"])
+        self._forces()
+
+    # Results -----------------------------------------------------------------------------------------
+    def memory_per_atom(self):
+        """Bytes of per-atom arrays, ghosts and neighbour list, per owned atom (collective)."""
+        arrays = [self.x, self.v, self.f, self.ids, self.types, self.image, self.xhold, self.neigh, self.mass_col]
+        arrays += list(self.extra.values())
+        nbytes = sum(int(np.prod(a.shape)) * (a.itemsize if hasattr(a, "itemsize") else a.element_size())
+                     for a in arrays)
+        tot = self.comm.allreduce(nbytes)
+        return tot / max(self.natoms, 1)
+
+    def results(self):
+        dom = self.domain
+        counts = self.comm.allgather(self.nlocal)
+        ghosts = self.comm.allreduce(sum(s.nrecv for s in dom.swaps))
+        return {"natoms": self.natoms, "dt": self.dt, "process_grid": dom.dims, "neigh_builds": self.nbuilds,
+                "ghosts_total": ghosts, "atoms_per_rank": counts,
+                "imbalance": max(counts) / (sum(counts) / len(counts)),
+                "memory_bytes_per_atom": self.memory_per_atom(), "thermo": self.thermo(),
+                "kernels": {"neighbor": getattr(self.k_neigh, "__name__", ""),
+                            "pair": getattr(self.k_pair, "__name__", "")}}
+
+    def gather_data(self):
+        """All atoms on rank 0, sorted by id, as a :func:`write_data` dict (collective; None elsewhere)."""
+        parts = self.comm.gather(self.host_atoms(), root=0)
+        if self.comm.Get_rank() != 0:
+            return None
+        d = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        o = np.argsort(d["id"], kind="stable")
+        d = {k: v[o] for k, v in d.items()}
+        d["type"] = d["type"] + 1
+        d.update({"ntypes": self.ntypes, "box_lo": self.domain.boxlo, "box_hi": self.domain.boxhi,
+                  "masses": self.masses, "style": self.style, "topology": self.topology, "coeffs": self.coeffs})
+        return d
+
+    def finish(self, output_dir):
+        files = []
+        if self.traj is not None:
+            self.traj.close()
+            files.append("trajectory.h5md")
+        if self.params["write_data"]:
+            d = self.gather_data()
+            if self.comm.Get_rank() == 0:
+                write_data(f"{output_dir}/{self.params['write_data']}", d)
+            files.append(self.params["write_data"])
+        return files
