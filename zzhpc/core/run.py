@@ -143,6 +143,7 @@ def run(solver_cls, cfg, comm=MPI.COMM_WORLD, *, quiet=False, install_signals=Tr
         return bool(t_end) and solver.time >= t_end * (1 - 1e-12)
 
     fault = _parse_fault(os.environ.get("ZZHPC_FAULT"))
+    slow = float(os.environ.get("ZZHPC_SLOW_STEP", "0") or 0)  # tests: widen the window for signals
     stop = _StopFlag()
     old_handlers = {}
     if install_signals:
@@ -216,6 +217,8 @@ def run(solver_cls, cfg, comm=MPI.COMM_WORLD, *, quiet=False, install_signals=Tr
             solver.advance()
         if fault:
             _inject(fault, rank, solver)
+        if slow:
+            time.sleep(slow)
         s = solver.step
         if s % runc["diag_every"] == 0:
             diagnose()

@@ -67,11 +67,19 @@ class DistributedMesh:
         return self.comm.allreduce(value, op=op)
 
     def sum(self, a):
-        """Global sum of the interior of ``a`` (all components)."""
+        """Global sum over the interior of the padded field ``a`` (all components)."""
         return self._reduce(float(self.xp.sum(self.interior_of(a))), MPI.SUM)
 
     def max(self, a):
+        """Global maximum over the interior of the padded field ``a``."""
         return self._reduce(float(self.xp.max(self.interior_of(a))), MPI.MAX)
+
+    def global_sum(self, local_value):
+        """Sum of a per-rank scalar (e.g. computed on an interior view) over all ranks."""
+        return self._reduce(float(local_value), MPI.SUM)
+
+    def global_max(self, local_value):
+        return self._reduce(float(local_value), MPI.MAX)
 
     def integral(self, a):
         return self.sum(a) * float(np.prod(self.spacing))

@@ -132,11 +132,11 @@ class HeatSolver(Solver):
         u = m.interior_of(self.u)
         xp = self.xp
         d = {"integral": m.integral(self.u),
-             "l2": math.sqrt(m.sum(u * u) / np.prod(m.shape)),
-             "max": m.max(xp.abs(u))}
+             "l2": math.sqrt(m.global_sum(xp.sum(u * u)) / np.prod(m.shape)),
+             "max": m.global_max(xp.max(xp.abs(u)))}
         if self.params["initial"] == "mode":
             err = xp.abs(u - self.backend.asarray(self.exact(self.time)))
-            d["error_max"] = m.max(err)
+            d["error_max"] = m.global_max(xp.max(err))
         return d
 
     def nonfinite_field(self):
