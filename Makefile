@@ -12,16 +12,20 @@ MPIEXEC := mpiexec --oversubscribe
 # Each MPI pytest run is bounded: a hung rank can never stall CI.
 MPITEST := timeout -k 10 900 $(MPIEXEC)
 
-.PHONY: setup demo test test-serial test-mpi validate bench docs clean
+.PHONY: setup peers demo test validate bench clean
 
 setup:
 	@bash scripts/setup.sh
+
+# Peer codes (OpenMM, LAMMPS) for side-by-side validation, in their own environment .peers/.
+peers:
+	@bash scripts/setup_peers.sh
 
 demo: setup
 	$(MPIEXEC) -n $(NP) zzhpc run examples/heat.toml --output runs/heat-demo
 	zzhpc validate heat --quick
 
-test: setup
+test: setup peers
 	$(PY) -m pytest -q tests -p no:cacheprovider
 	$(MPITEST) -n 2 $(PY) -m pytest -q --with-mpi -m mpi tests/mpi -p no:cacheprovider
 	$(MPITEST) -n 4 $(PY) -m pytest -q --with-mpi -m mpi tests/mpi -p no:cacheprovider

@@ -1,5 +1,4 @@
 """``zzhpc bench``: registered benchmarks, zzhpc and its peer timed in the same run; JSON output."""
-import json
 import platform
 
 from .validate import select
@@ -16,6 +15,7 @@ def add_parser(sub):
 
 
 def main(args):
+    from ..io.summary import write_json_atomic
     from ..core.registry import benchmark_cases
     from ..io.provenance import cpu_model
     results = []
@@ -31,6 +31,5 @@ def main(args):
     out = {"machine": {"cpu": cpu_model(), "platform": platform.platform()}, "quick": args.quick,
            "results": results}
     if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(out, fh, indent=1)
+        write_json_atomic(args.json, out)
     return 0

@@ -1,5 +1,4 @@
 """``zzhpc validate``: run the registered validation cases and print case, metric, measured, reference."""
-import json
 import sys
 import time
 
@@ -30,6 +29,7 @@ def select(table, names):
 
 
 def main(args):
+    from ..io.summary import write_json_atomic
     from ..core.registry import validation_cases
     cases = select(validation_cases(), args.cases)
     if args.list:
@@ -60,6 +60,5 @@ def main(args):
         sys.stdout.flush()
     print(f"validate: {len(rows) - failed} passed, {failed} failed")
     if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"quick": args.quick, "results": rows}, fh, indent=1)
+        write_json_atomic(args.json, {"quick": args.quick, "results": rows})
     return 1 if failed else 0

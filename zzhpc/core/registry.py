@@ -80,6 +80,9 @@ class Metric:
 
     @property
     def passed(self):
+        return bool(self._passed())
+
+    def _passed(self):
         m, r, t = self.measured, self.reference, self.tolerance
         if m is None or m != m:
             return False
