@@ -20,11 +20,14 @@ def heat_ftcs(u, out, coefs):
     nd = u.ndim
     inner = tuple(slice(1, -1) for _ in range(nd))
     c = u[inner]
-    acc = c
+    # u + sum_d c_d (u+ + u- - 2u) = (1 - 2 sum_d c_d) u + sum_d c_d (u+ + u-), accumulated in place
+    acc = (1 - 2 * sum(coefs)) * c
     for d in range(nd):
         up = tuple(slice(2, None) if a == d else slice(1, -1) for a in range(nd))
         dn = tuple(slice(None, -2) if a == d else slice(1, -1) for a in range(nd))
-        acc = acc + coefs[d] * (u[up] - 2 * c + u[dn])
+        side = u[up] + u[dn]
+        side *= coefs[d]
+        acc += side
     out[inner] = acc
     return out
 
