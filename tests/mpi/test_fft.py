@@ -13,7 +13,8 @@ import pytest
 mpi4py = pytest.importorskip("mpi4py")
 from mpi4py import MPI  # noqa: E402
 
-from zzhpc.parallel.fft import DistributedFFT, block_partition  # noqa: E402
+from zzhpc.parallel.fft import DistributedFFT  # noqa: E402
+from zzhpc.parallel.partition import block_ranges  # noqa: E402
 
 SHAPES = [(16, 12, 10), (9, 7, 8), (8, 8, 8), (6, 5, 7)]
 TOL = {"float64": 1e-12, "float32": 1e-5}
@@ -68,10 +69,25 @@ def _check_roundtrip(comm, fft, u, dtype, to_np=np.asarray, from_np=lambda a: a)
 
 
 @pytest.mark.mpi(min_size=1)
-def test_block_partition():
-    assert block_partition(10, 4) == ([3, 3, 2, 2], [0, 3, 6, 8])
-    assert block_partition(8, 4) == ([2, 2, 2, 2], [0, 2, 4, 6])
-    assert block_partition(3, 3) == ([1, 1, 1], [0, 1, 2])
+@pytest.mark.parametrize("decomposition,grid", [("slab", None), ("pencil", None), ("pencil", "1xP")])
+def test_layout_is_block_partition(decomposition, grid):
+    """Blocks follow zzhpc.parallel.partition (first N % P ranks get one more) and tile the grids."""
+    comm = MPI.COMM_WORLD
+    shape = (9, 7, 8)
+    fft = DistributedFFT(comm, shape, decomposition=decomposition, proc_grid=_grid(grid, comm.size))
+    p0, p1 = fft.proc_grid
+    c0, c1 = divmod(comm.rank, p1)  # Cartesian, row-major, reorder=False
+    real = [block_ranges(9, p0)[c0], block_ranges(7, p1)[c1], (0, 8)]
+    spec = [(0, 9), block_ranges(7, p0)[c0], block_ranges(5, p1)[c1]]
+    for got, want in ((fft.real_slice_local, real), (fft.spectral_slice_local, spec)):
+        assert [(s.start, s.stop - s.start) for s in got] == want
+    assert fft.real_shape_local == tuple(c for _, c in real)
+    assert fft.spectral_shape_local == tuple(c for _, c in spec)
+    for key, full in (("real_slice_local", shape), ("spectral_slice_local", (9, 7, 5))):
+        hits = np.zeros(full, dtype=int)
+        for sl in comm.allgather(getattr(fft, key)):
+            hits[sl] += 1
+        assert (hits == 1).all()
 
 
 @pytest.mark.mpi(min_size=1)
@@ -121,6 +137,16 @@ def test_numpy_gpu_aware_path(decomposition, grid):
                          gpu_aware_mpi=True, synchronize=lambda: calls.append(1))
     _check_roundtrip(comm, fft, _field((9, 7, 8), "float64"), "float64")
     assert len(calls) == 2 * sum(p > 1 for p in fft.proc_grid)  # one per transpose per direction
+
+
+@pytest.mark.mpi(min_size=1)
+@pytest.mark.parametrize("decomposition", ["slab", "pencil"])
+def test_from_backend(backend, decomposition):
+    """The zzhpc.device backends (numpy, torch; cupy where a GPU is present) plug in directly."""
+    comm = MPI.COMM_WORLD
+    fft = DistributedFFT.from_backend(comm, (9, 7, 8), backend, decomposition=decomposition)
+    _check_roundtrip(comm, fft, _field((9, 7, 8), "float64"), "float64",
+                     to_np=backend.to_host, from_np=backend.asarray)
 
 
 def _expect_error(comm, shape, **kw):

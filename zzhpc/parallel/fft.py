@@ -20,8 +20,8 @@ distributed axes change, so ``uhat_local`` is exactly
 ``numpy.fft.rfftn(u)[spectral_slice_local]``. ``backward`` is the exact
 inverse, normalised like ``numpy.fft.irfftn`` (factor ``1/(N0*N1*N2)``).
 
-Every split uses the block partition: ``n`` items over ``p`` parts, the first
-``n % p`` parts get ``n // p + 1``. Each transpose is a strided copy into a
+Every split is the block partition of :mod:`zzhpc.parallel.partition` (``n``
+items over ``p`` parts, the first ``n % p`` parts get one more). Each transpose is a strided copy into a
 contiguous send buffer (at most two reshape/permute copies, one per block
 size), one ``Alltoallv`` and one strided copy out; counts, displacements and
 buffers are built once in ``__init__``.
@@ -42,13 +42,15 @@ import math
 import numpy as np
 from mpi4py import MPI
 
-__all__ = ["DistributedFFT", "block_partition"]
+from .partition import block_ranges
+
+__all__ = ["DistributedFFT"]
 
 
-def block_partition(n, p):
-    """Return ``(sizes, starts)`` of ``n`` items over ``p`` parts; the first ``n % p`` get one more."""
-    q, r = divmod(n, p)
-    return [q + (i < r) for i in range(p)], [i * q + min(i, r) for i in range(p)]
+def _sizes_starts(n, p):
+    """Block partition of ``n`` over ``p`` (first ``n % p`` get one more) as ``(sizes, starts)``."""
+    ranges = block_ranges(n, p)
+    return [c for _, c in ranges], [s for s, _ in ranges]
 
 
 def _runs(n, p):
@@ -62,16 +64,20 @@ def _choose_grid(shape, nproc, decomposition, proc_grid):
     n0, n1, n2 = shape
     head = (f"DistributedFFT: grid {shape} cannot be split over {nproc} rank(s) with "
             f"decomposition={decomposition!r}")
+    lim0, lim1 = min(n0, n1), min(n1, n2 // 2 + 1)
     if decomposition == "slab":
         if proc_grid is not None and tuple(proc_grid) != (nproc, 1):
             raise ValueError(f"{head}: slab takes proc_grid=None or ({nproc}, 1), got {tuple(proc_grid)}")
-        if nproc > min(n0, n1):
-            raise ValueError(f"{head}: slab needs ranks <= min(N0, N1) = {min(n0, n1)}; use 'pencil'")
+        if nproc > lim0:
+            raise ValueError(f"{head}: slab needs ranks <= min(N0, N1) = {lim0} "
+                             f"(pencil allows up to {lim0 * lim1})")
         return nproc, 1
-    lim0, lim1 = min(n0, n1), min(n1, n2 // 2 + 1)
     rule = f"pencil needs P0*P1 = {nproc} with P0 <= min(N0, N1) = {lim0} and P1 <= min(N1, N2//2+1) = {lim1}"
     if proc_grid is not None:
-        p0, p1 = (int(p) for p in proc_grid)
+        try:
+            p0, p1 = (int(p) for p in proc_grid)
+        except (TypeError, ValueError):
+            raise ValueError(f"{head}: proc_grid must be two ints, got {proc_grid!r}") from None
         if p0 < 1 or p1 < 1 or p0 * p1 != nproc or p0 > lim0 or p1 > lim1:
             raise ValueError(f"{head}: proc_grid={(p0, p1)} invalid; {rule}")
         return p0, p1
@@ -93,8 +99,7 @@ class _Transpose:
         self.plan, self.comm, self.sendbuf, self.recvbuf = plan, comm, sendbuf, recvbuf
         p, rank = comm.Get_size(), comm.Get_rank()
         n_b = in_shape[b]
-        sa, _ = block_partition(n_a, p)
-        sb, _ = block_partition(n_b, p)
+        (sa, da), (sb, db) = _sizes_starts(n_a, p), _sizes_starts(n_b, p)
         out = list(in_shape)
         out[a], out[b] = n_a, sb[rank]
         self.out_shape = tuple(out)
@@ -102,8 +107,8 @@ class _Transpose:
         plane_out = math.prod(out) // n_a
         self.scounts = [plane_in * s for s in sb]
         self.rcounts = [plane_out * s for s in sa]
-        self.sdispls = [plane_in * s for s in block_partition(n_b, p)[1]]
-        self.rdispls = [plane_out * s for s in block_partition(n_a, p)[1]]
+        self.sdispls = [plane_in * d for d in db]
+        self.rdispls = [plane_out * d for d in da]
         # Pack: split axis b into (block, size) and move the block index first,
         # so that the chunk for rank q is contiguous at sdispls[q].
         self.pack = []
@@ -184,6 +189,8 @@ class DistributedFFT:
 
     Attributes
     ----------
+    shape, spectral_shape : tuple
+        Global real ``(N0, N1, N2)`` and spectral ``(N0, N1, N2//2+1)`` shapes.
     real_shape_local, real_slice_local : tuple
         Local real block and its slices into the global ``(N0, N1, N2)`` array.
     spectral_shape_local, spectral_slice_local : tuple
@@ -230,7 +237,7 @@ class DistributedFFT:
         c1 = 0 if comm1 is None else comm1.Get_rank()
 
         def blk(n, p, c):
-            sizes, starts = block_partition(n, p)
+            sizes, starts = _sizes_starts(n, p)
             return sizes[c], slice(starts[c], starts[c] + sizes[c])
 
         (a0, r0), (a1, r1) = blk(n0, p0, c0), blk(n1, p1, c1)
@@ -252,6 +259,13 @@ class DistributedFFT:
             s = self._buffers(self.spectral_shape_local)
             self._t0 = _Transpose(self, comm0, mid, 0, 1, n0, m[0], s[1])
             self._t0r = _Transpose(self, comm0, self.spectral_shape_local, 1, 0, n1, s[0], m[1])
+
+    @classmethod
+    def from_backend(cls, comm, shape, backend, **kw):
+        """Plan for a :mod:`zzhpc.device` backend (its ``xp``, transfers, device, MPI mode)."""
+        kw.setdefault("gpu_aware_mpi", backend.gpu_aware_mpi)
+        return cls(comm, shape, xp=backend.xp, to_host=backend.to_host, from_host=backend.asarray,
+                   device=backend.device_obj, synchronize=backend.synchronize, **kw)
 
     def _buffers(self, shape):
         """(send buffer on device, receive buffer MPI writes into) for a block of ``shape``."""
