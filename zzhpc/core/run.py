@@ -13,9 +13,9 @@ from mpi4py import MPI
 
 from ..device import get_backend
 from ..errors import ConfigError, InputError, SimulationError
-from ..io import CheckpointManager, CsvSeries, open_parallel, provenance, write_json_atomic, write_xdmf
+from ..io import CheckpointManager, CsvSeries, provenance, write_json_atomic, write_xdmf
 from ..io.checkpoint import open_checkpoint
-from ..io.hdf5 import write_attrs
+from ..io.hdf5 import guarded_write, write_attrs
 from ..parallel import PhaseTimers
 from .._version import __version__
 
@@ -180,15 +180,11 @@ def run(solver_cls, cfg, comm=MPI.COMM_WORLD, *, quiet=False, install_signals=Tr
             os.makedirs(fdir, exist_ok=True)
         comm.Barrier()
         path = os.path.join(fdir, f"fields_{solver.step:010d}.h5")
-        with timers("io"):
-            f = open_parallel(path, "w", comm)
-            try:
-                write_attrs(f, {"time": solver.time, "step": solver.step, "solver": solver_cls.name,
-                                "provenance": prov})
-                f.create_group("fields")
-                comps = solver.write_fields(f)
-            finally:
-                f.close()
+        with timers("io"), guarded_write(path, comm, "field output") as f:
+            write_attrs(f, {"time": solver.time, "step": solver.step, "solver": solver_cls.name,
+                            "provenance": prov})
+            f.create_group("fields")
+            comps = solver.write_fields(f)
         outputs.append(os.path.relpath(path, outdir))
         mesh = solver.mesh()
         if rank == 0 and mesh and comps:

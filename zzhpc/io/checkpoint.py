@@ -9,8 +9,8 @@ import os
 
 import h5py
 
-from ..errors import InputError, ZzhpcError
-from .hdf5 import open_parallel, write_attrs
+from ..errors import InputError
+from .hdf5 import guarded_write, open_parallel, write_attrs
 
 FORMAT = 1
 
@@ -37,17 +37,10 @@ class CheckpointManager:
         """Collective. ``write(h5file)`` stores the state; ``meta`` (dict) becomes root attributes."""
         final = self.path(step)
         tmp = final + ".partial"
-        try:
-            f = open_parallel(tmp, "w", self.comm)
-            try:
-                write_attrs(f, dict(meta, step=step, checkpoint_format=FORMAT))
-                write(f)
-                f.attrs["complete"] = 1
-            finally:
-                f.close()
-        except OSError as exc:
-            raise ZzhpcError(f"checkpoint {tmp} could not be written ({exc}); the previous checkpoint "
-                             f"is kept as the latest") from None
+        with guarded_write(tmp, self.comm, "checkpoint", "; the previous checkpoint stays the latest") as f:
+            write_attrs(f, dict(meta, step=step, checkpoint_format=FORMAT))
+            write(f)
+            f.attrs["complete"] = 1
         self.comm.Barrier()
         if self.comm.Get_rank() == 0:
             _fsync_path(tmp)

@@ -1,11 +1,14 @@
 """Collective parallel HDF5 (the ``mpio`` driver) for distributed fields and particle arrays."""
+import contextlib
 import json
+import os
+import shutil
 
 import h5py
 import numpy as np
 from mpi4py import MPI
 
-from ..errors import InputError
+from ..errors import InputError, ZzhpcError
 
 
 def open_parallel(path, mode, comm):
@@ -87,3 +90,27 @@ def write_attrs(obj, mapping):
 
 def all_ok(comm, ok):
     return bool(comm.allreduce(bool(ok), op=MPI.LAND))
+
+
+def _reason(exc, path):
+    try:
+        free = shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free
+    except OSError:
+        free = None
+    if free is not None and free < 1 << 20:
+        return f"no space left on device ({free // 1024} KiB free)"
+    return str(exc).splitlines()[0]
+
+
+@contextlib.contextmanager
+def guarded_write(path, comm, what, note=""):
+    """Collectively create ``path`` and yield the open file; a failed write (full disk, quota, I/O
+    error) becomes one ZzhpcError naming the file and the cause. The file is closed on any outcome."""
+    try:
+        f = open_parallel(path, "w", comm)
+        try:
+            yield f
+        finally:
+            f.close()
+    except (OSError, RuntimeError) as exc:
+        raise ZzhpcError(f"{what} {path} could not be written: {_reason(exc, path)}{note}") from None
