@@ -15,9 +15,12 @@ STATUS = backend_status()
 
 
 def _to(backend, obj):
+    """Sample inputs (arrays, possibly inside tuples, lists and dicts) onto the backend."""
     if isinstance(obj, np.ndarray):
         return backend.asarray(obj.copy())
-    if isinstance(obj, (list, tuple)) and any(isinstance(o, np.ndarray) for o in obj):
+    if isinstance(obj, dict):
+        return {k: _to(backend, v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)) and any(isinstance(o, (np.ndarray, dict, list, tuple)) for o in obj):
         return type(obj)(_to(backend, o) for o in obj)
     return obj
 
