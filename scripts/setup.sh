@@ -41,6 +41,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   "$VENV/bin/pip" uninstall -y -q h5py >/dev/null 2>&1 || true
   pipq --no-deps -e .
   pipq "array-api-compat>=1.4" "pytest>=7" "pytest-mpi>=0.6" "hypothesis>=6" "pytest-timeout>=2"
+  # numba: the fast CPU kernels (MD); zzhpc falls back to the reference kernels without it.
+  pipq "numba>=0.57" || echo "setup: numba not installed (optional fast CPU kernels)"
   # torch (CPU) backs the torch backend tests; the wheel is optional for running zzhpc.
   pipq "torch==2.13.0" || echo "setup: torch not installed (optional backend; its tests will skip)"
   H5PY_ALWAYS_USE_MPI=1 "$VENV/bin/python" -c 'import zzhpc, mpi4py, petsc4py, h5py; assert h5py.get_config().mpi, "h5py lacks MPI"' \

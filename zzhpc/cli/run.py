@@ -26,6 +26,9 @@ def main(args):
 
     comm = MPI.COMM_WORLD
     rank = comm.Get_rank()
+    # Every rank imports the same solver modules (some initialise collective libraries such as PETSc).
+    from ..core.registry import discover
+    discover()
     overrides = list(args.overrides) + ([f"run.restart='{args.restart}'"] if args.restart else [])
     # Validate on rank 0 only, then share the verdict: every rank exits 2 together, no work started.
     result = None

@@ -137,6 +137,8 @@ def common_schema(backends=("numpy",)):
             progress_every=Param(float, 5.0, lo=0, help="seconds between progress lines on rank 0"),
             wall_limit=Param(float, None, lo=0, lo_open=True,
                              help="seconds; checkpoint and stop cleanly before this wall time"),
+            stop_check_every=Param(int, 10, lo=1,
+                                   help="steps between the ranks' agreement on a stop signal or wall limit"),
             restart=Param(str, "none", help="'none', 'auto' (newest checkpoint in the output folder) or a file"),
             help="time stepping, diagnostics, checkpoints"),
         backend=Section(

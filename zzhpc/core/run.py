@@ -223,7 +223,10 @@ def run(solver_cls, cfg, comm=MPI.COMM_WORLD, *, quiet=False, install_signals=Tr
         if runc["checkpoint_every"] and s % runc["checkpoint_every"] == 0:
             checkpoint()
         progress.show(s, solver.time, fraction(), diags, steps_done=s - start_step)
-        # Agree on stopping (signal on any rank, or the wall-time limit) so every rank stops together.
+        # Agree on stopping (signal on any rank, or the wall-time limit) so every rank stops together;
+        # one small allreduce every stop_check_every steps.
+        if s % runc["stop_check_every"]:
+            continue
         over = runc["wall_limit"] is not None and time.perf_counter() - wall0 > runc["wall_limit"]
         if comm.allreduce(1 if (stop.signal or over) else 0, op=MPI.MAX):
             status = "interrupted"

@@ -66,6 +66,7 @@ class Domain:
         dims = choose_dims(comm.Get_size(), self.length, dims)
         if len(dims) != 3:
             raise ConfigError(key, "expected 3 entries (x, y, z)", dims)
+        # The grid decomposes space, not cells: pass one "cell" per rank so any box shape is allowed.
         self.grid = ProcessGrid(comm, dims, self.periodic, dims, key=key)
         self.comm = self.grid.comm
         self.dims, self.coords = self.grid.dims, self.grid.coords
@@ -88,6 +89,39 @@ class Domain:
             if not self.periodic[d]:
                 n = min(n, self.dims[d] - 1)
             self.need.append(n)
+
+    def balance(self, x, min_fraction=0.25):
+        """Shift the sub-domain boundaries so that each slab of ranks holds as many atoms (collective).
+
+        Along every split axis the boundaries move to the quantiles of the global atom distribution
+        (LAMMPS ``balance ... shift``-like, one pass); a slab keeps at least ``min_fraction`` of the
+        uniform width so that ghost hops stay few. Atoms move to their new owners at the next
+        ``exchange``.
+        """
+        xh = self.backend.to_host(x)
+        for d in range(3):
+            n = self.dims[d]
+            if n == 1:
+                continue
+            lo, hi, L = self.boxlo[d], self.boxhi[d], self.length[d]
+            nbins = 4096
+            hist = np.histogram(xh[:, d], bins=nbins, range=(lo, hi))[0].astype(np.int64)
+            hist = self.comm.allreduce(hist)
+            cum = np.concatenate([[0], np.cumsum(hist)]).astype(float)
+            if cum[-1] == 0:
+                continue
+            edges = np.linspace(lo, hi, nbins + 1)
+            wmin = min_fraction * L / n
+            cuts = [lo]
+            for k in range(1, n):
+                target = cum[-1] * k / n
+                i = int(np.searchsorted(cum, target))
+                i = min(max(i, 1), nbins)
+                frac = (target - cum[i - 1]) / max(cum[i] - cum[i - 1], 1)
+                c = edges[i - 1] + frac * (edges[i] - edges[i - 1])
+                cuts.append(min(max(c, cuts[-1] + wmin), hi - (n - k) * wmin))
+            self.split[d] = cuts + [hi]
+        self.split_changed()
 
     def bin_region(self):
         """A box holding every owned and ghost atom (for neighbour binning)."""
@@ -193,34 +227,53 @@ class Domain:
                 cand = got
         return x, types
 
+    def _np_dtype(self, a):
+        return np.float64 if a.dtype == self.xp.float64 else np.float32
+
     def forward_comm(self, x):
-        """Refresh ghost rows of ``x`` (in place) from their owners, in the order ``borders`` built them."""
+        """Refresh ghost rows of ``x`` (in place) from their owners, in the order ``borders`` built them.
+
+        The two directions of a hop are independent, so each pair of swaps shares one wait."""
         be = self.backend
-        for s in self.swaps:
-            buf = x[s.sendlist] + s.shift
-            if s.self_:
-                x[s.first:s.first + s.nrecv] = buf
-                continue
-            recv = np.empty((s.nrecv, 3), dtype=np.float64 if x.dtype == self.xp.float64 else np.float32)
-            send = be.to_host(buf) if s.dest != MPI.PROC_NULL else recv[:0]
-            self.comm.Sendrecv(send, dest=s.dest, sendtag=40, recvbuf=recv, source=s.source, recvtag=40)
-            if s.nrecv:
-                x[s.first:s.first + s.nrecv] = be.asarray(recv)
+        for k in range(0, len(self.swaps), 2):
+            reqs, done = [], []
+            for tag, s in enumerate(self.swaps[k:k + 2]):
+                buf = x[s.sendlist] + s.shift
+                if s.self_:
+                    x[s.first:s.first + s.nrecv] = buf
+                    continue
+                recv = np.empty((s.nrecv, 3), dtype=self._np_dtype(x))
+                send = be.to_host(buf)
+                reqs.append(self.comm.Irecv(recv, source=s.source, tag=40 + tag))
+                reqs.append(self.comm.Isend(send, dest=s.dest, tag=40 + tag))
+                done.append((s, recv, send))
+            if reqs:
+                MPI.Request.Waitall(reqs)
+            for s, recv, _ in done:
+                if s.nrecv:
+                    x[s.first:s.first + s.nrecv] = be.asarray(recv)
         return x
 
     def reverse_comm(self, f):
         """Add ghost-row forces of ``f`` onto the owners' rows (in place), undoing ``forward_comm``."""
         be = self.backend
-        for s in reversed(self.swaps):
-            got = f[s.first:s.first + s.nrecv]
-            if s.self_:
-                f[s.sendlist] = f[s.sendlist] + got
-                continue
-            recv = np.empty((s.nsend, 3), dtype=np.float64 if f.dtype == self.xp.float64 else np.float32)
-            send = be.to_host(got) if s.source != MPI.PROC_NULL else recv[:0]
-            self.comm.Sendrecv(send, dest=s.source, sendtag=50, recvbuf=recv, source=s.dest, recvtag=50)
-            if s.nsend:
-                f[s.sendlist] = f[s.sendlist] + be.asarray(recv)
+        for k in range(len(self.swaps) - 2, -1, -2):
+            reqs, done = [], []
+            for tag, s in enumerate(self.swaps[k:k + 2]):
+                got = f[s.first:s.first + s.nrecv]
+                if s.self_:
+                    done.append((s, got))
+                    continue
+                recv = np.empty((s.nsend, 3), dtype=self._np_dtype(f))
+                send = be.to_host(got)
+                reqs.append(self.comm.Irecv(recv, source=s.dest, tag=50 + tag))
+                reqs.append(self.comm.Isend(send, dest=s.source, tag=50 + tag))
+                done.append((s, recv))
+            if reqs:
+                MPI.Request.Waitall(reqs)
+            for s, buf in done:
+                if s.nsend:
+                    f[s.sendlist] = f[s.sendlist] + (buf if s.self_ else be.asarray(buf))
         return f
 
     def nghost(self):

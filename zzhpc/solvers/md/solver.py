@@ -10,7 +10,10 @@ Newton's third law. Thermo follows LAMMPS's definitions (``compute temp``/``pres
 :math:`P = (\sum m v^2 + \sum_{pairs} \mathbf r\cdot\mathbf f) / (3V)`. Units: :mod:`.units`.
 Reference: Frenkel & Smit, *Understanding Molecular Simulation* (2nd ed., 2002), ch. 4.
 """
+import sys
+
 import numpy as np
+from mpi4py import MPI
 
 from ...config import Param
 from ...core import Solver, register_solver
@@ -66,21 +69,19 @@ class MDSolver(Solver):
         "nhc_chain": Param(int, 3, lo=1, help="Nose-Hoover chain length"),
         "kernels": Param(str, "auto", choices=("auto", "reference"), help="reference: the xp kernels only"),
         "thermo_norm": Param(bool, None, help="energies per atom (default: yes for lj, no for real)"),
+        "balance_every": Param(int, 0, lo=0, help="shift sub-domain boundaries to even out atom counts at "
+                               "the start and every N steps (0 = never)"),
         "write_data": Param(str, "", help="write a LAMMPS data file of the final state (in output.dir)"),
     }
 
     @classmethod
     def check_config(cls, cfg, nranks):
         p = cfg["md"]
-        if p["data_file"] is None and len(p["masses"]) != 1 and False:
-            pass
         dims = cfg["parallel"]["dims"]
         if dims and len(dims) != 3:
             raise ConfigError("parallel.dims", "expected 3 entries (x, y, z)", dims)
         if dims and int(np.prod(dims)) != nranks:
             raise ConfigError("parallel.dims", f"must multiply to the {nranks} ranks", dims)
-        if p["cutoff"] <= 0:
-            raise ConfigError("md.cutoff", "must be > 0", p["cutoff"])
 
     # Construction ----------------------------------------------------------------------------------
     def __init__(self, ctx, cfg):
@@ -195,8 +196,28 @@ class MDSolver(Solver):
             if p["temperature"] is not None:
                 self._thermalise()
         self.integrator = make_integrator(self, p, self.dt, self.ctx.seed)
+        self.balance_log = []
+        if p["balance_every"]:
+            self._balance()
         self._rebuild()
         self._forces()
+
+    def imbalance(self):
+        """Max over mean owned atoms per rank (collective)."""
+        counts = self.comm.allgather(self.nlocal)
+        return max(counts) / (sum(counts) / len(counts))
+
+    def _balance(self):
+        before = self.imbalance()
+        self.domain.balance(self.x[:self.nlocal])
+        atoms = self._local_atoms()
+        self.domain.pbc(atoms)
+        self._set_local(self.domain.exchange(atoms))
+        after = self.imbalance()
+        self.balance_log.append({"step": self.step, "before": before, "after": after})
+        if self.comm.Get_rank() == 0:
+            sys.stderr.write(f"[md] step {self.step}: load balance, imbalance (max/mean atoms per rank) "
+                             f"{before:.3f} -> {after:.3f}\n")
 
     def _thermalise(self):
         be = self.backend
@@ -258,7 +279,11 @@ class MDSolver(Solver):
 
     def advance(self):
         self.integrator.initial()
-        if self._decide():
+        be = self.params["balance_every"]
+        if be and (self.step + 1) % be == 0:
+            self._balance()
+            self._rebuild()
+        elif self._decide():
             self._rebuild()
         else:
             with self.timers("halo"):
@@ -294,7 +319,7 @@ class MDSolver(Solver):
 
     def nonfinite_field(self):
         ok = bool(self.xp.all(self.xp.isfinite(self.v))) and bool(self.xp.all(self.xp.isfinite(self.x)))
-        return None if self.comm.allreduce(ok, op=__import__("mpi4py").MPI.LAND) else "x/v"
+        return None if self.comm.allreduce(ok, op=MPI.LAND) else "x/v"
 
     # Output, checkpoints ----------------------------------------------------------------------------
     def host_atoms(self):
@@ -380,6 +405,7 @@ class MDSolver(Solver):
         return {"natoms": self.natoms, "dt": self.dt, "process_grid": dom.dims, "neigh_builds": self.nbuilds,
                 "ghosts_total": ghosts, "atoms_per_rank": counts,
                 "imbalance": max(counts) / (sum(counts) / len(counts)),
+                "balance": getattr(self, "balance_log", []),
                 "memory_bytes_per_atom": self.memory_per_atom(), "thermo": self.thermo(),
                 "kernels": {"neighbor": getattr(self.k_neigh, "__name__", ""),
                             "pair": getattr(self.k_pair, "__name__", "")}}
