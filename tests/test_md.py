@@ -191,10 +191,10 @@ def test_write_data_and_h5md_outputs(tmp_path):
     assert len(d["id"]) == 108 and "v" in d
     with h5py.File(tmp_path / "trajectory.h5md") as f:
         assert list(f["h5md"].attrs["version"]) == [1, 1]
-        pos = f["particles/all/position/value"]
-        assert pos.shape == (3, 108, 3) and list(f["particles/all/position/step"][()]) == [0, 5, 10]
-        assert np.allclose(pos[2], d["x"]) and f["particles/all/box"].attrs["dimension"] == 3
-        assert list(f["particles/all/id"][()]) == list(range(1, 109))
+        pos = f["particles/trajectory/position/value"]
+        assert pos.shape == (3, 108, 3) and list(f["particles/trajectory/position/step"][()]) == [0, 5, 10]
+        assert np.allclose(pos[2], d["x"]) and f["particles/trajectory/box"].attrs["dimension"] == 3
+        assert list(f["particles/trajectory/id"][()]) == list(range(1, 109))
 
 
 @pytest.mark.parametrize("key,value,match", [
@@ -218,3 +218,35 @@ def test_cli_runs_example_deck(tmp_path):
     assert proc.returncode == 0, proc.stderr
     summ = json.loads((tmp_path / "summary.json").read_text())
     assert summ["results"]["natoms"] == 256 and summ["diagnostics"]["temp"] > 0.5
+
+
+@pytest.mark.peers
+def test_h5md_trajectory_opens_in_mdanalysis(tmp_path):
+    """The peer environment's MDAnalysis reads zzhpc's parallel H5MD: atoms, frames, box, positions."""
+    import json
+    import subprocess
+    import h5py
+    from conftest import run_zzhpc
+    from zzhpc.core.peers import PeerUnavailable, peer_python
+    try:
+        py = peer_python()
+    except PeerUnavailable as exc:
+        pytest.skip(str(exc))
+    out = tmp_path / "lj"
+    run_zzhpc(2, "run", "examples/lj_melt.toml", "-o", out, "-q", "--set", "run.steps=20",
+              "--set", "run.output_every=10", "--set", "md.cells=[4,4,4]", check=True)
+    code = ("import json, sys, MDAnalysis as mda\n"
+            "from MDAnalysis.coordinates.H5MD import H5MDReader\n"
+            "u = mda.Universe.empty(H5MDReader.parse_n_atoms(sys.argv[1]))\n"
+            "u.load_new(sys.argv[1], format='H5MD', convert_units=False)  # LJ units carry no unit names\n"
+            "print(json.dumps({'n': u.atoms.n_atoms, 'frames': len(u.trajectory), 'box': list(map(float, u.dimensions[:3])),"
+            " 'last': [ts.frame for ts in u.trajectory][-1], 'x0': u.trajectory[-1].positions[1].tolist()}))")
+    proc = subprocess.run([py, "-c", code, str(out / "trajectory.h5md")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    with h5py.File(out / "trajectory.h5md", "r") as f:
+        pos = f["particles/trajectory/position/value"][-1]
+        edges = f["particles/trajectory/box/edges/value"][-1]
+    assert got["n"] == 256 and got["frames"] == 3
+    assert got["box"] == pytest.approx(list(edges), rel=1e-6)
+    assert got["last"] == 2 and got["x0"] == pytest.approx(list(pos[1]), rel=1e-5)  # MDAnalysis holds float32

@@ -1,7 +1,8 @@
 """H5MD trajectories (de Buyl, Colberg & Hoefling, Comput. Phys. Commun. 185, 1546 (2014)), H5MD 1.1.
 
-Layout read by MDAnalysis (``H5MDReader``) and OVITO: ``/particles/all/{position,velocity,image}/
-{value,step,time}`` with frames ordered by atom id, ``/particles/all/box`` (edges, boundary),
+The particle group is named ``trajectory`` because MDAnalysis, opening the file without a topology,
+looks for exactly that name. Layout read by MDAnalysis (``H5MDReader``) and OVITO: ``/particles/trajectory/{position,velocity,image}/
+{value,step,time}`` with frames ordered by atom id, ``/particles/trajectory/box`` (edges, boundary),
 ``species`` and ``id``. Written collectively with parallel HDF5: at each frame the atoms are
 redistributed so that rank ``r`` holds a contiguous block of ids and writes its hyperslab.
 """
@@ -29,7 +30,7 @@ class H5MDWriter:
         h.create_group("author").attrs["name"] = "zzhpc"
         c = h.create_group("creator")
         c.attrs["name"], c.attrs["version"] = "zzhpc", __version__
-        g = f.create_group("particles/all")
+        g = f.create_group("particles/trajectory")
         box = g.create_group("box")
         box.attrs["dimension"] = 3
         box.attrs["boundary"] = np.array([b"periodic" if p else b"none" for p in domain.periodic])
@@ -67,7 +68,7 @@ class H5MDWriter:
 
     def write_frame(self, atoms, step, time):
         d = self._by_id(atoms)
-        g = self.f["particles/all"]
+        g = self.f["particles/trajectory"]
         t = g["position/value"].shape[0]
         sl = slice(self.lo, self.hi)
         for name, key in (("position", "x"), ("velocity", "v"), ("image", "image")):
