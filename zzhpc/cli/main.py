@@ -4,9 +4,10 @@ import sys
 
 from .. import __version__
 from ..errors import ZzhpcError
-from . import bench, info, run, validate
+from . import bench, check_backend, info, jobs, run, sbatch, validate
 
-COMMANDS = {"info": info, "run": run, "validate": validate, "bench": bench}
+COMMANDS = {"info": info, "run": run, "validate": validate, "bench": bench, "check-backend": check_backend,
+            "sbatch": sbatch, "jobs": jobs}
 
 
 def build_parser():

@@ -48,7 +48,8 @@ class CupyBackend(Backend):
         return self.cupy.asarray(a, dtype=dtype)
 
     def to_host(self, a):
-        return np.ascontiguousarray(self.cupy.asnumpy(a))
+        h = self.cupy.asnumpy(a)
+        return np.ascontiguousarray(h).reshape(h.shape)
 
     def zeros(self, shape, dtype="float64"):
         return self.cupy.zeros(tuple(shape), dtype=dtype)

@@ -30,7 +30,7 @@ class NumpyBackend(Backend):
         return np.asarray(a, dtype=None if dtype is None else np.dtype(dtype))
 
     def to_host(self, a):
-        return np.ascontiguousarray(a)
+        return np.ascontiguousarray(a).reshape(np.shape(a))  # keep 0-d arrays 0-d
 
     def zeros(self, shape, dtype="float64"):
         return np.zeros(tuple(shape), dtype=np.dtype(dtype))

@@ -10,7 +10,7 @@ from .base import Backend
 from .registry import register_backend
 
 _PLUGINS = {"npu": "torch_npu", "mlu": "torch_mlu", "musa": "torch_musa"}
-_DLPACK = {"cpu": 1, "cuda": 2, "npu": 13, "mlu": 14, "musa": 15}  # npu/mlu/musa: vendor codes, informative
+_DLPACK = {"cpu": 1, "cuda": 2, "rocm": 10}  # fallback only; the device is asked first
 
 
 @register_backend
@@ -29,7 +29,10 @@ class TorchBackend(Backend):
         self._dev = torch.device(device)
         self.kind = "cpu" if dev_type == "cpu" else "gpu"
         self.float64 = dev_type != "mps"  # Apple's backend lacks float64; check-backend probes the rest
-        self.dlpack_device = (_DLPACK.get(dev_type, 0), self._dev.index or 0)
+        try:  # ask torch itself: vendor devices have their own DLPack codes
+            self.dlpack_device = tuple(int(v) for v in torch.empty(1, device=self._dev).__dlpack_device__())
+        except Exception:
+            self.dlpack_device = (_DLPACK.get(dev_type, 0), self._dev.index or 0)
 
     @classmethod
     def available(cls):
@@ -59,7 +62,8 @@ class TorchBackend(Backend):
         return t if dtype is None else t.to(self.dtype(str(np.dtype(dtype))))
 
     def to_host(self, a):
-        return np.ascontiguousarray(a.detach().cpu().numpy())
+        h = a.detach().cpu().numpy()
+        return np.ascontiguousarray(h).reshape(h.shape)  # keep 0-d arrays 0-d
 
     def zeros(self, shape, dtype="float64"):
         return self.torch.zeros(tuple(shape), dtype=self.dtype(dtype), device=self._dev)

@@ -1,0 +1,41 @@
+"""Which solvers need float64: asked of each solver's own deck checks, not guessed."""
+from ..errors import ConfigError
+
+
+def float64_needs():
+    """``{solver: (needs_float64, why)}`` with ``needs_float64`` True, False or None (undetermined).
+
+    A solver needs float64 when it declares ``requires_float64 = True`` or when its deck check rejects
+    ``backend.dtype = "float32"`` on a minimal deck (the NumPy backend, default keys, one step).
+    """
+    from ..core.deck import resolve
+    from ..core.registry import get_solver, solver_names
+    out = {}
+    for name in solver_names():
+        cls = get_solver(name)
+        declared = getattr(cls, "requires_float64", None)
+        if declared is not None:
+            out[name] = (bool(declared), "declared by the solver")
+            continue
+        deck = {"solver": name, "backend": {"name": "numpy", "dtype": "float32"}, "run": {"steps": 1}}
+        try:
+            resolve(deck, 1)
+            out[name] = (False, "accepts backend.dtype = 'float32'")
+        except ConfigError as exc:
+            if exc.key == "backend.dtype":
+                out[name] = (True, str(exc).split(": ", 2)[-1])
+            else:
+                out[name] = (None, f"undetermined: a minimal deck needs {exc.key}")
+        except Exception as exc:
+            out[name] = (None, f"undetermined: {type(exc).__name__}: {exc}")
+    return out
+
+
+def float64_summary(needs):
+    """One line for the report: the solvers that cannot run on a device without float64."""
+    no = sorted(n for n, (v, _) in needs.items() if v)
+    unk = sorted(n for n, (v, _) in needs.items() if v is None)
+    text = f"solvers that cannot run without float64: {', '.join(no) if no else 'none'}"
+    if unk:
+        text += f"; not determined: {', '.join(unk)}"
+    return text
