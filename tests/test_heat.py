@@ -156,3 +156,28 @@ def test_signal_checkpoints_and_resumes_to_the_same_state(tmp_path, sig):
     u, s2 = _final_field(part)
     assert s2["status"] == "done" and s2["steps"] == s_ref["steps"]
     np.testing.assert_array_equal(u, ref)
+
+
+def test_same_deck_twice_is_bitwise_and_provenance_reruns_it(tmp_path):
+    args = ["--set", "run.t_end=0.001", "--set", "heat.shape=[32,24]", "--set", "heat.initial='gaussian'", "-q"]
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    run_zzhpc(2, "run", DECK, "-o", a, *args, check=True)
+    run_zzhpc(2, "run", DECK, "-o", b, *args, check=True)
+    run_zzhpc(2, "run", a / "summary.json", "-o", c, "-q", check=True)  # rerun from the provenance record
+    ua, sa = _final_field(a)
+    for other in (b, c):
+        u, s = _final_field(other)
+        np.testing.assert_array_equal(u, ua)
+        assert s["diagnostics"] == sa["diagnostics"] and s["provenance"]["config"]["heat"] == sa["provenance"]["config"]["heat"]
+
+
+def test_restart_from_another_solver_or_format_is_refused(tmp_path, runs):
+    ck = sorted((runs[2] / "checkpoints").glob("ckpt_*.h5"))[-1]
+    for key, value, words in (("solver", "md", "checkpoint of solver 'md', not 'heat'"),
+                              ("checkpoint_format", 99, "checkpoint format 99")):
+        bad = tmp_path / f"{key}.h5"
+        bad.write_bytes(ck.read_bytes())
+        with h5py.File(bad, "r+") as f:
+            f.attrs[key] = value
+        proc = run_zzhpc(2, "run", DECK, "-o", tmp_path / key, "-q", "--restart", bad)
+        assert proc.returncode == 2 and words in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-2000:]

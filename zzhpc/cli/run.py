@@ -1,7 +1,7 @@
 """``zzhpc run DECK.toml``: validate the deck before any work, then run the solver on every rank."""
 import sys
 
-from ..errors import ConfigError, ZzhpcError
+from ..errors import ConfigError, InputError, ZzhpcError
 
 
 def add_parser(sub):
@@ -9,7 +9,8 @@ def add_parser(sub):
                        description="Run a TOML input deck. Every rank runs this command; rank 0 prints "
                                    "progress and writes OUTPUT/summary.json next to the HDF5 output.",
                        epilog="Example: mpiexec -n 3 zzhpc run examples/heat.toml --set run.t_end=0.02")
-    p.add_argument("deck", help="TOML input deck")
+    p.add_argument("deck", help="TOML input deck, or a previous run's summary.json or HDF5 file "
+                                "(reruns exactly the recorded configuration)")
     p.add_argument("--backend", help="array backend (numpy, torch, cupy, ...); overrides backend.name")
     p.add_argument("--output", "-o", help="output folder; overrides output.dir")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -37,7 +38,7 @@ def main(args):
             _, cfg = load_config(args.deck, comm.Get_size(), overrides, backend=args.backend,
                                  output=args.output)
             result = ("ok", cfg)
-        except ConfigError as exc:
+        except (ConfigError, InputError) as exc:
             result = ("error", str(exc))
     result = comm.bcast(result, root=0)
     if result[0] == "error":

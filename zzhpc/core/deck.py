@@ -38,6 +38,32 @@ def resolve(deck, nranks, base_dir=".", backend=None, output=None):
     return cls, cfg
 
 
+def deck_from_provenance(path):
+    """The resolved configuration recorded in a run's ``summary.json`` or in any of its HDF5 files."""
+    import json
+    from ..errors import InputError
+    try:
+        if path.endswith(".json"):
+            with open(path) as fh:
+                prov = json.load(fh)["provenance"]
+        else:
+            import h5py
+            with h5py.File(path, "r") as f:
+                prov = json.loads(f.attrs["provenance"])
+        deck = prov["config"]
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        raise InputError(path, f"holds no zzhpc provenance record ({type(exc).__name__}: {exc})") from None
+    deck["run"]["restart"] = "none"
+
+    def strip(d):  # unset optional keys are recorded as null, which TOML has no word for
+        return {k: strip(v) if isinstance(v, dict) else v for k, v in d.items() if v is not None}
+    return strip(deck)
+
+
 def load_config(path, nranks, overrides=(), backend=None, output=None):
-    deck = apply_overrides(load_deck(path), overrides)
+    """Configuration from a TOML deck, or from the provenance of a previous run (summary.json / .h5)."""
+    if str(path).endswith((".json", ".h5")) and os.path.isfile(path):
+        deck = apply_overrides(deck_from_provenance(str(path)), overrides)
+    else:
+        deck = apply_overrides(load_deck(path), overrides)
     return resolve(deck, nranks, base_dir=os.path.dirname(os.path.abspath(path)), backend=backend, output=output)

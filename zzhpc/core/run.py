@@ -14,7 +14,7 @@ from mpi4py import MPI
 from ..device import get_backend
 from ..errors import ConfigError, InputError, SimulationError
 from ..io import CheckpointManager, CsvSeries, provenance, write_json_atomic, write_xdmf
-from ..io.checkpoint import open_checkpoint
+from ..io.checkpoint import FORMAT as CHECKPOINT_FORMAT, open_checkpoint
 from ..io.hdf5 import guarded_write, write_attrs
 from ..parallel import PhaseTimers
 from .._version import __version__
@@ -278,6 +278,10 @@ def _restore(solver, path, comm):
     f = open_checkpoint(path, comm)
     try:
         attrs = dict(f.attrs)
+        fmt = int(attrs.get("checkpoint_format", 0))
+        if fmt != CHECKPOINT_FORMAT:
+            raise InputError(path, f"checkpoint format {fmt} (zzhpc {attrs.get('zzhpc_version', '?')}); this "
+                                   f"zzhpc {__version__} reads format {CHECKPOINT_FORMAT}")
         name = attrs.get("solver")
         if name != solver.name:
             raise InputError(path, f"checkpoint of solver '{name}', not '{solver.name}'")
