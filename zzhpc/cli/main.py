@@ -4,10 +4,10 @@ import sys
 
 from .. import __version__
 from ..errors import ZzhpcError
-from . import bench, check_backend, info, jobs, run, sbatch, validate
+from . import bench, check_backend, info, jobs, project, run, sbatch, scale, validate
 
 COMMANDS = {"info": info, "run": run, "validate": validate, "bench": bench, "check-backend": check_backend,
-            "sbatch": sbatch, "jobs": jobs}
+            "sbatch": sbatch, "jobs": jobs, "scale": scale, "project": project}
 
 
 def build_parser():

@@ -51,6 +51,10 @@ def main(args):
         from ..core.run import run
         summary = run(get_solver(cfg["solver"]), cfg, comm, quiet=args.quiet)
     except ZzhpcError as exc:
+        if getattr(exc, "collective", False):  # every rank raised it: exit together, say it once
+            if rank == 0:
+                sys.stderr.write(f"zzhpc: {exc}\n")
+            return exc.exit_code
         abort_all(exc, exc.exit_code)
     except Exception as exc:  # any other fault: show where, end all ranks
         abort_all(f"{type(exc).__name__}: {exc}", 1, show_traceback=True)

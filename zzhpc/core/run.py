@@ -75,6 +75,8 @@ def _inject(fault, rank, solver):
     kind, frank, fstep = fault
     if rank != frank or solver.step != fstep:
         return
+    sys.stderr.write(f"zzhpc: rank {rank}: injecting fault '{kind}' at step {solver.step} (t_wall={time.time():.3f})\n")
+    sys.stderr.flush()
     if kind == "raise":
         raise RuntimeError(f"injected fault at step {solver.step}")
     if kind == "kill":
@@ -167,8 +169,12 @@ def run(solver_cls, cfg, comm=MPI.COMM_WORLD, *, quiet=False, install_signals=Tr
         if bad is None:
             bad = next((k for k, v in diags.items() if isinstance(v, float) and not math.isfinite(v)), None)
         if bad is not None:
-            raise SimulationError(f"non-finite values (NaN/Inf) in '{bad}' at step {solver.step} "
+            ranks = [r for r, v in enumerate(comm.allgather(solver.local_nonfinite_field())) if v]
+            where = f" on rank{'s' if len(ranks) > 1 else ''} {', '.join(map(str, ranks))}" if ranks else ""
+            err = SimulationError(f"non-finite values (NaN/Inf) in '{bad}'{where} at step {solver.step} "
                                   f"(t = {solver.time:.6g}); try a smaller run.dt")
+            err.collective = True
+            raise err
         if rank == 0:
             csv.append(dict({"step": solver.step, "time": solver.time}, **diags))
 
@@ -274,21 +280,27 @@ def run(solver_cls, cfg, comm=MPI.COMM_WORLD, *, quiet=False, install_signals=Tr
     return summary
 
 
+def _collective(exc):
+    """Mark an error raised identically on every rank: the ranks exit together, rank 0 reports it."""
+    exc.collective = True
+    return exc
+
+
 def _restore(solver, path, comm):
     f = open_checkpoint(path, comm)
     try:
         attrs = dict(f.attrs)
         fmt = int(attrs.get("checkpoint_format", 0))
         if fmt != CHECKPOINT_FORMAT:
-            raise InputError(path, f"checkpoint format {fmt} (zzhpc {attrs.get('zzhpc_version', '?')}); this "
-                                   f"zzhpc {__version__} reads format {CHECKPOINT_FORMAT}")
+            raise _collective(InputError(path, f"checkpoint format {fmt} (zzhpc {attrs.get('zzhpc_version', '?')}); this "
+                                   f"zzhpc {__version__} reads format {CHECKPOINT_FORMAT}"))
         name = attrs.get("solver")
         if name != solver.name:
-            raise InputError(path, f"checkpoint of solver '{name}', not '{solver.name}'")
+            raise _collective(InputError(path, f"checkpoint of solver '{name}', not '{solver.name}'"))
         ranks = int(attrs.get("ranks", -1))
         if ranks != comm.Get_size() and not solver.restart_any_ranks:
-            raise InputError(path, f"written by {ranks} ranks; solver '{solver.name}' restarts only on the "
-                                   f"same rank count (now {comm.Get_size()})")
+            raise _collective(InputError(path, f"written by {ranks} ranks; solver '{solver.name}' restarts "
+                                               f"only on the same rank count (now {comm.Get_size()})"))
         solver.load_state(f, path)
         solver.time = float(attrs["time"])
         solver.step = int(attrs["step"])

@@ -60,6 +60,11 @@ class Solver(abc.ABC):
     def advance(self):
         """Collective: one time step; must update ``self.time`` and ``self.step``."""
 
+    def local_nonfinite_field(self):
+        """Not collective: name of a field of *this rank's* state holding NaN/Inf, or None. Optional:
+        lets the NaN message name the ranks."""
+        return None
+
     def finished(self):
         """Collective: True to end the run before run.steps/run.t_end (e.g. a steady state reached).
 

@@ -1,7 +1,7 @@
 r"""Order parameters of folding and the thermodynamics of a replica-exchange run.
 
-* :math:`Q`: fraction of native contacts with :math:`r_{ij} < \lambda\,\sigma_{ij}` (:math:`\lambda = 1.2`,
-  Clementi et al. 2000).
+* :math:`Q`: fraction of native contacts with :math:`r_{ij} < \lambda\,\sigma_{ij}` (:math:`\lambda = 1.5`, the
+  usual choice for C-alpha structure-based models; Clementi et al. 2000 used 1.2).
 * C-alpha RMSD to the native structure after optimal superposition (Kabsch, Acta Cryst. A32, 922 (1976)).
 * Radius of gyration.
 * Heat capacity :math:`C_v(T) = (\langle E^2\rangle_T - \langle E\rangle_T^2)/k_BT^2 + \tfrac32 N k_B` from
@@ -13,7 +13,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 
-def fraction_native(x, contacts, sigma, factor=1.2):
+def fraction_native(x, contacts, sigma, factor=1.5):
     """``Q`` per replica of host positions ``(R, N, 3)``."""
     if len(contacts) == 0:
         return np.ones(x.shape[0])
@@ -114,7 +114,7 @@ def folding_temperature(series, temperatures, n_beads, *, discard=0.2, n_blocks=
 
 
 def free_energy_profile(series, thermo, beta, n_contacts, bins=None):
-    """``(q_centres, F)`` at ``1/beta`` in units of k_B T... times T (F in eps), minimum shifted to 0."""
+    """``(q_centres, F)`` at temperature ``1/beta``: F in eps, its minimum shifted to 0 (empty bins: inf)."""
     q = series["q"][:, thermo["start"]:].ravel()
     e, logd = thermo["state"]
     w = reweight(e, logd, beta)

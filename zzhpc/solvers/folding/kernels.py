@@ -29,15 +29,10 @@ def _scale(c, a):
     return tuple(c * p for p in a)
 
 
-def _shift(xp, f, before, after):
-    """Pad ``f`` (R, M) with zero beads along the chain axis: ``before`` in front, ``after`` behind."""
-    parts = []
-    if before:
-        parts.append(xp.zeros_like(f[:, :before]))
-    parts.append(f)
-    if after:
-        parts.append(xp.zeros_like(f[:, :after]))
-    return xp.concat(parts, axis=1) if len(parts) > 1 else f
+def _add(f, g, lo):
+    """``f[:, lo:lo+M] += g`` for a force component ``f`` (R, N) and ``g`` (R, M), by ``__setitem__``."""
+    hi = lo + g.shape[1]
+    f[:, lo:hi] = f[:, lo:hi] + g
 
 
 def _sample(rng):
@@ -57,7 +52,8 @@ def _bonded(xp, x, p, energy):
     """Bond, angle and dihedral forces as three ``(R, N)`` components, and energies ``(R,)`` or None."""
     e = None
     # Bonded terms work on components, vectors being 3-tuples of contiguous (R, M) arrays.
-    c = (x[..., 0], x[..., 1], x[..., 2])
+    c = tuple(xp.asarray(x[..., k], copy=True) for k in range(3))    # contiguous components
+    f = [xp.zeros_like(c[0]) for _ in range(3)]
 
     def seg(lo, hi):
         return tuple(v[:, lo:v.shape[1] + hi if hi else None] for v in c)
@@ -67,7 +63,9 @@ def _bonded(xp, x, p, energy):
     r = xp.sqrt(_dot(d, d))
     dr = r - p["r0"]
     g = _scale(p["k_bond"] * dr / r, d)
-    f = [_shift(xp, gc, 0, 1) - _shift(xp, gc, 1, 0) for gc in g]
+    for k in range(3):
+        _add(f[k], g[k], 0)
+        _add(f[k], -g[k], 1)
     if energy:
         e = 0.5 * p["k_bond"] * xp.sum(dr * dr, axis=-1)
 
@@ -85,7 +83,9 @@ def _bonded(xp, x, p, energy):
     for k in range(3):
         fi = cc * b[k] - ca * a[k]
         fk = cc * a[k] - cb * b[k]
-        f[k] = f[k] + _shift(xp, fi, 0, 2) - _shift(xp, fi + fk, 1, 1) + _shift(xp, fk, 2, 0)
+        _add(f[k], fi, 0)
+        _add(f[k], -(fi + fk), 1)
+        _add(f[k], fk, 2)
     if energy:
         e = e + 0.5 * p["k_angle"] * xp.sum(dth * dth, axis=-1)
 
@@ -105,8 +105,10 @@ def _bonded(xp, x, p, energy):
     for k in range(3):
         f_i, f_l = cm * m[k], cn * n[k]
         svec = pp * f_i - qq * f_l
-        f[k] = f[k] + _shift(xp, f_i, 0, 3) - _shift(xp, f_i - svec, 1, 2) - _shift(xp, f_l + svec, 2, 1) \
-            + _shift(xp, f_l, 3, 0)
+        _add(f[k], f_i, 0)
+        _add(f[k], svec - f_i, 1)
+        _add(f[k], -(f_l + svec), 2)
+        _add(f[k], f_l, 3)
     if energy:
         e = e + xp.sum(p["k1"] * (1.0 - xp.cos(dp)) + p["k3"] * (1.0 - xp.cos(3.0 * dp)), axis=-1)
 

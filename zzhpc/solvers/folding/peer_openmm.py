@@ -91,8 +91,22 @@ def bench_sbm(req):
             "threads": req.get("threads", 1)}
 
 
+def _standard_names(path):
+    """A copy of ``path`` with four-letter residue names (SMOG's terminal ``GLYT``) cut to three."""
+    import tempfile
+    lines = []
+    for line in open(path):
+        if line.startswith(("ATOM", "HETATM")) and line[20] != " " and line[17:21].strip().isalpha():
+            line = line[:17] + line[17:20] + " " + line[21:]
+        lines.append(line)
+    fd, tmp = tempfile.mkstemp(suffix=".pdb")
+    with open(fd, "w") as fh:
+        fh.writelines(lines)
+    return tmp
+
+
 def bench_allatom(req):
-    pdb = app.PDBFile(req["pdb"])
+    pdb = app.PDBFile(_standard_names(req["pdb"]))
     ff = app.ForceField("amber14-all.xml", req.get("implicit", "implicit/obc2.xml"))
     mod = app.Modeller(pdb.topology, pdb.positions)
     mod.addHydrogens(ff)

@@ -46,7 +46,7 @@ class FoldingSolver(Solver):
         "friction": Param(float, 1.0, lo=0, lo_open=True, help="Langevin friction gamma, 1/tau"),
         "initial": Param(str, "native", choices=("native", "extended"), help="starting conformation"),
         "sample_every": Param(int, 100, lo=1, help="steps between samples of E, Q, RMSD, Rg"),
-        "q_factor": Param(float, 1.2, lo=1.0, hi=2.0, help="contact formed when r < q_factor * native r"),
+        "q_factor": Param(float, 1.5, lo=1.0, hi=2.0, help="contact formed when r < q_factor * native r"),
         "folded_q": Param(float, 0.9, lo=0, hi=1, help="Q above which (with folded_rmsd) a walker is folded"),
         "folded_rmsd": Param(float, 3.0, lo=0, lo_open=True, help="C-alpha RMSD below which, angstrom"),
         "stop_when_folded": Param(float, 0.0, lo=0, hi=1,

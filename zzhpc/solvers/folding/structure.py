@@ -202,6 +202,7 @@ def write_pdb(path, structure, chain="A"):
                 n += 1
                 a = 10.0 * xyz
                 aname = name if len(name) == 4 else f" {name:<3s}"
-                fh.write(f"ATOM  {n:5d} {aname} {r.name:>3s} {chain}{r.number:4d}{r.insertion:1s}   "
+                rname = r.name[:4] if len(r.name) >= 4 else f"{r.name:>3s} "
+                fh.write(f"ATOM  {n:5d} {aname} {rname}{chain}{r.number:4d}{r.insertion:1s}   "
                          f"{a[0]:8.3f}{a[1]:8.3f}{a[2]:8.3f}  1.00  0.00          {el:>2s}\n")
         fh.write("TER\nEND\n")

@@ -142,6 +142,9 @@ class HeatSolver(Solver):
     def nonfinite_field(self):
         return None if self.mesh_.all_finite(self.u) else "u"
 
+    def local_nonfinite_field(self):
+        return None if bool(self.xp.all(self.xp.isfinite(self.mesh_.interior_of(self.u)))) else "u"
+
     def poison(self):
         self.u[(1,) * self.mesh_.ndim] = float("nan")
 

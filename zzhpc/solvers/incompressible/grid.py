@@ -69,7 +69,7 @@ class StaggeredGrid:
     def line(self, d, i):
         """Slice of a ghosted array: the plane with ghosted index ``i`` along physical axis ``d``."""
         sl = [slice(None)] * self.nd
-        sl[self.ax(d)] = slice(i, i + 1) if i != -1 else slice(-1, None)
+        sl[self.ax(d)] = slice(i, i + 1 if i != -1 else None)
         return tuple(sl)
 
     def broadcast(self, d, values):

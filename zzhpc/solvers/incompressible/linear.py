@@ -99,8 +99,10 @@ class Options:
             PETSc.Log.begin()
 
     def close(self):
+        # -log_* stay: PETSc reads them at finalisation to print its log.
         for name in self.added:
-            self.db.delValue(name)
+            if not name.startswith("log_"):
+                self.db.delValue(name)
         self.added = []
 
 

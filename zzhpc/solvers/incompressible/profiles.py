@@ -23,7 +23,7 @@ def _face_line(grid, full, a):
 
 
 def line_profile(grid, full, a, along, walls):
-    """Component ``a`` on the line parallel to axis ``along`` through the domain's centre.
+    """Component ``a`` on the line parallel to axis ``along`` (``along != a``) through the domain's centre.
 
     Returns ``(coordinates, values)`` including the wall points at both ends of a wall axis.
     """
@@ -38,9 +38,7 @@ def line_profile(grid, full, a, along, walls):
         ax -= sum(1 for e in range(d + 1, grid.nd) if e != along)
         p = pos if d == a else (np.arange(grid.shape[d]) + 0.5) * grid.h[d]
         arr = _at(arr, ax, p, 0.5 * grid.lengths[d])
-    coords = (np.arange(grid.shape[along]) + 0.5) * grid.h[along]
-    if along == a:  # not used by the centreline profiles: faces along their own axis
-        coords, arr = pos, arr
+    coords = (np.arange(grid.shape[along]) + 0.5) * grid.h[along]     # along != a: cell centres
     if not grid.periodic[along]:
         lo = walls.get((along, "lo"), [0.0] * grid.nd)[a]
         hi = walls.get((along, "hi"), [0.0] * grid.nd)[a]

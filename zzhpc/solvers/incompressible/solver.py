@@ -155,6 +155,13 @@ class IncompressibleSolver(Solver):
         return self.grid.fill_pressure_ghosts(arr)
 
     def advance(self):
+        try:
+            self._advance()
+        except BaseException:
+            self.options.close()        # a failed run must not leave its options to the next deck
+            raise
+
+    def _advance(self):
         g, dt, nd = self.grid, self.dt, self.nd
         U = self._velocity_ghosts(self.U)
         N = [ops.convection(g, U, a) for a in range(nd)]
@@ -212,7 +219,8 @@ class IncompressibleSolver(Solver):
         return {"kinetic_energy": 0.5 * vol * self.comm.allreduce(ke), "du_dt": self.du_dt
                 if math.isfinite(self.du_dt) else 0.0, "max_div": self.max_divergence(),
                 "ksp_its_p": float(self.pressure.last_iterations),
-                "ksp_res_p": float(self.pressure.last_residual)}
+                "ksp_res_p": float(self.pressure.last_residual),
+                "ksp_its_mom": float(sum(m.last_iterations for m in self.momentum))}
 
     def nonfinite_field(self):
         bad = 0
