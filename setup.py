@@ -29,7 +29,7 @@ setup(
     license="BSD-3-Clause",
     python_requires=">=3.9",
     packages=find_packages(include=["zzhpc", "zzhpc.*"]),
-    package_data={"zzhpc": ["data/*", "data/**/*"]},
+    package_data={"zzhpc": ["data/*", "solvers/*/data/*", "solvers/*/*.toml"]},
     data_files=kernel_files(),
     install_requires=[
         "numpy>=1.22",

@@ -24,10 +24,16 @@ def main(args):
         for row in res if isinstance(res, list) else [res]:
             row = dict({"case": case["name"]}, **row)
             results.append(row)
-            ratio = row.get("ratio")
-            print(f"{row['case']:24s} {row.get('label', ''):28s} zzhpc {row.get('zzhpc_s_per_step', float('nan')):.4g} s/step"
-                  f"  {row.get('peer', 'peer')} {row.get('peer_s_per_step', float('nan')):.4g} s/step"
-                  f"  ratio {ratio if ratio is None else f'{ratio:.3f}'}")
+            line = f"{row['case']:24s} {row.get('label', ''):28s}"
+            if row.get("zzhpc_s_per_step") is not None:
+                line += f" zzhpc {row['zzhpc_s_per_step']:.4g} s/step"
+            if row.get("peer_s_per_step") is not None:
+                line += f"  {row.get('peer', 'peer')} {row['peer_s_per_step']:.4g} s/step"
+            if row.get("ratio") is not None:
+                line += f"  ratio {row['ratio']:.3f}"
+            extra = [f"{k}={v:.4g}" for k, v in row.items() if isinstance(v, float) and k not in
+                     ("zzhpc_s_per_step", "peer_s_per_step", "ratio")][:4]
+            print(line + ("  " + " ".join(extra) if extra else ""))
     out = {"machine": {"cpu": cpu_model(), "platform": platform.platform()}, "quick": args.quick,
            "results": results}
     if args.json:

@@ -1,0 +1,107 @@
+"""``zzhpc project``: measure the network, calibrate the performance model, project to many cards."""
+import argparse
+import json
+import os
+import sys
+
+from ..errors import ConfigError
+
+
+def add_parser(sub):
+    p = sub.add_parser(
+        "project", help="performance model: network microbenchmark, calibration, projections to many cards",
+        description="network: MPI latency/bandwidth/all-to-all under mpiexec -n 2. calibrate: fit the model "
+                    "to a scaling sweep's runs (those at --ranks) and check it against the other runs. "
+                    "predict: time per step, memory per card, efficiency of one target. headline: the "
+                    "standard targets (10^12 water molecules, a 10^15-point mesh, what fits on 60,000 cards).",
+        epilog="Examples:\n"
+               "  zzhpc project network -o runs/net.json\n"
+               "  zzhpc project calibrate runs/scale-md-strong --ranks 1,2 --network runs/net.json -o md.cal.json\n"
+               "  zzhpc project predict md.cal.json --units 1e12 --cards 60000 --memory-gb 64 --link-GBps 25\n"
+               "  zzhpc project headline --cal md.cal.json --cal spectral.cal.json --cards 60000",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    s = p.add_subparsers(dest="project_command", metavar="ACTION")
+    n = s.add_parser("network", help="MPI microbenchmarks (mpiexec -n RANKS)")
+    n.add_argument("--ranks", type=int, default=2)
+    n.add_argument("--quick", action="store_true")
+    n.add_argument("--mpiexec", default="mpiexec")
+    n.add_argument("--output", "-o", help="write the JSON here")
+    c = s.add_parser("calibrate", help="fit the model to a sweep's runs")
+    c.add_argument("sweep", help="sweep folder of zzhpc scale")
+    c.add_argument("--ranks", default="1,2", help="rank counts to calibrate on (default 1,2)")
+    c.add_argument("--network", help="JSON of `zzhpc project network` (default: measure now, quick)")
+    c.add_argument("--output", "-o", help="calibration JSON (default SWEEP/calibration.json)")
+    pr = s.add_parser("predict", help="project one target")
+    pr.add_argument("calibration")
+    pr.add_argument("--units", type=float, required=True, help="grid points, atoms or replicas")
+    pr.add_argument("--cards", type=int, required=True)
+    _card_options(pr)
+    h = s.add_parser("headline", help="the standard projection tables (Markdown)")
+    h.add_argument("--cal", action="append", default=[], help="calibration JSON (one per solver)")
+    h.add_argument("--cards", type=int, default=60000)
+    _card_options(h)
+
+
+def _card_options(p):
+    p.add_argument("--memory-gb", type=float, default=64.0, help="memory per card (default 64)")
+    p.add_argument("--link-GBps", type=float, default=25.0, help="injection bandwidth per card (default 25)")
+    p.add_argument("--latency-us", type=float, default=2.0, help="message latency (default 2 us)")
+    p.add_argument("--compute-speedup", type=float, default=1.0,
+                   help="a card's compute speed over one calibration rank (default 1: as measured)")
+    p.add_argument("--fixed-memory-gb", type=float, help="fixed memory per card (default: calibrated)")
+    p.add_argument("--decomposition", default="pencil", choices=("slab", "pencil"), help="spectral FFT layout")
+    p.add_argument("--water", choices=("none", "mW"), default="none", help="md: mW water instead of LJ")
+    p.add_argument("--sw-cost-ratio", type=float, default=2.0,
+                   help="ASSUMPTION: cost per particle-step of mW (Stillinger-Weber) over LJ (default 2.0)")
+
+
+def main(args):
+    cmd = args.project_command
+    if cmd == "network":
+        from ..scaling.microbench import measure
+        res = measure(args.ranks, mpiexec=args.mpiexec, quick=args.quick)
+        text = json.dumps(res, indent=1)
+        if args.output:
+            with open(args.output, "w") as fh:
+                fh.write(text + "\n")
+        sys.stdout.write(_network_line(res) + "\n")
+        return 0
+    if cmd == "calibrate":
+        return _calibrate(args)
+    if cmd == "predict":
+        from ..scaling.model import load
+        from ..scaling.projection_tables import target_table
+        cal = load(args.calibration)
+        sys.stdout.write(target_table(cal, [(f"{args.units:.3g} {cal['unit']}s", args.units)], args))
+        return 0
+    if cmd == "headline":
+        if not args.cal:
+            raise ConfigError("--cal", "give at least one calibration JSON")
+        from ..scaling.model import load
+        from ..scaling.projection_tables import headline
+        sys.stdout.write(headline([load(c) for c in args.cal], args))
+        return 0
+    raise ConfigError("project", "expected an action: network, calibrate, predict or headline", cmd)
+
+
+def _network_line(res):
+    return (f"latency {res['latency_s'] * 1e6:.3g} us, bandwidth {res['bandwidth_Bps'] / 1e9:.3g} GB/s, "
+            f"all-to-all {res['alltoall_Bps_per_rank'] / 1e9:.3g} GB/s per rank, allreduce "
+            f"{res['allreduce_latency_s'] * 1e6:.3g} us ({res['ranks']} ranks, {res['cpu_model']}, "
+            f"{res['mpi_library']})")
+
+
+def _calibrate(args):
+    from ..scaling.calibration import calibrate_sweep, check_table
+    from ..scaling.sweep import parse_ranks
+    net = None
+    if args.network:
+        with open(args.network) as fh:
+            net = json.load(fh)
+    cal, checks = calibrate_sweep(args.sweep, parse_ranks(args.ranks), net)
+    out = args.output or os.path.join(args.sweep, "calibration.json")
+    from ..scaling.model import save
+    save(cal, out)
+    sys.stdout.write(check_table(cal, checks))
+    sys.stderr.write(f"[project] calibration written to {out}\n")
+    return 0
