@@ -73,7 +73,9 @@ def bad_values(spec):
 def set_path(deck, path, value):
     node = deck
     for p in path[:-1]:
-        node = node.setdefault(p, {})
+        if not isinstance(node.get(p), dict):
+            node[p] = {}
+        node = node[p]
     node[path[-1]] = value
 
 

@@ -31,6 +31,9 @@ def add_parser(sub):
     c.add_argument("--ranks", default="1,2", help="rank counts to calibrate on (default 1,2)")
     c.add_argument("--network", help="JSON of `zzhpc project network` (default: measure now, quick)")
     c.add_argument("--output", "-o", help="calibration JSON (default SWEEP/calibration.json)")
+    c.add_argument("--fit", choices=("exact", "origin"), default="exact",
+                   help="exact: t0 + c W through the points (default); origin: t0 = 0, c by least squares "
+                        "(positive; for projections when the exact fit gives c <= 0 on a noisy machine)")
     pr = s.add_parser("predict", help="project one target")
     pr.add_argument("calibration")
     pr.add_argument("--units", type=float, required=True, help="grid points, atoms or replicas")
@@ -72,6 +75,9 @@ def main(args):
         from ..scaling.model import load
         from ..scaling.projection_tables import target_table
         cal = load(args.calibration)
+        if cal["c_s_per_unit"] <= 0 or cal["mem_bytes_per_unit"] <= 0:
+            raise ConfigError("calibration", "c <= 0 or b <= 0 (noise larger than the signal): recalibrate with --fit origin "
+                                             "or on a quieter machine", cal["c_s_per_unit"])
         sys.stdout.write(target_table(cal, [(f"{args.units:.3g} {cal['unit']}s", args.units)], args))
         return 0
     if cmd == "headline":
@@ -79,7 +85,12 @@ def main(args):
             raise ConfigError("--cal", "give at least one calibration JSON")
         from ..scaling.model import load
         from ..scaling.projection_tables import headline
-        sys.stdout.write(headline([load(c) for c in args.cal], args))
+        cals = [load(c) for c in args.cal]
+        bad = [c["solver"] for c in cals if c["c_s_per_unit"] <= 0 or c["mem_bytes_per_unit"] <= 0]
+        if bad:
+            raise ConfigError("--cal", "calibration with c <= 0 or b <= 0 (noise larger than the signal) cannot project; "
+                                       "recalibrate with --fit origin or on a quieter machine", ",".join(bad))
+        sys.stdout.write(headline(cals, args))
         return 0
     raise ConfigError("project", "expected an action: network, calibrate, predict or headline", cmd)
 
@@ -98,7 +109,7 @@ def _calibrate(args):
     if args.network:
         with open(args.network) as fh:
             net = json.load(fh)
-    cal, checks = calibrate_sweep(args.sweep, parse_ranks(args.ranks), net)
+    cal, checks = calibrate_sweep(args.sweep, parse_ranks(args.ranks), net, fit=args.fit)
     out = args.output or os.path.join(args.sweep, "calibration.json")
     from ..scaling.model import save
     save(cal, out)

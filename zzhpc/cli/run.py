@@ -39,12 +39,16 @@ def main(args):
                                  output=args.output)
             result = ("ok", cfg)
         except (ConfigError, InputError) as exc:
-            result = ("error", str(exc))
+            result = ("error", str(exc), 2)
+        except Exception as exc:  # a bug in a check must not leave the other ranks waiting in bcast
+            import traceback
+            traceback.print_exc()
+            result = ("error", f"internal error while checking the deck: {type(exc).__name__}: {exc}", 1)
     result = comm.bcast(result, root=0)
     if result[0] == "error":
         if rank == 0:
             sys.stderr.write(f"zzhpc: {result[1]}\n")
-        return 2
+        return result[2]
     cfg = result[1]
     install_excepthook()
     try:

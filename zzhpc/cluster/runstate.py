@@ -21,9 +21,9 @@ from dataclasses import asdict, dataclass
 from ..io.checkpoint import is_complete
 
 RUN_MARKERS = ("summary.json", "slurm_job.json", "diagnostics.csv", "checkpoints")
-RECENT_S = 600
+RECENT_S = 600  # a run without a Slurm record counts as running while its diagnostics are this fresh
 _RUNNING = ("RUNNING", "COMPLETING", "CONFIGURING", "SUSPENDED", "STAGE_OUT", "SIGNALING", "RESIZING")
-_QUEUED = ("PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD")  # a run without a Slurm record counts as running while its diagnostics are this fresh
+_QUEUED = ("PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD")
 
 
 @dataclass
@@ -131,7 +131,7 @@ def run_state(run_dir, slurm=None, now=None):
     if not rs.job_id and diag_t and diag_t > (summary_t or 0) and now - diag_t < RECENT_S:
         rs.state, rs.detail = "running", "diagnostics written in the last minutes (no Slurm record)"
         return rs
-    if status == "done" and (summary_t or 0) >= (diag_t or 0):
+    if status == "done" and ((summary_t or 0) >= (diag_t or 0) or job.get("state") == "done"):
         rs.state, rs.detail = "done", rs.detail + (f"after {rs.restarts} requeue(s)" if rs.restarts else "")
         return rs
     if ck_step is not None:

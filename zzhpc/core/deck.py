@@ -18,10 +18,11 @@ def full_schema(solver_cls):
 def resolve(deck, nranks, base_dir=".", backend=None, output=None):
     """Validated configuration with defaults; raises ConfigError naming the first wrong key."""
     deck = copy.deepcopy(deck)
-    if backend:
-        deck.setdefault("backend", {})["name"] = backend
-    if output:
-        deck.setdefault("output", {})["dir"] = output
+    for table, key, value in (("backend", "name", backend), ("output", "dir", output)):
+        if value:
+            if not isinstance(deck.setdefault(table, {}), dict):
+                raise ConfigError(table, "expected a table", deck[table])
+            deck[table][key] = value
     name = deck.get("solver")
     if name is None:
         raise ConfigError("solver", "missing (expected a solver name; `zzhpc info` lists them)")

@@ -249,7 +249,6 @@ def allatom_speedup(quick=False):
         return [{"label": "skipped in --quick", "ratio": None}]
     rows = []
     for protein in ("villin", "ci2"):
-        m = load_model(protein)
         path = find_structure(PROTEINS[protein][0])
         aa = run_peer(PEER, {"task": "bench_allatom", "pdb": path, "steps": 500, "threads": 1}, timeout=1800)
         wall, cpu = _zz_rate(protein, 256, 400)

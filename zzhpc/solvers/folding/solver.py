@@ -5,9 +5,11 @@ advances its block as ``(R_local, N, 3)`` arrays on its device, in chunks of ``f
 force call. Every walker has its own noise stream, so a walker's trajectory is the same on any rank count.
 Units are reduced (:mod:`.model`): energy eps, length nm, mass 1, time nm sqrt(m/eps), k_B = 1.
 """
+import json
 import math
 
 import numpy as np
+from mpi4py import MPI
 
 from ...config import Param
 from ...core import Solver, register_solver
@@ -233,14 +235,12 @@ class FoldingSolver(Solver):
         return d
 
     def nonfinite_field(self):
-        import array_api_compat
-        ok = all(bool(array_api_compat.array_namespace(x).all(array_api_compat.array_namespace(x).isfinite(x)))
-                 for x in self.x)
-        return None if self.comm.allreduce(ok, op=__import__("mpi4py").MPI.LAND) else "positions"
+        ok = all(bool(self.xp.all(self.xp.isfinite(x))) for x in self.x)
+        return None if self.comm.allreduce(ok, op=MPI.LAND) else "positions"
 
     # Output and checkpoints -------------------------------------------------------------------------
     def write_fields(self, h5):
-        s, c = self.replicas.start, self.replicas.count
+        s = self.replicas.start
         write_block(h5, "fields/positions", self.host_positions(), (self.replicas.n, self.n, 3), (s, 0, 0))
         h5.attrs["units"] = "nm"
         return {"positions": 3}
@@ -256,12 +256,10 @@ class FoldingSolver(Solver):
             write_block(h5, f"state/series/{k}", ser[k][s:s + c], ser[k].shape, (s, 0))
         h5.create_dataset("state/series_steps", data=ser["step"])
         h5.create_dataset("state/first_fold", data=self.first_fold)
-        import json
         h5.attrs["exchange"] = json.dumps(self.exchange.state())
         h5.attrs["dt"] = self.dt
 
     def load_state(self, h5, path):
-        import json
         n_rep = self.replicas.n
         if "state/x" not in h5 or tuple(h5["state/x"].shape) != (n_rep, self.n, 3):
             have = h5["state/x"].shape if "state/x" in h5 else "none"

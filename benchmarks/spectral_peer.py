@@ -1,0 +1,129 @@
+"""Peer of the ``spectral`` solver's benchmark: the same scheme written on mpi4py-fft (FFTW).
+
+Taylor-Green vortex, velocity form with u x omega, Leray projection, 2/3-rule dealiasing, classical RK4
+with the viscous term by integrating factor: nine distributed FFTs per right-hand side, 36 per step,
+written in the style of mpi4py-fft's own spectral DNS demo (preallocated arrays, in-place NumPy).
+
+Run in the .fftpeer environment (scripts/setup_fftpeer.sh), under mpiexec::
+
+    mpiexec -n 2 .fftpeer/bin/python benchmarks/spectral_peer.py '{"n": 64, "steps": 5}'
+
+Prints one JSON line (rank 0): best and median seconds per step, seconds per distributed FFT, energy
+after the timed steps (to check it is the same computation as zzhpc's), memory high-water mark.
+"""
+import json
+import resource
+import sys
+import time
+
+import numpy as np
+from mpi4py import MPI
+from mpi4py_fft import PFFT, newDistArray
+
+
+def _rss_mb():
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
+def main(args):
+    comm = MPI.COMM_WORLD
+    n, steps = int(args["n"]), int(args.get("steps", 5))
+    nu, dt = float(args.get("nu", 1 / 1600)), float(args.get("dt", 0.01))
+    base_mb = _rss_mb()
+    grid = (-1,) if args.get("decomposition", "slab") == "slab" else None
+    fft = PFFT(comm, (n, n, n), axes=(0, 1, 2), dtype=np.float64, grid=grid, backend="fftw")
+    U = newDistArray(fft, False, rank=1)
+    U_hat = newDistArray(fft, True, rank=1)
+    U_hat0, U_hat1, dU = (np.empty_like(U_hat) for _ in range(3))
+    W, W_hat = np.empty_like(U), np.empty_like(U_hat)
+    NL = np.empty_like(U)
+    sl = fft.local_slice(False)
+    X = np.meshgrid(*[np.arange(n)[s] * 2 * np.pi / n for s in sl], indexing="ij", sparse=True)
+    ks = fft.local_slice(True)
+    k = [np.fft.fftfreq(n, 1 / n)[ks[0]], np.fft.fftfreq(n, 1 / n)[ks[1]], np.fft.rfftfreq(n, 1 / n)[ks[2]]]
+    K = np.array(np.meshgrid(*k, indexing="ij", sparse=False)).astype(float)
+    K2 = np.sum(K * K, 0)
+    K_over_K2 = K / np.where(K2 == 0, 1, K2)
+    dealias = ((np.abs(K[0]) < n / 3) & (np.abs(K[1]) < n / 3) & (np.abs(K[2]) < n / 3)).astype(float)
+    E = np.exp(-0.5 * nu * dt * K2)
+
+    def curl(a_hat, out):
+        out[0] = fft.backward(1j * (K[1] * a_hat[2] - K[2] * a_hat[1]), out[0])
+        out[1] = fft.backward(1j * (K[2] * a_hat[0] - K[0] * a_hat[2]), out[1])
+        out[2] = fft.backward(1j * (K[0] * a_hat[1] - K[1] * a_hat[0]), out[2])
+        return out
+
+    def rhs(a_hat, out):
+        for i in range(3):
+            U[i] = fft.backward(a_hat[i], U[i])
+        curl(a_hat, W)
+        NL[0] = U[1] * W[2] - U[2] * W[1]
+        NL[1] = U[2] * W[0] - U[0] * W[2]
+        NL[2] = U[0] * W[1] - U[1] * W[0]
+        for i in range(3):
+            out[i] = fft.forward(NL[i], out[i])
+        out *= dealias
+        out -= np.sum(K * out, 0) * K_over_K2
+        return out
+
+    def step(u_hat):
+        nonlocal U_hat1
+        rhs(u_hat, dU)
+        U_hat1[:] = u_hat + (dt / 6) * dU
+        U_hat0[:] = E * (u_hat + (0.5 * dt) * dU)
+        rhs(U_hat0, dU)
+        U_hat1 *= E
+        U_hat1 += (dt / 3) * dU
+        U_hat0[:] = E * u_hat + (0.5 * dt) * dU
+        rhs(U_hat0, dU)
+        U_hat1 += (dt / 3) * dU
+        U_hat0[:] = E * (E * u_hat + dt * dU)
+        rhs(U_hat0, dU)
+        U_hat1 *= E
+        U_hat1 += (dt / 6) * dU
+        u_hat[:] = U_hat1
+
+    U[0] = np.sin(X[0]) * np.cos(X[1]) * np.cos(X[2])
+    U[1] = -np.cos(X[0]) * np.sin(X[1]) * np.cos(X[2])
+    U[2] = 0
+    for i in range(3):
+        U_hat[i] = fft.forward(U[i], U_hat[i])
+    U_hat *= dealias
+
+    step(U_hat)                                   # warm-up (FFTW plans are made in PFFT already)
+    times = []
+    for _ in range(steps):
+        comm.Barrier()
+        t0 = time.perf_counter()
+        step(U_hat)
+        comm.Barrier()
+        times.append(comm.allreduce(time.perf_counter() - t0, op=MPI.MAX))
+    # One distributed FFT: mean of a forward and a backward of one scalar field.
+    ftimes = []
+    for _ in range(max(10, steps)):
+        comm.Barrier()
+        t0 = time.perf_counter()
+        W_hat[0] = fft.forward(NL[0], W_hat[0])
+        NL[0] = fft.backward(W_hat[0], NL[0])
+        comm.Barrier()
+        ftimes.append(comm.allreduce(time.perf_counter() - t0, op=MPI.MAX) / 2)
+    for i in range(3):
+        U[i] = fft.backward(U_hat[i], U[i])
+    energy = comm.allreduce(0.5 * float(np.sum(U * U)), op=MPI.SUM) / n ** 3
+    hwm_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    mem = comm.allreduce(hwm_mb - base_mb, op=MPI.SUM)
+    if comm.Get_rank() == 0:
+        import mpi4py_fft
+        print(json.dumps({"peer": f"mpi4py-fft {mpi4py_fft.__version__} (FFTW)", "n": n,
+                          "ranks": comm.Get_size(), "steps_timed": steps,
+                          "best_s_per_step": min(times), "median_s_per_step": float(np.median(times)),
+                          "s_per_fft": float(np.median(ftimes)), "energy": energy, "time": (steps + 1) * dt,
+                          "bytes_per_point": mem * 2 ** 20 / n ** 3}))
+
+
+if __name__ == "__main__":
+    main(json.loads(sys.argv[1]) if len(sys.argv) > 1 else json.load(sys.stdin))

@@ -1,0 +1,160 @@
+"""Spectral DNS solver, in-process: Taylor-Green against the 512^3 reference, invariants (divergence,
+inviscid energy), integrating factor vs explicit viscous term, adaptive dt, forcing budget, random
+field spectrum, backends (numpy vs torch, float32), configuration errors."""
+import math
+
+import numpy as np
+import pytest
+from mpi4py import MPI
+
+from zzhpc.core.deck import resolve
+from zzhpc.core.solver import RunContext
+from zzhpc.device import get_backend
+from zzhpc.errors import ConfigError
+from zzhpc.parallel import PhaseTimers
+from zzhpc.solvers.spectral import diagnostics as dg
+from zzhpc.solvers.spectral import initial
+from zzhpc.solvers.spectral.cases import forced_budget, run_spectral, spectral_deck, taylor_green
+from zzhpc.solvers.spectral.grid import SpectralGrid
+from zzhpc.solvers.spectral.navier_stokes import NavierStokesRHS
+
+
+def _grid(n=16, backend="numpy", dtype="float64", **kw):
+    return SpectralGrid(MPI.COMM_SELF, (n, n, n), get_backend(backend), dtype=dtype, **kw)
+
+
+def test_taylor_green_energy_matches_512_reference_to_1e4_at_t2():
+    metrics = taylor_green(quick=True)
+    assert all(m.passed for m in metrics), [(m.name, m.measured) for m in metrics]
+    assert metrics[0].measured < 1e-4
+
+
+def test_taylor_green_initial_invariants_are_exact():
+    g = _grid(16)
+    uh = initial.taylor_green(g)
+    assert dg.energy(g, uh) == pytest.approx(0.125, rel=1e-14)
+    assert dg.enstrophy(g, uh) == pytest.approx(0.375, rel=1e-14)
+    speed, _, div = dg.physical_extrema(g, uh)
+    assert speed == pytest.approx(1.0, abs=0.05) and div < 1e-14
+
+
+def test_nonlinear_term_transfers_no_energy_and_is_solenoidal():
+    """The semi-discrete system conserves energy to round-off: <u . N(u)> = 0, k . N = 0."""
+    g = _grid(16)
+    uh = initial.random_isotropic(g, energy=0.5, k0=3.0, seed=3)
+    nh = NavierStokesRHS(g, 0.0)(uh)
+    scale = math.sqrt(g.average_product(uh, uh) * g.average_product(nh, nh))
+    assert abs(g.average_product(uh, nh)) / scale < 1e-14
+    k0, k1, k2 = g.k
+    div = np.abs(k0 * nh[0] + k1 * nh[1] + k2 * nh[2]).max() / np.abs(nh).max()
+    assert div < 1e-13
+    assert np.all(nh[:, ~g.mask_host] == 0)   # 2/3 rule: nothing outside the mask
+
+
+def _inviscid_drift(dt, steps):
+    deck = spectral_deck((16, 16, 16), steps=steps, dt=dt, nu=0.0, initial="random", peak_wavenumber=3.0)
+    _, s = run_spectral(deck)
+    return float(np.max(np.abs(s["energy"] - s["energy"][0])) / s["energy"][0]), s
+
+
+def test_inviscid_energy_drift_is_rk4_time_error_only():
+    d1, s = _inviscid_drift(0.02, 5)
+    d2, _ = _inviscid_drift(0.01, 10)
+    assert d1 < 5e-9 and d2 < 5e-10
+    assert 8 < d1 / d2 < 40          # O(dt^4) over a fixed time: the scheme, not a leak
+    assert np.max(s["max_divergence"]) < 1e-13 * np.sqrt(2 * np.max(s["enstrophy"]))
+
+
+def test_integrating_factor_and_explicit_viscous_agree():
+    a = run_spectral(spectral_deck((16, 16, 16), t_end=0.2, dt=0.01, nu=0.02, diag_every=5))[1]
+    b = run_spectral(spectral_deck((16, 16, 16), t_end=0.2, dt=0.01, nu=0.02, diag_every=5, viscous="explicit"))[1]
+    assert np.allclose(a["energy"], b["energy"], rtol=1e-8, atol=0)
+    assert a["energy"][-1] < a["energy"][0]
+
+
+def test_adaptive_dt_keeps_cfl_and_lands_on_t_end():
+    summary, s = run_spectral(spectral_deck((16, 16, 16), t_end=0.37, dt=None, cfl=0.4))
+    assert summary["time"] == pytest.approx(0.37, abs=1e-14)
+    assert np.all(s["cfl"][1:-1] <= 0.4 * 1.05)      # CFL of the new state, dt chosen on the old one
+    assert s["cfl"][1] > 0.3
+
+
+def test_forcing_injects_exactly_its_power():
+    m = forced_budget(quick=True)
+    assert all(x.passed for x in m), [(x.name, x.measured) for x in m]
+
+
+def test_random_field_has_the_prescribed_spectrum_and_energy():
+    g = _grid(24)
+    uh = initial.random_isotropic(g, energy=0.7, k0=4.0, seed=11)
+    spec = dg.spectrum(g, uh)
+    assert spec.sum() == pytest.approx(0.7, rel=1e-12)
+    assert dg.energy(g, uh) == pytest.approx(0.7, rel=1e-12)
+    target = initial.model_spectrum(np.arange(spec.size), 4.0)
+    filled = spec > 0
+    ratio = spec[filled] / target[filled]
+    assert np.allclose(ratio, ratio[0], rtol=1e-10)
+    assert dg.physical_extrema(g, uh)[2] < 1e-12
+    u = g.backward(uh)
+    assert np.allclose(g.forward(u) * g.mask, uh, atol=1e-12 * np.abs(uh).max())   # a real field
+
+
+def test_torch_backend_gives_numpy_result(tmp_path):
+    pytest.importorskip("torch")
+    deck = spectral_deck((16, 16, 16), steps=4, dt=0.05, initial="random", forcing="band", diag_every=2)
+    _, a = run_spectral(deck)
+    _, b = run_spectral(deck, backend="torch")
+    for key in ("energy", "dissipation", "enstrophy", "max_velocity", "band_energy"):
+        assert np.allclose(a[key], b[key], rtol=1e-12, atol=0), key
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_float32_follows_float64(backend):
+    pytest.importorskip(backend)
+    deck = spectral_deck((12, 12, 12), t_end=0.2, dt=0.05)
+    _, a = run_spectral(deck, backend=backend)
+    _, b = run_spectral(deck, backend=backend, dtype="float32")
+    assert np.allclose(a["energy"], b["energy"], rtol=1e-5)
+    assert not np.array_equal(a["energy"], b["energy"])
+
+
+def test_native_and_scipy_local_ffts_agree():
+    a = run_spectral(spectral_deck((16, 16, 16), steps=4, dt=0.05, initial="random"))[1]
+    b = run_spectral(spectral_deck((16, 16, 16), steps=4, dt=0.05, initial="random", fft_library="native"))[1]
+    assert np.allclose(a["energy"], b["energy"], rtol=1e-13, atol=0)
+
+
+def _check(deck, nranks=1):
+    return resolve(deck, nranks)
+
+
+@pytest.mark.parametrize("change, nranks, key", [
+    ({"spectral": {"shape": [8, 8, 8]}}, 16, "spectral.decomposition"),
+    ({"spectral": {"lengths": [1.0, 1.0, 1.0]}}, 1, "spectral.lengths"),
+    ({"spectral": {"viscous": "explicit", "nu": 1.0}, "run": {"dt": 0.5}}, 1, "run.dt"),
+    ({"spectral": {"forcing_band": [3.0, 1.0]}}, 1, "spectral.forcing_band"),
+    ({"spectral": {"initial": "file"}}, 1, "spectral.initial_file"),
+    ({"parallel": {"dims": [2, 1]}}, 2, "parallel.dims"),
+    ({"spectral": {"shape": [16, 16]}}, 1, "spectral.shape"),
+    ({"spectral": {"cfl": 5.0}}, 1, "spectral.cfl"),
+])
+def test_bad_decks_are_config_errors_naming_the_key(change, nranks, key):
+    deck = spectral_deck((16, 16, 16), steps=1)
+    for section, vals in change.items():
+        deck.setdefault(section, {}).update(vals)
+    deck["output"]["dir"] = "/tmp/unused"
+    with pytest.raises(ConfigError) as err:
+        _check(deck, nranks)
+    assert key in str(err.value)
+
+
+def test_grid_masks_weights_and_shells():
+    g = _grid(12)
+    kept = g.mask_host
+    m0 = np.fft.fftfreq(12, 1 / 12)
+    assert kept[:, 0, 0].tolist() == (np.abs(m0) < 4).tolist()   # 2/3 rule: |m| < N/3
+    assert not kept[6].any() and not kept[:, :, 6].any()           # Nyquist planes removed
+    w = np.asarray(g.weight).ravel()
+    assert w[0] == 1 and w[6] == 1 and np.all(w[1:6] == 2)
+    ctx_backend = get_backend("numpy")
+    assert RunContext(comm=MPI.COMM_SELF, backend=ctx_backend, timers=PhaseTimers()).rank == 0

@@ -1,0 +1,133 @@
+r"""Per-step work and communication of each solver on ``P`` ranks (one rank per card).
+
+Times use the Hockney model of a message, :math:`t = \alpha + n/\beta` (latency, link bandwidth),
+and an all-to-all throughput per rank :math:`B_{a2a}`; a reduction over ``P`` ranks costs
+:math:`\alpha_{ar}\lceil\log_2 P\rceil` (recursive doubling). Returned dicts:
+``work`` = compute units per rank (what the calibrated cost per unit multiplies), ``memory`` = units
+held per rank (what the calibrated bytes per unit multiply), ``halo`` / ``alltoall`` / ``reduction``
+= seconds per step. Formulas (docs/scaling.md):
+
+* **heat** (explicit stencil, one ghost layer): one halo exchange per step, two messages per
+  decomposed axis of one face each, :math:`t_h = \sum_{a: P_a>1} 2(\alpha + 8 A_a/\beta)`, ``A_a`` the
+  local face (cells); 4 reductions every ``diag_every`` steps.
+* **md** (spatial decomposition, staged 6-direction ghost exchange as in LAMMPS): ghost shell of
+  width :math:`r_g = r_c + r_{skin}` around a local box of sides ``L_a``; per decomposed axis and
+  direction, :math:`\rho\, r_g \prod_{b<a}(L_b + 2r_g)\prod_{b>a}L_b` atoms; positions forward and
+  forces back every step (24 B per atom each), migration every ``neigh_every`` steps (56 B per atom);
+  compute units :math:`N/P + G/2` (pairs with ghosts counted once under Newton's third law); memory
+  units :math:`N/P + G`; 5 reductions every ``diag_every`` steps.
+* **spectral** (pseudo-spectral, RK4): ``F`` distributed 3-D FFTs per step (36: 4 stages x 9), one
+  all-to-all per FFT for slabs, two for pencils (over sub-groups of :math:`\sqrt P`); each moves the
+  rank's complex block, :math:`V = 16 N_0 N_1 (N_2/2+1)/P` bytes (float64), of which the fraction
+  :math:`(p-1)/p` leaves the rank: :math:`t = (p-1)\alpha + V(p-1)/(p B_{a2a})`; compute units
+  :math:`(N/P)\log_2 N` (FFT cost).
+* **folding** (replica exchange): replicas are independent; compute units :math:`\lceil R/P\rceil`;
+  one small all-gather every ``exchange_every`` steps.
+"""
+import math
+
+from .workloads import LATTICE_BASIS
+
+
+def dims_create(p, ndim):
+    """A balanced process grid of ``p`` over ``ndim`` axes (like ``MPI_Dims_create``)."""
+    dims = [1] * ndim
+    f = []
+    n, d = p, 2
+    while n > 1:
+        while n % d == 0:
+            f.append(d)
+            n //= d
+        d += 1
+    for q in sorted(f, reverse=True):
+        i = min(range(ndim), key=lambda j: dims[j])
+        dims[i] *= q
+    return sorted(dims, reverse=True)
+
+
+def _reduce(net, p, count, every):
+    if p <= 1 or not every:
+        return 0.0
+    return count * net["allreduce_latency_s"] * math.ceil(math.log2(p)) / every
+
+
+def heat(params, p, net):
+    shape = params["shape"]
+    n = math.prod(shape)
+    dims = dims_create(p, len(shape))
+    local = [s / d for s, d in zip(shape, dims)]
+    halo = 0.0
+    for a, d in enumerate(dims):
+        if d > 1:
+            face = math.prod(local) / local[a]
+            halo += 2 * (net["latency_s"] + params.get("value_bytes", 8) * face / net["bandwidth_Bps"])
+    return {"work": n / p, "memory": n / p, "halo": halo, "alltoall": 0.0,
+            "reduction": _reduce(net, p, 4, params.get("diag_every", 10))}
+
+
+def md(params, p, net):
+    n, rho, rg = params["natoms"], params["density"], params["ghost_cut"]
+    box = (n / rho) ** (1 / 3)
+    dims = dims_create(p, 3)
+    L = [box / d for d in dims]
+    ghosts, halo, msgs = 0.0, 0.0, 0
+    for a in range(3):
+        if dims[a] == 1:
+            continue
+        slab = rho * rg * math.prod(L[b] + 2 * rg for b in range(a)) * math.prod(L[b] for b in range(a + 1, 3))
+        ghosts += 2 * slab
+        msgs += 2
+        halo += 2 * (2 * net["latency_s"] + 48 * slab / net["bandwidth_Bps"])
+    every = params.get("neigh_every", 10) or 10
+    halo += (msgs * net["latency_s"] + 56 * ghosts / net["bandwidth_Bps"]) / every
+    return {"work": n / p + ghosts / 2, "memory": n / p + ghosts, "halo": halo, "alltoall": 0.0,
+            "reduction": _reduce(net, p, 5, params.get("diag_every", 10)), "ghosts_per_rank": ghosts}
+
+
+def spectral(params, p, net):
+    shape = params["shape"]
+    n = math.prod(shape)
+    ffts = params.get("ffts_per_step", 36)
+    vbytes = 2 * params.get("value_bytes", 8) * shape[0] * shape[1] * (shape[2] // 2 + 1) / p
+    groups = [p] if params.get("decomposition", "slab") == "slab" else [g for g in dims_create(p, 2)]
+    a2a = 0.0
+    for g in groups:
+        if g > 1:
+            a2a += (g - 1) * net["latency_s"] + vbytes * (g - 1) / g / net["alltoall_Bps_per_rank"]
+    return {"work": n / p * math.log2(n), "memory": n / p, "halo": 0.0, "alltoall": ffts * a2a,
+            "reduction": _reduce(net, p, 6, params.get("diag_every", 10))}
+
+
+def folding(params, p, net):
+    r = params["replicas"]
+    return {"work": math.ceil(r / p), "memory": math.ceil(r / p), "halo": 0.0, "alltoall": 0.0,
+            "reduction": _reduce(net, p, 1, params.get("exchange_every", 100))}
+
+
+MODELS = {"heat": heat, "md": md, "spectral": spectral, "folding": folding}
+
+
+def params_from_summary(summary):
+    """The model's parameters of one run, from its ``summary.json`` (validated config and results)."""
+    cfg = (summary.get("provenance") or {}).get("config") or {}
+    res = summary.get("results") or {}
+    solver = summary["solver"]
+    run = cfg.get("run", {})
+    vb = 4 if summary.get("dtype") == "float32" else 8
+    if solver == "heat":
+        return {"shape": list(cfg["heat"]["shape"]), "diag_every": run.get("diag_every", 10), "value_bytes": vb}
+    if solver == "spectral":
+        return {"shape": list(cfg["spectral"]["shape"]), "decomposition": cfg["spectral"]["decomposition"],
+                "ffts_per_step": res.get("ffts_per_step", 36), "diag_every": run.get("diag_every", 10),
+                "value_bytes": vb}
+    if solver == "md":
+        m = cfg["md"]
+        natoms = res.get("natoms") or LATTICE_BASIS[m["lattice"]] * math.prod(m["cells"])
+        rho = m["density"]
+        if m.get("lattice_constant"):
+            rho = LATTICE_BASIS[m["lattice"]] / m["lattice_constant"] ** 3
+        return {"natoms": natoms, "density": rho, "ghost_cut": m["cutoff"] + m["skin"],
+                "neigh_every": m["neigh_every"], "diag_every": run.get("diag_every", 10)}
+    if solver == "folding":
+        return {"replicas": cfg["folding"]["replicas"], "exchange_every": cfg["folding"]["exchange_every"]}
+    raise KeyError(solver)

@@ -1,0 +1,55 @@
+"""Which library does the local 1-D FFTs inside the distributed FFT.
+
+:class:`zzhpc.parallel.fft.DistributedFFT` calls ``xp.fft.rfftn/fftn/ifftn/irfftn`` with one axis. For
+the NumPy backend, NumPy 1.24's C pocketfft copies every non-contiguous line and is 3-8x slower
+here than SciPy's C++ pocketfft (SIMD across lines, no copies; measured in docs/spectral.md), so the
+NumPy backend gets a namespace that is ``xp`` in every respect but ``.fft``, which is ``scipy.fft``.
+Other backends (torch, CuPy) keep their own FFT (cuFFT on a GPU). Same transforms, same
+normalisation: results agree with ``numpy.fft`` to round-off.
+"""
+
+
+class _ScipyFFT:
+    """``xp.fft`` look-alike backed by :mod:`scipy.fft` (the subset DistributedFFT uses)."""
+
+    def __init__(self, workers=None):
+        import scipy.fft
+        self._f, self.workers = scipy.fft, workers
+
+    def rfftn(self, x, s=None, axes=None, norm=None):
+        return self._f.rfftn(x, s=s, axes=axes, norm=norm, workers=self.workers)
+
+    def irfftn(self, x, s=None, axes=None, norm=None):
+        return self._f.irfftn(x, s=s, axes=axes, norm=norm, workers=self.workers)
+
+    def fftn(self, x, s=None, axes=None, norm=None):
+        return self._f.fftn(x, s=s, axes=axes, norm=norm, workers=self.workers)
+
+    def ifftn(self, x, s=None, axes=None, norm=None):
+        return self._f.ifftn(x, s=s, axes=axes, norm=norm, workers=self.workers)
+
+    def __getattr__(self, name):
+        return getattr(self._f, name)
+
+
+class _WithFFT:
+    """An array namespace with its ``fft`` attribute replaced."""
+
+    def __init__(self, xp, fft):
+        self._xp, self.fft = xp, fft
+
+    def __getattr__(self, name):
+        return getattr(self._xp, name)
+
+
+def fft_namespace(backend, library="auto"):
+    """Namespace to hand to DistributedFFT: ``backend.xp``, or for NumPy (``library`` ``"auto"`` or
+    ``"scipy"``) ``backend.xp`` with ``scipy.fft``. ``library = "native"`` always gives ``backend.xp``."""
+    if library == "native" or backend.name != "numpy":
+        return backend.xp
+    try:
+        return _WithFFT(backend.xp, _ScipyFFT())
+    except ImportError:
+        if library == "scipy":
+            raise
+        return backend.xp
