@@ -26,6 +26,7 @@ demo: setup
 	zzhpc validate heat --quick
 
 test: setup peers
+	@bash scripts/setup_slurm.sh
 	$(PY) -m pytest -q tests -p no:cacheprovider
 	$(MPITEST) -n 2 $(PY) -m pytest -q --with-mpi -m mpi tests/mpi -p no:cacheprovider
 	$(MPITEST) -n 4 $(PY) -m pytest -q --with-mpi -m mpi tests/mpi -p no:cacheprovider

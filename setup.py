@@ -10,9 +10,9 @@ exec((here / "zzhpc" / "_version.py").read_text(), version)
 
 
 def kernel_files():
-    """Kernel sources (CUDA, C) installed under share/zzhpc/kernels/."""
+    """Kernel sources (CUDA, C) and Slurm templates installed under share/zzhpc/."""
     out = []
-    for root, _, files in os.walk(here / "kernels"):
+    for root, _, files in [w for top in ("kernels", "slurm") for w in os.walk(here / top)]:
         rel = Path(root).relative_to(here)
         srcs = [str(rel / f) for f in files if not f.endswith((".o", ".so", ".ptx", ".cubin", ".fatbin"))]
         if srcs:

@@ -45,8 +45,13 @@ def sites_dir():
 
 
 def slurm_dir():
+    """``$ZZHPC_SLURM_DIR``, else ``slurm/`` of the source tree, else ``<prefix>/share/zzhpc/slurm``."""
+    import sys
     env = os.environ.get("ZZHPC_SLURM_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "slurm"
+    if env:
+        return Path(env)
+    src = Path(__file__).resolve().parents[2] / "slurm"
+    return src if src.is_dir() else Path(sys.prefix) / "share" / "zzhpc" / "slurm"
 
 
 def site_names():

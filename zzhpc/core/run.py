@@ -198,7 +198,7 @@ def run(solver_cls, cfg, comm=MPI.COMM_WORLD, *, quiet=False, install_signals=Tr
             xdmf_entries[:] = [e for e in xdmf_entries if e["step"] != solver.step]
             xdmf_entries.append({"file": os.path.join("fields", os.path.basename(path)), "time": solver.time,
                                  "step": solver.step, "fields": comps, "precision": prec})
-            write_xdmf(os.path.join(outdir, "fields.xdmf"), xdmf_entries, *mesh)
+            write_xdmf(os.path.join(outdir, "fields.xdmf"), xdmf_entries, *mesh)  # shape, spacing[, origin]
 
     def checkpoint():
         def write(f):
@@ -253,7 +253,7 @@ def run(solver_cls, cfg, comm=MPI.COMM_WORLD, *, quiet=False, install_signals=Tr
         signal.signal(sig, h)
 
     results = solver.results()
-    files = solver.finish(outdir) if status == "done" else []
+    files = solver.finish(outdir)  # also after an interruption: plots of what was run
     wall = time.perf_counter() - wall0
     steps_run = solver.step - start_step
     phases = timers.reduce(comm)

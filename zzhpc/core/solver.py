@@ -83,7 +83,9 @@ class Solver(abc.ABC):
         """Put a NaN into the local state (fault-injection tests of the NaN detection)."""
 
     def mesh(self):
-        """``(global_shape, spacing)`` for XDMF when fields live on a uniform mesh, else None."""
+        """``(global_shape, spacing[, origin])`` for XDMF when fields live on a uniform mesh, else None.
+
+        Without ``origin`` the points are cell centres (half a cell in from 0)."""
         return None
 
     def write_fields(self, h5):

@@ -12,14 +12,14 @@ _TEMPLATE = """<?xml version="1.0" ?>
 """
 
 
-def _grid(entry, shape, spacing):
+def _grid(entry, shape, spacing, origin=None):
     h5 = entry["file"]
     # XDMF lists dimensions slowest first, as HDF5 stores them; its X is our last axis.
     dims = " ".join(str(n) for n in shape)
     nd = len(shape)
     topo = "3DCoRectMesh" if nd == 3 else "2DCoRectMesh"
     geo = "ORIGIN_DXDYDZ" if nd == 3 else "ORIGIN_DXDY"
-    origin = " ".join(f"{0.5 * h:.17g}" for h in spacing)
+    origin = " ".join(f"{o:.17g}" for o in (origin if origin is not None else [0.5 * h for h in spacing]))
     spac = " ".join(f"{h:.17g}" for h in spacing)
     attrs = []
     for name, comps in entry["fields"].items():
@@ -48,12 +48,13 @@ def _grid(entry, shape, spacing):
             f'    </Geometry>\n' + "\n".join(attrs) + "\n   </Grid>")
 
 
-def write_xdmf(path, entries, shape, spacing):
+def write_xdmf(path, entries, shape, spacing, origin=None):
     """Write a temporal collection: ``entries`` = ``[{"file", "time", "fields": {name: ncomp}, "precision"}]``.
 
-    Paths in entries are relative to the XDMF file. Written atomically (temporary file + rename).
+    Paths in entries are relative to the XDMF file; ``origin`` is the first point (default: cell centres,
+    half a cell in). Written atomically (temporary file + rename).
     """
-    body = _TEMPLATE.format(grids="\n".join(_grid(e, shape, spacing) for e in entries))
+    body = _TEMPLATE.format(grids="\n".join(_grid(e, shape, spacing, origin) for e in entries))
     tmp = path + ".tmp"
     with open(tmp, "w") as fh:
         fh.write(body)

@@ -263,9 +263,11 @@ class DistributedFFT:
     @classmethod
     def from_backend(cls, comm, shape, backend, **kw):
         """Plan for a :mod:`zzhpc.device` backend (its ``xp``, transfers, device, MPI mode)."""
-        kw.setdefault("gpu_aware_mpi", backend.gpu_aware_mpi)
-        return cls(comm, shape, xp=backend.xp, to_host=backend.to_host, from_host=backend.asarray,
-                   device=backend.device_obj, synchronize=backend.synchronize, **kw)
+        for key, value in (("gpu_aware_mpi", backend.gpu_aware_mpi), ("xp", backend.xp),
+                           ("to_host", backend.to_host), ("from_host", backend.asarray),
+                           ("device", backend.device_obj), ("synchronize", backend.synchronize)):
+            kw.setdefault(key, value)  # a caller may swap one (e.g. an FFT library for xp)
+        return cls(comm, shape, **kw)
 
     def _buffers(self, shape):
         """(send buffer on device, receive buffer MPI writes into) for a block of ``shape``."""

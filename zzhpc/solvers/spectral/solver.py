@@ -193,7 +193,7 @@ class SpectralSolver(Solver):
 
     # Output and state -------------------------------------------------------------------------------
     def mesh(self):
-        return self.grid.shape, self.grid.spacing
+        return self.grid.shape, self.grid.spacing, (0.0, 0.0, 0.0)  # grid points at x = j h
 
     def write_fields(self, h5):
         g, to_host = self.grid, self.backend.to_host
