@@ -132,18 +132,18 @@ def test_fault_on_one_rank_ends_all_ranks_within_10_s(tmp_path, fault, code, wor
 
 @pytest.mark.parametrize("sig", ["SIGUSR1", "SIGTERM"])
 def test_signal_checkpoints_and_resumes_to_the_same_state(tmp_path, sig):
-    args = ["run", DECK, "-q", "--set", "heat.shape=[64,64]", "--set", "run.t_end=0.004",
-            "--set", "run.output_every=0"]
+    args = ["run", DECK, "-q", "--set", "heat.shape=[64,64]", "--set", "run.t_end=0.02",
+            "--set", "run.output_every=0", "--set", "run.checkpoint_every=0"]
     full = tmp_path / "full"
     run_zzhpc(2, *args, "-o", full, check=True)
     ref, s_ref = _final_field(full)
     part = tmp_path / "part"
     proc = subprocess.Popen(zzhpc_cmd(2, *args, "-o", part), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=clean_env(ZZHPC_SLOW_STEP="0.002"), start_new_session=True)
+                            text=True, env=clean_env(ZZHPC_SLOW_STEP="0.005"), start_new_session=True)
     deadline = time.time() + 60
     while not (part / "diagnostics.csv").exists() and time.time() < deadline:
-        time.sleep(0.1)
-    time.sleep(0.5)
+        time.sleep(0.05)
+    time.sleep(0.3)  # the run takes 655 steps x 5 ms: the signal lands mid-run
     # mpiexec forwards SIGUSR1; SIGTERM goes to every rank, as Slurm's scancel does.
     if sig == "SIGUSR1":
         proc.send_signal(signal.SIGUSR1)

@@ -161,8 +161,8 @@ def scatter_add(target, index, values):
     elif isinstance(target, np.ndarray):
         np.add.at(target, index, values)
     else:
-        raise NotImplementedError(f"no scatter-add known for {type(target).__module__} arrays; give the "
-                                  "backend a scatter_add(target, index, values) method")
+        raise TypeError(f"no scatter-add known for {type(target).__module__} arrays; give the "
+                        "backend a scatter_add(target, index, values) method")
     return target
 
 
