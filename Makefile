@@ -27,9 +27,9 @@ demo: setup
 
 test: setup peers
 	@bash scripts/setup_slurm.sh
-	$(PY) -m pytest -q tests -p no:cacheprovider
-	$(MPITEST) -n 2 $(PY) -m pytest -q --with-mpi -m mpi tests/mpi -p no:cacheprovider
-	$(MPITEST) -n 4 $(PY) -m pytest -q --with-mpi -m mpi tests/mpi -p no:cacheprovider
+	$(PY) -m pytest -q tests -p no:cacheprovider --color=no
+	$(MPITEST) -n 2 $(PY) -m pytest -q --with-mpi -m mpi tests/mpi -p no:cacheprovider --color=no
+	$(MPITEST) -n 4 $(PY) -m pytest -q --with-mpi -m mpi tests/mpi -p no:cacheprovider --color=no
 
 validate: setup
 	zzhpc validate --quick
