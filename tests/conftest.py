@@ -45,6 +45,18 @@ def run_zzhpc(ranks, *args, timeout=300, check=False, **kw):
     return proc
 
 
+def install_example_package(example, tmp):
+    """pip-install ``examples/<example>`` into a private site folder under ``tmp`` (never into .venv, so
+    nothing shared changes); return an environment whose PYTHONPATH finds it (entry points included)."""
+    import shutil
+    src = Path(tmp) / "src"
+    shutil.copytree(ROOT / "examples" / example, src)
+    site = Path(tmp) / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                    "--target", str(site), str(src)], check=True, capture_output=True, timeout=300)
+    return clean_env(PYTHONPATH=os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])))
+
+
 def read_summary(outdir):
     with open(Path(outdir) / "summary.json") as fh:
         return json.load(fh)

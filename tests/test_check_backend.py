@@ -2,15 +2,13 @@
 MPI part at 2 ranks (self-launched or under mpiexec), finds broken backends, and checks a backend that
 comes from another package (examples/backend_plugin, the float32-only ``numpy32``)."""
 import json
-import os
-import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from conftest import ROOT, clean_env, zzhpc_cmd
+from conftest import ROOT, clean_env, install_example_package, zzhpc_cmd
 from zzhpc.conformance.local import local_checks
 from zzhpc.device.numpy_backend import NumpyBackend
 
@@ -120,19 +118,13 @@ def test_exit_status_1_when_a_check_fails():
 
 # A backend from another package, found through the entry point group zzhpc.backends. ---------------------
 @pytest.fixture(scope="module")
-def numpy32_site(tmp_path_factory):
-    """pip-install examples/backend_plugin into a private site folder (not .venv: nothing shared changes)."""
-    tmp = tmp_path_factory.mktemp("numpy32")
-    src = tmp / "src"
-    shutil.copytree(ROOT / "examples" / "backend_plugin", src)
-    site = tmp / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                    "--target", str(site), str(src)], check=True, capture_output=True, timeout=300)
-    return site
+def numpy32_env(tmp_path_factory):
+    """The example backend package (numpy32), installed into a private site folder."""
+    return install_example_package("backend_plugin", tmp_path_factory.mktemp("numpy32"))
 
 
-def test_plugin_backend_without_float64(numpy32_site, tmp_path):
-    env = clean_env(PYTHONPATH=os.pathsep.join(filter(None, [str(numpy32_site), os.environ.get("PYTHONPATH")])))
+def test_plugin_backend_without_float64(numpy32_env, tmp_path):
+    env = numpy32_env
     out = tmp_path / "numpy32.json"
     proc = check(0, "numpy32", "--json", out, env=env)
     rep = load(out)

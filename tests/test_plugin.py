@@ -3,15 +3,13 @@ and `zzhpc info`, run under MPI with checkpoint/restart (bitwise), the same on 1
 and torch, validated, and its kernel picked up by `zzhpc check-backend`."""
 import json
 import os
-import shutil
 import subprocess
-import sys
 
 import h5py
 import numpy as np
 import pytest
 
-from conftest import ROOT, clean_env, read_summary, zzhpc_cmd
+from conftest import ROOT, install_example_package, read_summary, zzhpc_cmd
 
 DECK = str(ROOT / "examples" / "plugin" / "grayscott.toml")
 SMALL = ["--set", "grayscott.shape=[40,36]", "--set", "grayscott.square=0.3", "--set", "run.steps=40",
@@ -20,14 +18,8 @@ SMALL = ["--set", "grayscott.shape=[40,36]", "--set", "grayscott.square=0.3", "-
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    """pip-install examples/plugin into a private site folder (not .venv: nothing shared changes)."""
-    tmp = tmp_path_factory.mktemp("grayscott")
-    src = tmp / "src"
-    shutil.copytree(ROOT / "examples" / "plugin", src)
-    site = tmp / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                    "--target", str(site), str(src)], check=True, capture_output=True, timeout=300)
-    return clean_env(PYTHONPATH=os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])))
+    """The example solver package, installed into a private site folder."""
+    return install_example_package("plugin", tmp_path_factory.mktemp("grayscott"))
 
 
 def zz(env, ranks, *args, timeout=300, check=True):
