@@ -8,7 +8,8 @@ from .halo import halo_exchange
 from .timers import PhaseTimers
 from .mesh import DistributedMesh
 from .replicas import ReplicaSet
+from .domain import Domain
 from .faults import world, abort_all, install_excepthook, agree
 
 __all__ = ["block_partition", "block_ranges", "ProcessGrid", "halo_exchange", "PhaseTimers",
-           "DistributedMesh", "ReplicaSet", "world", "abort_all", "install_excepthook", "agree"]
+           "DistributedMesh", "ReplicaSet", "Domain", "world", "abort_all", "install_excepthook", "agree"]

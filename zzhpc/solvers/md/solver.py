@@ -3,7 +3,7 @@ r"""Classical molecular dynamics on a spatially decomposed orthorhombic box (LAM
 Atoms interact through Lennard-Jones pair potentials (:mod:`.pair`) found with cell-binned Verlet
 neighbour lists (cutoff + skin, rebuilt when an atom has moved more than half the skin, or every N
 steps); they are integrated with velocity Verlet (NVE), Langevin BAOAB or a Nose-Hoover chain
-(:mod:`.integrate`). The box is split over a Cartesian process grid (:mod:`.domain`): atoms migrate
+(:mod:`.integrate`). The box is split over a Cartesian process grid (:mod:`zzhpc.parallel.domain`): atoms migrate
 between ranks on rebuild steps, ghost atoms are refreshed every step, ghost forces sent back under
 Newton's third law. Thermo follows LAMMPS's definitions (``compute temp``/``pressure``):
 :math:`T = \sum m v^2 / (N_f k_B)` with :math:`N_f = 3N - 3`,
@@ -24,7 +24,7 @@ from ...io import read_concatenated, write_concatenated
 from . import kernels  # noqa: F401  (registers the reference kernels)
 from . import kernels_numba, kernels_cuda  # noqa: F401  (register the overrides)
 from .datafile import read_data, velocities_by_id, write_data
-from .domain import Domain
+from ...parallel.domain import Domain
 from .integrate import INTEGRATORS, make_integrator
 from .lattice import BASIS, lattice_constant, lattice_sites, thermal_velocities
 from .pair import PAIR_STYLES, lj_tables, parse_pair_coeff

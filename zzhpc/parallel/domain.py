@@ -19,8 +19,8 @@ import numpy as np
 from array_api_compat import device as _dev
 from mpi4py import MPI
 
-from ...errors import ConfigError, SimulationError
-from ...parallel import ProcessGrid
+from ..errors import ConfigError, SimulationError
+from .cartesian import ProcessGrid
 
 
 def choose_dims(size, lengths, requested=None):
@@ -182,18 +182,23 @@ class Domain:
         return atoms
 
     # Ghosts -----------------------------------------------------------------------------------------
-    def borders(self, x, types):
-        """Build the ghost atoms of owned ``x``/``types``; returns ``(x_all, types_all)`` and records swaps."""
+    def borders(self, x, *cols):
+        """Ghost atoms of owned ``x`` and per-atom columns ``cols`` (e.g. types, molecule ids).
+
+        Returns ``(x_all, *cols_all)``: owned rows first, then ghosts; records the swaps that
+        ``forward_comm``/``reverse_comm`` replay.
+        """
         xp, be = self.xp, self.backend
         me = self.comm.Get_rank()
         self.swaps = []
+        cols = list(cols)
         for d in range(3):
             down, up = self.grid.neighbours[d]
             # Hop 0 sends from every atom so far (owned + ghosts of earlier axes); hop k > 0 forwards
             # what hop k - 1 brought from the opposite side.
             cand = [xp.arange(x.shape[0], device=_dev(x))] * 2
             for hop in range(self.need[d]):
-                xs, ts, got = [x], [types], []
+                xs, cs, got = [x], [[c] for c in cols], []
                 first = int(x.shape[0])
                 for dirn, (dest, source) in enumerate(((down, up), (up, down))):
                     c = cand[dirn]
@@ -208,24 +213,28 @@ class Domain:
                     sv = np.zeros(3)
                     sv[d] = shift
                     shiftv = be.asarray(sv, dtype=str(x.dtype).replace("torch.", ""))
-                    bx, bt = x[sel] + shiftv, types[sel]
+                    bx, bc = x[sel] + shiftv, [col[sel] for col in cols]
                     self_ = dest == me and source == me
                     if self_:
-                        rx, rt = bx, bt
+                        rx, rc = bx, bc
                     else:
-                        msg = self.comm.sendrecv((be.to_host(bx), be.to_host(bt)), dest=dest, sendtag=30 + d,
-                                                 source=source, recvtag=30 + d)
-                        rx, rt = (be.asarray(msg[0]), be.asarray(msg[1])) if msg is not None else (bx[:0], bt[:0])
+                        msg = self.comm.sendrecv((be.to_host(bx), [be.to_host(b) for b in bc]), dest=dest,
+                                                 sendtag=30 + d, source=source, recvtag=30 + d)
+                        if msg is not None:
+                            rx, rc = be.asarray(msg[0]), [be.asarray(m) for m in msg[1]]
+                        else:
+                            rx, rc = bx[:0], [b[:0] for b in bc]
                     nrecv = int(rx.shape[0])
                     self.swaps.append(Swap(sel, shiftv, dest, source, first, nrecv, self_))
                     got.append(xp.arange(first, first + nrecv, device=_dev(x)))
                     first += nrecv
                     xs.append(rx)
-                    ts.append(rt)
+                    for lst, r in zip(cs, rc):
+                        lst.append(r)
                 x = xp.concat(xs, axis=0)
-                types = xp.concat(ts, axis=0)
+                cols = [xp.concat(lst, axis=0) for lst in cs]
                 cand = got
-        return x, types
+        return (x, *cols)
 
     def _np_dtype(self, a):
         return np.float64 if a.dtype == self.xp.float64 else np.float32
