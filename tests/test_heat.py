@@ -73,6 +73,10 @@ def test_outputs_hdf5_xdmf_summary_provenance(runs):
     assert s["status"] == "done" and s["solver"] == "heat" and s["ranks"] == 3
     for key in ("compute", "halo", "io", "checkpoint"):
         assert s["timers_s"][key]["max"] >= s["timers_s"][key]["min"] >= 0
+    # The loop-only timers leave out set-up and the final checkpoint, so they are smaller.
+    loop = s["loop_timers_s"]
+    assert 0 < loop["compute"]["max"] <= s["timers_s"]["compute"]["max"]
+    assert loop["checkpoint"]["max"] < s["timers_s"]["checkpoint"]["max"]
     p = s["provenance"]
     assert p["ranks"] == 3 and p["config"]["heat"]["shape"] == [48, 40] and "Open MPI" in p["mpi_library"]
     assert p["versions"]["numpy"] and p["versions"]["h5py"] and len(p["rank_devices"]) == 3

@@ -214,6 +214,7 @@ def run(solver_cls, cfg, comm=MPI.COMM_WORLD, *, quiet=False, install_signals=Tr
             write_fields()
     progress.show(solver.step, solver.time, fraction(), diags, force=True)
     loop0 = time.perf_counter()
+    before_loop = timers.snapshot()
     while not done():
         with timers("compute"):
             solver.advance()
@@ -239,6 +240,7 @@ def run(solver_cls, cfg, comm=MPI.COMM_WORLD, *, quiet=False, install_signals=Tr
             break
 
     loop_wall = time.perf_counter() - loop0
+    loop_totals = timers.snapshot()
     if solver.step % runc["diag_every"] != 0 or status == "interrupted":
         diagnose()
     if status != "interrupted":
@@ -257,6 +259,7 @@ def run(solver_cls, cfg, comm=MPI.COMM_WORLD, *, quiet=False, install_signals=Tr
     wall = time.perf_counter() - wall0
     steps_run = solver.step - start_step
     phases = timers.reduce(comm)
+    loop_phases = timers.reduce(comm, since=before_loop, until=loop_totals)
     mem = comm.gather(_memory_hwm_mb(), root=0)
     summary = {
         "solver": solver_cls.name, "status": status, "stop_signal": stop.signal,
@@ -265,6 +268,7 @@ def run(solver_cls, cfg, comm=MPI.COMM_WORLD, *, quiet=False, install_signals=Tr
         "restarted_from": restart_path, "wall_time_s": wall,
         "time_per_step_s": loop_wall / steps_run if steps_run else None,
         "timers_s": phases,
+        "loop_timers_s": loop_phases,
         "memory_hwm_mb": {"per_rank": mem, "max": max(mem) if mem else None} if rank == 0 else None,
         "diagnostics": diags, "results": results,
         "outputs": {"fields": outputs, "xdmf": "fields.xdmf" if xdmf_entries else None,

@@ -44,12 +44,19 @@ class PhaseTimers:
                 timers.pop()
         return _Ctx()
 
-    def reduce(self, comm):
-        """``{phase: {"min", "mean", "max"}}`` seconds over the ranks of ``comm`` (collective)."""
-        names = sorted(set().union(*comm.allgather(sorted(self.totals))))
+    def snapshot(self):
+        """The totals so far, to time a part of the run with ``reduce(comm, since=...)``."""
+        return dict(self.totals)
+
+    def reduce(self, comm, since=None, until=None):
+        """``{phase: {"min", "mean", "max"}}`` seconds over the ranks of ``comm`` (collective).
+
+        ``since``/``until`` (:meth:`snapshot`\ s) restrict it to the time between them."""
+        since, until = since or {}, self.totals if until is None else until
+        names = sorted(set().union(*comm.allgather(sorted(until))))
         out = {}
         for name in names:
-            t = self.totals.get(name, 0.0)
+            t = until.get(name, 0.0) - since.get(name, 0.0)
             lo = comm.allreduce(t, op=MPI.MIN)
             hi = comm.allreduce(t, op=MPI.MAX)
             mean = comm.allreduce(t, op=MPI.SUM) / comm.Get_size()
