@@ -1,0 +1,75 @@
+"""Checkpoint and bitwise restart of a water run (same rank count).
+
+Saved per rank in memory order: owned molecules (positions, velocities, ids, images) and the
+positions of the last neighbour-list build; as attributes the box now and at the last build, the
+sub-domain boundaries, the list age, and the integrator's accumulators. A restart rebuilds the ghosts
+and the list at the build positions in the build box, then puts the box and positions of the moment
+back and refreshes the ghosts: the same lists, the same summation order, the same numbers.
+"""
+import numpy as np
+
+from ...errors import InputError
+from ...io import read_concatenated, write_concatenated
+from . import molecules as mol
+from .integrate import RigidVerlet
+
+
+def save_water_state(w, h5):
+    be, n = w.backend, int(w.xm.shape[0])
+    write_concatenated(h5, "state/count", np.array([n], dtype=np.int64), w.comm)
+    arrays = {"x": w.xp.reshape(w.xm, (n, 9)), "v": w.xp.reshape(w.vm, (n, 9)), "id": w.mid, "image": w.image,
+              "xhold": w.xp.reshape(w.xhold, (n, 9))}
+    for k, a in arrays.items():
+        write_concatenated(h5, f"state/{k}", be.to_host(a), w.comm)
+    for k, v in w.integrator.state().items():
+        h5.attrs[k] = v
+    h5.attrs["dt"], h5.attrs["ago"], h5.attrs["nbuilds"], h5.attrs["nmol"] = w.dt, w.ago, w.nbuilds, w.nmol
+    h5.attrs["lengths"] = np.asarray(w.lengths)
+    h5.attrs["box_hold"] = np.asarray(w.box_hold)
+    h5.attrs["split"] = np.array([s for ax in w.domain.split for s in ax])
+    h5.attrs["split_hold"] = np.array([s for ax in w.split_hold for s in ax])
+
+
+def _split(flat, dims):
+    out = []
+    for ax in range(3):
+        k = dims[ax] + 1
+        out.append([float(s) for s in flat[:k]])
+        flat = flat[k:]
+    return out
+
+
+def load_water_state(w, h5, path):
+    r = w.comm.Get_rank()
+    if "state/count" not in h5:
+        raise InputError(path, "dataset 'state/count' is missing")
+    counts = read_concatenated(h5, "state/count", 0, w.comm.Get_size(), path)
+    if int(h5.attrs["nmol"]) != w.nmol:
+        raise InputError(path, f"checkpoint of {int(h5.attrs['nmol'])} molecules, the deck has {w.nmol}")
+    start, n = int(np.sum(counts[:r])), int(counts[r])
+    get = {k: read_concatenated(h5, f"state/{k}", start, n, path) for k in ("x", "v", "id", "image", "xhold")}
+    be, xp, dt = w.backend, w.xp, w.ctx.dtype
+    w.xm = be.asarray(get["x"].reshape(n, 3, 3), dtype=dt)
+    w.vm = be.asarray(get["v"].reshape(n, 3, 3), dtype=dt)
+    w.mid = be.asarray(get["id"], dtype="int64")
+    w.image = be.asarray(get["image"], dtype="int64")
+    w.dt = float(h5.attrs["dt"])
+    dom = w.domain
+    # The ghost pattern and list of the last build, in the box of that build.
+    mol.set_box(dom, [float(v) for v in h5.attrs["box_hold"]])
+    dom.split = _split(list(h5.attrs["split_hold"]), dom.dims)
+    dom.split_changed()
+    w._rebuild(restore=be.asarray(get["xhold"].reshape(3 * n, 3), dtype=dt))
+    w.box_hold, w.split_hold = list(dom.length), [list(s) for s in dom.split]
+    # The box of the moment; ghost shifts follow the box edges as the barostat moves them.
+    mol.set_box(dom, [float(v) for v in h5.attrs["lengths"]])
+    dom.split = _split(list(h5.attrs["split"]), dom.dims)
+    dom.split_changed()
+    mol.reset_shifts(dom)
+    w.ff.set_box(w.lengths)
+    w.integrator = RigidVerlet(w)
+    w.integrator.load({k: h5.attrs[k] for k in w.integrator.state()})
+    w.x[:3 * n] = xp.reshape(w.xm, (3 * n, 3))
+    dom.forward_comm(w.x)
+    w.ago, w.nbuilds = int(h5.attrs["ago"]), int(h5.attrs["nbuilds"])
+    w._forces()

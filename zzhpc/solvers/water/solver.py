@@ -1,0 +1,298 @@
+r"""Rigid three-site water (SPC/E, TIP3P) with particle-mesh Ewald, on the MD core's decomposition.
+
+Molecules are owned whole by the rank of their oxygen (:mod:`.molecules`) on a
+:class:`zzhpc.parallel.Domain`; ghost atoms are refreshed every step and ghost forces summed back, the
+neighbour list (``md_neighbor_list``) is rebuilt when an atom has moved more than half the skin. The
+force field is :class:`.forcefield.WaterForceField` (LJ, real-space Ewald, smooth PME on the distributed
+FFT). The step (:mod:`.integrate`) is velocity Verlet with SETTLE/RATTLE, SVR thermostat and c-rescale
+barostat (:mod:`zzhpc.solvers.md.coupling`). Units: A, fs, kcal/mol, g/mol, K, atm (``real``).
+Thermo: :math:`T = 2K/(N_f k_B)` with :math:`N_f = 6N_{mol} - 3`,
+:math:`P = (2K + W + W_c)/(3V)` with the atomic virial :math:`W` and the constraint virial
+:math:`W_c`.
+"""
+import numpy as np
+from mpi4py import MPI
+
+from ...config import Param
+from ...core import Solver, register_solver
+from ...device import get_kernel
+from ...device.kernels import kernel_registry
+from ...errors import ConfigError
+from ...parallel.domain import Domain
+from ..md import kernels as md_kernels  # noqa: F401  (registers md_neighbor_list)
+from ..md import kernels_numba  # noqa: F401  (its override)
+from ..md.coupling import WATER_COMPRESSIBILITY_ATM
+from ..md.units import UNITS
+from . import molecules as mol
+from .checkpoint import load_water_state, save_water_state
+from .integrate import RigidVerlet, initial_velocities, minimise
+from .models import MODELS, get_model
+from .outputs import Sampler, write_figures
+from .settle import SettleGeometry
+from .trajectory import Trajectory
+
+
+@register_solver
+class WaterSolver(Solver):
+    name = "water"
+    description = "rigid water (SPC/E, TIP3P): SETTLE, PME, SVR thermostat, c-rescale barostat"
+    cases_module = "zzhpc.solvers.water.cases"
+    restart_any_ranks = False
+    schema = {
+        "model": Param(str, "spce", choices=tuple(MODELS), help="water model"),
+        "molecules": Param(int, 512, lo=2, help="number of molecules (a cubic box at water.density)"),
+        "density": Param(float, 0.997, lo=0.1, hi=2.0, help="initial density [g/cm^3]"),
+        "box_seed": Param(int, 1, lo=0, help="seed of the molecules' orientations"),
+        "cutoff": Param(float, 9.0, lo=2.0, help="LJ and real-space Coulomb cutoff [A]"),
+        "skin": Param(float, 2.0, lo=0, help="neighbour-list skin [A]"),
+        "coulomb": Param(str, "pme", choices=("pme", "ewald"), help="reciprocal-space method"),
+        "ewald_tolerance": Param(float, 5e-4, lo=0, lo_open=True, hi=0.1,
+                                 help="Ewald error tolerance (alpha and PME grid from it)"),
+        "ewald_alpha": Param(float, None, lo=0, lo_open=True, help="Ewald splitting parameter [1/A] (overrides)"),
+        "pme_grid": Param((list, int), None, lo=4, length=3, help="PME grid points per axis (overrides)"),
+        "pme_order": Param(int, 5, lo=3, hi=8, help="B-spline interpolation order"),
+        "dispersion_correction": Param(bool, True, help="long-range LJ energy and pressure correction"),
+        "ensemble": Param(str, "npt", choices=("nve", "nvt", "npt"), help="nve, nvt (SVR) or npt (SVR + c-rescale)"),
+        "temperature": Param(float, 300.0, lo=0, lo_open=True, help="target and initial temperature [K]"),
+        "tau_t": Param(float, 100.0, lo=0, help="thermostat time constant [fs] (0: resample every step)"),
+        "pressure": Param(float, 1.0, help="target pressure [atm]"),
+        "tau_p": Param(float, 1000.0, lo=0, lo_open=True, help="barostat time constant [fs]"),
+        "compressibility": Param(float, WATER_COMPRESSIBILITY_ATM, lo=0, lo_open=True,
+                                 help="isothermal compressibility [1/atm] (water: 4.5e-5 1/bar)"),
+        "pcouple_every": Param(int, 10, lo=1, help="steps between barostat moves"),
+        "minimise_steps": Param(int, 50, lo=0, help="steepest-descent steps before dynamics (gentle start)"),
+        "minimise_displacement": Param(float, 0.05, lo=0, lo_open=True, hi=0.5,
+                                       help="first steepest-descent displacement [A]"),
+        "velocity_seed": Param(int, 4928459, lo=0, help="seed of the initial velocities"),
+        "sample_every": Param(int, 0, lo=0, help="steps between RDF/MSD samples (0 = none)"),
+        "sample_start": Param(int, 0, lo=0, help="first step sampled (equilibration before)"),
+        "rdf_rmax": Param(float, 10.0, lo=1.0, help="largest O-O distance of g(r) [A] (capped at 0.45 L)"),
+        "rdf_bins": Param(int, 200, lo=10, help="bins of g(r)"),
+        "kernels": Param(str, "auto", choices=("auto", "reference"), help="reference: the xp neighbour kernel"),
+    }
+
+    @classmethod
+    def check_config(cls, cfg, nranks):
+        dims = cfg["parallel"]["dims"]
+        if dims and len(dims) != 3:
+            raise ConfigError("parallel.dims", "expected 3 entries (x, y, z)", dims)
+        if dims and int(np.prod(dims)) != nranks:
+            raise ConfigError("parallel.dims", f"must multiply to the {nranks} ranks", dims)
+
+    # Construction ----------------------------------------------------------------------------------
+    def __init__(self, ctx, cfg):
+        super().__init__(ctx, cfg)
+        from .builder import box_length
+        from .forcefield import WaterForceField
+        p = self.params
+        self.units = UNITS["real"]
+        self.dt = self.dt or 2.0
+        self.model = get_model(p["model"])
+        self.geom = SettleGeometry(self.model)
+        self.nmol = int(p["molecules"])
+        L = box_length(self.nmol, self.model, p["density"])
+        if p["cutoff"] + p["skin"] > 0.5 * L:
+            raise ConfigError("water.cutoff", f"cutoff + skin must not exceed half the box edge ({0.5 * L:.3f} A "
+                              f"for {self.nmol} molecules); use more molecules or a shorter cutoff", p["cutoff"])
+        self.cutneigh = p["cutoff"] + p["skin"]
+        be = self.backend
+        self.domain = Domain(self.comm, be, [0.0] * 3, [L] * 3, [True] * 3,
+                             mol.ghost_cutoff(p["cutoff"], p["skin"], self.model), ctx.dims or None,
+                             key="parallel.dims")
+        self.ff = WaterForceField(self.comm, be, self.model, [L] * 3, p["cutoff"], self.nmol,
+                                  coulomb=p["coulomb"], tolerance=p["ewald_tolerance"], alpha=p["ewald_alpha"],
+                                  grid=p["pme_grid"], order=p["pme_order"],
+                                  dispersion_correction=p["dispersion_correction"], dtype=ctx.dtype)
+        reg = kernel_registry()
+        self.k_neigh = reg["md_neighbor_list"]["generic"] if p["kernels"] == "reference" \
+            else get_kernel("md_neighbor_list", be)
+        self.nbuilds = self.ago = 0
+        self.energies, self.virial = {}, 0.0
+        self.traj = None
+        rmax = min(p["rdf_rmax"], 0.45 * L)
+        self.sampler = Sampler(self.comm, self.nmol, rmax, p["rdf_bins"])
+        self.minimise_log = None
+
+    def grid_description(self):
+        d = self.domain.describe()
+        d["pme"] = {"alpha": getattr(self.ff, "alpha", None), "grid": list(getattr(self.ff, "grid", []) or [])}
+        return d
+
+    @property
+    def dof(self):
+        return 6 * self.nmol - 3
+
+    @property
+    def nlocal(self):
+        return 3 * int(self.xm.shape[0])
+
+    @property
+    def lengths(self):
+        return list(self.domain.length)
+
+    @property
+    def volume(self):
+        return float(np.prod(self.domain.length))
+
+    # Initial state ---------------------------------------------------------------------------------
+    def initialise(self):
+        from .builder import water_box
+        p, dom, be = self.params, self.domain, self.backend
+        x, _ = water_box(self.nmol, self.model, p["density"], p["box_seed"])
+        x = x.reshape(self.nmol, 3, 3)
+        o = x[:, 0]
+        mine = np.all((o >= np.asarray(dom.sublo)) & (o < np.asarray(dom.subhi)), axis=1)
+        mid = np.nonzero(mine)[0].astype(np.int64)
+        dt = self.ctx.dtype
+        self.xm = be.asarray(x[mine], dtype=dt)
+        self.vm = be.asarray(np.zeros((len(mid), 3, 3)), dtype=dt)
+        self.mid = be.asarray(mid, dtype="int64")
+        self.image = be.asarray(np.zeros((len(mid), 3), np.int64), dtype="int64")
+        self.box_hold = self.lengths
+        self.integrator = RigidVerlet(self)
+        self._rebuild()
+        self._forces()
+        if p["minimise_steps"]:
+            self.minimise_log = minimise(self, p["minimise_steps"], p["minimise_displacement"])
+        self.vm = initial_velocities(self, p["temperature"], p["velocity_seed"])
+        self.integrator.refresh_pressure()
+
+    # Neighbours and forces ---------------------------------------------------------------------------
+    def _rebuild(self, restore=None):
+        """Migrate whole molecules, rebuild ghosts and the neighbour list.
+
+        ``restore = (x_hold, box_hold)`` rebuilds exactly as at the last build of a checkpointed run."""
+        dom, xp = self.domain, self.xp
+        with self.timers("halo"):
+            if restore is None:
+                x, v, mid, img = mol.migrate(dom, self.xm, self.vm, self.mid, self.image)
+                self.xm, self.vm, self.mid, self.image = mol.sort_by_bin(dom, self.cutneigh, x, v, mid, img)
+                xbuild = xp.reshape(self.xm, (-1, 3))
+                self.box_hold, self.split_hold = self.lengths, [list(s) for s in dom.split]
+            else:
+                xbuild = restore
+            n = int(xbuild.shape[0])
+            self.x, self.types, self.molid = dom.borders(xbuild, mol.atom_types(n // 3, xp),
+                                                         mol.atom_mols(self.mid, xp))
+        lo, hi = dom.bin_region()
+        self.neigh = self.k_neigh(self.x, n, lo, hi, self.cutneigh, True)
+        self.xhold = xp.asarray(self.x[:n], copy=True)
+        self.ago = 0
+        self.nbuilds += 1
+
+    def _decide(self):
+        """Rebuild when an atom moved more than (skin - box change) / 2 since the last build."""
+        self.ago += 1
+        n = self.nlocal
+        d = self.x[:n] - self.xhold
+        moved = float(self.xp.max(self.xp.sum(d * d, axis=1))) if n else 0.0
+        dbox = float(np.linalg.norm(np.asarray(self.lengths) - np.asarray(self.box_hold)))
+        lim = 0.5 * (self.params["skin"] - dbox)
+        return bool(self.comm.allreduce(lim <= 0 or moved > lim * lim, op=MPI.LOR))
+
+    def update_ghosts(self):
+        """Copy owned positions into ``x``, then rebuild or refresh the ghosts."""
+        n = self.nlocal
+        self.x[:n] = self.xp.reshape(self.xm, (n, 3))
+        if self._decide():
+            self._rebuild()
+        else:
+            with self.timers("halo"):
+                self.domain.forward_comm(self.x)
+
+    def _forces(self):
+        with self.timers("forces"):
+            f, e, w = self.ff.compute(self.x, self.types, self.molid, self.nlocal, self.neigh, half=True)
+        with self.timers("halo"):
+            self.domain.reverse_comm(f)
+        self.fm = self.xp.reshape(f[:self.nlocal], (-1, 3, 3))
+        self.energies, self.virial = e, float(w)
+
+    def advance(self):
+        self.integrator.step()
+        self.step += 1
+        self.time = self.step * self.dt
+        p = self.params
+        if p["sample_every"] and self.step >= p["sample_start"] and self.step % p["sample_every"] == 0:
+            self._sample()
+
+    def _sample(self):
+        be = self.backend
+        self.sampler.sample(self.time, be.to_host(self.mid),
+                            mol.unwrapped_oxygens(be, self.xm, self.image, self.lengths), self.lengths)
+
+    # Thermo ------------------------------------------------------------------------------------------
+    def thermo(self):
+        """temp, pe, ke, etotal, press [atm], volume [A^3], density [g/cm^3], conserved (collective)."""
+        integ = self.integrator
+        ke = integ.kinetic_energy()
+        pe = float(self.energies["total"])
+        temp = 2 * ke / (self.dof * self.units.boltz)
+        return {"temp": temp, "pe": pe, "ke": ke, "etotal": pe + ke, "press": integ.pressure(ke),
+                "volume": self.volume, "density": mol.density_g_cm3(self.nmol, self.model.molar_mass, self.volume),
+                "conserved": pe + ke - integ.thermostat_work - integ.barostat_work,
+                "neigh_builds": float(self.nbuilds)}
+
+    def diagnostics(self):
+        return self.thermo()
+
+    def nonfinite_field(self):
+        xp = self.xp
+        ok = bool(xp.all(xp.isfinite(self.vm))) and bool(xp.all(xp.isfinite(self.xm)))
+        return None if self.comm.allreduce(ok, op=MPI.LAND) else "x/v"
+
+    def local_nonfinite_field(self):
+        xp = self.xp
+        return None if bool(xp.all(xp.isfinite(self.vm))) and bool(xp.all(xp.isfinite(self.xm))) else "x/v"
+
+    def poison(self):
+        if self.xm.shape[0]:
+            self.vm[0, 0, 0] = float("nan")
+
+    # Output, checkpoints ----------------------------------------------------------------------------
+    def write_fields(self, h5):
+        if self.traj is None:
+            self.traj = Trajectory(self.ctx.output_dir + "/trajectory.h5md", self, append=self.step > 0)
+        self.traj.write(self, self.step, self.time)
+        return {}
+
+    def save_state(self, h5):
+        save_water_state(self, h5)
+        self.sampler.save(h5)
+
+    def load_state(self, h5, path):
+        load_water_state(self, h5, path)
+        self.sampler.load(h5, path)
+
+    # Results -----------------------------------------------------------------------------------------
+    def memory_per_molecule(self):
+        """Bytes of per-atom arrays, ghosts and neighbour list per molecule (collective; PME grids excluded)."""
+        arrays = [self.x, self.types, self.molid, self.xhold, self.neigh, self.xm, self.vm, self.fm, self.mid,
+                  self.image]
+        nbytes = sum(int(np.prod(a.shape)) * (a.itemsize if hasattr(a, "itemsize") else a.element_size())
+                     for a in arrays)
+        return self.comm.allreduce(nbytes) / self.nmol
+
+    def results(self):
+        dom = self.domain
+        counts = self.comm.allgather(int(self.xm.shape[0]))
+        out = {"molecules": self.nmol, "model": self.model.name, "dt_fs": self.dt, "process_grid": dom.dims,
+               "box_A": self.lengths, "neigh_builds": self.nbuilds, "molecules_per_rank": counts,
+               "ghosts_total": self.comm.allreduce(dom.nghost()),
+               "memory_bytes_per_molecule": self.memory_per_molecule(),
+               "pme": {"alpha": getattr(self.ff, "alpha", None), "grid": list(getattr(self.ff, "grid", []) or []),
+                       "order": self.params["pme_order"], "coulomb": self.params["coulomb"]},
+               "energies": dict(self.energies), "thermo": self.thermo(), "minimise": self.minimise_log,
+               "kernels": {"neighbor": getattr(self.k_neigh, "__name__", "")}}
+        analysis = self.sampler.results()
+        out["analysis"] = self.comm.bcast(analysis, root=0)
+        return out
+
+    def finish(self, output_dir):
+        files = []
+        if self.traj is not None:
+            self.traj.close()
+            files.append("trajectory.h5md")
+        if self.comm.Get_rank() == 0:
+            files += write_figures(self.sampler, output_dir, self.model.name)
+        return self.comm.bcast(files, root=0)
