@@ -11,14 +11,26 @@ r"""Time integrators, each split LAMMPS-style into ``initial`` (before the force
   split as in Martyna, Tuckerman, Tobias & Klein, Mol. Phys. 87, 1117 (1996): chain half step, velocity
   Verlet, chain half step; masses :math:`Q_1 = N_f k_BT\tau^2`, :math:`Q_{k>1} = k_BT\tau^2`.
   The conserved quantity adds :math:`\sum_k Q_k\dot\xi_k^2/2 + N_f k_BT\xi_1 + k_BT\sum_{k>1}\xi_k`.
+* ``svr``: stochastic velocity rescaling (Bussi, Donadio & Parrinello, J. Chem. Phys. 126, 014101
+  (2007)) after each velocity-Verlet step, :func:`.coupling.svr_scale`; the conserved quantity
+  subtracts the energy the bath gave, :math:`\sum (K' - K)`.
+
+Barostat (``md.barostat = "c-rescale"``): isotropic stochastic cell rescaling (Bernetti & Bussi, J. Chem.
+Phys. 153, 114107 (2020)), :func:`.coupling.c_rescale_factor`, every ``p_every`` steps: the pressure
+:math:`P = (2K + W)/(3V)` at the end of step ``n`` gives the factor :math:`\mu`; after the drift of step
+``n + 1`` positions and box (about the box centre) are scaled by :math:`\mu` and velocities by
+:math:`1/\mu`, then ghosts and neighbour lists are rebuilt before the force (no extra force call).
+Random numbers are keyed by (seed, step): the same on any rank count.
 """
 import math
 
 import numpy as np
 
+from .coupling import STREAM_BAROSTAT, STREAM_THERMOSTAT, c_rescale_factor, coupling_rng, svr_scale
 from .rng import normals
 
-INTEGRATORS = ("nve", "langevin", "nhc")
+INTEGRATORS = ("nve", "langevin", "nhc", "svr")
+BAROSTATS = ("none", "c-rescale")
 
 
 class Integrator:
@@ -129,10 +141,89 @@ class NoseHooverChain(Integrator):
         self.vxi[:] = state["nhc_vxi"]
 
 
+class StochasticVelocityRescaling(Integrator):
+    def __init__(self, md, dt, temperature, damp, seed):
+        super().__init__(md, dt)
+        self.kT, self.tau, self.seed = md.units.boltz * temperature, damp, seed
+        self.bath = 0.0
+
+    def final(self):
+        super().final()
+        md = self.md
+        ke, nf = md.kinetic_energy(), md.dof
+        rng = coupling_rng(self.seed, md.step + 1, STREAM_THERMOSTAT)
+        alpha, new = svr_scale(ke, 0.5 * nf * self.kT, nf, self.dt, self.tau, rng)
+        md.v = md.v * alpha
+        self.bath += new - ke
+
+    def energy(self):
+        return -self.bath
+
+    def state(self):
+        return {"svr_bath": self.bath}
+
+    def load(self, state):
+        self.bath = float(state["svr_bath"])
+
+
 def make_integrator(md, p, dt, seed):
     kind = p["integrator"]
     if kind == "nve":
         return Integrator(md, dt)
     if kind == "langevin":
         return Langevin(md, dt, p["t_target"], p["damp"], seed)
+    if kind == "svr":
+        return StochasticVelocityRescaling(md, dt, p["t_target"], p["damp"], seed)
     return NoseHooverChain(md, dt, p["t_target"], p["damp"], p["nhc_chain"])
+
+
+class CRescale:
+    """Isotropic stochastic cell rescaling of the solver ``md`` (see module notes)."""
+
+    def __init__(self, md, p, dt, seed):
+        u = md.units
+        self.md, self.every, self.p0 = md, p["p_every"], p["p_target"]
+        self.tau = p["p_damp"] if p["p_damp"] else 1000.0 * dt
+        self.beta = p["compressibility"]
+        self.kT, self.dt, self.seed, self.nktv2p = u.boltz * p["t_target"], dt, seed, u.nktv2p
+        self.mu = 1.0             # pending factor, applied at the next step
+
+    def measure(self):
+        """At the end of a step: the factor for the next one, when due (collective)."""
+        md = self.md
+        if (md.step + 1) % self.every:
+            return
+        press, vol = md.pressure_volume()
+        rng = coupling_rng(self.seed, md.step + 1, STREAM_BAROSTAT)
+        self.mu = c_rescale_factor(press, self.p0, vol, self.kT, self.beta, self.every * self.dt, self.tau, rng,
+                                   self.nktv2p)
+
+    def apply(self):
+        """After the drift: scale positions, velocities and the box; True when the box changed."""
+        if self.mu == 1.0:
+            return False
+        md, mu = self.md, self.mu
+        dom = md.domain
+        centre = [0.5 * (lo + hi) for lo, hi in zip(dom.boxlo, dom.boxhi)]
+        c = md.backend.asarray(np.asarray(centre), dtype=md.ctx.dtype)
+        n = md.nlocal
+        md.x[:n] = c + mu * (md.x[:n] - c)
+        md.v = md.v / mu
+        for d in range(3):
+            dom.boxlo[d] = centre[d] + mu * (dom.boxlo[d] - centre[d])
+            dom.boxhi[d] = centre[d] + mu * (dom.boxhi[d] - centre[d])
+            dom.length[d] = dom.boxhi[d] - dom.boxlo[d]
+            dom.split[d] = [centre[d] + mu * (s - centre[d]) for s in dom.split[d]]
+        dom.split_changed()
+        self.mu = 1.0
+        return True
+
+    def state(self):
+        return {"crescale_mu": self.mu}
+
+    def load(self, state):
+        self.mu = float(state["crescale_mu"])
+
+
+def make_barostat(md, p, dt, seed):
+    return CRescale(md, p, dt, seed) if p["barostat"] == "c-rescale" else None

@@ -1,4 +1,5 @@
-r"""Pair styles: Lennard-Jones 12-6 with per-type-pair coefficients (LAMMPS ``lj/cut``).
+r"""Pair styles: Lennard-Jones 12-6 with per-type-pair coefficients (LAMMPS ``lj/cut``), here; the
+Stillinger-Weber three-body style ``sw`` (mW water) is in :mod:`.sw`.
 
 .. math:: E(r) = 4\varepsilon[(\sigma/r)^{12} - (\sigma/r)^6] - E_\mathrm{shift},\quad r < r_c
 
@@ -14,7 +15,7 @@ import numpy as np
 
 from ...errors import ConfigError
 
-PAIR_STYLES = ("lj/cut",)
+PAIR_STYLES = ("lj/cut", "sw")
 
 
 def parse_pair_coeff(lines, ntypes, cutoff, key="md.pair_coeff"):

@@ -1,9 +1,10 @@
 r"""Classical molecular dynamics on a spatially decomposed orthorhombic box (LAMMPS-style engine).
 
-Atoms interact through Lennard-Jones pair potentials (:mod:`.pair`) found with cell-binned Verlet
+Atoms interact through Lennard-Jones pair potentials (:mod:`.pair`) or the Stillinger-Weber three-body
+potential (:mod:`.sw`, e.g. mW water), found with cell-binned Verlet
 neighbour lists (cutoff + skin, rebuilt when an atom has moved more than half the skin, or every N
 steps); they are integrated with velocity Verlet (NVE), Langevin BAOAB or a Nose-Hoover chain
-(:mod:`.integrate`). The box is split over a Cartesian process grid (:mod:`zzhpc.parallel.domain`): atoms migrate
+(:mod:`.integrate`), optionally at constant pressure (c-rescale barostat). The box is split over a Cartesian process grid (:mod:`zzhpc.parallel.domain`): atoms migrate
 between ranks on rebuild steps, ghost atoms are refreshed every step, ghost forces sent back under
 Newton's third law. Thermo follows LAMMPS's definitions (``compute temp``/``pressure``):
 :math:`T = \sum m v^2 / (N_f k_B)` with :math:`N_f = 3N - 3`,
@@ -23,11 +24,14 @@ from ...errors import ConfigError, InputError
 from ...io import read_concatenated, write_concatenated
 from . import kernels  # noqa: F401  (registers the reference kernels)
 from . import kernels_numba, kernels_cuda  # noqa: F401  (register the overrides)
+from . import kernels_sw, kernels_sw_numba  # noqa: F401  (Stillinger-Weber reference and override)
+from .coupling import WATER_COMPRESSIBILITY_ATM
 from .datafile import read_data, velocities_by_id, write_data
 from ...parallel.domain import Domain
-from .integrate import INTEGRATORS, make_integrator
+from .integrate import BAROSTATS, INTEGRATORS, make_barostat, make_integrator
 from .lattice import BASIS, lattice_constant, lattice_sites, thermal_velocities
 from .pair import PAIR_STYLES, lj_tables, parse_pair_coeff
+from .sw import BUILTIN as SW_BUILTIN, sw_constants, sw_params
 from .units import UNITS, get_units
 from . import h5md
 
@@ -37,7 +41,8 @@ PER_ATOM = ("x", "v", "id", "type", "image")
 @register_solver
 class MDSolver(Solver):
     name = "md"
-    description = "molecular dynamics: Lennard-Jones atoms, spatial decomposition, NVE/Langevin/Nose-Hoover"
+    description = ("molecular dynamics: Lennard-Jones or Stillinger-Weber (mW water) atoms, spatial decomposition, "
+                   "NVE/Langevin/Nose-Hoover/SVR, c-rescale barostat")
     cases_module = "zzhpc.solvers.md.cases"
     restart_any_ranks = False
     schema = {
@@ -57,16 +62,29 @@ class MDSolver(Solver):
         "velocity_seed": Param(int, 87287, lo=0, help="seed of the initial velocities"),
         "pair_style": Param(str, "lj/cut", choices=PAIR_STYLES, help="pair potential"),
         "cutoff": Param(float, 2.5, lo=0, lo_open=True, help="global pair cutoff (length)"),
-        "pair_coeff": Param((list, str), ["* * 1.0 1.0"], help="'I J epsilon sigma [cutoff]' lines"),
+        "pair_coeff": Param((list, str), ["* * 1.0 1.0"], help="lj/cut: 'I J epsilon sigma [cutoff]' lines"),
+        "sw_params": Param(str, "mW", choices=tuple(SW_BUILTIN), help="sw: built-in parameter set (mW water, "
+                           "units real) used when sw_file is absent"),
+        "sw_file": Param(str, None, is_file=True, help="sw: LAMMPS .sw potential file (every atom type is "
+                         "sw_element); its cutoff a*sigma replaces md.cutoff"),
+        "sw_element": Param(str, "mW", help="sw: element name of the 'E E E' entry read from sw_file"),
         "pair_shift": Param(bool, False, help="shift energies to zero at the cutoff"),
         "skin": Param(float, 0.3, lo=0, help="neighbour-list skin (length)"),
         "neigh_every": Param(int, 1, lo=1, help="consider a rebuild every N steps"),
         "neigh_check": Param(bool, True, help="rebuild only if an atom moved more than skin/2"),
         "newton": Param(bool, True, help="half neighbour lists and reverse ghost-force comm"),
-        "integrator": Param(str, "nve", choices=INTEGRATORS, help="nve, langevin (BAOAB) or nhc"),
+        "integrator": Param(str, "nve", choices=INTEGRATORS, help="nve, langevin (BAOAB), nhc or svr (Bussi)"),
         "t_target": Param(float, 1.0, lo=0, lo_open=True, help="thermostat temperature"),
         "damp": Param(float, 1.0, lo=0, lo_open=True, help="thermostat relaxation time (time units)"),
         "nhc_chain": Param(int, 3, lo=1, help="Nose-Hoover chain length"),
+        "barostat": Param(str, "none", choices=BAROSTATS, help="c-rescale: isotropic stochastic cell rescaling "
+                          "(NPT with a thermostat)"),
+        "p_target": Param(float, 1.0, help="barostat pressure (atm in real units; 1 bar = 0.986923 atm)"),
+        "p_damp": Param(float, None, lo=0, lo_open=True, help="barostat relaxation time (time units; "
+                        "default 1000 dt)"),
+        "compressibility": Param(float, None, lo=0, lo_open=True, help="isothermal compressibility "
+                                 "(1/pressure unit; default in real units: water's 4.5e-5 1/bar)"),
+        "p_every": Param(int, 10, lo=1, help="barostat step every N steps (box change -> list rebuild)"),
         "kernels": Param(str, "auto", choices=("auto", "reference"), help="reference: the xp kernels only"),
         "thermo_norm": Param(bool, None, help="energies per atom (default: yes for lj, no for real)"),
         "balance_every": Param(int, 0, lo=0, help="shift sub-domain boundaries to even out atom counts at "
@@ -82,6 +100,21 @@ class MDSolver(Solver):
             raise ConfigError("parallel.dims", "expected 3 entries (x, y, z)", dims)
         if dims and int(np.prod(dims)) != nranks:
             raise ConfigError("parallel.dims", f"must multiply to the {nranks} ranks", dims)
+        if p["pair_style"] == "sw":
+            if not p["newton"]:
+                raise ConfigError("md.newton", "pair_style sw needs newton = true (three-body forces on ghost "
+                                  "atoms go back to their owners)", p["newton"])
+            sw_params(p, p["units"])           # a bad file or unit mismatch fails here, before any work
+        if p["barostat"] != "none":
+            if p["integrator"] == "nve":
+                raise ConfigError("md.barostat", "c-rescale needs a thermostat (md.integrator = langevin, nhc "
+                                  "or svr)", p["barostat"])
+            if "f" in p["boundary"]:
+                raise ConfigError("md.barostat", "c-rescale needs a periodic box (md.boundary all 'p')",
+                                  p["barostat"])
+            if p["compressibility"] is None and p["units"] != "real":
+                raise ConfigError("md.compressibility", f"give the compressibility for units {p['units']} "
+                                  "(a default exists for real units only)")
 
     # Construction ----------------------------------------------------------------------------------
     def __init__(self, ctx, cfg):
@@ -108,22 +141,30 @@ class MDSolver(Solver):
                 raise ConfigError("md.masses", f"expected {self.ntypes} entries, one per atom type", p["masses"])
             masses = np.asarray(p["masses"], dtype=float)
         self.masses = np.asarray(masses, dtype=float)
-        coeffs = parse_pair_coeff(p["pair_coeff"], self.ntypes, p["cutoff"])
-        self.tab_host, self.cutmax = lj_tables(coeffs, self.ntypes, p["pair_shift"])
-        self.cutneigh = self.cutmax + p["skin"]
         be = self.backend
+        self.sw = None
+        if p["pair_style"] == "sw":
+            self.sw = sw_constants(sw_params(p, p["units"]))
+            self.tab_host, self.cutmax = {}, self.sw["cut"]
+        else:
+            coeffs = parse_pair_coeff(p["pair_coeff"], self.ntypes, p["cutoff"])
+            self.tab_host, self.cutmax = lj_tables(coeffs, self.ntypes, p["pair_shift"])
+        self.cutneigh = self.cutmax + p["skin"]
         self.tab = {k: be.asarray(v, dtype=ctx.dtype) for k, v in self.tab_host.items()}
         self.mass_dev = be.asarray(self.masses, dtype=ctx.dtype)
         self.domain = Domain(self.comm, be, lo, hi, [b == "p" for b in p["boundary"]], self.cutneigh,
                              ctx.dims or None)
         reg = kernel_registry()
+        pair_kernel = "md_lj_forces" if self.sw is None else "md_sw_forces"
         if p["kernels"] == "reference":
             self.k_neigh = reg["md_neighbor_list"]["generic"]
-            self.k_pair = reg["md_lj_forces"]["generic"]
+            self.k_pair = reg[pair_kernel]["generic"]
         else:
             self.k_neigh = get_kernel("md_neighbor_list", be)
-            self.k_pair = get_kernel("md_lj_forces", be)
-        self.half = p["newton"]
+            self.k_pair = get_kernel(pair_kernel, be)
+        # sw: full lists (three-body terms need every neighbour) but ghost forces still go back.
+        self.half = p["newton"] and self.sw is None
+        self.reverse = p["newton"]
         self.nbuilds = 0
         self.ago = 0
         self.natoms = 0
@@ -196,6 +237,7 @@ class MDSolver(Solver):
             if p["temperature"] is not None:
                 self._thermalise()
         self.integrator = make_integrator(self, p, self.dt, self.ctx.seed)
+        self.barostat = self._make_barostat()
         self.balance_log = []
         if p["balance_every"]:
             self._balance()
@@ -271,25 +313,37 @@ class MDSolver(Solver):
         return bool(self.comm.allreduce(moved > lim * lim))
 
     def _forces(self):
-        f, e, w = self.k_pair(self.x, self.types, self.neigh, self.nlocal, self.tab, self.half)
-        if self.half:
+        if self.sw is None:
+            f, e, w = self.k_pair(self.x, self.types, self.neigh, self.nlocal, self.tab, self.half)
+        else:
+            f, e, w = self.k_pair(self.x, self.neigh, self.nlocal, self.sw)
+        if self.reverse:
             with self.timers("halo"):
                 self.domain.reverse_comm(f)
         self.f, self.energy, self.virial = f, e, w
 
+    def _make_barostat(self):
+        p = dict(self.params)
+        if p["barostat"] != "none" and p["compressibility"] is None:
+            p["compressibility"] = WATER_COMPRESSIBILITY_ATM
+        return make_barostat(self, p, self.dt, self.ctx.seed)
+
     def advance(self):
         self.integrator.initial()
         be = self.params["balance_every"]
+        rescaled = self.barostat is not None and self.barostat.apply()
         if be and (self.step + 1) % be == 0:
             self._balance()
             self._rebuild()
-        elif self._decide():
+        elif rescaled or self._decide():
             self._rebuild()
         else:
             with self.timers("halo"):
                 self.domain.forward_comm(self.x)
         self._forces()
         self.integrator.final()
+        if self.barostat is not None:
+            self.barostat.measure()
         self.step += 1
         self.time = self.step * self.dt
 
@@ -297,6 +351,14 @@ class MDSolver(Solver):
     def kinetic_energy(self):
         """Total kinetic energy (collective)."""
         return 0.5 * self.comm.allreduce(float(self.xp.sum(self.mass_col * self.v * self.v))) * self.units.mvv2e
+
+    def pressure_volume(self):
+        """Instantaneous pressure :math:`(2K + W)/(3V)` (pressure units) and volume (collective)."""
+        u = self.units
+        local = np.array([float(self.virial), float(self.xp.sum(self.mass_col * self.v * self.v))])
+        w, mv2 = self.comm.allreduce(local)
+        vol = float(np.prod(self.domain.length))
+        return (mv2 * u.mvv2e + w) / (3 * vol) * u.nktv2p, vol
 
     def thermo(self):
         """LAMMPS thermo quantities (collective): temp, pe, ke, etotal, press (+ conserved, builds)."""
@@ -311,6 +373,13 @@ class MDSolver(Solver):
         out = {"temp": temp, "pe": e * s, "ke": ke * s, "etotal": (e + ke) * s, "press": press}
         if self.params["integrator"] == "nhc":
             out["econserved"] = (e + ke + self.integrator.energy()) * s
+        if self.params["integrator"] == "svr":
+            out["econserved"] = (e + ke + self.integrator.energy()) * s
+        if self.barostat is not None:
+            mass = self.comm.allreduce(float(self.xp.sum(self.mass_col)))
+            out["volume"] = vol
+            # g/cm^3 from g/mol per A^3 in real units (1/N_A * 1e24); mass/length^3 otherwise
+            out["density"] = mass / vol * (1.0 / 0.602214076 if self.units.name == "real" else 1.0)
         out["neigh_builds"] = float(self.nbuilds)
         return out
 
@@ -354,6 +423,10 @@ class MDSolver(Solver):
             write_concatenated(h5, f"state/{k}", be.to_host(a), self.comm)
         for k, v in self.integrator.state().items():
             h5.attrs[k] = v
+        if self.barostat is not None:
+            for k, v in self.barostat.state().items():
+                h5.attrs[k] = v
+        h5.attrs["box_lo"], h5.attrs["box_hi"] = np.array(self.domain.boxlo), np.array(self.domain.boxhi)
         h5.attrs["dt"], h5.attrs["ago"], h5.attrs["nbuilds"], h5.attrs["natoms"] = self.dt, self.ago, self.nbuilds, \
             self.natoms
         h5.attrs["split"] = np.array([s for ax in self.domain.split for s in ax])
@@ -370,6 +443,10 @@ class MDSolver(Solver):
         extra = [k for k in str(h5.attrs.get("extra", "")).split(",") if k]
         ex = {k: read_concatenated(h5, f"state/{k}", start, n, path) for k in extra}
         self.natoms = int(h5.attrs["natoms"])
+        dom = self.domain
+        if "box_lo" in h5.attrs:       # the barostat may have changed the box
+            dom.boxlo, dom.boxhi = [float(v) for v in h5.attrs["box_lo"]], [float(v) for v in h5.attrs["box_hi"]]
+            dom.length = [h - l for l, h in zip(dom.boxlo, dom.boxhi)]
         flat = list(h5.attrs["split"])
         for ax in range(3):
             k = self.domain.dims[ax] + 1
@@ -380,6 +457,9 @@ class MDSolver(Solver):
         self.dt = float(h5.attrs["dt"])
         self.integrator = make_integrator(self, self.params, self.dt, self.ctx.seed)
         self.integrator.load({k: h5.attrs[k] for k in self.integrator.state()})
+        self.barostat = self._make_barostat()
+        if self.barostat is not None:
+            self.barostat.load({k: h5.attrs[k] for k in self.barostat.state()})
         # Rebuild ghosts and the list exactly as at the last build, then bring ghosts to the present.
         xnow = self.x
         self._rebuild(xbuild=self.backend.asarray(get["xhold"], dtype=self.ctx.dtype))
