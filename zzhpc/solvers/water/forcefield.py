@@ -20,11 +20,11 @@ import math
 
 import numpy as np
 
-from ...device import get_kernel
+from ...device import get_kernel, kernel_registry
 from ...errors import ConfigError, SimulationError
 from .ewald import ewald_reciprocal, kmax_for
 from .models import get_model
-from . import nonbonded_numba  # noqa: F401  (registers the compiled override)
+from . import kernels_numba  # noqa: F401  (registers the compiled overrides)
 from .nonbonded import QQRD2E, exclusion_correction, pair_tables, self_energy
 from .pme import PME
 
@@ -113,15 +113,15 @@ class WaterForceField:
         tab = pair_tables(self.model, self.cutoff)
         self.tables = {k: backend.asarray(v, dtype=dtype) for k, v in tab.items()}
         self.charges = backend.asarray(np.asarray(self.model.charges), dtype=dtype)
-        self.kernel = get_kernel("water_pair_forces", backend)
         if kernels == "reference":
-            from ...device import kernel_registry
             self.kernel = kernel_registry()["water_pair_forces"]["generic"]
+        else:
+            self.kernel = get_kernel("water_pair_forces", backend)
         self.q_sq = self.nmol * (self.model.q_O ** 2 + 2.0 * self.model.q_H ** 2)
         self.pme = None
         if coulomb == "pme":
             try:
-                self.pme = PME(comm, backend, self.grid, self.order, self.alpha, lengths, dtype=dtype)
+                self.pme = PME(comm, backend, self.grid, self.order, self.alpha, lengths, dtype=dtype, kernels=kernels)
             except ValueError as exc:
                 raise ConfigError(f"{key}.grid", f"cannot be split over {comm.Get_size()} ranks ({exc})",
                                   self.grid) from None

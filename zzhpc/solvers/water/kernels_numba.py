@@ -1,4 +1,5 @@
-"""Compiled CPU version of the water real-space kernel (Numba), same conventions as :mod:`.nonbonded`.
+"""Compiled CPU versions of the water kernels (Numba): the real-space pair kernel of :mod:`.nonbonded`
+and the PME spreading/interpolation of :mod:`.pme_kernels`, same conventions.
 
 Registered as an override for the ``numpy`` backend; raises NotSuitableError without Numba or for
 inputs other than float64/float32 NumPy arrays, and the reference kernel runs instead. Single-threaded:
@@ -23,7 +24,7 @@ def _compile():
     if njit is None:
         raise NotSuitableError("numba is not installed")
     if _jit:
-        return _jit["pair"]
+        return _jit
 
     @njit(cache=True, nogil=True, error_model="numpy", fastmath=False)
     def pair(x, types, mol, neigh, nlocal, lj1, lj2, lj3, lj4, qq, cutsq, alpha, half, f):
@@ -80,15 +81,86 @@ def _compile():
             w *= 0.5
         return e_lj, e_c, w
 
-    _jit["pair"] = pair
-    return pair
+    @njit(cache=True, nogil=True, error_model="numpy")
+    def spline(w, order, c, d):
+        c[0], c[1] = w, 1.0 - w
+        for i in range(2, order):
+            c[i] = 0.0
+        d[0], d[1] = 1.0, -1.0
+        for n in range(3, order + 1):
+            if n == order:
+                d[0] = c[0]
+                for i in range(1, n - 1):
+                    d[i] = c[i] - c[i - 1]
+                d[n - 1] = -c[n - 2]
+            div = 1.0 / (n - 1)
+            for i in range(n - 1, 0, -1):          # in place, from the top: c[i-1] is still the old one
+                c[i] = div * ((w + i) * c[i] + (n - w - i) * c[i - 1])
+            c[0] = div * w * c[0]
+
+    @njit(cache=True, nogil=True, error_model="numpy")
+    def stencil(u, j, lo, grid, order, th, dth, idx):
+        for d in range(3):
+            b = math.floor(u[j, d])
+            spline(u[j, d] - b, order, th[d], dth[d])
+            kb = int(b) - lo[d]
+            for i in range(order):
+                idx[d, i] = (kb - i) % grid[d]
+
+    @njit(cache=True, nogil=True, error_model="numpy")
+    def spread(u, q, lo, grid, order, out):
+        th = np.empty((3, order))
+        dth = np.empty((3, order))
+        idx = np.empty((3, order), np.int64)
+        for j in range(u.shape[0]):
+            stencil(u, j, lo, grid, order, th, dth, idx)
+            for a in range(order):
+                qa = q[j] * th[0, a]
+                ia = idx[0, a]
+                for b in range(order):
+                    qab = qa * th[1, b]
+                    ib = idx[1, b]
+                    for c in range(order):
+                        out[ia, ib, idx[2, c]] += qab * th[2, c]
+
+    @njit(cache=True, nogil=True, error_model="numpy")
+    def gather(u, q, lo, grid, order, phi, g):
+        th = np.empty((3, order))
+        dth = np.empty((3, order))
+        idx = np.empty((3, order), np.int64)
+        for j in range(u.shape[0]):
+            stencil(u, j, lo, grid, order, th, dth, idx)
+            g0 = g1 = g2 = 0.0
+            for a in range(order):
+                ia = idx[0, a]
+                for b in range(order):
+                    ib = idx[1, b]
+                    s = 0.0
+                    sd = 0.0
+                    for c in range(order):
+                        v = phi[ia, ib, idx[2, c]]
+                        s += th[2, c] * v
+                        sd += dth[2, c] * v
+                    g0 += dth[0, a] * th[1, b] * s
+                    g1 += th[0, a] * dth[1, b] * s
+                    g2 += th[0, a] * th[1, b] * sd
+            g[j, 0] = q[j] * g0
+            g[j, 1] = q[j] * g1
+            g[j, 2] = q[j] * g2
+
+    _jit["pair"], _jit["spread"], _jit["gather"] = pair, spread, gather
+    return _jit
+
+
+def _check(x):
+    if not isinstance(x, np.ndarray) or x.dtype not in (np.float64, np.float32):
+        raise NotSuitableError("NumPy float arrays only")
 
 
 @override("water_pair_forces", "numpy")
 def pair_forces_numba(x, types, mol, neigh, nlocal, tab, alpha, half):
-    if not isinstance(x, np.ndarray) or x.dtype not in (np.float64, np.float32):
-        raise NotSuitableError("NumPy float arrays only")
-    pair = _compile()
+    _check(x)
+    pair = _compile()["pair"]
     f = np.zeros((x.shape[0], 3), dtype=x.dtype)
     if nlocal == 0 or neigh.shape[1] == 0:
         return f, np.float64(0.0), np.float64(0.0), np.float64(0.0)
@@ -96,3 +168,24 @@ def pair_forces_numba(x, types, mol, neigh, nlocal, tab, alpha, half):
     e_lj, e_c, w = pair(np.ascontiguousarray(x), np.ascontiguousarray(types), np.ascontiguousarray(mol),
                         np.ascontiguousarray(neigh), int(nlocal), *t, float(alpha), bool(half), f)
     return f, np.float64(e_lj), np.float64(e_c), np.float64(w)
+
+
+@override("water_pme_spread", "numpy")
+def spread_numba(u, q, lo, shape, grid, order):
+    _check(u)
+    out = np.zeros(tuple(int(v) for v in shape), dtype=u.dtype)
+    if u.shape[0]:
+        _compile()["spread"](np.ascontiguousarray(u), np.ascontiguousarray(q, dtype=u.dtype),
+                             np.asarray(lo, np.int64), np.asarray(grid, np.int64), int(order), out)
+    return out
+
+
+@override("water_pme_gather", "numpy")
+def gather_numba(u, q, lo, shape, grid, order, phi):
+    _check(u)
+    g = np.zeros((u.shape[0], 3), dtype=u.dtype)
+    if u.shape[0]:
+        _compile()["gather"](np.ascontiguousarray(u), np.ascontiguousarray(q, dtype=u.dtype),
+                             np.asarray(lo, np.int64), np.asarray(grid, np.int64), int(order),
+                             np.ascontiguousarray(phi, dtype=u.dtype), g)
+    return g

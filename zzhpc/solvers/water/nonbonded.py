@@ -29,8 +29,9 @@ from array_api_compat import array_namespace, device as _dev
 from ...device import kernel
 from ..md.kernels import index_add
 
-# OpenMM's ONE_4PI_EPS0 = 138.935456 kJ mol^-1 nm e^-2 in kcal mol^-1 A e^-2.
-QQRD2E = 138.935456 * 10.0 / 4.184
+# Coulomb constant 1/(4 pi eps0) in kcal mol^-1 A e^-2: OpenMM 8's ONE_4PI_EPS0 (CODATA 2018,
+# 138.93545764438198 kJ mol^-1 nm e^-2; older OpenMM releases used 138.935456, 1.2e-8 lower).
+QQRD2E = 138.93545764438198 * 10.0 / 4.184
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 

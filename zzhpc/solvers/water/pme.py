@@ -34,31 +34,16 @@ import numpy as np
 from array_api_compat import array_namespace
 from mpi4py import MPI
 
+from ...device import get_kernel, kernel_registry
 from ...parallel.fft import DistributedFFT
+from . import kernels_numba  # noqa: F401  (registers the compiled overrides)
 from .nonbonded import QQRD2E
-
-
-def bspline(w, order, xp):
-    """Weights ``c[j] = M_p(w + j)`` and derivatives ``d[j] = M_p'(w + j)``, ``j = 0 .. p-1``.
-
-    ``w`` (any shape) in ``[0, 1)``; returns two lists of ``p`` arrays shaped like ``w``. Grid point
-    ``floor(u) - j`` gets weight ``c[j]``. Recursion :math:`M_n(x) = [x M_{n-1}(x) + (n-x) M_{n-1}(x-1)]/(n-1)`.
-    """
-    c = [w, 1.0 - w]
-    d = None
-    for n in range(3, order + 1):
-        if n == order:
-            d = [c[j] - (c[j - 1] if j else 0.0) for j in range(n - 1)] + [-c[n - 2]]
-        prev = c + [0.0 * w]
-        c = [((w + j) * prev[j] + (n - w - j) * (prev[j - 1] if j else 0.0)) / (n - 1) for j in range(n)]
-    if d is None:                      # order 2: M_2' = M_1(x) - M_1(x-1)
-        d = [1.0 + 0.0 * w, -1.0 + 0.0 * w]
-    return c, d
+from .pme_kernels import bspline
 
 
 def bspline_moduli(n, order):
     """:math:`|b(m)|^2` for ``m = 0 .. n-1`` (Essmann eq. 4.4), Nyquist zeros filled as OpenMM does."""
-    c, _ = bspline(np.zeros(1), order, np)
+    c, _ = bspline(np.zeros(1), order)
     vals = np.array([float(v[0]) for v in c])           # M_p(j), j = 0 .. p-1; M_p(0) = 0
     k = np.arange(order - 1)
     m = np.arange(n)[:, None]
@@ -104,7 +89,8 @@ class PME:
     alpha : Ewald splitting parameter [1/A]; lengths : box edges [A] (box origin at 0).
     """
 
-    def __init__(self, comm, backend, grid, order, alpha, lengths, dtype="float64", qqrd2e=QQRD2E):
+    def __init__(self, comm, backend, grid, order, alpha, lengths, dtype="float64", qqrd2e=QQRD2E,
+                 kernels="auto"):
         self.comm, self.backend, self.xp = comm, backend, backend.xp
         self.grid, self.order, self.qqrd2e = tuple(int(n) for n in grid), int(order), qqrd2e
         size = comm.Get_size()
@@ -116,6 +102,12 @@ class PME:
         self.slabs = np.empty((size, 4), np.int64)
         comm.Allgather(mine, self.slabs)
         self.moduli = [bspline_moduli(n, self.order) for n in self.grid]
+        if kernels == "reference":
+            reg = kernel_registry()
+            self.k_spread, self.k_gather = reg["water_pme_spread"]["generic"], reg["water_pme_gather"]["generic"]
+        else:
+            self.k_spread = get_kernel("water_pme_spread", backend)
+            self.k_gather = get_kernel("water_pme_gather", backend)
         self.set_box(lengths, alpha)
 
     def set_box(self, lengths, alpha):
@@ -137,7 +129,7 @@ class PME:
         half = np.where((i2 == 0) | (2 * i2 == n2), 1.0, 2.0)          # rfft stores half of axis 2
         ge = 0.5 * g * half[None, None, :]
         be = self.backend
-        self.g_conv = be.asarray(g * (n0 * n1 * n2), dtype=str(np.dtype(self.dtype_name)))
+        self.g_conv = be.asarray(g * (n0 * n1 * n2), dtype=self.dtype_name)
         self.g_energy = be.asarray(ge, dtype=self.dtype_name)
         self.g_virial = be.asarray(ge * (1.0 - 2.0 * math.pi ** 2 * m2 / self.alpha ** 2), dtype=self.dtype_name)
 
@@ -163,89 +155,57 @@ class PME:
 
     def _alltoallv(self, chunks, send_plans, recv_plans):
         """Send ``chunks`` (one flat array per piece of ``send_plans``); return the received flat buffer."""
-        xp, be = self.xp, self.backend
         sc, sd = self._counts(send_plans)
         rc, rd = self._counts(recv_plans)
-        sbuf = be.to_host(xp.concat(chunks)) if chunks else np.zeros(0, np.float64)
-        sbuf = np.ascontiguousarray(sbuf, dtype=np.float64)
+        sbuf = np.concatenate(chunks).astype(np.float64, copy=False) if chunks else np.zeros(0, np.float64)
         rbuf = np.empty(int(sum(rc)), np.float64)
         self.comm.Alltoallv([sbuf, sc, sd, MPI.DOUBLE], [rbuf, rc, rd, MPI.DOUBLE])
         return rbuf
+
+    @staticmethod
+    def _unpack(plans, buf, side):
+        """``((brick slices, slab slices), block)`` for each piece of ``plans`` in the flat ``buf``."""
+        pos = 0
+        for pl in plans:
+            for piece in pl:
+                shape = tuple(s.stop - s.start for s in piece[side])
+                cnt = math.prod(shape)
+                yield piece, buf[pos:pos + cnt].reshape(shape)
+                pos += cnt
 
     # Spreading, solve, interpolation ---------------------------------------------------------------
     def compute(self, x, q):
         """Reciprocal energy and virial (this rank's share, to be summed over ranks) and forces ``(N, 3)``
         on the atoms ``x`` (``(N, 3)`` [A], owned by this rank) with charges ``q`` ``(N,)`` [e]."""
-        xp, p = array_namespace(x), self.order
-        N = x.shape[0]
-        brick, idx, th, dth = [], [], [], []
-        for d in range(3):
-            n = self.grid[d]
-            u = x[:, d] * (n / self.lengths[d])
-            base = xp.floor(u)
-            c, dc = bspline(u - base, p, xp)
-            base = xp.astype(base, xp.int64)
-            if N:
-                lo, hi = int(xp.min(base)) - (p - 1), int(xp.max(base)) + 1
-                if hi - lo >= n:
-                    lo, hi = 0, n
-            else:
-                lo = hi = 0
-            k = base[:, None] - xp.arange(p, dtype=xp.int64)[None, :]          # grid points (N, p)
-            idx.append((k - lo) % n if hi - lo == n else k - lo)
-            brick += [lo, hi - lo]
-            th.append(xp.stack(c, axis=1))
-            dth.append(xp.stack(dc, axis=1))
-        s0, s1, s2 = brick[1], brick[3], brick[5]
-        flat = (idx[0][:, :, None, None] * (s1 * s2) + idx[1][:, None, :, None] * s2 + idx[2][:, None, None, :])
-        w = q[:, None, None, None] * th[0][:, :, None, None] * th[1][:, None, :, None] * th[2][:, None, None, :]
-        qb = _scatter_add(xp.zeros((s0 * s1 * s2,), dtype=x.dtype), xp.reshape(flat, (-1,)), xp.reshape(w, (-1,)))
-        qb = xp.reshape(qb, (s0, s1, s2))
+        xp, be, p = array_namespace(x), self.backend, self.order
+        scale = [self.grid[d] / self.lengths[d] for d in range(3)]
+        u = xp.stack([x[:, d] * scale[d] for d in range(3)], axis=1)
+        lo, shape = [0, 0, 0], [0, 0, 0]
+        if x.shape[0]:
+            umin = be.to_host(xp.floor(xp.min(u, axis=0)))
+            umax = be.to_host(xp.floor(xp.max(u, axis=0)))
+            for d in range(3):
+                lo[d], hi = int(umin[d]) - (p - 1), int(umax[d]) + 1
+                if hi - lo[d] >= self.grid[d]:
+                    lo[d], hi = 0, self.grid[d]
+                shape[d] = hi - lo[d]
+        qb = self.k_spread(u, q, lo, shape, self.grid, p)
+        brick = [lo[0], shape[0], lo[1], shape[1], lo[2], shape[2]]
         send, recv = self._plans(brick)
-        chunks = [xp.reshape(qb[bs], (-1,)) for pl in send for bs, _ in pl]
-        rbuf = self._alltoallv(chunks, send, recv)
+        qb = be.to_host(qb)
+        rbuf = self._alltoallv([qb[bs].reshape(-1) for pl in send for bs, _ in pl], send, recv)
         slab = np.zeros(self.fft.real_shape_local, np.float64)
-        pos = 0
-        for pl in recv:
-            for _, ss in pl:
-                shape = tuple(s.stop - s.start for s in ss)
-                cnt = math.prod(shape)
-                slab[ss] += rbuf[pos:pos + cnt].reshape(shape)
-                pos += cnt
-        qhat = self.fft.forward(self.backend.asarray(slab, dtype=self.dtype_name))
+        for (_, ss), chunk in self._unpack(recv, rbuf, 1):
+            slab[ss] += chunk
+        qhat = self.fft.forward(be.asarray(slab, dtype=self.dtype_name))
         power = xp.real(qhat * xp.conj(qhat))
         energy = xp.sum(self.g_energy * power)
         virial = xp.sum(self.g_virial * power)
-        phi = self.backend.to_host(self.fft.backward(self.g_conv * qhat))
-        back = [np.ascontiguousarray(phi[ss]).reshape(-1) for pl in recv for _, ss in pl]
-        rbuf = self._alltoallv([self.backend.asarray(b, dtype="float64") for b in back], recv, send)
-        phib = np.empty((s0, s1, s2), np.float64)
-        pos = 0
-        for pl in send:
-            for bs, _ in pl:
-                shape = tuple(s.stop - s.start for s in bs)
-                cnt = math.prod(shape)
-                phib[bs] = rbuf[pos:pos + cnt].reshape(shape)
-                pos += cnt
-        phik = xp.reshape(self.backend.asarray(phib, dtype=str(x.dtype).replace("torch.", ""))[...], (-1,))
-        phik = xp.reshape(phik[xp.reshape(flat, (-1,))], (N, p, p, p)) if N else xp.zeros((0, p, p, p), dtype=x.dtype)
-        t2 = xp.sum(phik * th[2][:, None, None, :], axis=3)                     # (N, p, p)
-        t2d = xp.sum(phik * dth[2][:, None, None, :], axis=3)
-        t12 = xp.sum(t2 * th[1][:, None, :], axis=2)                             # (N, p)
-        t12d1 = xp.sum(t2 * dth[1][:, None, :], axis=2)
-        t12d2 = xp.sum(t2d * th[1][:, None, :], axis=2)
-        g = [xp.sum(dth[0] * t12, axis=1), xp.sum(th[0] * t12d1, axis=1), xp.sum(th[0] * t12d2, axis=1)]
-        f = xp.stack([-q * g[d] * (self.grid[d] / self.lengths[d]) for d in range(3)], axis=1)
+        phi = be.to_host(self.fft.backward(self.g_conv * qhat))
+        rbuf = self._alltoallv([np.ascontiguousarray(phi[ss]).reshape(-1) for pl in recv for _, ss in pl], recv, send)
+        phib = np.zeros(tuple(shape), np.float64)
+        for (bs, _), chunk in self._unpack(send, rbuf, 0):
+            phib[bs] = chunk
+        g = self.k_gather(u, q, lo, shape, self.grid, p, be.asarray(phib, dtype=str(u.dtype).split(".")[-1]))
+        f = xp.stack([g[:, d] * -scale[d] for d in range(3)], axis=1)
         return energy, f, virial
-
-
-def _scatter_add(target, idx, vals):
-    """``target[idx[k]] += vals[k]`` for a 1-D target with repeated indices."""
-    if hasattr(target, "index_add_"):
-        target.index_add_(0, idx, vals)
-        return target
-    if type(target).__module__.split(".")[0] == "cupy":
-        import cupyx
-        cupyx.scatter_add(target, idx, vals)
-        return target
-    return target + np.bincount(idx, weights=vals, minlength=target.shape[0])

@@ -1,0 +1,111 @@
+r"""PME charge spreading and force interpolation on a brick of the grid: xp reference kernels.
+
+Conventions shared with the compiled overrides (:mod:`.kernels_numba`):
+
+* ``u`` ``(N, 3)``: scaled fractional coordinates :math:`u_{jd} = K_d x_{jd}/L_d` (any real value, the
+  grid is periodic). Atom ``j`` touches grid points :math:`k = \lfloor u\rfloor - i`, ``i = 0 .. p-1``,
+  with weight :math:`M_p(u - \lfloor u\rfloor + i)` (:func:`bspline`).
+* The brick is the block of grid points ``lo[d] .. lo[d] + shape[d] - 1`` (periodic, ``shape[d] <= K_d``);
+  grid point ``k`` lives at brick index ``(k - lo[d]) mod K_d``, which lies below ``shape[d]`` for every
+  point an atom touches.
+"""
+from array_api_compat import array_namespace, device as _dev
+import numpy as np
+
+from ...device import kernel
+
+
+def bspline(w, order):
+    """Weights ``c[i] = M_p(w + i)`` and derivatives ``d[i] = M_p'(w + i)``, ``i = 0 .. p-1``.
+
+    ``w`` (any shape) in ``[0, 1)``; returns two lists of ``p`` arrays shaped like ``w``. Recursion
+    :math:`M_n(x) = [x M_{n-1}(x) + (n-x) M_{n-1}(x-1)]/(n-1)` from :math:`M_2`, and
+    :math:`M_n'(x) = M_{n-1}(x) - M_{n-1}(x-1)` (Essmann et al. 1995, eqs. 4.1-4.2).
+    """
+    c = [w, 1.0 - w]
+    d = [1.0 + 0.0 * w, -1.0 + 0.0 * w]
+    for n in range(3, order + 1):
+        if n == order:
+            d = [c[i] - (c[i - 1] if i else 0.0) for i in range(n - 1)] + [-c[n - 2]]
+        prev = c + [0.0 * w]
+        c = [((w + i) * prev[i] + (n - w - i) * (prev[i - 1] if i else 0.0)) / (n - 1) for i in range(n)]
+    return c, d
+
+
+def _stencil(u, lo, grid, order):
+    """Brick indices ``(N, p)``, weights and derivative weights ``(N, p)`` per axis."""
+    xp = array_namespace(u)
+    idx, th, dth = [], [], []
+    for d in range(3):
+        base = xp.floor(u[:, d])
+        c, dc = bspline(u[:, d] - base, order)
+        k = xp.astype(base, xp.int64)[:, None] - xp.arange(order, dtype=xp.int64, device=_dev(u))[None, :]
+        idx.append((k - int(lo[d])) % int(grid[d]))
+        th.append(xp.stack(c, axis=1))
+        dth.append(xp.stack(dc, axis=1))
+    return idx, th, dth
+
+
+def _flat(idx, shape):
+    return (idx[0][:, :, None, None] * (shape[1] * shape[2]) + idx[1][:, None, :, None] * shape[2]
+            + idx[2][:, None, None, :])
+
+
+def _sample(rng):
+    n, grid, order = 50, (12, 10, 9), 5
+    u = rng.uniform(-1.0, 14.0, size=(n, 3)) * np.array([1.0, 0.8, 0.7])
+    q = rng.normal(size=n)
+    return (u, q, (-5, -5, -5), grid, grid, order), {}
+
+
+@kernel("water_pme_spread", sample=_sample)
+def spread(u, q, lo, shape, grid, order):
+    r"""Charge grid of the brick, ``(shape[0], shape[1], shape[2])``:
+    :math:`Q(\mathbf{k}) = \sum_j q_j \prod_d M_p(u_{jd} - k_d)`."""
+    xp = array_namespace(u)
+    s = [int(v) for v in shape]
+    out = xp.zeros((s[0] * s[1] * s[2],), dtype=u.dtype, device=_dev(u))
+    if u.shape[0]:
+        idx, th, _ = _stencil(u, lo, grid, order)
+        w = q[:, None, None, None] * th[0][:, :, None, None] * th[1][:, None, :, None] * th[2][:, None, None, :]
+        out = _scatter_add(out, xp.reshape(_flat(idx, s), (-1,)), xp.reshape(w, (-1,)))
+    return xp.reshape(out, tuple(s))
+
+
+def _sample_gather(rng):
+    (u, q, lo, shape, grid, order), _ = _sample(rng)
+    return (u, q, lo, shape, grid, order, rng.normal(size=tuple(shape))), {}
+
+
+@kernel("water_pme_gather", sample=_sample_gather)
+def gather(u, q, lo, shape, grid, order, phi):
+    r"""Gradient ``(N, 3)`` of the interpolated potential with respect to ``u``, times the charge:
+    :math:`g_{jd} = q_j \sum_\mathbf{k} M_p'(u_{jd} - k_d)\prod_{e\neq d} M_p(u_{je} - k_e)\,\phi(\mathbf{k})`.
+    The force is :math:`F_{jd} = -g_{jd} K_d/L_d`."""
+    xp = array_namespace(u)
+    n, p = u.shape[0], int(order)
+    if n == 0:
+        return xp.zeros((0, 3), dtype=u.dtype, device=_dev(u))
+    idx, th, dth = _stencil(u, lo, grid, order)
+    s = [int(v) for v in shape]
+    ph = xp.reshape(xp.reshape(phi, (-1,))[xp.reshape(_flat(idx, s), (-1,))], (n, p, p, p))
+    t2 = xp.sum(ph * th[2][:, None, None, :], axis=3)
+    t2d = xp.sum(ph * dth[2][:, None, None, :], axis=3)
+    t12 = xp.sum(t2 * th[1][:, None, :], axis=2)
+    t12d1 = xp.sum(t2 * dth[1][:, None, :], axis=2)
+    t12d2 = xp.sum(t2d * th[1][:, None, :], axis=2)
+    g = xp.stack([xp.sum(dth[0] * t12, axis=1), xp.sum(th[0] * t12d1, axis=1), xp.sum(th[0] * t12d2, axis=1)],
+                 axis=1)
+    return q[:, None] * g
+
+
+def _scatter_add(target, idx, vals):
+    """``target[idx[k]] += vals[k]`` for a 1-D target with repeated indices."""
+    if hasattr(target, "index_add_"):
+        target.index_add_(0, idx, vals)
+        return target
+    if type(target).__module__.split(".")[0] == "cupy":
+        import cupyx
+        cupyx.scatter_add(target, idx, vals)
+        return target
+    return (target + np.bincount(idx, weights=vals, minlength=target.shape[0])).astype(target.dtype, copy=False)
