@@ -191,3 +191,6 @@ def bench_lj(quick):
                      "peer_bytes_per_atom": peer["bytes_per_atom"],
                      "zzhpc_kernels": summ["results"]["kernels"], "timers_s": summ["timers_s"]})
     return rows
+
+
+from . import cases_mw  # noqa: E402,F401  (mW water cases, registered on import)
