@@ -62,39 +62,43 @@ def _solver(params, comm=MPI.COMM_SELF):
 @pytest.mark.parametrize("params", [
     {"shape": [9, 7], "lengths": [1.0, 0.7]},
     {"shape": [6, 5, 4], "periodic": [True, False, True], "moving_wall": "y_hi", "wall_velocity": [1.0, 0.0, 0.5]},
+    {"shape": [9, 6], "lengths": [2.0, 1.0], "inflow": "x_lo", "outflow": "x_hi", "inflow_profile": "parabolic"},
+    {"shape": [5, 6, 4], "inflow": "y_hi", "outflow": "x_hi"},
+    {"shape": [6, 5, 4], "periodic": [False, False, True], "inflow": "x_lo", "outflow": "y_hi"},
 ])
 def test_assembled_matrices_match_the_stencils(params):
     """PETSc's assembled operators equal the vectorised stencils with ghosts from the boundary conditions."""
     from zzhpc.solvers.incompressible import operators as ops
     s = _solver(params)
-    g = s.grid
+    g, bc = s.grid, s.bc
     rng = np.random.default_rng(1)
     x, y = g.global_vec(), g.global_vec()
-    # Pressure: A phi = -div(grad phi) with zero wall flux.
+    # Pressure: A phi = -div(grad phi) with zero flux through walls and inflow, phi = 0 on an outflow face.
     g.owned(x)[...] = rng.standard_normal(g.local_shape)
     g.touch(x)
     s.pressure.mat.mult(x, y)
-    phi = g.fill_pressure_ghosts(g.ghosted(x, s.LP))
+    phi = bc.pressure_ghosts(g.ghosted(x, s.LP))
     flux = []
     for a in range(g.nd):
         fv = g.global_vec()
-        g.owned(fv)[...] = ops.gradient(g, phi, a) * ~g.fixed_mask(a)
+        g.owned(fv)[...] = ops.gradient(g, phi, a) * ~bc.fixed_mask(a)
         g.touch(fv)
-        flux.append(g.fill_velocity_ghosts(g.ghosted(fv, g.local_vec()), a, {}).copy())
+        flux.append(bc.velocity_ghosts(g.ghosted(fv, g.local_vec()), a, homogeneous=True).copy())
     np.testing.assert_allclose(g.owned(y), -ops.divergence(g, flux), atol=1e-10)
-    # Momentum: (I - alpha lap) u on free faces, identity on wall faces (homogeneous walls).
+    # Momentum: (I - alpha lap) u on free faces, identity on fixed faces (homogeneous boundary values).
     alpha = 0.5 * s.nu * s.dt
     for a in range(g.nd):
-        u = rng.standard_normal(g.local_shape) * ~g.fixed_mask(a)
+        u = rng.standard_normal(g.local_shape) * ~bc.fixed_mask(a)
         g.owned(x)[...] = u
         g.touch(x)
         s.momentum[a].mat.mult(x, y)
-        ug = g.fill_velocity_ghosts(g.ghosted(x, s.LU[a]), a, {})
-        want = np.where(g.fixed_mask(a), u, u - alpha * ops.laplacian(g, ug))
+        ug = bc.velocity_ghosts(g.ghosted(x, s.LU[a]), a, homogeneous=True)
+        want = np.where(bc.fixed_mask(a), u, u - alpha * ops.laplacian(g, ug))
         np.testing.assert_allclose(g.owned(y), want, atol=1e-10)
         sym = s.momentum[a].mat.isSymmetric(1e-12)
         assert sym
     assert s.pressure.mat.isSymmetric(1e-12)
+    assert (s.pressure.nullspace is None) == (bc.outflow is not None)
     s.options.close()
 
 
@@ -180,3 +184,83 @@ def test_cli_outputs_and_petsc_options_env(tmp_path):
                         "-q", "-o", str(tmp_path / "bad"), "--backend", "torch"],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and "backend.name" in p.stderr
+
+
+# Inflow / outflow ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("params, key, words", [
+    ({"periodic": [True, False], "inflow": "x_lo", "outflow": "x_hi"}, "incompressible.inflow", "periodic"),
+    ({"periodic": [False, True], "inflow": "x_lo", "outflow": "y_hi"}, "incompressible.outflow", "periodic"),
+    ({"inflow": "x_hi", "outflow": "x_lo"}, "incompressible.outflow", "upper face"),
+    ({"inflow": "x_lo"}, "incompressible.inflow", "needs an outflow face"),
+    ({"inflow": "x_hi", "outflow": "x_hi"}, "incompressible.outflow", "already the inflow"),
+    ({"moving_wall": "x_hi", "wall_velocity": [0.0, 1.0], "outflow": "x_hi"}, "incompressible.outflow",
+     "already the moving wall"),
+    ({"inflow": "z_lo", "outflow": "x_hi"}, "incompressible.inflow", "no such face in 2-D"),
+    ({"shape": [8, 8, 8], "periodic": [False, True, True], "inflow": "x_lo", "outflow": "x_hi",
+      "inflow_profile": "parabolic"}, "incompressible.inflow_profile", "use 'uniform'"),
+])
+def test_contradictory_boundaries_one_line_config_error(params, key, words):
+    with pytest.raises(ConfigError) as exc:
+        resolve(_deck(dict({"shape": [16, 8]}, **params)), 1)
+    msg = str(exc.value)
+    assert key in msg and words in msg and "\n" not in msg
+
+
+def test_lid_default_depends_on_inflow_outflow():
+    closed = _solver({"shape": [8, 8]})
+    channel = _solver({"shape": [8, 8], "outflow": "x_hi"})
+    assert closed.bc.wall_velocity == {(1, "hi"): [1.0, 0.0]} and closed.bc.singular
+    assert channel.bc.wall_velocity == {} and not channel.bc.singular
+    assert channel.bc.describe() == {"x_lo": "wall", "x_hi": "outflow", "y_lo": "wall", "y_hi": "wall"}
+    closed.options.close()
+    channel.options.close()
+
+
+def test_poiseuille_inflow_stays_poiseuille_to_second_order():
+    """Parabolic inflow (Re 10, channel 4 x 1): at every section down the channel and at the outlet the
+    profile is the Poiseuille parabola to the discretisation error, which falls as h^2."""
+    from zzhpc.solvers.incompressible.cases import channel
+    devs = []
+    for n in (8, 16):
+        s = channel(n, "parabolic")
+        r = s["results"]
+        assert s["status"] == "done" and r["steady"]
+        dev = r["channel"]["max_deviation_from_poiseuille"]
+        assert len(dev) == 4 * n + 1 and max(dev) < 1.6 / n ** 2
+        assert r["mass_flux"]["relative_imbalance"] < 1e-10
+        assert np.ptp(r["channel"]["flux"]) < 1e-10           # the same flux through every section
+        assert r["max_divergence"] < 1e-9
+        devs.append(max(dev))
+    assert math.log2(devs[0] / devs[1]) > 1.9, devs
+
+
+def test_plug_inflow_develops_towards_poiseuille():
+    from zzhpc.solvers.incompressible.cases import channel
+    r = channel(16, "uniform", re=20.0, length=8.0)["results"]
+    c = r["channel"]
+    dev = np.array(c["max_deviation_from_poiseuille"])
+    x = np.array(c["position"])
+    assert dev[0] > 0.8                                         # plug: 1 against 1.5 on the centreline
+    assert np.all(np.diff(dev) < 1e-6)                          # the deviation only falls downstream
+    assert dev[np.argmin(abs(x - 0.5))] > 0.1 > dev[np.argmin(abs(x - 1.0))]
+    assert dev[-1] < 1.6 / 16 ** 2                              # developed to the discretisation error
+    assert abs(c["flux"][-1] - 1.0) < 1e-10 and r["mass_flux"]["relative_imbalance"] < 1e-10
+    y, u = (np.array(r["u_vertical_centreline"][k]) for k in "yu")  # x = L/2: u = 6 y (1 - y)
+    assert np.max(np.abs(u - 6 * y * (1 - y))) < 1.6 / 16 ** 2
+
+
+@pytest.mark.parametrize("params", [
+    {"shape": [12, 6, 6], "lengths": [2.0, 1.0, 1.0], "inflow": "x_lo", "outflow": "x_hi", "inflow_profile": "parabolic"},
+    {"shape": [10, 8], "reynolds": 50.0, "inflow": "y_hi", "outflow": "x_hi", "inflow_profile": "parabolic"},
+    {"shape": [8, 6, 6], "periodic": [False, False, True], "inflow": "y_lo", "outflow": "y_hi"},
+])
+def test_inflow_outflow_conserves_mass_2d_3d(params):
+    """Any inflow face (lower: a ghost; upper: fixed faces) and an outflow face, 2-D and 3-D: after a
+    transient of 12 steps the flux out equals the flux in and div u is at the KSP tolerance."""
+    s = run_deck(dict({"reynolds": 20.0}, **params), steps=12)
+    r = s["results"]
+    q = r["mass_flux"]
+    assert q["inflow"] > 0.9 and q["relative_imbalance"] < 1e-8, q
+    assert r["max_divergence"] < 1e-7
+    assert r["ksp"]["pressure"]["iterations_max"] > 0

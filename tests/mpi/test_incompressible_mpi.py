@@ -22,6 +22,10 @@ def _profiles(s):
     ({"shape": [12, 10, 8], "reynolds": 100.0, "wall_velocity": [1.0, 0.0, 0.0]}, 8),
     ({"shape": [8, 16], "periodic": [True, False], "reynolds": 1.0, "moving_wall": "none",
       "body_force": [8.0, 0.0]}, 30),
+    ({"shape": [24, 8], "lengths": [3.0, 1.0], "reynolds": 20.0, "inflow": "x_lo", "outflow": "x_hi"}, 30),
+    ({"shape": [12, 8, 6], "lengths": [2.0, 1.0, 1.0], "periodic": [False, False, True], "reynolds": 10.0,
+      "inflow": "x_lo", "outflow": "x_hi", "inflow_profile": "parabolic"}, 10),
+    ({"shape": [10, 8, 6], "reynolds": 50.0, "inflow": "y_hi", "outflow": "x_hi", "inflow_profile": "parabolic"}, 10),
 ])
 def test_ranks_agree_to_ksp_tolerance(params, steps):
     par = run_deck(params, steps=steps, comm=comm)
@@ -58,3 +62,33 @@ def test_process_grid_from_deck_and_checkpoint_on_other_rank_count(tmp_path_fact
         for a, b in zip(_profiles(s1), _profiles(ref)):
             assert np.max(np.abs(a - b)) < 1e-8
     comm.Barrier()
+
+
+@pytest.mark.mpi(min_size=2)
+@pytest.mark.parametrize("dims", ["streamwise", "any"])
+def test_channel_inflow_outflow_ranks_agree(dims, tmp_path_factory):
+    """A parabolic-inflow channel to its steady state, decomposed along the channel (inflow and outflow
+    faces on different ranks) or as PETSc decides: the development, the fluxes and the profile equal the
+    one-rank run to the KSP tolerance."""
+    from zzhpc.core.deck import resolve
+    from zzhpc.core.run import run
+    params = {"shape": [48, 8], "lengths": [6.0, 1.0], "reynolds": 20.0, "inflow": "x_lo", "outflow": "x_hi",
+              "inflow_profile": "uniform", "steady_tol": 1e-6, "plot": False}
+    path = comm.bcast(str(tmp_path_factory.mktemp("chan")) if comm.Get_rank() == 0 else None, root=0)
+    deck = {"solver": "incompressible", "run": {"t_end": 100.0, "progress_every": 1e9}, "incompressible": params,
+            "parallel": {"dims": [comm.Get_size(), 1] if dims == "streamwise" else [0, 0]},
+            "output": {"dir": path, "fields": False}}
+    cls, cfg = resolve(deck, comm.Get_size())
+    par = run(cls, cfg, comm, quiet=True, install_signals=False)
+    ser = run_deck(params, t_end=100.0, comm=MPI.COMM_SELF) if comm.Get_rank() == 0 else None
+    ser = comm.bcast(ser, root=0)
+    rp, rs = par["results"], ser["results"]
+    if dims == "streamwise":
+        assert rp["process_grid"] == [comm.Get_size(), 1]
+    assert par["steps"] == ser["steps"] and rp["steady"]
+    for key in ("max_deviation_from_poiseuille", "flux"):
+        assert np.max(np.abs(np.subtract(rp["channel"][key], rs["channel"][key]))) < 1e-8
+    for a, b in zip(_profiles(par), _profiles(ser)):
+        assert np.max(np.abs(a - b)) < 1e-8
+    assert abs(rp["mass_flux"]["outflow"] - rs["mass_flux"]["outflow"]) < 1e-10
+    assert rp["mass_flux"]["relative_imbalance"] < 1e-10 and rp["max_divergence"] < 1e-9

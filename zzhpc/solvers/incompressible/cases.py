@@ -71,6 +71,48 @@ def poiseuille_order(quick=False):
     return out
 
 
+def channel(n, profile, *, re=10.0, length=4.0, comm=MPI.COMM_SELF):
+    """Steady 2-D channel ``[0, length] x [0, 1]`` on ``length n x n`` cells: inflow at x = 0 (bulk speed 1,
+    ``profile`` uniform or parabolic), outflow at x = length, walls at y = 0 and 1, ``Re = U_b H / nu``."""
+    return run_deck({"shape": [int(length * n), n], "lengths": [length, 1.0], "reynolds": re, "inflow": "x_lo",
+                     "outflow": "x_hi", "inflow_profile": profile, "steady_tol": 1e-8}, t_end=200.0, comm=comm)
+
+
+def _at(channel_results, x):
+    c = channel_results
+    return c["max_deviation_from_poiseuille"][int(np.argmin(np.abs(np.subtract(c["position"], x))))]
+
+
+@validation_case("channel-inflow-outflow", "incompressible")
+def channel_inflow(quick=False):
+    """Inflow/outflow channel (Re 10, length 4): a parabolic inflow stays Poiseuille down the channel, its
+    deviation falling at second order; a plug inflow (Re 20, length 8) develops to the same profile; the
+    outflow flux equals the inflow flux and div u sits at the pressure solve's tolerance."""
+    ns = [8, 16] if quick else [8, 16, 32, 64]
+    devs, worst = [], {"imbalance": 0.0, "div": 0.0}
+    for n in ns:
+        r = channel(n, "parabolic")["results"]
+        devs.append(max(r["channel"]["max_deviation_from_poiseuille"]))
+        worst["imbalance"] = max(worst["imbalance"], r["mass_flux"]["relative_imbalance"])
+        worst["div"] = max(worst["div"], r["max_divergence"])
+    out = [Metric(f"parabolic inflow: order of max deviation from Poiseuille {ns[i]}->{ns[i + 1]}",
+                  math.log2(devs[i] / devs[i + 1]), 2.0, 0.1, "abs", f"{devs[i]:.3e} -> {devs[i + 1]:.3e} "
+                  f"(units of the bulk speed)") for i in range(len(ns) - 1)]
+    n = ns[-1]
+    r = channel(n, "uniform", re=20.0, length=8.0)["results"]
+    c = r["channel"]
+    out += [Metric(f"plug inflow {8 * n}x{n}: deviation from Poiseuille at the inlet", _at(c, 0.0), 0.0, 0.5, "min"),
+            Metric("plug inflow: deviation at x = H", _at(c, 1.0), 0.0, 0.1, "max", "entrance length ~ 0.05 Re H"),
+            Metric("plug inflow: deviation at the outlet / parabolic inflow's deviation", c[
+                "max_deviation_from_poiseuille"][-1] / devs[-1], 1.0, 0.05, "abs", "developed to the discrete "
+                "Poiseuille profile"),
+            Metric("max relative mass imbalance |Q_in - Q_out| / Q_in",
+                   max(worst["imbalance"], r["mass_flux"]["relative_imbalance"]), 0.0, 1e-9, "max"),
+            Metric("max |div u| (steady channels)", max(worst["div"], r["max_divergence"]), 0.0, 1e-9, "max",
+                   "pressure KSP rtol 1e-9")]
+    return out
+
+
 @validation_case("cavity3d-divergence", "incompressible")
 def cavity3d(quick=False):
     """3-D lid-driven cube (Re = 100): runs, stays divergence-free to the pressure solve's tolerance."""

@@ -2,13 +2,14 @@ r"""The staggered (MAC) grid on a PETSc DMDA: one scalar DMDA, one Vec per veloc
 
 Cells of size :math:`h_d = L_d / n_d`. Pressure lives at cell centres :math:`x_d = (i_d + 1/2) h_d`; the
 velocity component :math:`u_a` lives on the faces normal to axis ``a``, and index ``i_a`` stores the face
-at :math:`x_a = (i_a + 1) h_a` (the upper face of cell ``i``; Harlow & Welch 1965). Along a wall axis the
-last face ``i_a = n_a - 1`` is the upper wall itself (a fixed value, an identity row in every matrix) and
-the lower wall face ``i_a = -1`` is a ghost. Every field shares the DMDA's layout, so one global-to-local
-scatter (PETSc's, BOX stencil of width 1 for the cross terms of the convection) gives every ghost.
+at :math:`x_a = (i_a + 1) h_a` (the upper face of cell ``i``; Harlow & Welch 1965). Along a bounded axis
+the last face ``i_a = n_a - 1`` is the upper boundary face itself (a fixed value, an identity row in every
+matrix, unless it is an outflow face) and the lower boundary face ``i_a = -1`` is a ghost. Every field
+shares the DMDA's layout, so one global-to-local scatter (PETSc's, BOX stencil of width 1 for the cross
+terms of the convection) gives every ghost.
 
 Arrays are the DMDA's memory seen in C order, axes ``(z, y, x)``: physical axis ``d`` is array axis
-``nd - 1 - d``. Wall ghosts (``DM_BOUNDARY_GHOSTED``) are filled here from the boundary conditions.
+``nd - 1 - d``. Boundary ghosts (``DM_BOUNDARY_GHOSTED``) are filled by :mod:`.boundaries`.
 """
 import numpy as np
 from petsc4py import PETSc
@@ -24,7 +25,7 @@ class StaggeredGrid:
     comm : mpi4py communicator
     shape : list of int, cells per physical axis (x, y[, z])
     lengths : list of float, domain size per axis
-    periodic : list of bool, per axis; other axes are bounded by walls
+    periodic : list of bool, per axis; other axes are bounded (walls, inflow, outflow)
     dims : list of int or None, process grid per physical axis (0 = PETSc decides)
     """
 
@@ -82,12 +83,6 @@ class StaggeredGrid:
         """Global indices of the owned points along physical axis ``d`` (broadcastable)."""
         return self.broadcast(d, self.start[d] + np.arange(self.count[d]))
 
-    def fixed_mask(self, a):
-        """Owned faces of component ``a`` that are fixed wall faces (the upper wall along a wall axis)."""
-        if self.periodic[a]:
-            return np.zeros(self.local_shape, bool)
-        return np.broadcast_to(self.owned_index(a) == self.shape[a] - 1, self.local_shape)
-
     # Vectors ---------------------------------------------------------------------------------------
     def global_vec(self):
         v = self.da.createGlobalVec()
@@ -112,36 +107,6 @@ class StaggeredGrid:
         """Scatter ``gvec`` into ``lvec`` (PETSc global-to-local); return the C-order ghosted view."""
         self.da.globalToLocal(gvec, lvec)
         return lvec.getArray().reshape(self.ghost_shape)
-
-    # Boundary ghosts -------------------------------------------------------------------------------
-    def fill_velocity_ghosts(self, arr, a, wall_velocity):
-        """Wall ghosts of velocity component ``a`` (ghosted C-order array, in place).
-
-        Normal direction: the lower wall face (ghost) holds the wall's normal velocity, zero. Tangential
-        directions: the ghost cell mirrors the first cell so their mean is the wall's tangential velocity,
-        ``u_g = 2 u_w - u_1`` (second order at the wall). ``wall_velocity[(d, side)]`` is a vector.
-        """
-        for d in range(self.nd):
-            for side, here in (("lo", self.at_lower[d]), ("hi", self.at_upper[d])):
-                if not here:
-                    continue
-                ghost = self.line(d, 0 if side == "lo" else -1)
-                if d == a:
-                    arr[ghost] = 0.0
-                else:
-                    first = self.line(d, 1 if side == "lo" else self.gcount[d] - 2)
-                    uw = wall_velocity.get((d, side), [0.0] * self.nd)[a]
-                    arr[ghost] = 2.0 * uw - arr[first]
-        return arr
-
-    def fill_pressure_ghosts(self, arr):
-        """Homogeneous Neumann at walls: the ghost copies the first cell."""
-        for d in range(self.nd):
-            if self.at_lower[d]:
-                arr[self.line(d, 0)] = arr[self.line(d, 1)]
-            if self.at_upper[d]:
-                arr[self.line(d, -1)] = arr[self.line(d, self.gcount[d] - 2)]
-        return arr
 
     # Gathering -------------------------------------------------------------------------------------
     def gather(self, owned, root=0):

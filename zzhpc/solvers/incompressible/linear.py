@@ -1,12 +1,13 @@
 r"""Assembled operators and Krylov solvers (PETSc KSP) of the projection method.
 
-* Pressure: :math:`-\nabla^2_h \phi = -\nabla_h\cdot u^*/\Delta t`, homogeneous Neumann at walls (the wall
-  flux is fixed, so its term drops), SPD up to the constant null space, which is attached to the matrix
-  (``MatSetNullSpace``) when every boundary is a wall or periodic. Default CG + GAMG, no options prefix:
+* Pressure: :math:`-\nabla^2_h \phi = -\nabla_h\cdot u^*/\Delta t`, homogeneous Neumann at walls and
+  inflow faces (their flux is fixed, so its term drops), Dirichlet :math:`\phi = 0` on an outflow face.
+  SPD; with no outflow face it is singular with the constant null space, which is then attached to the
+  matrix (``MatSetNullSpace``). Default CG + GAMG, no options prefix:
   ``-ksp_type``, ``-pc_type``, ``-ksp_rtol`` ... act on it.
 * Momentum (Crank-Nicolson viscous part): :math:`(I - \alpha \nabla^2_h) u^*_a = r_a`,
-  :math:`\alpha = \nu \Delta t / 2`, one SPD matrix per component; fixed wall faces are identity rows
-  and their couplings are moved to the right-hand side (they are zero: walls are impermeable). Default
+  :math:`\alpha = \nu \Delta t / 2`, one SPD matrix per component; fixed faces (upper walls, an upper
+  inflow face) are identity rows and their couplings are moved to the right-hand side. Default
   CG + Jacobi, options prefix ``mom_``.
 
 Matrices are assembled once, in CSR form from the DMDA's local-to-global map (vectorised), and reused.
@@ -26,8 +27,13 @@ def _reason(code):
     return names.get(code, str(code))
 
 
-def assemble(grid, *, alpha=None, component=None):
-    """Pressure matrix (``alpha is None``) or momentum matrix of ``component`` as a PETSc AIJ Mat."""
+def assemble(grid, bc, *, alpha=None, component=None):
+    """Pressure matrix (``alpha is None``) or momentum matrix of ``component`` as a PETSc AIJ Mat.
+
+    Row of an owned point: ``sum_b w_b (2 q - q_{+b} - q_{-b})`` (times ``alpha`` plus the identity for
+    momentum), with a neighbour outside the domain replaced by its ghost ``c q`` (``bc.coefficient``) and
+    a neighbour that is a fixed face dropped: both of their given values live in the right-hand side.
+    """
     nd, I = grid.nd, grid.interior
     lg = grid.lg
     rows = lg[I].ravel()
@@ -35,34 +41,29 @@ def assemble(grid, *, alpha=None, component=None):
     width = 1 + 2 * nd
     cols = np.full((n_own, width), -1, dtype=np.int64)
     vals = np.zeros((n_own, width))
+    field = "p" if alpha is None else component
     diag = np.zeros(grid.local_shape) if alpha is None else np.ones(grid.local_shape)
+    fixed_rows = np.zeros(grid.local_shape, bool) if alpha is None else bc.fixed_mask(component)
     k = 1
     for b in range(nd):
         w = 1.0 / grid.h[b] ** 2 if alpha is None else alpha / grid.h[b] ** 2
-        for s in (-1, 1):
+        for s, side in ((-1, "lo"), (1, "hi")):
             nb = lg[grid.shifted({b: s})]
-            outside = nb < 0                       # a wall ghost (DMDA_BOUNDARY_GHOSTED)
-            if alpha is None:
-                couple = ~outside                  # Neumann: the wall face carries no flux
-                diag = diag + w * couple
-            else:
-                gi = grid.gidx[b][1 + s: grid.gcount[b] - 1 + s]
-                fixed = np.zeros(grid.local_shape, bool)
-                if b == component and not grid.periodic[b]:
-                    fixed = np.broadcast_to(grid.broadcast(b, gi == grid.shape[b] - 1), grid.local_shape)
-                couple = ~outside & ~fixed
-                diag = diag + w
-                if b != component:                 # mirror ghost u_g = 2 u_w - u: one more diagonal w
-                    diag = diag + w * outside
+            outside = nb < 0                       # a boundary ghost (DMDA_BOUNDARY_GHOSTED)
+            fixed = np.zeros(grid.local_shape, bool)
+            if alpha is not None and b == component and s == 1 and bc.kinds[(b, "hi")] in ("wall", "inflow"):
+                gi = grid.gidx[b][2: grid.gcount[b]]
+                fixed = np.broadcast_to(grid.broadcast(b, gi == grid.shape[b] - 1), grid.local_shape)
+            couple = ~outside & ~fixed
+            diag = diag + w - w * bc.coefficient(field, b, side) * outside
             cols[:, k] = np.where(couple, nb, -1).ravel()
             vals[:, k] = -w
             k += 1
     cols[:, 0] = rows
     vals[:, 0] = diag.ravel()
-    if alpha is not None:
-        fixed_rows = grid.fixed_mask(component).ravel()
-        cols[fixed_rows, 1:] = -1
-        vals[fixed_rows, 0] = 1.0
+    fixed_rows = fixed_rows.ravel()
+    cols[fixed_rows, 1:] = -1
+    vals[fixed_rows, 0] = 1.0
     # CSR with sorted columns; dropped entries (-1) sort last and are cut.
     big = np.iinfo(np.int64).max
     key = np.where(cols < 0, big, cols)

@@ -14,8 +14,9 @@ Crank-Nicolson for viscosity,
     u^{n+1} = u^* - \Delta t\nabla\phi, \quad p^{n+1/2} = p^{n-1/2} + \phi .
 
 Velocity is second order in time and space; a steady state is the exact steady discrete solution, for
-any :math:`\Delta t`. Boundaries: no-slip walls (one wall may move tangentially: a lid) and periodic axes;
-a body force drives channel flow. The run stops early (status ``done``) at a steady state,
+any :math:`\Delta t`. Boundaries (:mod:`.boundaries`): no-slip walls (one wall may move tangentially: a
+lid), periodic axes, a Dirichlet inflow face and a zero-gradient outflow face with :math:`p = 0` there; a
+body force drives periodic channel flow. The run stops early (status ``done``) at a steady state,
 :math:`\max|u^{n+1} - u^n|/\Delta t <` ``steady_tol``.
 """
 import math
@@ -25,17 +26,17 @@ from mpi4py import MPI
 
 from ...config import Param
 from ...core import Solver, register_solver
-from ...errors import ConfigError, InputError
-from ...io import read_block, write_block
+from ...errors import ConfigError
 from . import operators as ops
-from .profiles import centreline_profiles
+from .boundaries import AXES, FACES, Boundaries, check_boundaries, lid_of
+from .profiles import centreline_profiles, channel_development
+from .state import FieldsAndCheckpoints
 
-AXES = "xyz"
-WALLS = ("none",) + tuple(f"{c}_{s}" for c in AXES for s in ("lo", "hi"))
+WALLS = ("none",) + FACES
 
 
 @register_solver
-class IncompressibleSolver(Solver):
+class IncompressibleSolver(FieldsAndCheckpoints, Solver):
     name = "incompressible"
     description = "incompressible Navier-Stokes, staggered grid on a PETSc DMDA, projection method, KSP"
     cases_module = "zzhpc.solvers.incompressible.cases"
@@ -47,10 +48,18 @@ class IncompressibleSolver(Solver):
         "periodic": Param((list, bool), None, length=(2, 3),
                           help="periodic axes (default none: walls everywhere)"),
         "reynolds": Param(float, 100.0, lo=0, lo_open=True, help="Re = U L / nu; nu = 1/Re"),
-        "moving_wall": Param(str, "y_hi", choices=WALLS, help="the wall that moves tangentially (a lid)"),
+        "moving_wall": Param(str, None, choices=WALLS, help="the wall that moves tangentially (a lid); default "
+                             "'y_hi' (the cavity's lid), or 'none' when an inflow or outflow face is set"),
         "wall_velocity": Param((list, float), None, length=(2, 3),
                                help="velocity of the moving wall (default (1, 0[, 0]))"),
         "body_force": Param((list, float), None, length=(2, 3), help="uniform force per unit mass"),
+        "inflow": Param(str, "none", choices=WALLS, help="the inflow face (Dirichlet velocity into the domain)"),
+        "inflow_profile": Param(str, "uniform", choices=("uniform", "parabolic"),
+                                help="inflow profile: 'uniform' (plug) or 'parabolic' across the bounded "
+                                     "transverse axes"),
+        "inflow_velocity": Param(float, 1.0, lo=0, lo_open=True, help="bulk (mean) inflow speed"),
+        "outflow": Param(str, "none", choices=WALLS, help="the outflow face, an upper face (x_hi, y_hi, z_hi): "
+                         "zero normal gradient of velocity, p = 0"),
         "cfl": Param(float, 0.5, lo=0, lo_open=True, hi=1.0,
                      help="dt = cfl * min(h) / velocity_scale when run.dt is absent"),
         "velocity_scale": Param(float, 1.0, lo=0, lo_open=True, help="velocity for the default dt"),
@@ -74,18 +83,7 @@ class IncompressibleSolver(Solver):
         if cfg["backend"]["dtype"] != "float64":
             raise ConfigError("backend.dtype", "PETSc here is built for float64; only 'float64' is allowed",
                               cfg["backend"]["dtype"])
-        wall = p["moving_wall"]
-        periodic = p["periodic"] or [False] * nd
-        if wall != "none":
-            d = AXES.index(wall[0])
-            if d >= nd:
-                raise ConfigError("incompressible.moving_wall", f"no such wall in {nd}-D", wall)
-            if periodic[d]:
-                raise ConfigError("incompressible.moving_wall", f"axis {wall[0]} is periodic", wall)
-            wv = p["wall_velocity"]
-            if wv is not None and wv[d] != 0.0:
-                raise ConfigError("incompressible.wall_velocity", f"the moving wall {wall} must move "
-                                                                  f"tangentially (entry {d} must be 0)", wv)
+        check_boundaries(p, nd)
         dims = cfg["parallel"]["dims"]
         if dims and len(dims) != nd:
             raise ConfigError("parallel.dims", f"expected {nd} entries, one per axis", dims)
@@ -105,10 +103,10 @@ class IncompressibleSolver(Solver):
                                       p["periodic"] or [False] * nd, ctx.dims or None)
         self.nu = 1.0 / p["reynolds"]
         self.force = list(p["body_force"] or [0.0] * nd)
-        self.walls = {}
-        if p["moving_wall"] != "none":
-            d = AXES.index(p["moving_wall"][0])
-            self.walls[(d, p["moving_wall"][2:])] = list(p["wall_velocity"] or [1.0] + [0.0] * (nd - 1))
+        self.bc = bc = Boundaries(g, lid=lid_of(p), lid_velocity=p["wall_velocity"] or [1.0] + [0.0] * (nd - 1),
+                                  inflow=None if p["inflow"] == "none" else p["inflow"],
+                                  profile=p["inflow_profile"], bulk_velocity=p["inflow_velocity"],
+                                  outflow=None if p["outflow"] == "none" else p["outflow"])
         self.dt = self.dt or p["cfl"] * min(g.h) / p["velocity_scale"]
         self.steady_tol = p["steady_tol"]
         self._steady = False
@@ -120,22 +118,24 @@ class IncompressibleSolver(Solver):
         self.LU = [g.local_vec() for _ in range(nd)]
         self.LP = g.local_vec()
         self.n_old = None
-        self.fixed = [g.fixed_mask(a) for a in range(nd)]
+        self.fixed = [bc.fixed_mask(a) for a in range(nd)]
         alpha = 0.5 * self.nu * self.dt
-        # Walls and periodic axes only: the pressure is defined up to a constant.
-        self.pressure = LinearSolver(assemble(g), "pressure", "", "cg", "gamg", 1e-9, nullspace=True)
+        # Without an outflow face the pressure is defined up to a constant.
+        self.pressure = LinearSolver(assemble(g, bc), "pressure", "", "cg", "gamg", 1e-9, nullspace=bc.singular)
         self.momentum = []
         for a in range(nd):
-            s = LinearSolver(assemble(g, alpha=alpha, component=a), f"momentum-{AXES[a]}", "mom_", "cg",
+            s = LinearSolver(assemble(g, bc, alpha=alpha, component=a), f"momentum-{AXES[a]}", "mom_", "cg",
                              "jacobi", 1e-10)
             s.ksp.setInitialGuessNonzero(True)
             self.momentum.append(s)
-        # Lid contribution of the implicit half of the viscous term: alpha * lap(ghost-only field).
+        # Given boundary values in the implicit half of the viscous term: alpha * lap(field that holds only
+        # them: fixed faces and ghosts); fixed faces start at their values.
         self.bc_rhs = []
         for a in range(nd):
-            z = np.zeros(g.ghost_shape)
-            g.fill_velocity_ghosts(z, a, self.walls)
-            self.bc_rhs.append(alpha * ops.laplacian(g, z))
+            g.owned(self.U[a])[...] = bc.fixed_values(a)
+            g.touch(self.U[a])
+            z = g.ghosted(self.U[a], g.local_vec()).copy()
+            self.bc_rhs.append(alpha * ops.laplacian(g, bc.velocity_ghosts(z, a)))
 
     def grid_description(self):
         d = self.grid.describe()
@@ -147,12 +147,12 @@ class IncompressibleSolver(Solver):
         g = self.grid
         with self.timers("halo"):
             arrs = [g.ghosted(vecs[a], self.LU[a]) for a in range(self.nd)]
-        return [g.fill_velocity_ghosts(arrs[a], a, self.walls) for a in range(self.nd)]
+        return [self.bc.velocity_ghosts(arrs[a], a) for a in range(self.nd)]
 
     def _scalar_ghosts(self, vec):
         with self.timers("halo"):
             arr = self.grid.ghosted(vec, self.LP)
-        return self.grid.fill_pressure_ghosts(arr)
+        return self.bc.pressure_ghosts(arr)
 
     def advance(self):
         try:
@@ -230,78 +230,36 @@ class IncompressibleSolver(Solver):
                 return name
         return None
 
-    # Output ----------------------------------------------------------------------------------------
-    def cell_fields(self):
-        """Owned cell-centred velocity (components in C-order axis order: (w,) v, u) and pressure."""
-        U = self._velocity_ghosts(self.U)
-        cc = [ops.cell_centred(self.grid, U, a) for a in range(self.nd)]
-        vel = np.stack(cc[::-1])
-        return vel, self.grid.owned(self.P).copy()
-
-    def mesh(self):
-        return list(reversed(self.grid.shape)), list(reversed(self.grid.h))
-
-    def write_fields(self, h5):
-        g = self.grid
-        vel, p = self.cell_fields()
-        start, _ = g.hyperslab()
-        gshape = list(reversed(g.shape))
-        write_block(h5, "fields/velocity", vel, gshape, start,
-                    attrs={"components": self.nd, "order": "C-order axes (z,) y, x; components (w,) v, u"})
-        write_block(h5, "fields/pressure", p, gshape, start)
-        return {"velocity": self.nd, "pressure": 1}
-
-    def save_state(self, h5):
-        g = self.grid
-        start, _ = g.hyperslab()
-        gshape = list(reversed(g.shape))
-        for a in range(self.nd):
-            write_block(h5, f"state/u{a}", g.owned(self.U[a]).copy(), gshape, start)
-            if self.n_old is not None:
-                write_block(h5, f"state/n_old{a}", self.n_old[a], gshape, start)
-        write_block(h5, "state/p", g.owned(self.P).copy(), gshape, start)
-        h5.attrs["dt"] = self.dt
-        h5.attrs["steady"] = int(self._steady)
-
-    def load_state(self, h5, path):
-        g = self.grid
-        start, count = g.hyperslab()
-        gshape = tuple(reversed(g.shape))
-        if "state/p" in h5 and tuple(h5["state/p"].shape) != gshape:
-            raise InputError(path, f"dataset 'state/p' has shape {h5['state/p'].shape}, the deck asks for "
-                                   f"{gshape} (C order)")
-        dt = float(h5.attrs.get("dt", self.dt))
-        if abs(dt - self.dt) > 1e-14 * dt:
-            raise InputError(path, f"written with dt = {dt}, the deck gives dt = {self.dt} (the assembled "
-                                   f"Crank-Nicolson matrices depend on dt)")
-        for a in range(self.nd):
-            g.owned(self.U[a])[...] = read_block(h5, f"state/u{a}", start, count, path)
-            g.touch(self.U[a])
-        g.owned(self.P)[...] = read_block(h5, "state/p", start, count, path)
-        g.touch(self.P)
-        if "state/n_old0" in h5:
-            self.n_old = [np.asarray(read_block(h5, f"state/n_old{a}", start, count, path))
-                          for a in range(self.nd)]
-        self._steady = bool(h5.attrs.get("steady", 0))
-
     def results(self):
         g = self.grid
         full = [g.gather(g.owned(self.U[a])) for a in range(self.nd)]
         out = None
         if self.comm.Get_rank() == 0:
-            out = centreline_profiles(g, full, self.walls)
+            out = centreline_profiles(g, full, self.bc)
+            channel = channel_development(g, self.bc, full)
+            if channel:
+                out["channel"] = channel
         out = self.comm.bcast(out, root=0)
         out.update({
             "dt": self.dt, "nu": self.nu, "reynolds": self.params["reynolds"], "cells": g.shape,
             "process_grid": g.proc_sizes, "steady": self._steady, "steady_tol": self.steady_tol,
             "du_dt": self.du_dt if math.isfinite(self.du_dt) else None,
-            "max_divergence": self.max_divergence(),
+            "max_divergence": self.max_divergence(), "boundaries": self.bc.describe(),
             "ksp": {"pressure": self.pressure.stats(), "momentum": [m.stats() for m in self.momentum]},
             "backend_note": "PETSc Vecs in host memory: backend numpy only",
         })
+        if self.bc.inflow or self.bc.outflow:
+            out["mass_flux"] = self.mass_flux()
         if any(self.force) and g.periodic[0] and not g.periodic[1] and self.nd >= 2:
             out["poiseuille"] = self.poiseuille_error()
         return out
+
+    def mass_flux(self):
+        """Collective: volume flux in through the inflow face and out through the outflow face."""
+        q_in, q_out = self.bc.fluxes([self.grid.owned(u) for u in self.U])
+        q_in, q_out = self.comm.allreduce(q_in), self.comm.allreduce(q_out)
+        return {"inflow": q_in, "outflow": q_out,
+                "relative_imbalance": abs(q_in - q_out) / q_in if q_in else None}
 
     def poiseuille_error(self):
         """Collective: max |u - u_exact| of plane Poiseuille flow driven by body_force[0] between the y walls.
