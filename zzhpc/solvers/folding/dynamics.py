@@ -40,14 +40,17 @@ class NoiseStreams:
     def __init__(self, seed, ids, n_beads, backend, dtype, block=NOISE_BLOCK):
         self.seed, self.ids, self.n, self.backend, self.dtype, self.block = seed, list(ids), n_beads, backend, \
             dtype, block
-        self._b, self._data = None, None
+        self._b, self._data, self._host = None, None, None
 
     def at(self, step):
         b, k = divmod(step, self.block)
         if b != self._b:
-            host = np.stack([_generator(self.seed, _NOISE, int(w), b).standard_normal((self.block, self.n, 3))
-                             for w in self.ids])
-            self._data = self.backend.asarray(host.astype(self.dtype, copy=False))
+            # Drawn in place into one reused buffer: stacking fresh blocks cost as much as drawing them.
+            if self._host is None:
+                self._host = np.empty((len(self.ids), self.block, self.n, 3))
+            for r, w in enumerate(self.ids):
+                _generator(self.seed, _NOISE, int(w), b).standard_normal(out=self._host[r])
+            self._data = self.backend.asarray(self._host.astype(self.dtype, copy=False))
             self._b = b
         return self._data[:, k]
 
@@ -60,26 +63,16 @@ def initial_velocities(seed, ids, n_beads, temperatures, mass=1.0):
 
 
 class BAOAB:
-    """One Langevin step for all local replicas; ``force(x, energy)`` returns ``(F, E or None)``."""
+    """Parameters of the BAOAB step; the step itself is the kernel ``sbm_baoab_step`` (:mod:`.kernels`)."""
 
-    def __init__(self, dt, friction, mass=1.0):
-        self.dt, self.gamma, self.mass = dt, friction, mass
+    def __init__(self, dt, friction):
+        self.dt, self.gamma = dt, friction
         self.c1 = math.exp(-friction * dt)
 
     def noise_scale(self, backend, temperatures, dtype):
-        """Per-replica :math:`\\sqrt{(1-c_1^2) k_BT/m}`, shaped ``(R, 1, 1)`` on the device."""
-        s = np.sqrt((1.0 - self.c1 ** 2) * np.asarray(temperatures, dtype=np.float64) / self.mass)
+        """Per-replica :math:`\\sqrt{(1-c_1^2) k_BT/m}` (bead mass 1), shaped ``(R, 1, 1)`` on the device."""
+        s = np.sqrt((1.0 - self.c1 ** 2) * np.asarray(temperatures, dtype=np.float64))
         return backend.asarray(s.reshape(-1, 1, 1).astype(dtype))
-
-    def step(self, x, v, f, noise, scale, force, energy=False):
-        h = self.dt
-        v = v + (0.5 * h / self.mass) * f
-        x = x + (0.5 * h) * v
-        v = self.c1 * v + scale * noise
-        x = x + (0.5 * h) * v
-        f, e = force(x, energy)
-        v = v + (0.5 * h / self.mass) * f
-        return x, v, f, e
 
 
 class TemperatureExchange:

@@ -144,6 +144,36 @@ def sbm_forces(x, p, energy=False):
     return out, e
 
 
+def _sample_step(rng):
+    (x, p), kw = _sample(rng)
+    v = 0.5 * rng.standard_normal(x.shape)
+    f = sbm_forces(x, p)[0]
+    scale = rng.uniform(0.02, 0.1, (x.shape[0], 1, 1))
+    return (x, v, f, rng.standard_normal(x.shape), scale, p, 0.002, float(np.exp(-0.002))), kw
+
+
+@kernel("sbm_baoab_step", sample=_sample_step)
+def sbm_baoab_step(x, v, f, noise, scale, p, h, c1, energy=False, force=None):
+    r"""One BAOAB Langevin step (unit mass) of every replica; ``force(x, energy)`` defaults to :func:`sbm_forces`.
+
+    B: :math:`v \mathrel{+}= \tfrac{h}{2} F`; A: :math:`x \mathrel{+}= \tfrac{h}{2} v`; O: :math:`v \leftarrow
+    c_1 v + s\,\xi` with ``scale`` :math:`s = \sqrt{(1 - c_1^2) k_BT}` per replica ``(R, 1, 1)`` and
+    ``noise`` :math:`\xi` standard normal ``(R, N, 3)``; A; forces; B (Leimkuhler & Matthews 2013).
+    Returns ``(x, v, f, E or None)``; overrides may update ``x, v, f`` in place.
+    """
+    half = 0.5 * h
+    v = v + half * f
+    x = x + half * v
+    v = c1 * v + scale * noise
+    x = x + half * v
+    f, e = (force or (lambda y, en: sbm_forces(y, p, en)))(x, energy)
+    v = v + half * f
+    return x, v, f, e
+
+
+# The compiled override registers first, so it is tried before the NumPy one below.
+from . import kernels_numba  # noqa: E402,F401
+
 _WORK = {}
 
 

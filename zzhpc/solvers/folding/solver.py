@@ -17,7 +17,7 @@ from ...device import get_kernel
 from ...errors import ConfigError, InputError
 from ...io import read_block, write_block
 from ...parallel import ReplicaSet
-from . import kernels  # noqa: F401  (registers sbm_forces)
+from . import kernels, kernels_numba  # noqa: F401  (register sbm_forces, sbm_baoab_step and overrides)
 from .analysis import fraction_native, kabsch_rmsd, radius_of_gyration
 from .dynamics import BAOAB, NoiseStreams, TemperatureExchange, geometric_ladder, initial_velocities
 from .model import build_model
@@ -98,8 +98,10 @@ class FoldingSolver(Solver):
         self.kparams = {k: (self.backend.asarray(v.astype(self.np_dtype)) if isinstance(v, np.ndarray) else v)
                         for k, v in host.items()}
         self.force_kernel = get_kernel("sbm_forces", self.backend)
-        batch = p["batch"] or (self.replicas.count if self.backend.kind == "gpu"
-                               else max(1, 2 ** 17 // (self.n * self.n)))
+        self.step_kernel = get_kernel("sbm_baoab_step", self.backend)
+        # The dense kernels hold (batch, N, N) pair matrices: ~1 MB of them on a CPU; the compiled one none.
+        whole = self.backend.kind == "gpu" or (self.backend.name == "numpy" and kernels_numba.usable(self.np_dtype))
+        batch = p["batch"] or (self.replicas.count if whole else max(1, 2 ** 17 // (self.n * self.n)))
         ids = self.replicas.local_ids
         self.chunks = [ids[i:i + batch] for i in range(0, len(ids), batch)]
         self.noise = [NoiseStreams(ctx.seed, c, self.n, self.backend, self.np_dtype) for c in self.chunks]
@@ -164,8 +166,9 @@ class FoldingSolver(Solver):
         need_e = swap or self._due(p["sample_every"], nxt)
         for c in range(len(self.chunks)):
             noise = self.noise[c].at(self.step)
-            self.x[c], self.v[c], self.f[c], e = self.integrator.step(
-                self.x[c], self.v[c], self.f[c], noise, self.scales[c], self._force, need_e)
+            self.x[c], self.v[c], self.f[c], e = self.step_kernel(
+                self.x[c], self.v[c], self.f[c], noise, self.scales[c], self.kparams, self.dt, self.integrator.c1,
+                need_e, force=self._force)
             self.energy[c] = e
         self.step = nxt
         self.time = self.step * self.dt
