@@ -185,3 +185,70 @@ def test_project_cli_calibrate_predict_headline(resumed_sweep, network, tmp_path
                          capture_output=True, text=True, timeout=120, cwd=ROOT, env=clean_env())
     assert res.returncode == 0, res.stderr
     assert "10^15-point mesh" in res.stdout and "Largest problem that fits on 60,000 cards" in res.stdout
+
+
+INCOMPRESSIBLE_DECK = """solver = "incompressible"
+
+[run]
+steps = 4
+diag_every = 2
+
+[incompressible]
+shape = [16, 16, 12]
+wall_velocity = [1.0, 0.0, 0.0]
+plot = false
+
+[scaling]
+mode = "strong"
+ranks = [1, 2]
+"""
+
+
+def test_incompressible_communication_model():
+    """Halo exchanges per scatter, MatMult and V-cycle level; allreduces per CG iteration."""
+    from zzhpc.scaling.comm import CG_REDUCTIONS, incompressible, multigrid_sizes
+    net = {"latency_s": 1e-6, "bandwidth_Bps": 1e10, "alltoall_Bps_per_rank": 1e10, "allreduce_latency_s": 2e-6}
+    params = {"shape": [64, 64, 64], "pressure_its": 12.0, "momentum_its": 36.0, "diag_every": 10**9}
+    one = incompressible(params, 1, net)
+    assert one["halo"] == 0 and one["reduction"] == 0 and one["work"] == 64 ** 3
+    two = incompressible(params, 2, net)
+    # 2 ranks: the reductions are (3 per CG iteration + 1) allreduces of one latency each.
+    assert two["reduction"] == pytest.approx((CG_REDUCTIONS * 48 + 1) * 2e-6)
+    face = 2 * (1e-6 + 8 * 64 * 64 / 1e10)              # one exchange of a 64 x 64 face both ways
+    assert two["halo"] > (8 + 36 + 12 * (1 + 7)) * face  # scatters, momentum and pressure MatMults, V-cycles
+    sizes = multigrid_sizes(64 ** 3)
+    assert sizes[0] == 64 ** 3 and sizes[-1] <= 50 and all(a > b for a, b in zip(sizes, sizes[1:]))
+    # Coarse levels have smaller faces than the finest; the coarsest is gathered (2 latencies on 2 ranks).
+    assert two["halo"] < (8 + 36 + 12 * (1 + 7 * (len(sizes) - 1))) * face + 12 * 2 * 1e-6
+    assert incompressible(dict(params, pressure_its=24.0), 2, net)["halo"] > two["halo"]
+    big = incompressible(dict(params, shape=[10 ** 5] * 3), 60000, net)
+    assert big["halo"] > 0 and big["work"] == pytest.approx(1e15 / 60000)
+
+
+def test_incompressible_sweep_calibrates_and_projects(tmp_path, network):
+    """A real 1- and 2-rank sweep of the PETSc solver: the model reads its KSP iterations and multigrid
+    levels from summary.json, reproduces the calibration points and projects a 10^15-point mesh."""
+    from zzhpc.scaling.calibration import calibrate_sweep
+    from zzhpc.scaling.model import predict
+    deck, out = tmp_path / "inc.toml", tmp_path / "sweep"
+    deck.write_text(INCOMPRESSIBLE_DECK)
+    res = subprocess.run(_scale_cmd(deck, out), cwd=ROOT, env=clean_env(), capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr
+    cal, checks = calibrate_sweep(str(out), [1, 2], network)
+    assert cal["solver"] == "incompressible" and cal["unit"] == "grid point" and len(checks) == 2
+    for q in cal["points"]:
+        prm = q["params"]
+        assert prm["shape"] == [16, 16, 12] and prm["pressure_its"] > 1 and prm["momentum_its"] > 1
+        assert prm["multigrid_sizes"][0] == 16 * 16 * 12
+        assert predict(cal, prm, q["ranks"], shared_cores=True)["time_per_step_s"] == \
+            pytest.approx(q["time_per_step_s"], rel=1e-9)
+    assert cal["points"][1]["comm_s"] > 0 == cal["points"][0]["comm_s"]
+    path = tmp_path / "inc.cal.json"
+    cal["c_s_per_unit"] = max(cal["c_s_per_unit"], 1e-9)      # noise guard for the CLI's c > 0 check
+    cal["mem_bytes_per_unit"] = max(cal["mem_bytes_per_unit"], 8.0)
+    path.write_text(json.dumps(cal))
+    res = subprocess.run([sys.executable, "-m", "zzhpc", "project", "headline", "--cal", str(path), "--cards",
+                          "60000"], capture_output=True, text=True, timeout=120, cwd=ROOT, env=clean_env())
+    assert res.returncode == 0, res.stderr
+    assert "incompressible (PETSc, GAMG) 100000^3" in res.stdout and "incompressible: " in res.stdout

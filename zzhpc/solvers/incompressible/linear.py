@@ -194,9 +194,18 @@ class LinearSolver:
         self.max_residual = max(self.max_residual, res)
         return its
 
+    def multigrid_sizes(self):
+        """Unknowns per multigrid level, finest first (GAMG/MG preconditioners; None for others)."""
+        pc = self.ksp.getPC()
+        if pc.getType() not in ("gamg", "mg"):
+            return None
+        levels = pc.getMGLevels()
+        return [int(pc.getMGSmoother(k).getOperators()[0].getSize()[0]) for k in reversed(range(levels))]
+
     def stats(self):
         ksp = self.ksp
         return {"ksp_type": ksp.getType(), "pc_type": ksp.getPC().getType(), "rtol": ksp.getTolerances()[0],
+                "multigrid_sizes": self.multigrid_sizes(),
                 "solves": self.solves, "iterations_total": self.iterations,
                 "iterations_mean": self.iterations / self.solves if self.solves else None,
                 "iterations_max": self.max_iterations, "last_residual_norm": self.last_residual,
