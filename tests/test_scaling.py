@@ -1,7 +1,6 @@
 """zzhpc scale / zzhpc project: sweep, resume, tables and plots, performance model, microbenchmark."""
 import csv
 import json
-import os
 import signal
 import subprocess
 import sys

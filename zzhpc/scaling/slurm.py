@@ -67,11 +67,11 @@ def render_array(pending, sweep_dir, *, time, backend=None, gpus_per_node=0):
                    os.path.join(run_dir, "deck.toml"), "-o", os.path.join(run_dir, "out"), "-q"]
             fh.write(shlex.join(cmd + (["--backend", backend] if backend else [])) + "\n")
     most = max((s.ranks for s, _ in pending), default=1)
-    lines = ["#!/bin/bash", f"#SBATCH --job-name=zzhpc-scale", f"#SBATCH --array=0-{max(len(pending) - 1, 0)}",
+    lines = ["#!/bin/bash", "#SBATCH --job-name=zzhpc-scale", f"#SBATCH --array=0-{max(len(pending) - 1, 0)}",
              f"#SBATCH --ntasks={most}", f"#SBATCH --time={time}",
              f"#SBATCH --output={os.path.join(sweep_dir, 'slurm-%A_%a.out')}"]
     if gpus_per_node:
-        lines.append(f"#SBATCH --gpus-per-task=1")
+        lines.append("#SBATCH --gpus-per-task=1")
     lines += ["set -euo pipefail", f'eval "$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" {shlex.quote(tasks)})"']
     path = os.path.join(sweep_dir, "array.sbatch")
     with open(path, "w") as fh:
