@@ -70,14 +70,16 @@ def pair_tables(model, cutoff, qqrd2e=QQRD2E):
 
 
 def _sample_pairs(rng):
+    """Random atoms on a jittered lattice (no two closer than 0.7 A), 240 owned, 120 ghosts."""
     from ..md.kernels import neighbor_list
     from .models import MODELS
-    n, ng, box = 240, 120, 9.0
-    x = rng.uniform(0, box, size=(n + ng, 3))
-    x[n:] = rng.uniform(-2.5, box + 2.5, size=(ng, 3))
-    mol = np.concatenate([np.arange(n) // 3, n // 3 + rng.integers(0, 30, size=ng)])
-    types = np.concatenate([np.tile([0, 1, 1], n // 3), rng.integers(0, 2, size=ng)])
-    neigh = neighbor_list(x, n, (-2.5,) * 3, (box + 2.5,) * 3, 2.5, True)
+    g = np.arange(11) * 1.2 - 2.5
+    sites = np.stack(np.meshgrid(g, g, g, indexing="ij"), axis=-1).reshape(-1, 3)
+    x = sites[rng.choice(sites.shape[0], size=360, replace=False)] + rng.uniform(-0.25, 0.25, size=(360, 3))
+    n = 240
+    mol = np.concatenate([np.arange(n) // 3, n // 3 + rng.integers(0, 30, size=360 - n)])
+    types = np.concatenate([np.tile([0, 1, 1], n // 3), rng.integers(0, 2, size=360 - n)])
+    neigh = neighbor_list(x, n, (-3.0,) * 3, (11.0,) * 3, 2.5, True)
     return (x, types, mol, neigh, n, pair_tables(MODELS["spce"], 2.2), 0.35, True), {}
 
 
