@@ -108,7 +108,11 @@ def check_params(prm, where):
 def sw_params(p, units):
     """The :class:`SWParams` of an MD deck section ``p`` (``sw_file`` + ``sw_element``, else ``sw_params``)."""
     if p.get("sw_file"):
-        prm = read_sw_file(p["sw_file"], p["sw_element"])
+        path = p["sw_file"]
+        try:
+            prm = read_sw_file(path, p.get("sw_element", "mW"))
+        except InputError as exc:
+            raise ConfigError("md.sw_file", str(exc)[len(str(path)) + 2:], path) from None
         if prm.units and prm.units != units:
             raise ConfigError("md.sw_file", f"the file says UNITS: {prm.units} but md.units is '{units}'",
                               p["sw_file"])
