@@ -59,7 +59,7 @@ def check_boundaries(p, nd):
         if d >= nd:
             raise ConfigError(k, f"no such face in {nd}-D (incompressible.shape has {nd} axes)", name)
         if periodic[d]:
-            raise ConfigError(k, f"axis {name[0]} is periodic (incompressible.periodic); a {key.replace('_', ' ')} "
+            raise ConfigError(k, f"axis {name[0]} is periodic (incompressible.periodic); the {key.replace('_', ' ')} "
                                  f"needs a bounded axis", name)
         if name in taken:
             raise ConfigError(k, f"face {name} is already the {taken[name].replace('_', ' ')}", name)
