@@ -102,7 +102,7 @@ def channel_inflow(quick=False):
     r = channel(n, "uniform", re=20.0, length=8.0)["results"]
     c = r["channel"]
     out += [Metric(f"plug inflow {8 * n}x{n}: deviation from Poiseuille at the inlet", _at(c, 0.0), 0.0, 0.5, "min"),
-            Metric("plug inflow: deviation at x = H", _at(c, 1.0), 0.0, 0.1, "max", "entrance length ~ 0.05 Re H"),
+            Metric("plug inflow: deviation at x = H", _at(c, 1.0), 0.0, 0.1, "max", "boundary layers merging"),
             Metric("plug inflow: deviation at the outlet / parabolic inflow's deviation", c[
                 "max_deviation_from_poiseuille"][-1] / devs[-1], 1.0, 0.05, "abs", "developed to the discrete "
                 "Poiseuille profile"),
