@@ -19,12 +19,13 @@ Parameters from a tolerance :math:`\delta` as OpenMM chooses them:
 import math
 
 import numpy as np
+from mpi4py import MPI
 
 from ...device import get_kernel, kernel_registry
 from ...errors import ConfigError, SimulationError
+from . import kernels_numba  # noqa: F401  (registers the compiled overrides)
 from .ewald import ewald_reciprocal, kmax_for
 from .models import get_model
-from . import kernels_numba  # noqa: F401  (registers the compiled overrides)
 from .nonbonded import QQRD2E, exclusion_correction, pair_tables, self_energy
 from .pme import PME
 
@@ -171,7 +172,6 @@ class WaterForceField:
         local = np.array([float(e_lj), float(e_real), float(e_rec), float(e_excl),
                           float(w_pair) + float(w_excl) + float(w_rec)])
         tot = np.empty_like(local)
-        from mpi4py import MPI
         self.comm.Allreduce(local, tot, op=MPI.SUM)
         en = {"lj": tot[0], "coul_real": tot[1], "coul_recip": tot[2], "coul_self": self.e_self,
               "coul_excl": tot[3], "tail": self.e_tail}

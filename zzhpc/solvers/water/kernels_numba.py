@@ -1,9 +1,13 @@
-"""Compiled CPU versions of the water kernels (Numba): the real-space pair kernel of :mod:`.nonbonded`
-and the PME spreading/interpolation of :mod:`.pme_kernels`, same conventions.
+"""Compiled CPU version of the water real-space kernel of :mod:`.nonbonded` (Numba), same conventions.
 
-Registered as an override for the ``numpy`` backend; raises NotSuitableError without Numba or for
-inputs other than float64/float32 NumPy arrays, and the reference kernel runs instead. Single-threaded:
-one MPI rank per core.
+Registered as an override for the ``numpy`` backend; raises NotSuitableError without Numba, for
+inputs other than float64/float32 NumPy arrays or for more than 256 atom types, and the reference
+kernel runs instead. Single-threaded: one MPI rank per core.
+
+Per owned atom the pairs inside the cutoff are first compacted into short buffers, so that the
+expensive part (exp, erfc, 1/sqrt, division) is a branch-free loop that LLVM vectorises: exp is
+range-reduced to :math:`2^n e^t` with the power of two written as IEEE-754 bits, erfc is Cody's
+rational approximation (relative error below 4e-15) times that same exponential.
 """
 import math
 
@@ -31,6 +35,10 @@ _P = (3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1, 1.
 _Q = (2.56852019228982242e00, 1.87295284992346725e00, 5.27905102951428412e-1, 6.05183413124413191e-2,
       2.33520497626869185e-3)
 _RSQRTPI = 1.0 / math.sqrt(math.pi)
+# exp(t) by its Taylor polynomial of degree 13 (error below 1e-17 for |t| <= ln2/2).
+(_E2, _E3, _E4, _E5, _E6, _E7, _E8, _E9, _E10, _E11, _E12, _E13) = (1.0 / math.factorial(k) for k in range(2, 14))
+_LOG2E = 1.4426950408889634
+_LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10
 
 
 if njit is not None:
@@ -60,49 +68,95 @@ if njit is not None:
 
     @njit(cache=True, nogil=True, error_model="numpy")
     def _pair(x, types, mol, neigh, nlocal, lj1, lj2, lj3, lj4, qq, cutsq, alpha, half, f):
+        nall, nt, maxn = x.shape[0], lj1.shape[0], neigh.shape[1]
+        # One load gives a neighbour's molecule and type.
+        key = np.empty(nall, np.int64)
+        for a in range(nall):
+            key[a] = (mol[a] << 8) | types[a]
+        t1, t2, t3, t4 = lj1.ravel(), lj2.ravel(), lj3.ravel(), lj4.ravel()
+        tq, tc = qq.ravel(), cutsq.ravel()
+        jb = np.empty(maxn, np.int64)
+        tb = np.empty(maxn, np.int64)
+        nb = np.empty(maxn, np.int64)
+        # Separate 1-D buffers: LLVM vectorises step 3 only when it can tell them apart.
+        dxb, dyb, dzb, r2b, tr = np.empty(maxn), np.empty(maxn), np.empty(maxn), np.empty(maxn), np.empty(maxn)
+        qb, c12, c6, fpb, ecb = np.empty(maxn), np.empty(maxn), np.empty(maxn), np.empty(maxn), np.empty(maxn)
+        a2 = alpha * alpha
+        ca = 2.0 * _RSQRTPI * alpha
+        lo2, hi2 = (0.46875 / alpha) ** 2, (4.0 / alpha) ** 2
         e_lj = 0.0
         e_c = 0.0
         w = 0.0
-        a2 = alpha * alpha
-        ca = 2.0 * _RSQRTPI * alpha
-        maxn = neigh.shape[1]
         for i in range(nlocal):
             xi, yi, zi = x[i, 0], x[i, 1], x[i, 2]
-            ti = types[i]
-            mi = mol[i]
-            fx = 0.0
-            fy = 0.0
-            fz = 0.0
+            ti, mi = types[i], mol[i]
+            # 1. Pairs inside the cutoff, compacted without branches.
+            m = 0
             for k in range(maxn):
                 j = neigh[i, k]
                 if j < 0:
                     break
-                dx = xi - x[j, 0]
-                dy = yi - x[j, 1]
-                dz = zi - x[j, 2]
+                dx, dy, dz = xi - x[j, 0], yi - x[j, 1], zi - x[j, 2]
                 r2 = dx * dx + dy * dy + dz * dz
-                tj = types[j]
-                if r2 >= cutsq[ti, tj] or mol[j] == mi:
-                    continue
+                kj = key[j]
+                tp = ti * nt + (kj & 255)
+                jb[m], tb[m] = j, tp
+                dxb[m], dyb[m], dzb[m], r2b[m] = dx, dy, dz, r2
+                m += (r2 < tc[tp]) & ((kj >> 8) != mi)
+            # 2. exp(-a^2 r^2) = 2^n exp(t), |t| <= ln2/2: the power of two as IEEE bits.
+            for k in range(m):
+                y = -a2 * r2b[k]
+                n = math.floor(y * _LOG2E + 0.5)
+                nb[k] = (np.int64(n) + 1023) << 52
+                tr[k] = (y - n * _LN2_HI) - n * _LN2_LO
+                tp = tb[k]
+                qb[k], c12[k], c6[k] = tq[tp], t1[tp], t2[tp]
+            pw = nb[:m].view(np.float64)
+            # 3. Branch-free arithmetic, vectorised by LLVM; Cody's erfc for 0.46875 < a r <= 4.
+            for k in range(m):
+                t = tr[k]
+                p = ((((((_E13 * t + _E12) * t + _E11) * t + _E10) * t + _E9) * t + _E8) * t + _E7) * t
+                p = ((((((p + _E6) * t + _E5) * t + _E4) * t + _E3) * t + _E2) * t + 1.0) * t + 1.0
+                e = p * pw[k]
+                r2 = r2b[k]
+                rinv = 1.0 / math.sqrt(r2)
+                r2i = rinv * rinv
+                xa = alpha * r2 * rinv
+                num = (((((((_C[8] * xa + _C[0]) * xa + _C[1]) * xa + _C[2]) * xa + _C[3]) * xa + _C[4]) * xa
+                        + _C[5]) * xa + _C[6]) * xa
+                den = (((((((xa + _D[0]) * xa + _D[1]) * xa + _D[2]) * xa + _D[3]) * xa + _D[4]) * xa
+                        + _D[5]) * xa + _D[6]) * xa
+                ec = qb[k] * e * (num + _C[7]) / (den + _D[7]) * rinv
+                r6i = r2i * r2i * r2i
+                fpb[k] = (ec + qb[k] * ca * e) * r2i + r6i * (c12[k] * r6i - c6[k]) * r2i
+                ecb[k] = ec
+            # 4. Rare pairs outside the fit's range, sums, Newton's third law.
+            fx = 0.0
+            fy = 0.0
+            fz = 0.0
+            for k in range(m):
+                r2 = r2b[k]
+                tp = tb[k]
                 r2i = 1.0 / r2
-                r = math.sqrt(r2)
-                c = qq[ti, tj]
-                e = math.exp(-a2 * r2)
-                ec = c * _erfc_exp(alpha * r, e) / r
-                fp = (ec + c * ca * e) * r2i
-                e_c += ec
-                if lj3[ti, tj] != 0.0:
-                    r6i = r2i * r2i * r2i
-                    fp += r6i * (lj1[ti, tj] * r6i - lj2[ti, tj]) * r2i
-                    e_lj += r6i * (lj3[ti, tj] * r6i - lj4[ti, tj])
-                fx += dx * fp
-                fy += dy * fp
-                fz += dz * fp
-                if half:
-                    f[j, 0] -= dx * fp
-                    f[j, 1] -= dy * fp
-                    f[j, 2] -= dz * fp
+                r6i = r2i * r2i * r2i
+                if r2 <= lo2 or r2 > hi2:
+                    r = math.sqrt(r2)
+                    e = math.exp(-a2 * r2)
+                    ecb[k] = qb[k] * _erfc_exp(alpha * r, e) / r
+                    fpb[k] = (ecb[k] + qb[k] * ca * e) * r2i + r6i * (c12[k] * r6i - c6[k]) * r2i
+                fp = fpb[k]
+                e_c += ecb[k]
+                e_lj += r6i * (t3[tp] * r6i - t4[tp])
                 w += r2 * fp
+                gx, gy, gz = dxb[k] * fp, dyb[k] * fp, dzb[k] * fp
+                fx += gx
+                fy += gy
+                fz += gz
+                if half:
+                    j = jb[k]
+                    f[j, 0] -= gx
+                    f[j, 1] -= gy
+                    f[j, 2] -= gz
             f[i, 0] += fx
             f[i, 1] += fy
             f[i, 2] += fz
@@ -112,78 +166,12 @@ if njit is not None:
             w *= 0.5
         return e_lj, e_c, w
 
-    @njit(cache=True, nogil=True, error_model="numpy")
-    def _spline(w, order, c, d):
-        c[0], c[1] = w, 1.0 - w
-        for i in range(2, order):
-            c[i] = 0.0
-        d[0], d[1] = 1.0, -1.0
-        for n in range(3, order + 1):
-            if n == order:
-                d[0] = c[0]
-                for i in range(1, n - 1):
-                    d[i] = c[i] - c[i - 1]
-                d[n - 1] = -c[n - 2]
-            div = 1.0 / (n - 1)
-            for i in range(n - 1, 0, -1):          # in place, from the top: c[i-1] is still the old one
-                c[i] = div * ((w + i) * c[i] + (n - w - i) * c[i - 1])
-            c[0] = div * w * c[0]
-
-    @njit(cache=True, nogil=True, error_model="numpy")
-    def _stencil(u, j, lo, grid, order, th, dth, idx):
-        for d in range(3):
-            b = math.floor(u[j, d])
-            _spline(u[j, d] - b, order, th[d], dth[d])
-            kb = int(b) - lo[d]
-            for i in range(order):
-                idx[d, i] = (kb - i) % grid[d]
-
-    @njit(cache=True, nogil=True, error_model="numpy")
-    def _spread(u, q, lo, grid, order, out):
-        th = np.empty((3, order))
-        dth = np.empty((3, order))
-        idx = np.empty((3, order), np.int64)
-        for j in range(u.shape[0]):
-            _stencil(u, j, lo, grid, order, th, dth, idx)
-            for a in range(order):
-                qa = q[j] * th[0, a]
-                ia = idx[0, a]
-                for b in range(order):
-                    qab = qa * th[1, b]
-                    ib = idx[1, b]
-                    for c in range(order):
-                        out[ia, ib, idx[2, c]] += qab * th[2, c]
-
-    @njit(cache=True, nogil=True, error_model="numpy")
-    def _gather(u, q, lo, grid, order, phi, g):
-        th = np.empty((3, order))
-        dth = np.empty((3, order))
-        idx = np.empty((3, order), np.int64)
-        for j in range(u.shape[0]):
-            _stencil(u, j, lo, grid, order, th, dth, idx)
-            g0 = g1 = g2 = 0.0
-            for a in range(order):
-                ia = idx[0, a]
-                for b in range(order):
-                    ib = idx[1, b]
-                    s = 0.0
-                    sd = 0.0
-                    for c in range(order):
-                        v = phi[ia, ib, idx[2, c]]
-                        s += th[2, c] * v
-                        sd += dth[2, c] * v
-                    g0 += dth[0, a] * th[1, b] * s
-                    g1 += th[0, a] * dth[1, b] * s
-                    g2 += th[0, a] * th[1, b] * sd
-            g[j, 0] = q[j] * g0
-            g[j, 1] = q[j] * g1
-            g[j, 2] = q[j] * g2
-
 
 def _compile():
     if njit is None:
         raise NotSuitableError("numba is not installed")
-    return {"pair": _pair, "spread": _spread, "gather": _gather, "erfc_exp": _erfc_exp}
+    return {"pair": _pair, "erfc_exp": _erfc_exp}
+
 
 def _check(x):
     if not isinstance(x, np.ndarray) or x.dtype not in (np.float64, np.float32):
@@ -194,6 +182,8 @@ def _check(x):
 def pair_forces_numba(x, types, mol, neigh, nlocal, tab, alpha, half):
     _check(x)
     pair = _compile()["pair"]
+    if types.shape[0] and int(np.max(types)) > 255:
+        raise NotSuitableError("more than 256 atom types")
     f = np.zeros((x.shape[0], 3), dtype=x.dtype)
     if nlocal == 0 or neigh.shape[1] == 0:
         return f, np.float64(0.0), np.float64(0.0), np.float64(0.0)
@@ -202,23 +192,3 @@ def pair_forces_numba(x, types, mol, neigh, nlocal, tab, alpha, half):
                         np.ascontiguousarray(neigh), int(nlocal), *t, float(alpha), bool(half), f)
     return f, np.float64(e_lj), np.float64(e_c), np.float64(w)
 
-
-@override("water_pme_spread", "numpy")
-def spread_numba(u, q, lo, shape, grid, order):
-    _check(u)
-    out = np.zeros(tuple(int(v) for v in shape), dtype=u.dtype)
-    if u.shape[0]:
-        _compile()["spread"](np.ascontiguousarray(u), np.ascontiguousarray(q, dtype=u.dtype),
-                             np.asarray(lo, np.int64), np.asarray(grid, np.int64), int(order), out)
-    return out
-
-
-@override("water_pme_gather", "numpy")
-def gather_numba(u, q, lo, shape, grid, order, phi):
-    _check(u)
-    g = np.zeros((u.shape[0], 3), dtype=u.dtype)
-    if u.shape[0]:
-        _compile()["gather"](np.ascontiguousarray(u), np.ascontiguousarray(q, dtype=u.dtype),
-                             np.asarray(lo, np.int64), np.asarray(grid, np.int64), int(order),
-                             np.ascontiguousarray(phi, dtype=u.dtype), g)
-    return g

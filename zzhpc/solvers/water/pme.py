@@ -36,7 +36,7 @@ from mpi4py import MPI
 
 from ...device import get_kernel, kernel_registry
 from ...parallel.fft import DistributedFFT
-from . import kernels_numba  # noqa: F401  (registers the compiled overrides)
+from . import pme_numba  # noqa: F401  (registers the compiled overrides)
 from .nonbonded import QQRD2E
 from .pme_kernels import bspline
 
