@@ -9,18 +9,40 @@ back and refreshes the ghosts: the same lists, the same summation order, the sam
 import numpy as np
 
 from ...errors import InputError
-from ...io import read_concatenated, write_concatenated
 from . import molecules as mol
 from .integrate import RigidVerlet
 
 
+def write_rows(h5, name, local, comm):
+    """Per-rank row blocks one after the other, written independently (a rank may hold no rows:
+    a collective write with an empty selection does not complete with this h5py/HDF5)."""
+    local = np.ascontiguousarray(local)
+    n = local.shape[0]
+    offset = comm.exscan(n) or 0
+    total = comm.allreduce(n)
+    dset = h5.create_dataset(name, shape=(total,) + local.shape[1:], dtype=local.dtype)
+    if n:
+        dset[offset:offset + n] = local
+    return offset, total
+
+
+def read_rows(h5, name, start, count, path):
+    """Rows ``start .. start + count`` of dataset ``name`` (independent read; ``count`` may be 0)."""
+    if name not in h5:
+        raise InputError(path, f"dataset '{name}' is missing")
+    dset = h5[name]
+    if start + count > dset.shape[0]:
+        raise InputError(path, f"dataset '{name}' has {dset.shape[0]} rows, need {start + count}")
+    return dset[start:start + count] if count else np.zeros((0,) + dset.shape[1:], dtype=dset.dtype)
+
+
 def save_water_state(w, h5):
     be, n = w.backend, int(w.xm.shape[0])
-    write_concatenated(h5, "state/count", np.array([n], dtype=np.int64), w.comm)
+    write_rows(h5, "state/count", np.array([n], dtype=np.int64), w.comm)
     arrays = {"x": w.xp.reshape(w.xm, (n, 9)), "v": w.xp.reshape(w.vm, (n, 9)), "id": w.mid, "image": w.image,
               "xhold": w.xp.reshape(w.xhold, (n, 9))}
     for k, a in arrays.items():
-        write_concatenated(h5, f"state/{k}", be.to_host(a), w.comm)
+        write_rows(h5, f"state/{k}", be.to_host(a), w.comm)
     for k, v in w.integrator.state().items():
         h5.attrs[k] = v
     h5.attrs["dt"], h5.attrs["ago"], h5.attrs["nbuilds"], h5.attrs["nmol"] = w.dt, w.ago, w.nbuilds, w.nmol
@@ -43,11 +65,11 @@ def load_water_state(w, h5, path):
     r = w.comm.Get_rank()
     if "state/count" not in h5:
         raise InputError(path, "dataset 'state/count' is missing")
-    counts = read_concatenated(h5, "state/count", 0, w.comm.Get_size(), path)
+    counts = read_rows(h5, "state/count", 0, w.comm.Get_size(), path)
     if int(h5.attrs["nmol"]) != w.nmol:
         raise InputError(path, f"checkpoint of {int(h5.attrs['nmol'])} molecules, the deck has {w.nmol}")
     start, n = int(np.sum(counts[:r])), int(counts[r])
-    get = {k: read_concatenated(h5, f"state/{k}", start, n, path) for k in ("x", "v", "id", "image", "xhold")}
+    get = {k: read_rows(h5, f"state/{k}", start, n, path) for k in ("x", "v", "id", "image", "xhold")}
     be, xp, dt = w.backend, w.xp, w.ctx.dtype
     w.xm = be.asarray(get["x"].reshape(n, 3, 3), dtype=dt)
     w.vm = be.asarray(get["v"].reshape(n, 3, 3), dtype=dt)

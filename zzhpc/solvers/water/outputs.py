@@ -12,7 +12,6 @@ import os
 
 import numpy as np
 
-from ...io import read_concatenated, write_concatenated
 from ..md import analysis
 
 MIN_MSD_FRAMES = 20
@@ -79,23 +78,26 @@ class Sampler:
     # Checkpoints ------------------------------------------------------------------------------------
     def save(self, h5):
         """Collective: the accumulated samples (rank 0's rows) under ``analysis/``."""
+        from .checkpoint import write_rows
         root = self.comm.Get_rank() == 0
         frames = np.stack(self.frames) if root and self.frames else np.zeros((0, self.nmol, 3))
-        write_concatenated(h5, "analysis/frames", frames, self.comm)
-        write_concatenated(h5, "analysis/times", np.asarray(self.times if root else [], dtype=float), self.comm)
-        write_concatenated(h5, "analysis/rdf_counts", self.counts if root else np.zeros(0, np.int64), self.comm)
-        h5.attrs["analysis_pair_norm"] = self.pair_norm
-        h5.attrs["analysis_nrdf"] = self.nrdf
+        write_rows(h5, "analysis/frames", frames, self.comm)
+        write_rows(h5, "analysis/times", np.asarray(self.times if root else [], dtype=float), self.comm)
+        write_rows(h5, "analysis/rdf_counts", self.counts if root else np.zeros(0, np.int64), self.comm)
+        # Attributes are collective: every rank writes rank 0's values.
+        h5.attrs["analysis_pair_norm"] = self.comm.bcast(self.pair_norm, root=0)
+        h5.attrs["analysis_nrdf"] = self.comm.bcast(self.nrdf, root=0)
 
     def load(self, h5, path):
         """Collective: restore what :meth:`save` wrote (rank 0 keeps the samples)."""
+        from .checkpoint import read_rows
         if "analysis/frames" not in h5:
             return
         root = self.comm.Get_rank() == 0
         nf = h5["analysis/frames"].shape[0]
-        frames = read_concatenated(h5, "analysis/frames", 0, nf if root else 0, path)
-        times = read_concatenated(h5, "analysis/times", 0, nf if root else 0, path)
-        counts = read_concatenated(h5, "analysis/rdf_counts", 0, self.nbins if root else 0, path)
+        frames = read_rows(h5, "analysis/frames", 0, nf if root else 0, path)
+        times = read_rows(h5, "analysis/times", 0, nf if root else 0, path)
+        counts = read_rows(h5, "analysis/rdf_counts", 0, self.nbins if root else 0, path)
         if root:
             self.frames, self.times = list(frames), [float(t) for t in times]
             self.counts = np.asarray(counts, dtype=np.int64)
