@@ -183,3 +183,24 @@ def test_cli_bad_sw_file_exits_2_with_one_line(tmp_path):
     assert proc.returncode == 2
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "md.sw_file" in lines[0], proc.stderr
+
+
+@pytest.fixture
+def one_torch_thread():
+    torch = pytest.importorskip("torch")
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)          # tiny tensors: thread start-up would dominate on a busy machine
+    yield
+    torch.set_num_threads(n)
+
+
+def test_torch_backend_matches_numpy_npt(tmp_path, one_torch_thread):
+    # The generic kernel on torch is checked in test_kernels.py; this runs the barostat's box updates too.
+    md = {"cells": [3, 3, 3], "integrator": "svr", "t_target": 298.0, "damp": 100.0, "barostat": "c-rescale",
+          "p_target": 1.0, "p_damp": 300.0, "p_every": 2}
+    _, a = run_inprocess(mw_deck(md, {"steps": 6, "diag_every": 3}), str(tmp_path / "np"))
+    _, b = run_inprocess(dict(mw_deck(md, {"steps": 6, "diag_every": 3}), backend={"name": "torch"}),
+                         str(tmp_path / "torch"))
+    for x, y in zip(a, b):
+        for k in ("pe", "press", "density"):
+            assert x[k] == pytest.approx(y[k], rel=1e-10), k
