@@ -115,9 +115,9 @@ def density_run(cells, steps, outdir, ranks=1):
 def case_mw_density(quick):
     """From a simple-cubic lattice at 0.997 g/cm^3, SVR thermostat (0.2 ps) and c-rescale barostat (2 ps,
     beta_T = 4.5e-5 1/bar), 10 fs steps; mean density after equilibration (quick: 512 molecules, 10 ps
-    kept of 30; full: 4096 molecules, 400 ps of 500 on 2 ranks) against Molinero & Moore's 0.997 g/cm^3.
+    kept of 30; full: 4096 molecules, 150 ps of 200 on 2 ranks) against Molinero & Moore's 0.997 g/cm^3.
     Also writes the mW-mW g(r) of the final frame as PNG."""
-    cells, steps, keep_from, tol = (8, 3000, 2000, 0.03) if quick else (16, 50000, 10000, 0.01)
+    cells, steps, keep_from, tol = (8, 3000, 2000, 0.03) if quick else (16, 20000, 5000, 0.01)
     work = tempfile.mkdtemp(prefix="md_mw_density_")
     rows, final = density_run(cells, steps, os.path.join(work, "npt"), 1 if quick else 2)
     rho = np.array([r["density"] for r in rows if r["step"] >= keep_from])
