@@ -273,6 +273,16 @@ class WaterSolver(Solver):
                      for a in arrays)
         return self.comm.allreduce(nbytes) / self.nmol
 
+    def constraint_error(self):
+        """Largest deviation of an O-H or H-H distance from the model's [A] (collective)."""
+        xp, g = self.xp, self.geom
+        err = 0.0
+        if self.xm.shape[0]:
+            for (a, b), d in (((0, 1), g.d_OH), ((0, 2), g.d_OH), ((1, 2), g.d_HH)):
+                r = self.xm[:, b] - self.xm[:, a]
+                err = max(err, float(xp.max(xp.abs(xp.sqrt(xp.sum(r * r, axis=1)) - d))))
+        return self.comm.allreduce(err, op=MPI.MAX)
+
     def results(self):
         dom = self.domain
         counts = self.comm.allgather(int(self.xm.shape[0]))
@@ -280,6 +290,7 @@ class WaterSolver(Solver):
                "box_A": self.lengths, "neigh_builds": self.nbuilds, "molecules_per_rank": counts,
                "ghosts_total": self.comm.allreduce(dom.nghost()),
                "memory_bytes_per_molecule": self.memory_per_molecule(),
+               "constraint_error_A": self.constraint_error(),
                "pme": {"alpha": getattr(self.ff, "alpha", None), "grid": list(getattr(self.ff, "grid", []) or []),
                        "order": self.params["pme_order"], "coulomb": self.params["coulomb"]},
                "energies": dict(self.energies), "thermo": self.thermo(), "minimise": self.minimise_log,

@@ -1,0 +1,174 @@
+"""Water solver: SETTLE, thermostat and barostat maths, NVE/NVT/NPT runs, restart, outputs, errors."""
+import math
+import os
+import subprocess
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, run_zzhpc
+from zzhpc.solvers.md import analysis, coupling
+from zzhpc.solvers.md.runner import write_toml
+from zzhpc.solvers.water.models import get_model
+from zzhpc.solvers.water.runner import run_inprocess, water_deck
+from zzhpc.solvers.water.settle import SettleGeometry, settle_positions, settle_velocities
+
+SMALL = {"molecules": 125, "cutoff": 6.0, "skin": 1.0, "minimise_steps": 10}
+
+
+def random_molecules(model, n, rng, box=20.0):
+    """``(n, 3, 3)`` rigid molecules of ``model`` at random positions and orientations."""
+    from zzhpc.solvers.water.builder import molecule_frame, random_rotations
+    rot = random_rotations(rng, n)
+    return rng.uniform(0, box, (n, 1, 3)) + np.einsum("mij,aj->mai", rot, molecule_frame(model))
+
+
+@pytest.mark.parametrize("name", ["spce", "tip3p"])
+def test_settle_restores_geometry_and_conserves_momenta(name, backend):
+    model = get_model(name)
+    g = SettleGeometry(model)
+    rng = np.random.default_rng(3)
+    x0 = random_molecules(model, 400, rng)
+    x1 = x0 + rng.normal(scale=0.04, size=x0.shape)          # an unconstrained step
+    m = np.asarray(g.masses())[None, :, None]
+    x3, _ = settle_positions(backend.asarray(x0), backend.asarray(x1), g, 2.0)
+    x3 = np.asarray(backend.to_host(x3))
+    for (a, b), d in (((0, 1), model.r_OH), ((0, 2), model.r_OH), ((1, 2), model.r_HH)):
+        assert np.max(np.abs(np.linalg.norm(x3[:, b] - x3[:, a], axis=1) - d)) < 1e-12
+    # The correction keeps the centre of mass and exerts no torque (constraint forces along old bonds).
+    dx = x3 - x1
+    assert np.max(np.abs((m * dx).sum(axis=1))) < 1e-12
+    assert np.max(np.abs(np.cross(x0 - x0[:, :1], m * dx).sum(axis=1))) < 1e-12
+    v = rng.normal(scale=0.01, size=x3.shape)
+    vn, _ = settle_velocities(backend.asarray(x3), backend.asarray(v), g, 2.0)
+    vn = np.asarray(backend.to_host(vn))
+    for a, b in ((0, 1), (0, 2), (1, 2)):
+        assert np.max(np.abs(np.sum((vn[:, b] - vn[:, a]) * (x3[:, b] - x3[:, a]), axis=1))) < 1e-15
+    assert np.max(np.abs((m * (vn - v)).sum(axis=1))) < 1e-15
+    assert np.max(np.abs(np.cross(x3, m * (vn - v)).sum(axis=1))) < 1e-13
+
+
+def test_svr_samples_the_canonical_kinetic_energy():
+    """Stationary K of SVR: mean N_f kT/2 and variance N_f (kT)^2 / 2 (Bussi et al. 2007)."""
+    nf, kbar, k = 40, 20.0, 3.0
+    ks = []
+    for step in range(30000):
+        k = coupling.svr_kinetic_energy(k, kbar, nf, 1.0, 4.0, coupling.coupling_rng(7, step, 1))
+        ks.append(k)
+    ks = np.asarray(ks[500:])
+    assert ks.mean() == pytest.approx(kbar, rel=0.02)
+    assert ks.var() == pytest.approx(2 * kbar ** 2 / nf, rel=0.1)
+    # Same (seed, step, stream), same numbers: what makes runs independent of the rank count.
+    assert coupling.coupling_rng(7, 5, 1).standard_normal() == coupling.coupling_rng(7, 5, 1).standard_normal()
+
+
+def test_c_rescale_strain_drifts_towards_the_target_pressure():
+    kw = dict(volume=15000.0, kT=0.596, compressibility=4.56e-5, dt=20.0, tau_p=1000.0, nktv2p=68568.415)
+    up = [coupling.c_rescale_strain(2000.0, 1.0, rng=coupling.coupling_rng(1, s, 2), **kw) for s in range(2000)]
+    down = [coupling.c_rescale_strain(-2000.0, 1.0, rng=coupling.coupling_rng(1, s, 2), **kw) for s in range(2000)]
+    drift = 4.56e-5 / 1000.0 * 1999.0 * 20.0
+    assert np.mean(up) > 0.5 * drift and np.mean(down) < -0.5 * drift
+    eps = coupling.c_rescale_strain(1.0, 1.0, rng=coupling.coupling_rng(1, 0, 2), **kw)
+    assert coupling.c_rescale_factor(1.0, 1.0, rng=coupling.coupling_rng(1, 0, 2), **kw) == math.exp(eps / 3.0)
+
+
+def test_rdf_of_an_ideal_gas_and_diffusion_of_a_random_walk():
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 20.0, (3000, 3))
+    r, g = analysis.rdf(x, [20.0] * 3, 9.5, nbins=40)
+    assert np.mean(g[8:]) == pytest.approx(1.0, abs=0.02)
+    walk = np.cumsum(rng.normal(size=(300, 400, 3)), axis=0)        # D = 1/2 per step
+    lags, m = analysis.msd(walk, max_lag=60)
+    d, _ = analysis.self_diffusion(lags, m)
+    assert d == pytest.approx(0.5, rel=0.05)
+    rr = np.linspace(2, 4, 41)
+    pos, h = analysis.first_peak(rr, 3.0 - (rr - 2.77) ** 2)
+    assert pos == pytest.approx(2.77, abs=1e-9) and h == pytest.approx(3.0, abs=1e-9)
+
+
+def test_nve_conserves_energy_and_constraints(tmp_path):
+    s, rows = run_inprocess(water_deck(dict(SMALL, ensemble="nve", ewald_tolerance=1e-5),
+                                       {"steps": 60, "dt": 1.0, "diag_every": 10}), str(tmp_path))
+    e = np.array([r["etotal"] for r in rows])
+    ke = np.mean([r["ke"] for r in rows])
+    assert np.max(np.abs(e - e[0])) < 5e-3 * ke, e
+    assert s["results"]["constraint_error_A"] < 1e-10
+    assert rows[0]["conserved"] == rows[0]["etotal"] and rows[-1]["conserved"] == rows[-1]["etotal"]
+
+
+def test_thermostat_brings_the_temperature_to_the_target(tmp_path):
+    _, rows = run_inprocess(water_deck(dict(SMALL, ensemble="nvt", temperature=250.0, tau_t=20.0),
+                                       {"steps": 300, "diag_every": 10}), str(tmp_path))
+    late = [r["temp"] for r in rows if r["step"] >= 150]
+    assert np.mean(late) == pytest.approx(250.0, rel=0.05)
+    # The energy the thermostat took out (hundreds of kcal/mol here) is accounted for in the conserved quantity.
+    cons = np.array([r["conserved"] for r in rows])
+    etot = np.array([r["etotal"] for r in rows])
+    assert np.max(np.abs(cons - cons[0])) < 0.02 * np.max(np.abs(etot - etot[0]))
+
+
+def test_barostat_compresses_a_dilute_start(tmp_path):
+    _, rows = run_inprocess(water_deck(dict(SMALL, ensemble="npt", density=0.85, tau_p=200.0, pcouple_every=2),
+                                       {"steps": 200, "diag_every": 20}), str(tmp_path))
+    assert rows[0]["press"] < -500.0
+    assert rows[-1]["density"] > rows[0]["density"] + 0.02
+    assert rows[-1]["volume"] < rows[0]["volume"]
+
+
+def test_restart_is_bitwise_and_outputs_are_written(tmp_path):
+    w = dict(SMALL, ensemble="npt", pcouple_every=3, sample_every=5)
+    deck = water_deck(w, {"steps": 30, "diag_every": 5, "checkpoint_every": 15, "output_every": 10})
+    deck["output"]["fields"] = True
+    s1, full = run_inprocess(deck, str(tmp_path / "a"))
+    ck = str(tmp_path / "a" / "checkpoints" / "ckpt_0000000015.h5")
+    s2, cont = run_inprocess(water_deck(w, {"steps": 30, "diag_every": 5, "restart": ck}), str(tmp_path / "b"))
+    assert cont == [r for r in full if r["step"] > 15]
+    assert s1["results"]["analysis"] == s2["results"]["analysis"]
+    assert s1["results"]["analysis"]["rdf_frames"] == 6
+    for f in ("rdf_oo.png", "density.png", "trajectory.h5md"):
+        assert (tmp_path / "a" / f).stat().st_size > 0
+    # The trajectory opens in MDAnalysis (peer environment): atoms, frames, whole molecules, box.
+    py = ROOT / ".peers" / "bin" / "python"
+    if not py.exists():
+        pytest.skip("no peer environment (.peers/)")
+    code = ("import sys, numpy as np, MDAnalysis as mda\n"
+            "u = mda.Universe(sys.argv[1])\n"
+            "x = [(ts.positions.reshape(-1, 3, 3).copy(), ts.dimensions[0]) for ts in u.trajectory]\n"
+            "d = max(float(np.max(np.abs(np.linalg.norm(f[:, 1] - f[:, 0], axis=1) - 1.0))) for f, _ in x)\n"
+            "print(len(u.atoms), len(u.trajectory), d, x[-1][1])\n")
+    proc = subprocess.run([str(py), "-c", code, str(tmp_path / "a" / "trajectory.h5md")], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    n, frames, d, edge = proc.stdout.split()
+    assert int(n) == 375 and int(frames) == 4 and float(d) < 1e-5
+    assert float(edge) == pytest.approx(full[-1]["volume"] ** (1 / 3), rel=1e-5)
+
+
+def test_bad_input_is_one_line_exit_2(tmp_path):
+    cases = [({"cutoff": 9.0}, "water.cutoff"),               # cutoff + skin beyond half the box
+             ({"model": "tip4p"}, "water.model"),
+             ({"ensemble": "nph"}, "water.ensemble")]
+    for i, (bad, key) in enumerate(cases):
+        path = tmp_path / f"bad{i}.toml"
+        write_toml(water_deck(dict(SMALL, **bad), {"steps": 1}, output={"dir": str(tmp_path / "out")}), str(path))
+        proc = run_zzhpc(0, "run", path)
+        lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("zzhpc")]
+        assert proc.returncode == 2 and len(lines) == 1 and key in lines[0], proc.stderr[-1500:]
+    # A checkpoint of another system is refused, naming the file.
+    run_inprocess(water_deck(SMALL, {"steps": 2}), str(tmp_path / "c"))
+    ck = tmp_path / "c" / "checkpoints" / "ckpt_0000000002.h5"
+    path = tmp_path / "other.toml"
+    write_toml(water_deck(dict(SMALL, molecules=150), {"steps": 4, "restart": str(ck)},
+                          output={"dir": str(tmp_path / "d")}), str(path))
+    proc = run_zzhpc(0, "run", path)
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("zzhpc")]
+    assert proc.returncode == 2 and len(lines) == 1 and "125 molecules" in lines[0], proc.stderr[-1500:]
+    assert os.path.exists(ck)
+
+
+def test_example_decks_are_valid():
+    from zzhpc.config.loader import load_deck
+    from zzhpc.core.deck import resolve
+    for name in ("water_spce.toml", "water_tip3p.toml"):
+        _, cfg = resolve(load_deck(str(ROOT / "examples" / name)), 2, base_dir=str(ROOT / "examples"))
+        assert cfg["solver"] == "water"
