@@ -212,3 +212,38 @@ def test_dcd_and_multimodel_pdb(tmp_path, villin):
     pdb = str(tmp_path / "m.pdb")
     write_ca_pdb(pdb, None, villin.sequence, models=frames)
     assert open(pdb).read().count("MODEL") == 4
+
+
+def _beads(positions):
+    """A structure of one-atom residues (carbon at each position, angstrom), for contact-map geometry."""
+    from zzhpc.solvers.folding.structure import Residue, Structure
+    return Structure("beads", [Residue("A", k + 1, "", "GLY", {"CA": ("C", 0.1 * np.asarray(p, float))})
+                               for k, p in enumerate(positions)])
+
+
+def test_shadow_map_geometry():
+    from zzhpc.solvers.folding.contacts import shadow_contacts
+    # Residues 0 and 8 are 5 A apart; residue 4 sits on the line between them, or 3 A off it.
+    far = [[100.0 + 10 * k, 0, 0] for k in range(7)]
+    on_line = [[0, 0, 0]] + far[:3] + [[2.5, 0, 0]] + far[3:6] + [[5.0, 0, 0]]
+    off_line = [[0, 0, 0]] + far[:3] + [[2.5, 3.0, 0]] + far[3:6] + [[5.0, 0, 0]]
+    assert [0, 8] not in shadow_contacts(_beads(on_line)).tolist()
+    assert [0, 8] in shadow_contacts(_beads(off_line)).tolist()
+    # Either side of the tangent cones: the angle at residue 0, atan(h / 2.5), against
+    # asin(1/5) + asin(1/d) with d = sqrt(2.5^2 + h^2) crosses at h = 1.55 A.
+    for h, shadowed in ((1.4, True), (1.7, False)):
+        pos = [[0, 0, 0]] + far[:3] + [[2.5, h, 0]] + far[3:6] + [[5.0, 0, 0]]
+        assert ([0, 8] not in shadow_contacts(_beads(pos)).tolist()) == shadowed
+
+
+def test_shadow_map_of_the_shipped_proteins(villin, ci2):
+    from zzhpc.solvers.folding.contacts import cutoff_contacts
+    from zzhpc.solvers.folding.structure import find_structure, read_structure
+    for name, chain, res, model, count in (("villin_hp35.pdb", "A", [1, 35], villin, 65),
+                                           ("ci2_2ci2.pdb", "I", None, ci2, 163)):
+        s = read_structure(find_structure(name), chain, res)
+        shadow = build_model(s, contact_map="shadow").contacts
+        within6 = set(map(tuple, cutoff_contacts(s, 0.6).tolist()))
+        assert set(map(tuple, shadow.tolist())) <= within6 and len(shadow) == count
+        # The shadow map keeps most 4.5 A contacts (occluded ones go) and adds longer-range ones.
+        assert len(set(map(tuple, shadow.tolist())) & set(map(tuple, model.contacts.tolist()))) > 0.8 * len(model.contacts)

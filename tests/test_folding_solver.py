@@ -91,6 +91,7 @@ def test_unfolded_start_is_unfolded(tmp_path):
     ("t_max", 0.5, "folding.t_max"),
     ("trajectory_replicas", [9], "folding.trajectory_replicas"),
     ("initial", "random", "folding.initial"),
+    ("contact_map", "voronoi", "folding.contact_map"),
 ])
 def test_bad_decks_name_the_key(tmp_path, key, value, match):
     with pytest.raises(ConfigError, match=match):

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...errors import InputError
+from .contacts import cutoff_contacts, shadow_contacts
 
 SMOG_CALPHA = {"k_bond": 20000.0, "k_angle": 40.0, "k1": 1.0, "k3": 0.5, "sigma_rep": 0.4, "epsilon": 1.0}
 
@@ -49,19 +50,6 @@ def dihedral_angles(x):
     n = np.cross(rkj, rkl)
     y = np.linalg.norm(rkj, axis=-1) * np.sum(rij * n, -1)
     return np.arctan2(y, np.sum(m * n, -1))
-
-
-def cutoff_contacts(structure, cutoff_nm=0.45, min_separation=4):
-    """Residue pairs ``(i, j)``, ``j - i >= min_separation``, with heavy atoms closer than ``cutoff_nm``."""
-    heavy = [r.heavy_atoms() for r in structure.residues]
-    pairs = []
-    n = len(heavy)
-    for i in range(n):
-        for j in range(i + min_separation, n):
-            d2 = np.sum((heavy[i][:, None, :] - heavy[j][None, :, :]) ** 2, -1)
-            if d2.min() < cutoff_nm ** 2:
-                pairs.append((i, j))
-    return np.array(pairs, dtype=np.int64).reshape(-1, 2)
 
 
 @dataclass
@@ -123,8 +111,13 @@ class CalphaModel:
                 "repulsive_pairs": int(len(self.repulsive_pairs()))}
 
 
-def build_model(structure, *, contact_cutoff=0.45, parameters=None):
-    """:class:`CalphaModel` of a :class:`~.structure.Structure` with SMOG2 C-alpha parameters."""
+def build_model(structure, *, contact_cutoff=0.45, parameters=None, contact_map="cutoff", shadow_cutoff=0.6,
+                shadow_radius=0.1):
+    """:class:`CalphaModel` of a :class:`~.structure.Structure` with SMOG2 C-alpha parameters.
+
+    ``contact_map`` is ``"cutoff"`` (heavy atoms within ``contact_cutoff`` nm) or ``"shadow"`` (the
+    shadow map with ``shadow_cutoff`` and shadowing radius ``shadow_radius``, nm; see :mod:`.contacts`).
+    """
     p = dict(SMOG_CALPHA, **(parameters or {}))
     x = structure.ca
     r0 = bond_lengths(x)
@@ -133,7 +126,10 @@ def build_model(structure, *, contact_cutoff=0.45, parameters=None):
         r = structure.residues
         raise InputError(structure.path, f"chain break: C-alpha {r[k].number} to {r[k + 1].number} is "
                                          f"{10 * r0[k]:.2f} A apart (a C-alpha model needs a continuous chain)")
-    contacts = cutoff_contacts(structure, contact_cutoff)
+    if contact_map == "shadow":
+        contacts = shadow_contacts(structure, shadow_cutoff, shadow_radius)
+    else:
+        contacts = cutoff_contacts(structure, contact_cutoff)
     sigma = np.linalg.norm(x[contacts[:, 0]] - x[contacts[:, 1]], axis=-1) if len(contacts) else np.zeros(0)
     return CalphaModel(native=x, r0=r0, theta0=bond_angles(x), phi0=dihedral_angles(x), contacts=contacts,
                        sigma=sigma, sequence=tuple(structure.sequence), **p)

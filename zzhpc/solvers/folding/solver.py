@@ -38,7 +38,11 @@ class FoldingSolver(Solver):
         "structure": Param(str, help="PDB or mmCIF file, or the name of one in zzhpc/solvers/folding/data"),
         "chain": Param(str, "", help="chain ID (empty: the first chain)"),
         "residues": Param((list, int), None, length=2, help="[first, last] residue numbers (default: all)"),
+        "contact_map": Param(str, "cutoff", choices=("cutoff", "shadow"),
+                             help="native contacts: heavy atoms within contact_cutoff, or the shadow map"),
         "contact_cutoff": Param(float, 4.5, lo=2.0, hi=8.0, help="heavy-atom contact cut-off, angstrom"),
+        "shadow_cutoff": Param(float, 6.0, lo=2.0, hi=10.0, help="shadow map: atom-pair cut-off, angstrom"),
+        "shadow_radius": Param(float, 1.0, lo=0.1, hi=2.0, help="shadow map: shadowing radius, angstrom"),
         "replicas": Param(int, 8, lo=1, help="number of walkers (one temperature rung each)"),
         "t_min": Param(float, 0.9, lo=0, lo_open=True, help="lowest temperature, eps/k_B"),
         "t_max": Param(float, 1.3, lo=0, lo_open=True, help="highest temperature (geometric ladder)"),
@@ -87,7 +91,9 @@ class FoldingSolver(Solver):
         if path is None:
             raise InputError(p["structure"], "structure file not found")
         self.structure = read_structure(path, p["chain"], p["residues"])
-        self.model = build_model(self.structure, contact_cutoff=p["contact_cutoff"] / 10.0)
+        self.model = build_model(self.structure, contact_cutoff=p["contact_cutoff"] / 10.0,
+                                 contact_map=p["contact_map"], shadow_cutoff=p["shadow_cutoff"] / 10.0,
+                                 shadow_radius=p["shadow_radius"] / 10.0)
         self.n = self.model.n
         self.replicas = ReplicaSet(self.comm, p["replicas"], key="folding.replicas")
         temps = p["temperatures"] or geometric_ladder(p["t_min"], p["t_max"], p["replicas"])
