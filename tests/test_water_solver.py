@@ -13,7 +13,7 @@ from zzhpc.solvers.water.models import get_model
 from zzhpc.solvers.water.runner import run_inprocess, water_deck
 from zzhpc.solvers.water.settle import SettleGeometry, settle_positions, settle_velocities
 
-SMALL = {"molecules": 125, "cutoff": 6.0, "skin": 1.0, "minimise_steps": 10}
+SMALL = {"molecules": 125, "cutoff": 6.0, "skin": 1.0, "minimise_steps": 10, "plots": False}
 
 
 def random_molecules(model, n, rng, box=20.0):
@@ -116,7 +116,7 @@ def test_barostat_compresses_a_dilute_start(tmp_path):
 
 
 def test_restart_is_bitwise_and_outputs_are_written(tmp_path):
-    w = dict(SMALL, ensemble="npt", pcouple_every=3, sample_every=5)
+    w = dict(SMALL, ensemble="npt", pcouple_every=3, sample_every=5, plots=True)
     deck = water_deck(w, {"steps": 30, "diag_every": 5, "checkpoint_every": 15, "output_every": 10})
     deck["output"]["fields"] = True
     s1, full = run_inprocess(deck, str(tmp_path / "a"))

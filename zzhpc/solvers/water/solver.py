@@ -68,6 +68,7 @@ class WaterSolver(Solver):
         "sample_start": Param(int, 0, lo=0, help="first step sampled (equilibration before)"),
         "rdf_rmax": Param(float, 10.0, lo=1.0, help="largest O-O distance of g(r) [A] (capped at 0.45 L)"),
         "rdf_bins": Param(int, 200, lo=10, help="bins of g(r)"),
+        "plots": Param(bool, True, help="PNG figures at the end: g_OO(r), density, MSD (rank 0)"),
         "kernels": Param(str, "auto", choices=("auto", "reference"), help="reference: the xp neighbour kernel"),
     }
 
@@ -304,6 +305,6 @@ class WaterSolver(Solver):
         if self.traj is not None:
             self.traj.close()
             files.append("trajectory.h5md")
-        if self.comm.Get_rank() == 0:
+        if self.params["plots"] and self.comm.Get_rank() == 0:
             files += write_figures(self.sampler, output_dir, self.model.name)
         return self.comm.bcast(files, root=0)
