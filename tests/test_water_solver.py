@@ -172,3 +172,17 @@ def test_example_decks_are_valid():
     for name in ("water_spce.toml", "water_tip3p.toml"):
         _, cfg = resolve(load_deck(str(ROOT / "examples" / name)), 2, base_dir=str(ROOT / "examples"))
         assert cfg["solver"] == "water"
+
+
+def test_numpy_and_torch_runs_agree(tmp_path):
+    """The solver is written once against xp: the torch backend follows the numpy run (NPT)."""
+    from zzhpc.device import backend_status
+    ok, why = backend_status()["torch"]
+    if not ok:
+        pytest.skip(f"torch backend not available: {why}")
+    deck = water_deck(dict(SMALL, ensemble="npt", pcouple_every=2, minimise_steps=3), {"steps": 10, "diag_every": 5})
+    _, a = run_inprocess(deck, str(tmp_path / "np"))
+    _, b = run_inprocess(dict(deck, backend={"name": "torch"}), str(tmp_path / "torch"))
+    for x, y in zip(a, b):
+        for k in ("pe", "ke", "press", "volume"):
+            assert y[k] == pytest.approx(x[k], rel=1e-10), (k, x["step"])
