@@ -89,6 +89,31 @@ def test_numba_override_matches_reference(name):
             assert np.max(np.abs(a - b)) <= 1e-12 * max(np.max(np.abs(a)), 1.0)
 
 
+@pytest.mark.parametrize("name", ["water_pair_forces", "water_pme_spread", "water_pme_gather"])
+def test_generic_kernel_on_torch_matches_numpy(name):
+    # tests/test_kernels.py covers registered kernels; these register when the water force field is
+    # first imported, so they are checked here as well.
+    from zzhpc.device import backend_status
+    ok, why = backend_status().get("torch", (False, "unregistered"))
+    if not ok:
+        pytest.skip(f"torch backend not available: {why}")
+    tb = get_backend("torch")
+    k = REG[name]
+    args, kw = k["sample"](np.random.default_rng(3))
+
+    def to(o):
+        if isinstance(o, np.ndarray):
+            return tb.asarray(o.copy())
+        if isinstance(o, dict):
+            return {a: to(b) for a, b in o.items()}
+        return o
+    ref = k["generic"](*args, **kw)
+    got = k["generic"](*[to(a) for a in args], **kw)
+    ref, got = (ref, got) if isinstance(ref, tuple) else ((ref,), (got,))
+    for a, b in zip(ref, got):
+        np.testing.assert_allclose(tb.to_host(b), np.asarray(a), rtol=1e-12, atol=1e-12)
+
+
 def test_pair_kernel_sample_is_nontrivial():
     args, _ = REG["water_pair_forces"]["sample"](np.random.default_rng(1))
     f, e_lj, e_c, w = REG["water_pair_forces"]["generic"](*args)

@@ -26,7 +26,7 @@ from ...errors import ConfigError, SimulationError
 from . import kernels_numba  # noqa: F401  (registers the compiled overrides)
 from .ewald import ewald_reciprocal, kmax_for
 from .models import get_model
-from .nonbonded import QQRD2E, exclusion_correction, pair_tables, self_energy
+from .nonbonded import exclusion_correction, pair_tables, self_energy
 from .pme import PME
 
 KEYS = ("lj", "coul_real", "coul_recip", "coul_self", "coul_excl", "tail", "total")
@@ -154,8 +154,10 @@ class WaterForceField:
         self.e_self = self_energy(self.q_sq, self.alpha)
 
     def compute(self, x_all, types_all, mol_all, nlocal, neigh, half=True):
-        """Forces, energies (dict, summed over ranks) and virial; see docs/water_forces.md."""
-        xp = self.xp
+        """Forces, energies (dict, summed over ranks) and virial; see docs/water_forces.md.
+
+        Collective. ``f`` has ghost rows (pair forces, to be summed back by ``Domain.reverse_comm``
+        when ``half``); the exclusion and reciprocal forces act on owned rows only."""
         nlocal = int(nlocal)
         if nlocal % 3:
             raise SimulationError(f"water force field: {nlocal} owned atoms is not whole molecules")
@@ -181,7 +183,7 @@ class WaterForceField:
 
     def _ewald(self, x, q):
         """Plain Ewald on the gathered system (reference; every rank sums all wave vectors)."""
-        be, xp = self.backend, self.xp
+        be = self.backend
         xh, qh = be.to_host(x), be.to_host(q)
         parts = self.comm.allgather((xh, qh))
         xa = np.concatenate([p[0] for p in parts])
