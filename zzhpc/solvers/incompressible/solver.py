@@ -143,7 +143,7 @@ class IncompressibleSolver(FieldsAndCheckpoints, Solver):
         return d
 
     def initialise(self):
-        """Fresh run: with an inflow face, the field (zero inside) is projected onto the divergence-free
+        r"""Fresh run: with an inflow face, the field (zero inside) is projected onto the divergence-free
         fields, :math:`u^0 = -\nabla\phi` with :math:`\nabla^2\phi = 0` and the inflow's flux: the potential
         flow that the inflow drives (one pressure solve, counted in the statistics)."""
         if not self.bc.inflow:
