@@ -68,8 +68,10 @@ def summary_row(s, name, repeat, wl, state=None):
            "cpu_model": prov.get("cpu_model"), "hosts": ",".join(prov.get("hosts") or []),
            "mpi_library": (prov.get("mpi_library") or "").split(", package")[0],
            "loadavg_before": ((state or {}).get("loadavg_before") or [None])[0]}
-    for phase, t in (s.get("timers_s") or {}).items():
-        if phase in PER_RUN_PHASES:  # the final checkpoint and output are once per run, not per step
+    # The loop-only timers (newer summaries) leave set-up out of the per-step phases.
+    loop = s.get("loop_timers_s")
+    for phase, t in (loop or s.get("timers_s") or {}).items():
+        if phase in PER_RUN_PHASES and loop is None:  # the final checkpoint and output are once per run, not per step
             row[f"{phase}_run_s"] = t["mean"]
             continue
         row[f"{phase}_s"] = t["mean"] / steps if steps else None
