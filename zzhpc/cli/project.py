@@ -55,7 +55,11 @@ def _card_options(p):
     p.add_argument("--decomposition", default="pencil", choices=("slab", "pencil"), help="spectral FFT layout")
     p.add_argument("--water", choices=("none", "mW"), default="none", help="md: mW water instead of LJ")
     p.add_argument("--sw-cost-ratio", type=float, default=2.0,
-                   help="ASSUMPTION: cost per particle-step of mW (Stillinger-Weber) over LJ (default 2.0)")
+                   help="cost per particle-step of mW (Stillinger-Weber) over LJ (default 2.0; measured "
+                        "1.87-2.09 on one rank, docs/mw.md)")
+    p.add_argument("--sw-memory-ratio", type=float, default=0.70,
+                   help="bytes per mW molecule over bytes per LJ atom (default 0.70: 324 against 461 "
+                        "bytes measured, docs/mw.md)")
 
 
 def main(args):
