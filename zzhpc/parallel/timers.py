@@ -51,7 +51,7 @@ class PhaseTimers:
     def reduce(self, comm, since=None, until=None):
         """``{phase: {"min", "mean", "max"}}`` seconds over the ranks of ``comm`` (collective).
 
-        ``since``/``until`` (:meth:`snapshot`\ s) restrict it to the time between them."""
+        ``since`` and ``until``, two :meth:`snapshot` results, restrict it to the time between them."""
         since, until = since or {}, self.totals if until is None else until
         names = sorted(set().union(*comm.allgather(sorted(until))))
         out = {}
