@@ -164,3 +164,15 @@ def settle_velocities(x, v, geom, dt):
         d = x[:, q] - x[:, p]
         vir = vir - xp.sum(tau[l] * xp.sqrt(_dot(xp, d, d)))
     return vnew, (2.0 / dt) * vir
+
+
+def bond_error(x, geom):
+    """Largest deviation [A] of an O-H or H-H distance of ``x`` ``(nmol, 3, 3)`` from the model's (local)."""
+    if x.shape[0] == 0:
+        return 0.0
+    xp = array_namespace(x)
+    err = 0.0
+    for (a, b), d in (((0, 1), geom.d_OH), ((0, 2), geom.d_OH), ((1, 2), geom.d_HH)):
+        r = x[:, b] - x[:, a]
+        err = max(err, float(xp.max(xp.abs(xp.sqrt(_dot(xp, r, r)) - d))))
+    return err

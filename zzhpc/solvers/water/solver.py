@@ -28,7 +28,7 @@ from .checkpoint import load_water_state, save_water_state
 from .integrate import RigidVerlet, initial_velocities, minimise
 from .models import MODELS, get_model
 from .outputs import Sampler, write_figures
-from .settle import SettleGeometry
+from .settle import SettleGeometry, bond_error
 from .trajectory import Trajectory
 
 
@@ -237,14 +237,12 @@ class WaterSolver(Solver):
     def diagnostics(self):
         return self.thermo()
 
-    def nonfinite_field(self):
-        xp = self.xp
-        ok = bool(xp.all(xp.isfinite(self.vm))) and bool(xp.all(xp.isfinite(self.xm)))
-        return None if self.comm.allreduce(ok, op=MPI.LAND) else "x/v"
-
     def local_nonfinite_field(self):
         xp = self.xp
         return None if bool(xp.all(xp.isfinite(self.vm))) and bool(xp.all(xp.isfinite(self.xm))) else "x/v"
+
+    def nonfinite_field(self):
+        return None if self.comm.allreduce(self.local_nonfinite_field() is None, op=MPI.LAND) else "x/v"
 
     def poison(self):
         if self.xm.shape[0]:
@@ -276,13 +274,7 @@ class WaterSolver(Solver):
 
     def constraint_error(self):
         """Largest deviation of an O-H or H-H distance from the model's [A] (collective)."""
-        xp, g = self.xp, self.geom
-        err = 0.0
-        if self.xm.shape[0]:
-            for (a, b), d in (((0, 1), g.d_OH), ((0, 2), g.d_OH), ((1, 2), g.d_HH)):
-                r = self.xm[:, b] - self.xm[:, a]
-                err = max(err, float(xp.max(xp.abs(xp.sqrt(xp.sum(r * r, axis=1)) - d))))
-        return self.comm.allreduce(err, op=MPI.MAX)
+        return self.comm.allreduce(bond_error(self.xm, self.geom), op=MPI.MAX)
 
     def results(self):
         dom = self.domain
