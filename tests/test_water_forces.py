@@ -213,9 +213,9 @@ def test_bad_input_is_one_clear_line(box100):
     assert "\n" not in msg and "water.cutoff = 8.0" in msg and "half the smallest box length" in msg
     with pytest.raises(ConfigError, match="water.coulomb"):
         WaterForceField(COMM, BE, "spce", L, 7.0, 100, coulomb="reaction-field")
-    with pytest.raises(ConfigError, match="water.grid"):
+    with pytest.raises(ConfigError, match="water.pme_grid"):
         WaterForceField(COMM, BE, "spce", L, 7.0, 100, grid=[4, 4, 4])
-    with pytest.raises(ConfigError, match="water.tolerance"):
+    with pytest.raises(ConfigError, match="water.ewald_tolerance"):
         WaterForceField(COMM, BE, "spce", L, 7.0, 100, tolerance=0.0)
 
 

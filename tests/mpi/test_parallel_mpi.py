@@ -162,3 +162,21 @@ def test_replica_set_blocks():
     assert rs.owner(9) == comm.Get_size() - 1
     with pytest.raises(ConfigError, match="replicas"):
         ReplicaSet(comm, comm.Get_size() - 1)
+
+
+@pytest.mark.mpi(min_size=2)
+@pytest.mark.timeout(60)
+def test_concatenated_with_a_rank_that_owns_nothing(tmp_path):
+    # h5py skips empty selections; the empty rank must still join the collective transfer, or the
+    # others wait forever (a rank owning no atoms or molecules at a checkpoint).
+    path = os.path.join(shared_tmp(tmp_path), "e.h5")
+    r = comm.Get_rank()
+    n = 0 if r == 1 else r + 3
+    parts = np.full((n, 3), float(r))
+    with open_parallel(path, "w", comm) as f:
+        off, total = write_concatenated(f, "p", parts, comm)
+    assert total == sum(0 if k == 1 else k + 3 for k in range(comm.Get_size()))
+    with open_parallel(path, "r", comm) as f:
+        got = read_concatenated(f, "p", off, n)
+    assert got.shape == (n, 3)
+    np.testing.assert_array_equal(got, parts)

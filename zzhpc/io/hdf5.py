@@ -64,9 +64,26 @@ def write_concatenated(f, name, local, comm):
     offset = comm.exscan(n) or 0
     total = comm.allreduce(n)
     dset = f.create_dataset(name, shape=(total,) + local.shape[1:], dtype=local.dtype)
-    with dset.collective:
-        dset[offset:offset + n] = local
+    if n == 0 and total:
+        _empty_collective(dset, local)
+    else:
+        with dset.collective:
+            dset[offset:offset + n] = local
     return offset, total
+
+
+def _empty_collective(dset, buf):
+    """Take part in a collective transfer with no rows: h5py skips empty selections, and the other
+    ranks would wait for this one forever."""
+    import h5py
+    mem = h5py.h5s.create_simple((1,))
+    mem.select_none()
+    fsp = dset.id.get_space()
+    fsp.select_none()
+    dxpl = h5py.h5p.create(h5py.h5p.DATASET_XFER)
+    dxpl.set_dxpl_mpio(h5py.h5fd.MPIO_COLLECTIVE)
+    one = np.zeros((1,) + buf.shape[1:], dtype=buf.dtype)
+    dset.id.write(mem, fsp, one, dxpl=dxpl)
 
 
 def read_concatenated(f, name, start, count, path="file"):
@@ -75,8 +92,11 @@ def read_concatenated(f, name, start, count, path="file"):
     dset = f[name]
     if start + count > dset.shape[0]:
         raise InputError(path, f"dataset '{name}' has {dset.shape[0]} rows, need {start + count}")
-    with dset.collective:
-        return dset[start:start + count]
+    # Independent reads: a rank with nothing to read takes no part, and h5py's fast read path would
+    # not honour a collective transfer on the others anyway.
+    if count == 0:
+        return np.zeros((0,) + dset.shape[1:], dtype=dset.dtype)
+    return dset[start:start + count]
 
 
 def write_attrs(obj, mapping):

@@ -11,7 +11,8 @@ import numpy as np
 from ...io import open_parallel
 from ..._version import __version__
 
-_UNITS = {"real": {"position": "angstrom", "velocity": "angstrom fs-1", "time": "fs"}}
+# MDAnalysis's H5MD reader knows "Angstrom fs-1" (capitalised) for velocities.
+_UNITS = {"real": {"position": "angstrom", "velocity": "Angstrom fs-1", "time": "fs"}}
 
 
 class H5MDWriter:

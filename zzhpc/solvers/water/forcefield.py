@@ -99,7 +99,7 @@ class WaterForceField:
         if coulomb not in ("pme", "ewald"):
             raise ConfigError(f"{key}.coulomb", "expected 'pme' or 'ewald'", coulomb)
         if not 0 < tolerance < 0.5:
-            raise ConfigError(f"{key}.tolerance", "expected 0 < tolerance < 0.5", tolerance)
+            raise ConfigError(f"{key}.ewald_tolerance", "expected 0 < tolerance < 0.5", tolerance)
         if self.order < 3 or self.order > 12:
             raise ConfigError(f"{key}.pme_order", "expected a B-spline order from 3 to 12", order)
         self.tolerance = float(tolerance)
@@ -107,10 +107,10 @@ class WaterForceField:
         a, g = pme_parameters(lengths, self.cutoff, self.tolerance)
         self.alpha = float(alpha) if alpha is not None else a
         if not self.alpha > 0:
-            raise ConfigError(f"{key}.alpha", "expected a positive Ewald parameter in 1/A", alpha)
+            raise ConfigError(f"{key}.ewald_alpha", "expected a positive Ewald parameter in 1/A", alpha)
         self.grid = [int(n) for n in grid] if grid is not None else g
         if len(self.grid) != 3 or min(self.grid) < self.order:
-            raise ConfigError(f"{key}.grid", f"expected 3 grid sizes, each >= the PME order {self.order}", grid)
+            raise ConfigError(f"{key}.pme_grid", f"expected 3 grid sizes, each >= the PME order {self.order}", grid)
         tab = pair_tables(self.model, self.cutoff)
         self.tables = {k: backend.asarray(v, dtype=dtype) for k, v in tab.items()}
         self.charges = backend.asarray(np.asarray(self.model.charges), dtype=dtype)
@@ -124,7 +124,7 @@ class WaterForceField:
             try:
                 self.pme = PME(comm, backend, self.grid, self.order, self.alpha, lengths, dtype=dtype, kernels=kernels)
             except ValueError as exc:
-                raise ConfigError(f"{key}.grid", f"cannot be split over {comm.Get_size()} ranks ({exc})",
+                raise ConfigError(f"{key}.pme_grid", f"cannot be split over {comm.Get_size()} ranks ({exc})",
                                   self.grid) from None
         self.set_box(lengths)
 

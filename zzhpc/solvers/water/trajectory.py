@@ -14,10 +14,6 @@ from . import molecules as mol
 class Trajectory:
     def __init__(self, path, w, append=False):
         self.writer = h5md.H5MDWriter(path, w.comm, 3 * w.nmol, w.domain, w.units, append=append)
-        # MDAnalysis's H5MDReader knows "Angstrom fs-1", not the writer's "angstrom fs-1".
-        vel = self.writer.f["particles/trajectory/velocity/value"]
-        if vel.attrs.get("unit") != "Angstrom fs-1":
-            vel.attrs["unit"] = "Angstrom fs-1"
 
     def write(self, w, step, time):
         be, xp = w.backend, w.xp
