@@ -24,7 +24,9 @@ from ..md import kernels_numba  # noqa: F401  (its override)
 from ..md.coupling import WATER_COMPRESSIBILITY_ATM
 from ..md.units import UNITS
 from . import molecules as mol
+from .builder import box_length
 from .checkpoint import load_water_state, save_water_state
+from .forcefield import WaterForceField  # also registers the water kernels (tests/test_kernels.py)
 from .integrate import RigidVerlet, initial_velocities, minimise
 from .models import MODELS, get_model
 from .outputs import Sampler, write_figures
@@ -83,8 +85,6 @@ class WaterSolver(Solver):
     # Construction ----------------------------------------------------------------------------------
     def __init__(self, ctx, cfg):
         super().__init__(ctx, cfg)
-        from .builder import box_length
-        from .forcefield import WaterForceField
         p = self.params
         self.units = UNITS["real"]
         self.dt = self.dt or 2.0
