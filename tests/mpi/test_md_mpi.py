@@ -19,7 +19,9 @@ def shared_dir():
     return comm.bcast(tempfile.mkdtemp(prefix="md_mpi_") if comm.rank == 0 else None, root=0)
 
 
-def compare(deck, tol=1e-10):
+def compare(deck, keys=KEYS, tol=1e-10):
+    """Run ``deck`` on all ranks and on each rank alone; thermo rows agree to ``tol`` (also used by
+    test_md_sw_mpi.py)."""
     comm = MPI.COMM_WORLD
     work = shared_dir()
     s, par = run_inprocess(deck, os.path.join(work, "par"), comm)
@@ -27,7 +29,7 @@ def compare(deck, tol=1e-10):
     _, ser = run_inprocess(serial, os.path.join(work, f"ser{comm.rank}"), MPI.COMM_SELF)
     assert len(par) == len(ser)
     for a, b in zip(par, ser):
-        for k in KEYS:
+        for k in keys:
             assert a[k] == pytest.approx(b[k], rel=tol), (k, a["step"])
     return s
 

@@ -1,7 +1,5 @@
 """mW (Stillinger-Weber) on 2 and 4 ranks: three-body forces on ghosts summed back to their owners, thermo
 and the c-rescale barostat's box changes independent of the rank count."""
-import os
-import tempfile
 
 import numpy as np
 import pytest
@@ -9,28 +7,10 @@ from mpi4py import MPI
 
 from zzhpc.solvers.md.cases import make_solver
 from zzhpc.solvers.md.cases_mw import mw_deck
-from zzhpc.solvers.md.runner import run_inprocess
+from test_md_mpi import compare  # the same serial-vs-parallel comparison
 
 pytestmark = pytest.mark.mpi(min_size=2)
 KEYS = ("temp", "pe", "ke", "etotal", "press")
-
-
-def shared_dir():
-    comm = MPI.COMM_WORLD
-    return comm.bcast(tempfile.mkdtemp(prefix="md_sw_mpi_") if comm.rank == 0 else None, root=0)
-
-
-def compare(deck, keys=KEYS, tol=1e-10):
-    comm = MPI.COMM_WORLD
-    work = shared_dir()
-    s, par = run_inprocess(deck, os.path.join(work, "par"), comm)
-    serial = {k: v for k, v in deck.items() if k != "parallel"}
-    _, ser = run_inprocess(serial, os.path.join(work, f"ser{comm.rank}"), MPI.COMM_SELF)
-    assert len(par) == len(ser)
-    for a, b in zip(par, ser):
-        for k in keys:
-            assert a[k] == pytest.approx(b[k], rel=tol), (k, a["step"])
-    return s
 
 
 def forces_by_id(s):
