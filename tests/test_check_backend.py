@@ -49,7 +49,7 @@ def test_numpy_passes_with_self_launched_mpi_part(tmp_path):
 
 
 def test_torch_passes_under_mpiexec_2(tmp_path):
-    pytest.importorskip("torch")
+    pytest.importorskip("torch", reason="torch (the optional torch backend) is not installed")
     out = tmp_path / "torch.json"
     proc = check(2, "torch", "--json", out)
     rep = load(out)

@@ -9,7 +9,7 @@ from zzhpc.solvers.folding import kernels_numba as kn
 from zzhpc.solvers.folding.cases import load_model, perturbed
 from zzhpc.solvers.folding.kernels import sbm_baoab_step, sbm_forces
 
-pytest.importorskip("numba")
+pytest.importorskip("numba", reason="numba (the compiled CPU kernels) is not installed")
 
 
 @pytest.fixture(scope="module", params=["villin", "ci2"])
@@ -81,7 +81,7 @@ def test_replicas_do_not_depend_on_their_tile(model):
 
 def test_declines_what_it_cannot_serve(model):
     p = model.kernel_params()
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason="torch (the optional torch backend) is not installed")
     with pytest.raises(NotSuitableError):
         kn.sbm_forces_numba(torch.zeros((2, model.n, 3), dtype=torch.float64), p)
     with pytest.raises(NotSuitableError):

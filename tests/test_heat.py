@@ -28,7 +28,7 @@ def test_second_order_convergence():
 
 
 def test_torch_backend_gives_numpy_result():
-    pytest.importorskip("torch")
+    pytest.importorskip("torch", reason="torch (the optional torch backend) is not installed")
     a = run_mode([20, 12, 10], 0.002)["diagnostics"]
     b = run_mode([20, 12, 10], 0.002, backend="torch")["diagnostics"]
     assert a["l2"] == pytest.approx(b["l2"], rel=1e-13)

@@ -19,7 +19,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 @pytest.fixture(scope="module")
 def lammps_ref(tmp_path_factory):
-    pytest.importorskip("mpi4py")
     work = str(tmp_path_factory.mktemp("lmp"))
     return lammps_thermo([5, 5, 5], 60, 20, work)
 

@@ -60,7 +60,7 @@ def test_half_list_counts_each_local_pair_once():
 
 @pytest.mark.parametrize("half", [True, False])
 def test_numba_overrides_match_reference(half):
-    pytest.importorskip("numba")
+    pytest.importorskip("numba", reason="numba (the compiled CPU kernels) is not installed")
     x, n, lo, hi, cut = system(4)
     nb = kernels_numba.neighbor_list_numba(x, n, lo, hi, cut, half)
     ref = GEN_N(x, n, lo, hi, cut, half)

@@ -33,7 +33,7 @@ OTHER = sw_constants(SWParams(2.0, 2.2, 1.9, 15.0, 1.1, -0.2, 6.0, 0.5, 4.5, 0.7
 
 @pytest.mark.parametrize("seed, sw", [(1, None), (2, None), (3, OTHER)])
 def test_numba_matches_reference_on_random_configurations(seed, sw):
-    pytest.importorskip("numba")
+    pytest.importorskip("numba", reason="numba (the compiled CPU kernels) is not installed")
     x, n, neigh, sw = _system(seed, sw)
     f1, e1, w1 = kernels_sw_numba.sw_forces_numba(x, neigh.astype(np.int32), n, sw)
     f2, e2, w2 = REF(x, neigh, n, sw, chunk=37)
@@ -187,7 +187,7 @@ def test_cli_bad_sw_file_exits_2_with_one_line(tmp_path):
 
 @pytest.fixture
 def one_torch_thread():
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason="torch (the optional torch backend) is not installed")
     n = torch.get_num_threads()
     torch.set_num_threads(1)          # tiny tensors: thread start-up would dominate on a busy machine
     yield

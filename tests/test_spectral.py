@@ -100,7 +100,7 @@ def test_random_field_has_the_prescribed_spectrum_and_energy():
 
 
 def test_torch_backend_gives_numpy_result(tmp_path):
-    pytest.importorskip("torch")
+    pytest.importorskip("torch", reason="torch (the optional torch backend) is not installed")
     deck = spectral_deck((16, 16, 16), steps=4, dt=0.05, initial="random", forcing="band", diag_every=2)
     _, a = run_spectral(deck)
     _, b = run_spectral(deck, backend="torch")
@@ -110,7 +110,7 @@ def test_torch_backend_gives_numpy_result(tmp_path):
 
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
 def test_float32_follows_float64(backend):
-    pytest.importorskip(backend)
+    pytest.importorskip(backend, reason=f"the optional {backend} backend is not installed")
     deck = spectral_deck((12, 12, 12), t_end=0.2, dt=0.05)
     _, a = run_spectral(deck, backend=backend)
     _, b = run_spectral(deck, backend=backend, dtype="float32")

@@ -12,7 +12,7 @@ from zzhpc.device import get_backend
 @pytest.mark.parametrize("name", ["numpy", "torch"])
 def test_mpi_checks_pass(name):
     if name == "torch":
-        pytest.importorskip("torch")
+        pytest.importorskip("torch", reason="torch (the optional torch backend) is not installed")
     comm = MPI.COMM_WORLD
     rows = mpi_checks(get_backend(name, comm=comm), comm, ("float32", "float64"))
     if comm.Get_rank() == 0:

@@ -10,11 +10,10 @@ import math
 import numpy as np
 import pytest
 
-mpi4py = pytest.importorskip("mpi4py")
-from mpi4py import MPI  # noqa: E402
+from mpi4py import MPI
 
-from zzhpc.parallel.fft import DistributedFFT  # noqa: E402
-from zzhpc.parallel.partition import block_ranges  # noqa: E402
+from zzhpc.parallel.fft import DistributedFFT
+from zzhpc.parallel.partition import block_ranges
 
 SHAPES = [(16, 12, 10), (9, 7, 8), (8, 8, 8), (6, 5, 7)]
 TOL = {"float64": 1e-12, "float32": 1e-5}
@@ -114,8 +113,8 @@ def test_numpy_matches_rfftn_and_roundtrip(decomposition, grid, shape, dtype):
 @pytest.mark.parametrize("shape", [(16, 12, 10), (9, 7, 8)])
 @pytest.mark.parametrize("decomposition,grid", [("slab", None), ("pencil", "1xP"), ("pencil", None)])
 def test_torch_namespace(decomposition, grid, shape, dtype, gpu_aware):
-    torch = pytest.importorskip("torch")
-    xt = pytest.importorskip("array_api_compat.torch")
+    torch = pytest.importorskip("torch", reason="torch (the optional torch backend) is not installed")
+    xt = pytest.importorskip("array_api_compat.torch", reason="array-api-compat has no torch support here")
     comm = MPI.COMM_WORLD
     grid = _grid(grid, comm.size)
     if not _admissible(shape, comm.size, decomposition, grid):

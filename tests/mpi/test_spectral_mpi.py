@@ -34,7 +34,7 @@ def test_series_match_one_rank(decomposition, initial_field):
 
 @pytest.mark.mpi(min_size=2)
 def test_torch_matches_numpy_across_ranks():
-    pytest.importorskip("torch")
+    pytest.importorskip("torch", reason="torch (the optional torch backend) is not installed")
     deck = spectral_deck((16, 16, 16), steps=3, dt=0.05, initial="random", decomposition="pencil")
     _, a = run_spectral(deck, comm=COMM)
     _, b = run_spectral(deck, comm=COMM, backend="torch")
