@@ -53,8 +53,9 @@ def _compare(got, ref):
     return rel_error(got, ref)
 
 
-def _one(be, ref_be, fn, generic, sample, single, draws):
+def _one(be, ref_be, fn, generic, sample, single, draws, canonical=None):
     err = 0.0
+    canon = canonical or (lambda r: r)
     rng = np.random.default_rng(7)
     for _ in range(draws):
         args, kw = sample(rng)
@@ -62,7 +63,7 @@ def _one(be, ref_be, fn, generic, sample, single, draws):
             args, kw = _round32(args), _round32(kw)
         ref = _to_host(ref_be, generic(*_to_device(ref_be, args, False), **_to_device(ref_be, kw, False)))
         got = _to_host(be, fn(*_to_device(be, args, single), **_to_device(be, kw, single)))
-        err = max(err, _compare(got, ref))
+        err = max(err, _compare(canon(got), canon(ref)))
     return err
 
 
@@ -79,12 +80,14 @@ def kernel_checks(be):
         if k["sample"] is None:
             continue
         out.append(run_check(Check("kernels", name, dtype, detail=k["generic"].__module__),
-                             lambda: (_one(be, ref_be, k["generic"], k["generic"], k["sample"], single, 1),
+                             lambda: (_one(be, ref_be, k["generic"], k["generic"], k["sample"], single, 1,
+                                                   k["canonical"]),
                                       TOL[dtype]["kernel"])))
         for i, fn in enumerate(k["overrides"].get(be.name, [])):
             out.append(run_check(Check("kernels", f"{name} override {i} ({fn.__name__})", dtype,
                                        detail=fn.__module__),
-                                 lambda: (_one(be, ref_be, fn, k["generic"], k["sample"], single, 3),
+                                 lambda: (_one(be, ref_be, fn, k["generic"], k["sample"], single, 3,
+                                                       k["canonical"]),
                                           TOL[dtype]["override"])))
     for name, err in sorted(discovery_errors().items()):
         out.append(Check("kernels", f"load {name}", "", detail=f"solver package failed to load: {err}"))

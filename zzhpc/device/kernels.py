@@ -10,17 +10,23 @@ from ..errors import NotSuitableError
 _GENERIC = {}
 _OVERRIDES = {}
 _SAMPLES = {}
+_CANONICAL = {}
 
 
-def kernel(name, sample=None):
+def kernel(name, sample=None, canonical=None):
     """Decorator: the generic (reference) kernel ``name``.
 
     ``sample(rng) -> (args, kwargs)`` makes random NumPy inputs for the override conformance tests.
+    ``canonical(result) -> result`` (NumPy in, NumPy out) maps a result to the form two correct
+    versions share, for results whose layout the contract leaves free (e.g. the order of the
+    neighbours within a row of a neighbour list).
     """
     def deco(fn):
         _GENERIC[name] = fn
         if sample is not None:
             _SAMPLES[name] = sample
+        if canonical is not None:
+            _CANONICAL[name] = canonical
         return fn
     return deco
 
@@ -53,8 +59,9 @@ def get_kernel(name, backend):
 
 
 def kernel_registry():
-    """``{name: {"generic": fn, "sample": fn|None, "overrides": {backend: [fn, ...]}}}``."""
-    return {n: {"generic": f, "sample": _SAMPLES.get(n), "overrides": dict(_OVERRIDES.get(n, {}))}
+    """``{name: {"generic": fn, "sample": fn|None, "canonical": fn|None, "overrides": {backend: [fn, ...]}}}``."""
+    return {n: {"generic": f, "sample": _SAMPLES.get(n), "canonical": _CANONICAL.get(n),
+                "overrides": dict(_OVERRIDES.get(n, {}))}
             for n, f in _GENERIC.items()}
 
 

@@ -6,10 +6,12 @@ against. Conventions shared by every implementation:
 * ``x`` is ``(nall, 3)``: the ``nlocal`` owned atoms first, then the ghost atoms.
 * A neighbour list is an integer array ``(nlocal, maxn)``; row ``i`` holds the neighbours of atom ``i``
   within ``cutneigh`` (pair cutoff + skin) first, padded with ``-1``.
-* ``half=True`` (Newton's third law on, LAMMPS ``newton on``): each pair is stored once. A local pair
-  ``(i, j)`` is kept on the row of the smaller index; a local-ghost pair is kept when the ghost lies
-  "above" the local atom (larger z, then y, then x), so that a pair spanning two ranks, or an atom and a
-  periodic image, is counted by exactly one rank; the forces on ghosts are then sent back to their owners.
+* ``half=True`` (Newton's third law on, LAMMPS ``newton on``): each pair is stored once, on the row of
+  its "lower" atom: ``j`` is listed on row ``i`` when it lies above ``i`` (larger z, then y, then x). The
+  same rule decides local-ghost pairs, so a pair spanning two ranks, or an atom and a periodic image, is
+  counted by exactly one rank; the forces on ghosts are then sent back to their owners. Being geometric,
+  the rule gives every row about half the neighbours (an index rule would give the first atoms nearly
+  all of theirs, and the padded list the width of a full list), and no partner lies in the bins below.
 * ``half=False``: every local atom lists all its neighbours; no ghost forces.
 
 Binning follows Allen & Tildesley, *Computer Simulation of Liquids* (2nd ed., 2017), sec. 5.3.
@@ -41,7 +43,16 @@ def _random_system(rng, n=300, nghost=120, box=6.0):
     return x, n, (-1.3, -1.3, -1.3), (box + 1.3, box + 1.3, box + 1.3)
 
 
-@kernel("md_neighbor_list", sample=_sample_neighbors)
+def canonical_neighbors(neigh):
+    """Rows sorted, padding last, width trimmed to the longest row: two lists of the same pairs agree."""
+    neigh = np.asarray(neigh)
+    big = np.iinfo(np.int64).max
+    rows = np.sort(np.where(neigh < 0, big, neigh.astype(np.int64)), axis=1)
+    width = int((rows < big).sum(axis=1).max()) if rows.size else 0
+    return np.where(rows[:, :width] == big, -1, rows[:, :width])
+
+
+@kernel("md_neighbor_list", sample=_sample_neighbors, canonical=canonical_neighbors)
 def neighbor_list(x, nlocal, lo, hi, cutneigh, half, chunk=4096):
     """Neighbour list ``(nlocal, maxn)`` of the atoms in ``x`` within ``cutneigh`` (see module notes).
 
@@ -91,7 +102,7 @@ def neighbor_list(x, nlocal, lo, hi, cutneigh, half, chunk=4096):
         if half:
             dxj, dyj, dzj = dvec[..., 0], dvec[..., 1], dvec[..., 2]
             above = (dzj > 0) | ((dzj == 0) & ((dyj > 0) | ((dyj == 0) & (dxj > 0))))
-            keep = keep & xp.where(j < nlocal, j > ii[:, None], above)
+            keep = keep & above
         pos = xp.cumulative_sum(xp.astype(keep, idt), axis=1) - 1
         rows = xp.broadcast_to(ii[:, None], keep.shape)
         parts.append((rows[keep], pos[keep], j[keep]))

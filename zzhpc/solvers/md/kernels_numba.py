@@ -26,7 +26,7 @@ def _compile():
         return _jit
 
     @njit(cache=True, nogil=True, error_model="numpy")
-    def build(x, nlocal, lo, size, nb, cut2, half, maxn):
+    def build(x, nlocal, lo, size, nb, stencil, cut2, half, maxn):
         nall = x.shape[0]
         ncell = nb[0] * nb[1] * nb[2]
         cx = np.empty(nall, np.int64)
@@ -44,87 +44,148 @@ def _compile():
         for k in range(ncell):
             count[k + 1] += count[k]
         start = count.copy()
-        order = np.empty(nall, np.int64)
+        order = np.empty(nall, np.int32)
         for i in range(nall):
             k = (cz[i] * nb[1] + cy[i]) * nb[0] + cx[i]
             order[start[k]] = i
             start[k] += 1
-        xs = np.empty((nall, 3), x.dtype)     # positions in bin order: contiguous inner loops
+        xs = np.empty(nall, x.dtype)          # positions in bin order: contiguous inner loops
+        ys = np.empty(nall, x.dtype)
+        zs = np.empty(nall, x.dtype)
         for s in range(nall):
-            xs[s, 0] = x[order[s], 0]
-            xs[s, 1] = x[order[s], 1]
-            xs[s, 2] = x[order[s], 2]
+            xs[s] = x[order[s], 0]
+            ys[s] = x[order[s], 1]
+            zs[s] = x[order[s], 2]
         neigh = np.full((nlocal, maxn), -1, np.int32)
+        # Candidates are written unconditionally and kept by advancing the count: no branch to
+        # mispredict on the cutoff test. The buffer holds every candidate of one atom.
+        widest = 0
+        for k in range(ncell):
+            widest = max(widest, count[k + 1] - count[k])
+        buf = np.empty(stencil.shape[0] * widest * (2 * (int(stencil[:, 3].max()) if stencil.shape[0] else 0) + 1) + 1,
+                       np.int32)
         worst = 0
         for i in range(nlocal):
             n = 0
             xi, yi, zi = x[i, 0], x[i, 1], x[i, 2]
-            for dz in range(-1, 2):
-                c2 = cz[i] + dz
-                if c2 < 0 or c2 >= nb[2]:
+            for t in range(stencil.shape[0]):
+                # One stencil row: the bins (c0 - r .. c0 + r, c1, c2) are contiguous in bin order.
+                c1 = cy[i] + stencil[t, 1]
+                c2 = cz[i] + stencil[t, 2]
+                if c1 < 0 or c1 >= nb[1] or c2 < 0 or c2 >= nb[2]:
                     continue
-                for dy in range(-1, 2):
-                    c1 = cy[i] + dy
-                    if c1 < 0 or c1 >= nb[1]:
-                        continue
-                    for dx in range(-1, 2):
-                        c0 = cx[i] + dx
-                        if c0 < 0 or c0 >= nb[0]:
-                            continue
-                        k = (c2 * nb[1] + c1) * nb[0] + c0
-                        for s in range(count[k], count[k + 1]):
-                            j = order[s]
-                            if j == i:
-                                continue
-                            ddx = xs[s, 0] - xi
-                            ddy = xs[s, 1] - yi
-                            ddz = xs[s, 2] - zi
-                            if half:
-                                if j < nlocal:
-                                    if j < i:
-                                        continue
-                                elif not (ddz > 0 or (ddz == 0 and (ddy > 0 or (ddy == 0 and ddx > 0)))):
-                                    continue
-                            if ddx * ddx + ddy * ddy + ddz * ddz < cut2:
-                                if n < maxn:
-                                    neigh[i, n] = j
-                                n += 1
+                r = stencil[t, 3]
+                row = (c2 * nb[1] + c1) * nb[0]
+                s0 = count[row + max(cx[i] - r, 0)]
+                s1 = count[row + min(cx[i] + r, nb[0] - 1) + 1]
+                if half and stencil[t, 2] == 0:
+                    # A half list keeps a pair on the row of its lower atom (z, then y, then x):
+                    # the stencil holds no layer below, and the same layer needs the test.
+                    for s in range(s0, s1):
+                        ddx = xs[s] - xi
+                        ddy = ys[s] - yi
+                        ddz = zs[s] - zi
+                        above = (ddz > 0) | ((ddz == 0) & ((ddy > 0) | ((ddy == 0) & (ddx > 0))))
+                        buf[n] = order[s]
+                        n += (ddx * ddx + ddy * ddy + ddz * ddz < cut2) & above
+                else:
+                    for s in range(s0, s1):
+                        ddx = xs[s] - xi
+                        ddy = ys[s] - yi
+                        ddz = zs[s] - zi
+                        buf[n] = order[s]
+                        n += (ddx * ddx + ddy * ddy + ddz * ddz < cut2) & (order[s] != i)
+            if n <= maxn:
+                for m in range(n):
+                    neigh[i, m] = buf[m]
             worst = max(worst, n)
         return neigh, worst
 
     @njit(cache=True, nogil=True, error_model="numpy")
     def lj(x, types, neigh, nlocal, lj1, lj2, lj3, lj4, cutsq, offset, half, f):
+        # Per atom: (1) the pairs inside the cutoff are compacted into short buffers without a
+        # branch, (2) the arithmetic runs over the buffers (LLVM vectorises it; with one atom type
+        # the coefficients are scalars), (3) forces are summed and scattered (Newton's third law).
         e = 0.0
         w = 0.0
         maxn = neigh.shape[1]
+        nt = lj1.shape[0]
+        t1, t2, t3, t4, tc, to = lj1.ravel(), lj2.ravel(), lj3.ravel(), lj4.ravel(), cutsq.ravel(), offset.ravel()
+        one = nt == 1
+        a1, a2, a3, a4, ao, ac = t1[0], t2[0], t3[0], t4[0], to[0], tc[0]
+        jb = np.empty(maxn, np.int64)
+        tb = np.empty(maxn, np.int64)
+        dxb, dyb, dzb, r2b, fpb = np.empty(maxn), np.empty(maxn), np.empty(maxn), np.empty(maxn), np.empty(maxn)
         for i in range(nlocal):
             xi, yi, zi = x[i, 0], x[i, 1], x[i, 2]
-            ti = types[i]
+            ti = types[i] * nt
+            m = 0
+            if one:
+                for k in range(maxn):
+                    j = neigh[i, k]
+                    if j < 0:
+                        break
+                    dx = xi - x[j, 0]
+                    dy = yi - x[j, 1]
+                    dz = zi - x[j, 2]
+                    r2 = dx * dx + dy * dy + dz * dz
+                    jb[m] = j
+                    dxb[m], dyb[m], dzb[m], r2b[m] = dx, dy, dz, r2
+                    m += r2 < ac
+            else:
+                for k in range(maxn):
+                    j = neigh[i, k]
+                    if j < 0:
+                        break
+                    dx = xi - x[j, 0]
+                    dy = yi - x[j, 1]
+                    dz = zi - x[j, 2]
+                    r2 = dx * dx + dy * dy + dz * dz
+                    tp = ti + types[j]
+                    jb[m], tb[m] = j, tp
+                    dxb[m], dyb[m], dzb[m], r2b[m] = dx, dy, dz, r2
+                    m += r2 < tc[tp]
+            ei = 0.0
+            wi = 0.0
+            if one:
+                for k in range(m):
+                    r2i = 1.0 / r2b[k]
+                    r6i = r2i * r2i * r2i
+                    fp = r6i * (a1 * r6i - a2) * r2i
+                    fpb[k] = fp
+                    ei += r6i * (a3 * r6i - a4) - ao
+                    wi += r2b[k] * fp
+            else:
+                for k in range(m):
+                    tp = tb[k]
+                    r2i = 1.0 / r2b[k]
+                    r6i = r2i * r2i * r2i
+                    fp = r6i * (t1[tp] * r6i - t2[tp]) * r2i
+                    fpb[k] = fp
+                    ei += r6i * (t3[tp] * r6i - t4[tp]) - to[tp]
+                    wi += r2b[k] * fp
+            e += ei
+            w += wi
             fx = 0.0
             fy = 0.0
             fz = 0.0
-            for k in range(maxn):
-                j = neigh[i, k]
-                if j < 0:
-                    break
-                dx = xi - x[j, 0]
-                dy = yi - x[j, 1]
-                dz = zi - x[j, 2]
-                r2 = dx * dx + dy * dy + dz * dz
-                tj = types[j]
-                if r2 < cutsq[ti, tj]:
-                    r2i = 1.0 / r2
-                    r6i = r2i * r2i * r2i
-                    fp = r6i * (lj1[ti, tj] * r6i - lj2[ti, tj]) * r2i
-                    fx += dx * fp
-                    fy += dy * fp
-                    fz += dz * fp
-                    if half:
-                        f[j, 0] -= dx * fp
-                        f[j, 1] -= dy * fp
-                        f[j, 2] -= dz * fp
-                    e += r6i * (lj3[ti, tj] * r6i - lj4[ti, tj]) - offset[ti, tj]
-                    w += r2 * fp
+            if half:
+                for k in range(m):
+                    fp = fpb[k]
+                    gx, gy, gz = dxb[k] * fp, dyb[k] * fp, dzb[k] * fp
+                    fx += gx
+                    fy += gy
+                    fz += gz
+                    j = jb[k]
+                    f[j, 0] -= gx
+                    f[j, 1] -= gy
+                    f[j, 2] -= gz
+            else:
+                for k in range(m):
+                    fp = fpb[k]
+                    fx += dxb[k] * fp
+                    fy += dyb[k] * fp
+                    fz += dzb[k] * fp
             f[i, 0] += fx
             f[i, 1] += fy
             f[i, 2] += fz
@@ -142,21 +203,39 @@ def _check(x):
         raise NotSuitableError("NumPy float arrays only")
 
 
-_maxn = [64]
+_maxn = {}      # width guess per (half, cutoff): the last build's widest row plus a margin
+
+
+def _stencil(size, cutneigh, half):
+    """Rows of bins within reach of ``cutneigh`` for bins of edges ``size``: ``(0, dy, dz, r)`` stands for
+    the bins dx = -r..r of row (dy, dz). A half list takes only the layers dz >= 0 (the partner of a
+    pair lies above its row atom)."""
+    reach = [int(np.ceil(cutneigh / s)) for s in size]
+    out = []
+    for dz in range(0 if half else -reach[2], reach[2] + 1):
+        for dy in range(-reach[1], reach[1] + 1):
+            gyz = (max(abs(dy) - 1, 0) * size[1]) ** 2 + (max(abs(dz) - 1, 0) * size[2]) ** 2
+            r = [dx for dx in range(reach[0] + 1) if (max(dx - 1, 0) * size[0]) ** 2 + gyz < cutneigh * cutneigh]
+            if r:
+                out.append((0, dy, dz, max(r)))
+    return np.asarray(out, np.int64).reshape(-1, 4)
 
 
 @override("md_neighbor_list", "numpy")
 def neighbor_list_numba(x, nlocal, lo, hi, cutneigh, half, chunk=None):
+    """Bins of half the list cutoff (LAMMPS's default), searched through a pruned stencil."""
     _check(x)
     jit = _compile()
-    nb, size = bin_geometry(lo, hi, cutneigh)
+    nb, size = bin_geometry(lo, hi, 0.5 * cutneigh)
+    key = (bool(half), round(float(cutneigh), 9))
     args = (np.ascontiguousarray(x), nlocal, np.asarray(lo, np.float64), np.asarray(size, np.float64),
-            np.asarray(nb, np.int64), cutneigh * cutneigh, bool(half))
+            np.asarray(nb, np.int64), _stencil(size, cutneigh, half), cutneigh * cutneigh, bool(half))
     while True:
-        neigh, worst = jit["build"](*args, _maxn[0])
-        if worst <= _maxn[0]:
+        guess = _maxn.get(key, 64)
+        neigh, worst = jit["build"](*args, guess)
+        _maxn[key] = int(worst * 1.05) + 4
+        if worst <= guess:
             break
-        _maxn[0] = int(worst * 1.2) + 8
     width = max(int(worst), 0)
     return np.ascontiguousarray(neigh[:, :width]) if width < neigh.shape[1] else neigh
 
