@@ -104,8 +104,8 @@ def _compile():
     @njit(cache=True, nogil=True, error_model="numpy")
     def lj(x, types, neigh, nlocal, lj1, lj2, lj3, lj4, cutsq, offset, half, f):
         # Per atom: (1) the pairs inside the cutoff are compacted into short buffers without a
-        # branch, (2) the arithmetic runs over the buffers (LLVM vectorises it; with one atom type
-        # the coefficients are scalars), (3) forces are summed and scattered (Newton's third law).
+        # branch, (2) the arithmetic runs over the buffers (with one atom type the coefficients are
+        # scalars), (3) energies, virial and forces are summed, forces scattered (Newton's third law).
         e = 0.0
         w = 0.0
         maxn = neigh.shape[1]
@@ -116,6 +116,7 @@ def _compile():
         jb = np.empty(maxn, np.int64)
         tb = np.empty(maxn, np.int64)
         dxb, dyb, dzb, r2b, fpb = np.empty(maxn), np.empty(maxn), np.empty(maxn), np.empty(maxn), np.empty(maxn)
+        eb = np.empty(maxn)
         for i in range(nlocal):
             xi, yi, zi = x[i, 0], x[i, 1], x[i, 2]
             ti = types[i] * nt
@@ -145,33 +146,28 @@ def _compile():
                     jb[m], tb[m] = j, tp
                     dxb[m], dyb[m], dzb[m], r2b[m] = dx, dy, dz, r2
                     m += r2 < tc[tp]
-            ei = 0.0
-            wi = 0.0
+            # (2) No sums here: a floating-point reduction would keep LLVM from vectorising.
             if one:
                 for k in range(m):
                     r2i = 1.0 / r2b[k]
                     r6i = r2i * r2i * r2i
-                    fp = r6i * (a1 * r6i - a2) * r2i
-                    fpb[k] = fp
-                    ei += r6i * (a3 * r6i - a4) - ao
-                    wi += r2b[k] * fp
+                    fpb[k] = r6i * (a1 * r6i - a2) * r2i
+                    eb[k] = r6i * (a3 * r6i - a4) - ao
             else:
                 for k in range(m):
                     tp = tb[k]
                     r2i = 1.0 / r2b[k]
                     r6i = r2i * r2i * r2i
-                    fp = r6i * (t1[tp] * r6i - t2[tp]) * r2i
-                    fpb[k] = fp
-                    ei += r6i * (t3[tp] * r6i - t4[tp]) - to[tp]
-                    wi += r2b[k] * fp
-            e += ei
-            w += wi
+                    fpb[k] = r6i * (t1[tp] * r6i - t2[tp]) * r2i
+                    eb[k] = r6i * (t3[tp] * r6i - t4[tp]) - to[tp]
             fx = 0.0
             fy = 0.0
             fz = 0.0
             if half:
                 for k in range(m):
                     fp = fpb[k]
+                    e += eb[k]
+                    w += r2b[k] * fp
                     gx, gy, gz = dxb[k] * fp, dyb[k] * fp, dzb[k] * fp
                     fx += gx
                     fy += gy
@@ -183,6 +179,8 @@ def _compile():
             else:
                 for k in range(m):
                     fp = fpb[k]
+                    e += eb[k]
+                    w += r2b[k] * fp
                     fx += dxb[k] * fp
                     fy += dyb[k] * fp
                     fz += dzb[k] * fp

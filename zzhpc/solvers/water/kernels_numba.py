@@ -5,7 +5,7 @@ inputs other than float64/float32 NumPy arrays or for more than 256 atom types, 
 kernel runs instead. Single-threaded: one MPI rank per core.
 
 Per owned atom the pairs inside the cutoff are first compacted into short buffers, so that the
-expensive part (exp, erfc, 1/sqrt, division) is a branch-free loop that LLVM vectorises: exp is
+expensive part (exp, erfc, sqrt, one division) is a branch-free loop that LLVM vectorises: exp is
 range-reduced to :math:`2^n e^t` with the power of two written as IEEE-754 bits, erfc is Cody's
 rational approximation (relative error below 4e-15) times that same exponential.
 """
@@ -80,7 +80,7 @@ if njit is not None:
         nb = np.empty(maxn, np.int64)
         # Separate 1-D buffers: LLVM vectorises step 3 only when it can tell them apart.
         dxb, dyb, dzb, r2b, tr = np.empty(maxn), np.empty(maxn), np.empty(maxn), np.empty(maxn), np.empty(maxn)
-        qb, c12, c6, fpb, ecb = np.empty(maxn), np.empty(maxn), np.empty(maxn), np.empty(maxn), np.empty(maxn)
+        qb, r2ib, fpb, ecb = np.empty(maxn), np.empty(maxn), np.empty(maxn), np.empty(maxn)
         a2 = alpha * alpha
         ca = 2.0 * _RSQRTPI * alpha
         lo2, hi2 = (0.46875 / alpha) ** 2, (4.0 / alpha) ** 2
@@ -109,42 +109,44 @@ if njit is not None:
                 n = math.floor(y * _LOG2E + 0.5)
                 nb[k] = (np.int64(n) + 1023) << 52
                 tr[k] = (y - n * _LN2_HI) - n * _LN2_LO
-                tp = tb[k]
-                qb[k], c12[k], c6[k] = tq[tp], t1[tp], t2[tp]
+                qb[k] = tq[tb[k]]
             pw = nb[:m].view(np.float64)
-            # 3. Branch-free arithmetic, vectorised by LLVM; Cody's erfc for 0.46875 < a r <= 4.
+            # 3. Coulomb, branch-free and vectorised by LLVM (few buffers, no sums: either would stop
+            # it); Cody's erfc for 0.46875 < a r <= 4; one division gives 1/den and 1/r^2.
             for k in range(m):
                 t = tr[k]
                 p = ((((((_E13 * t + _E12) * t + _E11) * t + _E10) * t + _E9) * t + _E8) * t + _E7) * t
                 p = ((((((p + _E6) * t + _E5) * t + _E4) * t + _E3) * t + _E2) * t + 1.0) * t + 1.0
                 e = p * pw[k]
                 r2 = r2b[k]
-                rinv = 1.0 / math.sqrt(r2)
-                r2i = rinv * rinv
-                xa = alpha * r2 * rinv
+                r = math.sqrt(r2)
+                xa = alpha * r
                 num = (((((((_C[8] * xa + _C[0]) * xa + _C[1]) * xa + _C[2]) * xa + _C[3]) * xa + _C[4]) * xa
-                        + _C[5]) * xa + _C[6]) * xa
+                        + _C[5]) * xa + _C[6]) * xa + _C[7]
                 den = (((((((xa + _D[0]) * xa + _D[1]) * xa + _D[2]) * xa + _D[3]) * xa + _D[4]) * xa
-                        + _D[5]) * xa + _D[6]) * xa
-                ec = qb[k] * e * (num + _C[7]) / (den + _D[7]) * rinv
-                r6i = r2i * r2i * r2i
-                fpb[k] = (ec + qb[k] * ca * e) * r2i + r6i * (c12[k] * r6i - c6[k]) * r2i
+                        + _D[5]) * xa + _D[6]) * xa + _D[7]
+                inv = 1.0 / (den * r2)
+                r2i = inv * den
+                ec = qb[k] * e * num * inv * r
+                fpb[k] = (ec + qb[k] * ca * e) * r2i
                 ecb[k] = ec
-            # 4. Rare pairs outside the fit's range, sums, Newton's third law.
+                r2ib[k] = r2i
+            # 4. Rare pairs outside the fit's range, Lennard-Jones, sums, Newton's third law.
             fx = 0.0
             fy = 0.0
             fz = 0.0
             for k in range(m):
                 r2 = r2b[k]
                 tp = tb[k]
-                r2i = 1.0 / r2
-                r6i = r2i * r2i * r2i
                 if r2 <= lo2 or r2 > hi2:
                     r = math.sqrt(r2)
                     e = math.exp(-a2 * r2)
                     ecb[k] = qb[k] * _erfc_exp(alpha * r, e) / r
-                    fpb[k] = (ecb[k] + qb[k] * ca * e) * r2i + r6i * (c12[k] * r6i - c6[k]) * r2i
-                fp = fpb[k]
+                    r2ib[k] = 1.0 / r2
+                    fpb[k] = (ecb[k] + qb[k] * ca * e) * r2ib[k]
+                r2i = r2ib[k]
+                r6i = r2i * r2i * r2i
+                fp = fpb[k] + r6i * (t1[tp] * r6i - t2[tp]) * r2i
                 e_c += ecb[k]
                 e_lj += r6i * (t3[tp] * r6i - t4[tp])
                 w += r2 * fp
