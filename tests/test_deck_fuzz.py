@@ -5,7 +5,6 @@ the key (in-process, 1,000+ decks per solver), and the CLI must exit 2 with one 
 (a sample, since each launch costs a second)."""
 import copy
 import math
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,7 +12,7 @@ from hypothesis import strategies as st
 
 from conftest import ROOT, run_zzhpc
 from zzhpc.config.loader import load_deck
-from zzhpc.config.schema import REQUIRED, Param, Section
+from zzhpc.config.schema import Section
 from zzhpc.core.deck import full_schema, resolve
 from zzhpc.core.registry import get_solver
 from zzhpc.errors import ConfigError

@@ -180,3 +180,18 @@ def test_concatenated_with_a_rank_that_owns_nothing(tmp_path):
         got = read_concatenated(f, "p", off, n)
     assert got.shape == (n, 3)
     np.testing.assert_array_equal(got, parts)
+
+
+@pytest.mark.mpi
+def test_domain_rescale_keeps_the_decomposition_proportional():
+    from zzhpc.parallel.domain import Domain
+    comm = MPI.COMM_WORLD
+    dom = Domain(comm, get_backend("numpy"), [-1.0, 0.0, 2.0], [9.0, 8.0, 12.0], [True] * 3, 1.5)
+    before = [list(s) for s in dom.split]
+    dom.rescale(1.1, [4.0, 4.0, 7.0])
+    assert dom.boxlo == pytest.approx([-1.5, -0.4, 1.5]) and dom.boxhi == pytest.approx([9.5, 8.4, 12.5])
+    assert dom.length == pytest.approx([11.0, 8.8, 11.0])
+    for d, c in enumerate([4.0, 4.0, 7.0]):
+        assert dom.split[d] == pytest.approx([c + 1.1 * (s - c) for s in before[d]])
+    assert dom.sublo == [dom.split[d][dom.coords[d]] for d in range(3)]
+    assert dom.subhi == [dom.split[d][dom.coords[d] + 1] for d in range(3)]

@@ -76,6 +76,19 @@ class Domain:
         self.swaps = []
 
     # Sub-domain bounds ----------------------------------------------------------------------------
+    def rescale(self, mu, origin):
+        """Scale the box and every sub-domain boundary by ``mu`` about the point ``origin`` (barostats).
+
+        Atom positions are the caller's to scale; ghosts keep their old shifts until the next
+        ``borders`` (or until the caller resets them)."""
+        for d in range(3):
+            o = float(origin[d])
+            self.boxlo[d] = o + mu * (self.boxlo[d] - o)
+            self.boxhi[d] = o + mu * (self.boxhi[d] - o)
+            self.length[d] = self.boxhi[d] - self.boxlo[d]
+            self.split[d] = [o + mu * (s - o) for s in self.split[d]]
+        self.split_changed()
+
     def split_changed(self):
         """Recompute this rank's bounds after ``split`` changed (load balancing, restart)."""
         for d in range(3):

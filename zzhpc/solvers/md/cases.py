@@ -2,7 +2,6 @@
 
 Measured figures of the full forms are in docs/md.md.
 """
-import math
 import os
 import tempfile
 

@@ -209,12 +209,7 @@ class CRescale:
         n = md.nlocal
         md.x[:n] = c + mu * (md.x[:n] - c)
         md.v = md.v / mu
-        for d in range(3):
-            dom.boxlo[d] = centre[d] + mu * (dom.boxlo[d] - centre[d])
-            dom.boxhi[d] = centre[d] + mu * (dom.boxhi[d] - centre[d])
-            dom.length[d] = dom.boxhi[d] - dom.boxlo[d]
-            dom.split[d] = [centre[d] + mu * (s - centre[d]) for s in dom.split[d]]
-        dom.split_changed()
+        dom.rescale(mu, centre)
         self.mu = 1.0
         return True
 

@@ -29,7 +29,6 @@ def neighbor_list_cuda(x, nlocal, lo, hi, cutneigh, half, chunk=None):
     if half or x.dtype != np.float64:
         raise NotSuitableError("full lists of float64 positions only")
     nb, size = bin_geometry(lo, hi, cutneigh)
-    nall = x.shape[0]
     c = [cupy.clip(cupy.floor((x[:, d] - lo[d]) / size[d]).astype(cupy.int64), 0, nb[d] - 1) for d in range(3)]
     cell = (c[2] * nb[1] + c[1]) * nb[0] + c[0]
     order = cupy.argsort(cell)   # stable (radix sort)

@@ -116,12 +116,7 @@ def rescale(domain, mu, x, masses):
     lo = xp.asarray(domain.boxlo, dtype=x.dtype)
     com = centres_of_mass(x, masses)
     x = x + ((com - lo) * (mu - 1.0))[:, None, :]
-    for ax in range(3):
-        L = domain.length[ax] * mu
-        domain.length[ax] = L
-        domain.boxhi[ax] = domain.boxlo[ax] + L
-        domain.split[ax] = [domain.boxlo[ax] + (s - domain.boxlo[ax]) * mu for s in domain.split[ax]]
-    domain.split_changed()
+    domain.rescale(mu, list(domain.boxlo))
     reset_shifts(domain)
     return x
 
