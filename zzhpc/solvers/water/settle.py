@@ -29,7 +29,10 @@ are ``(nmol, 3, 3)`` (molecule, atom O/H/H, xyz) of any ``xp`` namespace.
 """
 import math
 
+import numpy as np
 from array_api_compat import array_namespace
+
+from ...device import get_kernel, kernel
 
 
 class SettleGeometry:
@@ -63,12 +66,55 @@ def _dot(xp, a, b):
     return xp.sum(a * b, axis=-1)
 
 
+def _backend_name(x):
+    """The kernel registry's backend for an array: overrides exist for NumPy arrays only."""
+    return "numpy" if isinstance(x, np.ndarray) else type(x).__module__.split(".")[0]
+
+
 def settle_positions(x0, x1, geom, dt):
     """Constrained positions ``(nmol, 3, 3)`` from the old ``x0`` and the unconstrained ``x1``.
 
     Returns ``(x3, virial)`` with ``virial`` the local constraint virial (0-d array, energy units
-    of mass * length^2 / time^2: multiply by ``mvv2e``).
+    of mass * length^2 / time^2: multiply by ``mvv2e``). Runs the fastest registered kernel
+    ``water_settle_positions`` for the array's backend.
     """
+    return get_kernel("water_settle_positions", _backend_name(x0))(x0, x1, geom, dt)
+
+
+def settle_velocities(x, v, geom, dt):
+    """Velocities ``(nmol, 3, 3)`` with no component along any bond of the positions ``x`` (RATTLE).
+
+    Returns ``(v_new, virial)``; the impulses are taken as forces acting over half a step,
+    :math:`\\mathbf G_i = 2 m_i \\delta\\mathbf v_i / \\Delta t` (velocity Verlet's closing half kick).
+    Runs the fastest registered kernel ``water_settle_velocities`` for the array's backend.
+    """
+    return get_kernel("water_settle_velocities", _backend_name(x))(x, v, geom, dt)
+
+
+def _sample_state(rng, nmol=40, jitter=0.05):
+    """Rigid TIP3P molecules with random orientations and a perturbed copy (a step's unconstrained move)."""
+    from .models import get_model
+    geom = SettleGeometry(get_model("tip3p"))
+    h = math.sqrt(geom.d_OH ** 2 - geom.rc ** 2)
+    body = np.array([[0.0, 0.0, 0.0], [-geom.rc, -h, 0.0], [geom.rc, -h, 0.0]])
+    q, _ = np.linalg.qr(rng.standard_normal((nmol, 3, 3)))
+    x0 = np.einsum("mij,aj->mai", q, body) + rng.uniform(0, 20.0, (nmol, 1, 3))
+    return geom, x0, x0 + rng.normal(0.0, jitter, x0.shape)
+
+
+def _sample_positions(rng):
+    geom, x0, x1 = _sample_state(rng)
+    return (x0, x1, geom, 2.0), {}
+
+
+def _sample_velocities(rng):
+    geom, x0, _ = _sample_state(rng)
+    return (x0, rng.normal(0.0, 0.01, x0.shape), geom, 2.0), {}
+
+
+@kernel("water_settle_positions", sample=_sample_positions)
+def settle_positions_xp(x0, x1, geom, dt):
+    """The reference :func:`settle_positions`, any ``xp`` namespace."""
     xp = array_namespace(x0)
     mO, mH, M = geom.m_O, geom.m_H, geom.mass
     ra, rb, rc = geom.ra, geom.rb, geom.rc
@@ -116,12 +162,9 @@ def settle_positions(x0, x1, geom, dt):
     return x3, vir
 
 
-def settle_velocities(x, v, geom, dt):
-    """Velocities ``(nmol, 3, 3)`` with no component along any bond of the positions ``x`` (RATTLE).
-
-    Returns ``(v_new, virial)``; the impulses are taken as forces acting over half a step,
-    :math:`\\mathbf G_i = 2 m_i \\delta\\mathbf v_i / \\Delta t` (velocity Verlet's closing half kick).
-    """
+@kernel("water_settle_velocities", sample=_sample_velocities)
+def settle_velocities_xp(x, v, geom, dt):
+    """The reference :func:`settle_velocities`, any ``xp`` namespace."""
     xp = array_namespace(x)
     mO, mH = geom.m_O, geom.m_H
     # Bonds k = (p, q): 0 = (O, H1), 1 = (O, H2), 2 = (H1, H2); e_k from p to q.
@@ -176,3 +219,6 @@ def bond_error(x, geom):
         r = x[:, b] - x[:, a]
         err = max(err, float(xp.max(xp.abs(xp.sqrt(_dot(xp, r, r)) - d))))
     return err
+
+
+from . import settle_numba  # noqa: E402,F401  (registers the Numba overrides)
