@@ -38,9 +38,10 @@ def test_taylor_green_initial_invariants_are_exact():
     assert speed == pytest.approx(1.0, abs=0.05) and div < 1e-14
 
 
-def test_nonlinear_term_transfers_no_energy_and_is_solenoidal():
+@pytest.mark.parametrize("rule", ["2/3", "3/2"])
+def test_nonlinear_term_transfers_no_energy_and_is_solenoidal(rule):
     """The semi-discrete system conserves energy to round-off: <u . N(u)> = 0, k . N = 0."""
-    g = _grid(16)
+    g = _grid(16, dealias=rule)
     uh = initial.random_isotropic(g, energy=0.5, k0=3.0, seed=3)
     nh = NavierStokesRHS(g, 0.0)(uh)
     scale = math.sqrt(g.average_product(uh, uh) * g.average_product(nh, nh))
@@ -48,18 +49,49 @@ def test_nonlinear_term_transfers_no_energy_and_is_solenoidal():
     k0, k1, k2 = g.k
     div = np.abs(k0 * nh[0] + k1 * nh[1] + k2 * nh[2]).max() / np.abs(nh).max()
     assert div < 1e-13
-    assert np.all(nh[:, ~g.mask_host] == 0)   # 2/3 rule: nothing outside the mask
+    assert np.all(nh[:, ~g.mask_host] == 0)   # nothing outside the mask
 
 
-def _inviscid_drift(dt, steps):
-    deck = spectral_deck((16, 16, 16), steps=steps, dt=dt, nu=0.0, initial="random", peak_wavenumber=3.0)
+def _embed(uh, n, big):
+    """A spectrum of the n^3 grid placed at the same signed modes of the big^3 grid (rfftn convention)."""
+    out = np.zeros(uh.shape[:1] + (big, big, big // 2 + 1), dtype=uh.dtype)
+    m = np.fft.fftfreq(n, 1 / n).astype(int)
+    i = np.nonzero(2 * np.abs(m) < n)[0]
+    j = i[: n // 2]
+    out[np.ix_(range(uh.shape[0]), m[i] % big, m[i] % big, m[j])] = uh[np.ix_(range(uh.shape[0]), i, i, j)]
+    return out * (big / n) ** 3
+
+
+def test_three_halves_rule_gives_the_alias_free_nonlinear_term():
+    """With dealias = "3/2" on 16^3, N(u) on every kept mode |m| < 8 equals N(u) computed on 32^3 (where
+    the product of modes |m| < 8 cannot alias); the 2/3 rule and the aliased product do not."""
+    g = _grid(16, dealias="3/2")
+    assert g.padded_shape == (24, 24, 24) and g.kmax == 7
+    uh = initial.random_isotropic(g, energy=0.5, k0=5.0, seed=5)     # energy up to |m| = 7
+    nh = NavierStokesRHS(g, 0.0)(uh)
+    fine = _grid(32, dealias="none")
+    exact = NavierStokesRHS(fine, 0.0)(_embed(uh, 16, 32)) * (16 / 32) ** 3
+    m = np.fft.fftfreq(16, 1 / 16).astype(int)
+    i = np.nonzero(2 * np.abs(m) < 16)[0]
+    sel = np.ix_(range(3), m[i] % 32, m[i] % 32, m[i[: 8]])
+    ref = np.zeros_like(nh)
+    ref[np.ix_(range(3), i, i, i[:8])] = exact[sel]
+    scale = np.abs(ref).max()
+    assert np.abs(nh - ref).max() < 1e-12 * scale
+    aliased = NavierStokesRHS(_grid(16, dealias="none"), 0.0)(uh)
+    assert np.abs(aliased - ref).max() > 1e-3 * scale
+
+
+def _inviscid_drift(dt, steps, **kw):
+    deck = spectral_deck((16, 16, 16), steps=steps, dt=dt, nu=0.0, initial="random", peak_wavenumber=3.0, **kw)
     _, s = run_spectral(deck)
     return float(np.max(np.abs(s["energy"] - s["energy"][0])) / s["energy"][0]), s
 
 
-def test_inviscid_energy_drift_is_rk4_time_error_only():
-    d1, s = _inviscid_drift(0.02, 5)
-    d2, _ = _inviscid_drift(0.01, 10)
+@pytest.mark.parametrize("rule", ["2/3", "3/2"])
+def test_inviscid_energy_drift_is_rk4_time_error_only(rule):
+    d1, s = _inviscid_drift(0.02, 5, dealias=rule)
+    d2, _ = _inviscid_drift(0.01, 10, dealias=rule)
     assert d1 < 5e-9 and d2 < 5e-10
     assert 8 < d1 / d2 < 40          # O(dt^4) over a fixed time: the scheme, not a leak
     assert np.max(s["max_divergence"]) < 1e-13 * np.sqrt(2 * np.max(s["enstrophy"]))
@@ -137,6 +169,8 @@ def _check(deck, nranks=1):
     ({"parallel": {"dims": [2, 1]}}, 2, "parallel.dims"),
     ({"spectral": {"shape": [16, 16]}}, 1, "spectral.shape"),
     ({"spectral": {"cfl": 5.0}}, 1, "spectral.cfl"),
+    ({"spectral": {"dealias": "1/2"}}, 1, "spectral.dealias"),
+    ({"spectral": {"dealias": True}}, 1, "spectral.dealias"),
 ])
 def test_bad_decks_are_config_errors_naming_the_key(change, nranks, key):
     deck = spectral_deck((16, 16, 16), steps=1)
@@ -156,5 +190,10 @@ def test_grid_masks_weights_and_shells():
     assert not kept[6].any() and not kept[:, :, 6].any()           # Nyquist planes removed
     w = np.asarray(g.weight).ravel()
     assert w[0] == 1 and w[6] == 1 and np.all(w[1:6] == 2)
+    g32 = _grid(12, dealias="3/2")
+    assert g32.mask_host[:, 0, 0].tolist() == (np.abs(m0) < 6).tolist()  # 3/2 rule: all but Nyquist
+    assert g32.kmax == 5 and g32.describe()["product_grid"] == [18, 18, 18]
+    with pytest.raises(ValueError, match="dealias must be one of"):
+        _grid(12, dealias="4/3")
     ctx_backend = get_backend("numpy")
     assert RunContext(comm=MPI.COMM_SELF, backend=ctx_backend, timers=PhaseTimers()).rank == 0

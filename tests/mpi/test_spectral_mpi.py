@@ -21,9 +21,11 @@ def _serial(deck, **kw):
 
 
 @pytest.mark.mpi(min_size=2)
-@pytest.mark.parametrize("decomposition, initial_field", [("slab", "taylor_green"), ("pencil", "random")])
-def test_series_match_one_rank(decomposition, initial_field):
-    deck = spectral_deck((16, 16, 12), steps=4, dt=0.05, initial=initial_field,
+@pytest.mark.parametrize("decomposition, initial_field, rule", [
+    ("slab", "taylor_green", "2/3"), ("pencil", "random", "2/3"), ("slab", "random", "3/2"),
+    ("pencil", "taylor_green", "3/2")])
+def test_series_match_one_rank(decomposition, initial_field, rule):
+    deck = spectral_deck((16, 16, 12), steps=4, dt=0.05, initial=initial_field, dealias=rule,
                          decomposition=decomposition, forcing="band" if initial_field == "random" else "none")
     ref = _serial(deck)
     _, s = run_spectral(deck, comm=COMM)

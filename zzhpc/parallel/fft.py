@@ -20,6 +20,23 @@ distributed axes change, so ``uhat_local`` is exactly
 ``numpy.fft.rfftn(u)[spectral_slice_local]``. ``backward`` is the exact
 inverse, normalised like ``numpy.fft.irfftn`` (factor ``1/(N0*N1*N2)``).
 
+Padded transforms (3/2-rule dealiasing)
+---------------------------------------
+With ``padded_shape = (M0, M1, M2)``, ``M_i >= N_i``, the plan also offers
+``backward_padded``: the same spectral block evaluated on the finer
+``M0 x M1 x M2`` collocation grid, and ``forward_padded``: a field on that
+grid -> its spectral block on the ``N`` grid (modes beyond ``N`` dropped).
+Each axis is padded with zeros (or truncated) while it is complete on a rank,
+just before (after) its 1-D transform, so no rank ever holds a padded
+global axis it does not transform [Orszag1971]_, [Dalcin2019]_. The
+padded real blocks split ``M0`` over ``P0`` and ``M1`` over ``P1``. Scaling
+keeps the ``N``-grid convention: ``backward_padded`` returns the field values,
+``forward_padded(backward_padded(uh)) == uh`` to round-off for every ``uh``
+whose Nyquist modes (``m_i = -N_i/2`` and ``m_2 = N_2/2`` for even ``N_i``)
+are zero; the padded transforms treat those modes as zero. With
+``M_i >= 3 N_i / 2`` the product of two fields formed on the padded grid is
+alias-free on every mode of the ``N`` grid.
+
 Every split is the block partition of :mod:`zzhpc.parallel.partition` (``n``
 items over ``p`` parts, the first ``n % p`` parts get one more). Each transpose is a strided copy into a
 contiguous send buffer (at most two reshape/permute copies, one per block
@@ -31,6 +48,8 @@ References
 .. [Pekurovsky2012] D. Pekurovsky, "P3DFFT: a framework for parallel
    computations of Fourier transforms in three dimensions", SIAM J. Sci.
    Comput. 34(4), C192-C209 (2012).
+.. [Orszag1971] S. A. Orszag, "On the elimination of aliasing in finite-difference schemes by
+   filtering high-wavenumber components", J. Atmos. Sci. 28, 1074 (1971).
 .. [Dalcin2019] L. Dalcin, M. Mortensen, D. E. Keyes, "Fast parallel
    multidimensional FFT using advanced MPI", J. Parallel Distrib. Comput.
    128, 137-150 (2019).
@@ -86,6 +105,14 @@ def _choose_grid(shape, nproc, decomposition, proc_grid):
     if not ok:
         raise ValueError(f"{head}: no process grid fits; {rule}")
     return min(ok, key=lambda g: (max(g), -g[0]))  # most square, larger P0 on ties
+
+
+def _kept(n):
+    """Modes of an axis of length ``n`` that padding keeps: (count with m >= 0, count with m < 0).
+
+    The Nyquist mode ``-n/2`` of an even axis is dropped (it has no partner on a longer axis).
+    """
+    return (n + 1) // 2, (n - 1) // 2
 
 
 class _Transpose:
@@ -186,6 +213,9 @@ class DistributedFFT:
     synchronize : callable, optional
         Called before each ``Alltoallv`` when ``gpu_aware_mpi`` (e.g. a stream
         synchronise), since MPI reads device memory outside the stream order.
+    padded_shape : tuple of 3 int, optional
+        Finer grid ``(M0, M1, M2)``, ``M_i >= N_i``, of ``backward_padded`` and
+        ``forward_padded`` (3/2-rule dealiasing: ``M_i = ceil(3 N_i / 2)``).
 
     Attributes
     ----------
@@ -198,11 +228,14 @@ class DistributedFFT:
         array, same axis order as ``numpy.fft.rfftn``.
     proc_grid : (int, int)
         ``(P, 1)`` for slab.
+    padded_shape, padded_shape_local, padded_slice_local : tuple or None
+        The padded global grid, the local block of it and its slices
+        (``None`` without ``padded_shape``).
     """
 
     def __init__(self, comm, shape, *, decomposition="slab", dtype="float64", xp=None,
                  to_host=None, from_host=None, gpu_aware_mpi=False, proc_grid=None,
-                 device=None, synchronize=None):
+                 device=None, synchronize=None, padded_shape=None):
         shape = tuple(int(n) for n in shape)
         if len(shape) != 3 or min(shape) < 1:
             raise ValueError(f"DistributedFFT: shape must be 3 positive ints, got {shape}")
@@ -212,6 +245,12 @@ class DistributedFFT:
         if rdt not in (np.float32, np.float64):
             raise ValueError(f"DistributedFFT: dtype must be float32 or float64, got {dtype!r}")
         p0, p1 = _choose_grid(shape, comm.Get_size(), decomposition, proc_grid)  # no communication
+        if padded_shape is not None:
+            padded_shape = tuple(int(m) for m in padded_shape)
+            if len(padded_shape) != 3 or any(m < n for m, n in zip(padded_shape, shape)):
+                raise ValueError(f"DistributedFFT: padded_shape must be 3 ints >= shape {shape}, "
+                                 f"got {padded_shape}")
+        self.padded_shape = padded_shape
         if xp is None:
             import array_api_compat.numpy as xp
         self.xp, self.shape, self.decomposition, self.proc_grid = xp, shape, decomposition, (p0, p1)
@@ -259,6 +298,29 @@ class DistributedFFT:
             s = self._buffers(self.spectral_shape_local)
             self._t0 = _Transpose(self, comm0, mid, 0, 1, n0, m[0], s[1])
             self._t0r = _Transpose(self, comm0, self.spectral_shape_local, 1, 0, n1, s[0], m[1])
+        self.padded_shape_local = self.padded_slice_local = None
+        if padded_shape is not None:
+            self._plan_padded(comm0, comm1, c0, c1, blk, b1, b2)
+
+    def _plan_padded(self, comm0, comm1, c0, c1, blk, b1, b2):
+        """Transposes of the padded pipeline (their own buffers: the blocks differ from the plain ones)."""
+        (n0, n1, n2), (m0, m1, m2) = self.shape, self.padded_shape
+        p0, p1 = self.proc_grid
+        nh = n2 // 2 + 1
+        (a0, r0), (a1, r1) = blk(m0, p0, c0), blk(m1, p1, c1)
+        self.padded_shape_local = (a0, a1, m2)
+        self.padded_slice_local = (r0, r1, slice(0, m2))
+        # backward: (M0, b1, b2) -[comm0]-> (a0, N1, b2) -pad 1-> (a0, M1, b2) -[comm1]-> (a0, a1, nh)
+        self._pt0r = self._pt1r = self._pt0 = self._pt1 = None
+        if p0 > 1:
+            s, m = self._buffers((m0, b1, b2)), self._buffers((a0, n1, b2))
+            self._pt0r = _Transpose(self, comm0, (m0, b1, b2), 1, 0, n1, s[0], m[1])
+            self._pt0 = _Transpose(self, comm0, (a0, n1, b2), 0, 1, m0, m[0], s[1])
+        if p1 > 1:
+            m, i = self._buffers((a0, m1, b2)), self._buffers((a0, a1, nh))
+            self._pt1r = _Transpose(self, comm1, (a0, m1, b2), 2, 1, nh, m[0], i[1])
+            self._pt1 = _Transpose(self, comm1, (a0, a1, nh), 1, 2, m1, i[0], m[1])
+        self._pad_scale = math.prod(self.padded_shape) / math.prod(self.shape)
 
     @classmethod
     def from_backend(cls, comm, shape, backend, **kw):
@@ -303,6 +365,69 @@ class DistributedFFT:
         if self._t1r is not None:
             u = self._t1r(u)
         return xp.fft.irfftn(u, s=(self.shape[2],), axes=(2,))
+
+    def _pad(self, x, axis):
+        """Zero-pad ``axis`` of a spectral block from ``N`` to ``M`` modes (fftfreq order; half-spectrum on 2)."""
+        xp, n, m = self.xp, self.shape[axis], self.padded_shape[axis]
+        pos, neg = _kept(n)
+        shape = list(x.shape)
+        shape[axis] = m // 2 + 1 if axis == 2 else m
+        out = xp.zeros(tuple(shape), dtype=self.complex_dtype, **self.dev)
+        lo = tuple(slice(0, pos) if i == axis else slice(None) for i in range(3))
+        out[lo] = x[lo]
+        if axis != 2 and neg:
+            out[tuple(slice(m - neg, m) if i == axis else slice(None) for i in range(3))] = \
+                x[tuple(slice(n - neg, n) if i == axis else slice(None) for i in range(3))]
+        return out
+
+    def _truncate(self, x, axis):
+        """Inverse of :meth:`_pad`: keep the ``N``-grid modes of ``axis`` (Nyquist set to zero)."""
+        xp, n, m = self.xp, self.shape[axis], self.padded_shape[axis]
+        pos, neg = _kept(n)
+        shape = list(x.shape)
+        shape[axis] = n // 2 + 1 if axis == 2 else n
+        out = xp.zeros(tuple(shape), dtype=self.complex_dtype, **self.dev)
+        lo = tuple(slice(0, pos) if i == axis else slice(None) for i in range(3))
+        out[lo] = x[lo]
+        if axis != 2 and neg:
+            out[tuple(slice(n - neg, n) if i == axis else slice(None) for i in range(3))] = \
+                x[tuple(slice(m - neg, m) if i == axis else slice(None) for i in range(3))]
+        return out
+
+    def backward_padded(self, uhat_local):
+        """Complex local block (``spectral_shape_local``) -> its values on the padded grid
+        (``padded_shape_local``); Nyquist modes count as zero."""
+        if self.padded_shape is None:
+            raise ValueError("DistributedFFT: backward_padded needs padded_shape in the constructor")
+        xp = self.xp
+        self._check(uhat_local, self.spectral_shape_local, "uhat_local")
+        u = xp.fft.ifftn(self._pad(uhat_local, 0), axes=(0,))
+        if self._pt0r is not None:
+            u = self._pt0r(u)
+        u = xp.fft.ifftn(self._pad(u, 1), axes=(1,))
+        if self._pt1r is not None:
+            u = self._pt1r(u)
+        u = xp.fft.irfftn(self._pad(u, 2), s=(self.padded_shape[2],), axes=(2,))
+        u *= self._pad_scale
+        return u
+
+    def forward_padded(self, u_local):
+        """Real block on the padded grid (``padded_shape_local``) -> complex local block of the ``N``
+        grid (``spectral_shape_local``), in the unnormalised ``rfftn`` convention of :meth:`forward`;
+        modes beyond the ``N`` grid and its Nyquist modes are dropped."""
+        if self.padded_shape is None:
+            raise ValueError("DistributedFFT: forward_padded needs padded_shape in the constructor")
+        xp = self.xp
+        self._check(u_local, self.padded_shape_local, "u_local")
+        uh = self._truncate(xp.fft.rfftn(xp.astype(u_local, self.real_dtype, copy=False), axes=(2,)), 2)
+        if self._pt1 is not None:
+            uh = self._pt1(uh)
+        uh = self._truncate(xp.fft.fftn(uh, axes=(1,)), 1)
+        if self._pt0 is not None:
+            uh = self._pt0(uh)
+        uh = self._truncate(xp.fft.fftn(uh, axes=(0,)), 0)
+        uh *= 1.0 / self._pad_scale
+        return uh
 
     def wavenumbers(self, lengths=(2 * math.pi,) * 3):
         """Local angular wavenumbers ``(k0, k1, k2)`` for a box of side ``lengths``.

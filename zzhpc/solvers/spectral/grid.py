@@ -11,8 +11,15 @@ from Parseval's theorem,
 with weight :math:`w = 2` for the modes :math:`0 < m_2 < N_2/2` of the half-spectrum (they stand for
 their conjugates as well) and :math:`w = 1` on the planes :math:`m_2 = 0` and :math:`m_2 = N_2/2`.
 
-Dealiasing follows Orszag's 2/3 rule [Orszag1971]_: quadratic products are alias-free on the modes
-:math:`|m_i| < N_i/3` of every axis, and all others (the Nyquist modes included) are kept at zero.
+Dealiasing (``dealias``) follows one of Orszag's two rules [Orszag1971]_:
+
+* ``"2/3"`` (default): quadratic products are formed on the :math:`N` grid and are alias-free on the
+  modes :math:`|m_i| < N_i/3` of every axis; all others (the Nyquist modes included) are kept at zero.
+* ``"3/2"``: products are formed on a padded grid of :math:`M_i = \lceil 3N_i/2 \rceil` points
+  (:meth:`DistributedFFT.backward_padded`, ``forward_padded``), so every mode :math:`|m_i| < N_i/2`
+  stays alias-free and is kept: the same :math:`N` resolves :math:`3/2` times the wavenumber, at the
+  cost of transforms on the :math:`M` grid.
+* ``"none"``: every mode but the Nyquist ones is kept and products alias (for tests and studies).
 
 .. [Orszag1971] S. A. Orszag, "On the elimination of aliasing in finite-difference schemes by
    filtering high-wavenumber components", J. Atmos. Sci. 28, 1074 (1971).
@@ -24,6 +31,8 @@ from mpi4py import MPI
 
 from ...parallel.fft import DistributedFFT
 from .fftlib import fft_namespace
+
+DEALIAS_RULES = ("2/3", "3/2", "none")
 
 
 class SpectralGrid:
@@ -38,22 +47,28 @@ class SpectralGrid:
     decomposition : ``"slab"`` or ``"pencil"``
     dtype : ``"float64"`` or ``"float32"``
     proc_grid : ``(P0, P1)`` for pencils, optional
-    dealias : apply the 2/3 rule (True) or keep every mode but the Nyquist ones (False)
+    dealias : ``"2/3"``, ``"3/2"`` or ``"none"`` (see above; ``True``/``False`` mean ``"2/3"``/``"none"``)
     timers : PhaseTimers, optional; distributed FFTs are charged to the phase ``"fft"``
     fft_library : ``"auto"`` (scipy.fft for the NumPy backend, see :mod:`.fftlib`) or ``"native"`` (``xp.fft``)
     """
 
     def __init__(self, comm, shape, backend, *, lengths=None, decomposition="slab", dtype="float64",
-                 proc_grid=None, dealias=True, timers=None, fft_library="auto"):
+                 proc_grid=None, dealias="2/3", timers=None, fft_library="auto"):
         self.comm, self.backend, self.xp = comm, backend, backend.xp
         self.timers = timers
         self.shape = tuple(int(n) for n in shape)
+        dealias = {True: "2/3", False: "none"}.get(dealias, dealias)
+        if dealias not in DEALIAS_RULES:
+            raise ValueError(f"SpectralGrid: dealias must be one of {DEALIAS_RULES}, got {dealias!r}")
+        self.dealias = dealias
+        self.padded_shape = tuple(-(-3 * n // 2) for n in self.shape) if dealias == "3/2" else None
         self.lengths = tuple(lengths or (2 * math.pi,) * 3)
         # from_backend's arguments, with the local FFT library chosen by fft_namespace.
         self.fft = DistributedFFT(comm, self.shape, decomposition=decomposition, dtype=dtype,
                                   proc_grid=proc_grid, xp=fft_namespace(backend, fft_library),
                                   to_host=backend.to_host, from_host=backend.asarray, device=backend.device_obj,
-                                  synchronize=backend.synchronize, gpu_aware_mpi=backend.gpu_aware_mpi)
+                                  synchronize=backend.synchronize, gpu_aware_mpi=backend.gpu_aware_mpi,
+                                  padded_shape=self.padded_shape)
         self.dtype = dtype
         self.npoints = math.prod(self.shape)
         self.spacing = tuple(L / n for L, n in zip(self.lengths, self.shape))
@@ -68,7 +83,8 @@ class SpectralGrid:
         m = [np.fft.fftfreq(self.shape[0], 1 / self.shape[0])[sl[0]],
              np.fft.fftfreq(self.shape[1], 1 / self.shape[1])[sl[1]],
              np.fft.rfftfreq(self.shape[2], 1 / self.shape[2])[sl[2]]]
-        keep = [np.abs(mi) < (n / 3 if dealias else n / 2) for mi, n in zip(m, self.shape)]
+        third = dealias == "2/3"
+        keep = [np.abs(mi) < (n / 3 if third else n / 2) for mi, n in zip(m, self.shape)]
         keep[2] = keep[2] & (m[2] < self.shape[2] / 2)  # the +N2/2 Nyquist plane of the half-spectrum
         self.mask_host = keep[0][:, None, None] & keep[1][None, :, None] & keep[2][None, None, :]
         self.mask = backend.asarray(self.mask_host.astype(self.dtype))
@@ -84,7 +100,7 @@ class SpectralGrid:
         self.nshells = int(math.floor(math.sqrt(sum((n // 2 * 2 * math.pi / L / kunit) ** 2
                                                     for n, L in zip(self.shape, self.lengths))))) + 2
         # Largest resolved wavenumber (dealiased), for k_max * eta.
-        self.kmax = min((math.ceil(n / 3) - 1 if dealias else n // 2 - 1) * 2 * math.pi / L
+        self.kmax = min((math.ceil(n / 3) - 1 if third else (n - 1) // 2) * 2 * math.pi / L
                         for n, L in zip(self.shape, self.lengths))
 
     # Layout ------------------------------------------------------------------------------------------
@@ -115,6 +131,8 @@ class SpectralGrid:
     def describe(self):
         return {"kind": "Fourier pseudo-spectral", "shape": list(self.shape), "lengths": list(self.lengths),
                 "decomposition": self.fft.decomposition, "process_grid": list(self.fft.proc_grid),
+                "dealias": self.dealias,
+                "product_grid": list(self.padded_shape or self.shape),
                 "real_block": list(self.real_shape_local), "spectral_block": list(self.spectral_shape_local)}
 
     # Transforms of 3-vectors (leading axis = component) -------------------------------------------
@@ -143,6 +161,24 @@ class SpectralGrid:
             return [self.fft.backward(c) for c in comps]
         with self.timers("fft"):
             return [self.fft.backward(c) for c in comps]
+
+    def to_physical(self, comps):
+        """Spectra -> real fields on the grid where products are formed (the padded grid for ``"3/2"``)."""
+        if self.padded_shape is None:
+            return self.backward_components(comps)
+        if self.timers is None:
+            return [self.fft.backward_padded(c) for c in comps]
+        with self.timers("fft"):
+            return [self.fft.backward_padded(c) for c in comps]
+
+    def from_physical(self, comps):
+        """Inverse of :meth:`to_physical`: real fields on the product grid -> spectra (not yet masked)."""
+        if self.padded_shape is None:
+            return self.forward_components(comps)
+        if self.timers is None:
+            return [self.fft.forward_padded(c) for c in comps]
+        with self.timers("fft"):
+            return [self.fft.forward_padded(c) for c in comps]
 
     # Global reductions ---------------------------------------------------------------------------
     def sum(self, local):

@@ -13,9 +13,10 @@ form). In Fourier space the pressure is removed by the Leray projection
           \qquad \hat{\mathbf N} = \mathcal P\, \mathcal D\, \mathcal F[\mathbf u\times\boldsymbol\omega]
           + \hat{\mathbf f}
 
-(:math:`\mathcal D` the 2/3-rule mask). The product is formed on the collocation grid: three inverse
-transforms for :math:`\mathbf u`, three for :math:`\boldsymbol\omega`, three forward transforms for the
-product, nine distributed FFTs per evaluation [Canuto2006]_, [Rogallo1981]_.
+(:math:`\mathcal D` the dealiasing mask). The product is formed on the collocation grid, or on the
+3/2-padded grid with ``dealias = "3/2"``: three inverse transforms for :math:`\mathbf u`, three for
+:math:`\boldsymbol\omega`, three forward transforms for the product, nine distributed FFTs per
+evaluation [Canuto2006]_, [Rogallo1981]_.
 
 Time integration is the classical fourth-order Runge-Kutta scheme, either with the viscous term
 integrated exactly by the integrating factor :math:`e^{\nu k^2 t}` (``viscous = "integrating_factor"``,
@@ -92,15 +93,15 @@ class NavierStokesRHS:
     def __call__(self, uh, want_cfl=False):
         g, xp = self.grid, self.grid.xp
         # Components as lists, not stacked arrays: saves a copy of every vector field.
-        u = g.backward_components([uh[0], uh[1], uh[2]])
-        w = g.backward_components(curl_components(g, uh))
+        u = g.to_physical([uh[0], uh[1], uh[2]])
+        w = g.to_physical(curl_components(g, uh))
         if want_cfl:
             h = g.spacing
             bound = xp.abs(u[0]) / h[0] + xp.abs(u[1]) / h[1] + xp.abs(u[2]) / h[2]
             self.last_velocity_bound = g.max(xp.max(bound))
         n = [u[1] * w[2] - u[2] * w[1], u[2] * w[0] - u[0] * w[2], u[0] * w[1] - u[1] * w[0]]
         del u, w
-        nh = g.forward_components(n)
+        nh = g.from_physical(n)
         del n
         for c in nh:
             c *= g.mask

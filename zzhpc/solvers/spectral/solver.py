@@ -1,7 +1,7 @@
 r"""Pseudo-spectral DNS of incompressible turbulence in a triply periodic box.
 
 Velocity form, nonlinear term in rotational form :math:`\mathbf u\times\boldsymbol\omega`, pressure by
-Leray projection, 2/3-rule dealiasing, classical RK4 with the viscous term exact (integrating factor)
+Leray projection, 2/3-rule or 3/2-rule (padded) dealiasing, classical RK4 with the viscous term exact (integrating factor)
 or explicit; fixed or CFL-adaptive time step; Taylor-Green, random isotropic or file initial fields;
 optional constant-power band forcing. Method and references: :mod:`.navier_stokes`, :mod:`.grid`,
 :mod:`.initial`, :mod:`.forcing`, :mod:`.diagnostics`; docs/spectral.md.
@@ -22,7 +22,7 @@ from ...parallel.fft import _choose_grid
 from . import diagnostics as dg
 from . import initial
 from .forcing import BandForcing
-from .grid import SpectralGrid
+from .grid import DEALIAS_RULES, SpectralGrid
 from .navier_stokes import FFTS_PER_RHS, RHS_PER_STEP, RK4, NavierStokesRHS, cfl_dt
 
 TWO_PI = 2 * math.pi
@@ -51,7 +51,9 @@ class SpectralSolver(Solver):
                                help="distributed FFT layout (pencil grid from parallel.dims if given)"),
         "viscous": Param(str, "integrating_factor", choices=("integrating_factor", "explicit"),
                          help="viscous term exact (integrating factor) or explicit in RK4"),
-        "dealias": Param(bool, True, help="2/3 rule (false: keep every mode but Nyquist; aliased)"),
+        "dealias": Param(str, "2/3", choices=DEALIAS_RULES,
+                         help="2/3: truncate |m| >= N/3; 3/2: products on a 3N/2 padded grid, keep |m| < N/2; "
+                              "none: aliased"),
         "cfl": Param(float, 0.5, lo=0, lo_open=True, hi=2.5,
                      help="Courant number dt*max(sum |u_i|/h_i) when run.dt is absent (adaptive dt)"),
         "dt_max": Param(float, None, lo=0, lo_open=True, help="upper bound of the adaptive dt"),
