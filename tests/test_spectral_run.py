@@ -110,7 +110,7 @@ def test_initial_field_from_a_field_file(layouts, tmp_path):
 def test_quick_benchmark_times_zzhpc_and_the_peer_on_the_same_computation():
     from zzhpc.solvers.spectral.cases import bench, fftpeer_python
     rows = bench(quick=True)
-    assert [r["ranks"] for r in rows] == [1, 2]
+    assert [(r["ranks"], r["dealias"]) for r in rows] == [(1, "2/3"), (2, "2/3"), (1, "3/2"), (2, "3/2")]
     for r in rows:
         assert r["zzhpc_s_per_step"] > 0 and r["zzhpc_fft_floor_s"] > 0 and r["zzhpc_bytes_per_point"] > 0
         if fftpeer_python() is None:

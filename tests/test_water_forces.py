@@ -89,6 +89,21 @@ def test_numba_override_matches_reference(name):
             assert np.max(np.abs(a - b)) <= 1e-12 * max(np.max(np.abs(a)), 1.0)
 
 
+def test_numba_pair_kernel_with_per_type_cutoffs():
+    """The compiled kernel's uniform-cutoff fast path and its per-type-pair path agree with the reference."""
+    k = REG["water_pair_forces"]
+    args, kw = k["sample"](np.random.default_rng(7))
+    tab = dict(args[5])
+    tab["cutsq"] = np.array([[2.2 ** 2, 1.9 ** 2], [1.9 ** 2, 1.6 ** 2]])
+    args = args[:5] + (tab,) + args[6:]
+    ref, got = k["generic"](*args, **kw), k["overrides"]["numpy"][0](*args, **kw)
+    uni = k["generic"](*(args[:5] + (dict(tab, cutsq=np.full((2, 2), 2.2 ** 2)),) + args[6:]))
+    assert abs(float(uni[2]) - float(ref[2])) > 1e-6 * abs(float(ref[2]))   # the cutoffs matter
+    for a, b in zip(ref, got):
+        a, b = np.asarray(a, float), np.asarray(b, float)
+        assert np.max(np.abs(a - b)) <= 1e-12 * max(np.max(np.abs(a)), 1.0)
+
+
 @pytest.mark.parametrize("name", ["water_pair_forces", "water_pme_spread", "water_pme_gather"])
 def test_generic_kernel_on_torch_matches_numpy(name):
     # tests/test_kernels.py covers registered kernels; these register when the water force field is

@@ -67,7 +67,7 @@ if njit is not None:
         return e * (_RSQRTPI - y * (num + _P[4]) / (den + _Q[4])) / x
 
     @njit(cache=True, nogil=True, error_model="numpy")
-    def _pair(x, types, mol, neigh, nlocal, lj1, lj2, lj3, lj4, qq, cutsq, alpha, half, f):
+    def _pair(x, types, mol, neigh, nlocal, lj1, lj2, lj3, lj4, qq, cutsq, alpha, half, f, uniform):
         nall, nt, maxn = x.shape[0], lj1.shape[0], neigh.shape[1]
         # One load gives a neighbour's molecule and type.
         key = np.empty(nall, np.int64)
@@ -82,6 +82,7 @@ if njit is not None:
         dxb, dyb, dzb, r2b, tr = np.empty(maxn), np.empty(maxn), np.empty(maxn), np.empty(maxn), np.empty(maxn)
         qb, r2ib, fpb, ecb = np.empty(maxn), np.empty(maxn), np.empty(maxn), np.empty(maxn)
         a2 = alpha * alpha
+        cut2 = tc[0]
         ca = 2.0 * _RSQRTPI * alpha
         lo2, hi2 = (0.46875 / alpha) ** 2, (4.0 / alpha) ** 2
         e_lj = 0.0
@@ -102,7 +103,10 @@ if njit is not None:
                 tp = ti * nt + (kj & 255)
                 jb[m], tb[m] = j, tp
                 dxb[m], dyb[m], dzb[m], r2b[m] = dx, dy, dz, r2
-                m += (r2 < tc[tp]) & ((kj >> 8) != mi)
+                if uniform:   # one cutoff for all type pairs (loop-invariant: LLVM unswitches it)
+                    m += (r2 < cut2) & ((kj >> 8) != mi)
+                else:
+                    m += (r2 < tc[tp]) & ((kj >> 8) != mi)
             # 2. exp(-a^2 r^2) = 2^n exp(t), |t| <= ln2/2: the power of two as IEEE bits.
             for k in range(m):
                 y = -a2 * r2b[k]
@@ -190,7 +194,8 @@ def pair_forces_numba(x, types, mol, neigh, nlocal, tab, alpha, half):
     if nlocal == 0 or neigh.shape[1] == 0:
         return f, np.float64(0.0), np.float64(0.0), np.float64(0.0)
     t = [np.ascontiguousarray(tab[k], dtype=np.float64) for k in ("lj1", "lj2", "lj3", "lj4", "qq", "cutsq")]
+    uniform = bool(np.all(t[5] == t[5].flat[0]))
     e_lj, e_c, w = pair(np.ascontiguousarray(x), np.ascontiguousarray(types), np.ascontiguousarray(mol),
-                        np.ascontiguousarray(neigh), int(nlocal), *t, float(alpha), bool(half), f)
+                        np.ascontiguousarray(neigh), int(nlocal), *t, float(alpha), bool(half), f, uniform)
     return f, np.float64(e_lj), np.float64(e_c), np.float64(w)
 

@@ -2,7 +2,10 @@
 
 Registered as overrides for the ``numpy`` backend; NotSuitableError without Numba or for inputs other
 than float64/float32 NumPy arrays. One pass per atom: B-spline weights and derivatives by the
-recursion of :func:`.pme_kernels.bspline`, then the ``p^3`` grid points.
+recursion of :func:`.pme_kernels.bspline`, then the ``p^3`` grid points. The atoms are spread into
+(and interpolate from) a padded block that holds every point they touch without wrap-around, so the
+innermost loop runs over ``p`` contiguous points; the block is folded into (unfolded from) the
+periodic brick afterwards, at the cost of one pass over it.
 """
 import math
 
@@ -31,51 +34,103 @@ if njit is not None:
             c[0] = div * w * c[0]
 
     @njit(cache=True, nogil=True, error_model="numpy")
-    def _stencil(u, j, lo, grid, order, th, dth, idx):
+    def _extent(u, lo, order):
+        """Per atom the lowest brick index ``floor(u) - lo - (p-1)`` it touches, and the range over atoms."""
+        n = u.shape[0]
+        first = np.empty((n, 3), np.int64)
+        pmin = np.empty(3, np.int64)
+        pmax = np.empty(3, np.int64)
         for d in range(3):
-            b = math.floor(u[j, d])
-            _spline(u[j, d] - b, order, th[d], dth[d])
-            kb = int(b) - lo[d]
-            for i in range(order):
-                idx[d, i] = (kb - i) % grid[d]
+            pmin[d] = 1 << 62
+            pmax[d] = -(1 << 62)
+        for j in range(n):
+            for d in range(3):
+                b = np.int64(math.floor(u[j, d])) - lo[d] - (order - 1)
+                first[j, d] = b
+                pmin[d] = min(pmin[d], b)
+                pmax[d] = max(pmax[d], b + order - 1)
+        return first, pmin, pmax
+
+    @njit(cache=True, nogil=True, error_model="numpy")
+    def _weights(u, j, order, c, d, w, dw):
+        """B-spline weights of atom ``j`` in ascending grid order: ``w[d, t]`` for index ``first + t``."""
+        for ax in range(3):
+            f = u[j, ax] - math.floor(u[j, ax])
+            _spline(f, order, c, d)
+            for t in range(order):
+                w[ax, t] = c[order - 1 - t]
+                dw[ax, t] = d[order - 1 - t]
+
+    @njit(cache=True, nogil=True, error_model="numpy")
+    def _fold_maps(pmin, pmax, grid):
+        """Brick index ``(t + pmin) mod K`` of each padded index ``t``, per axis."""
+        maps = []
+        for d in range(3):
+            m = np.empty(pmax[d] - pmin[d] + 1, np.int64)
+            for t in range(m.shape[0]):
+                m[t] = (t + pmin[d]) % grid[d]
+            maps.append(m)
+        return maps[0], maps[1], maps[2]
 
     @njit(cache=True, nogil=True, error_model="numpy")
     def _spread(u, q, lo, grid, order, out):
-        th = np.empty((3, order))
-        dth = np.empty((3, order))
-        idx = np.empty((3, order), np.int64)
+        # Spread into a padded block with no wrap-around, so that the innermost loop runs over
+        # contiguous grid points; then fold the block into the periodic brick.
+        first, pmin, pmax = _extent(u, lo, order)
+        pad = np.zeros((pmax[0] - pmin[0] + 1, pmax[1] - pmin[1] + 1, pmax[2] - pmin[2] + 1), out.dtype)
+        c = np.empty(order)
+        dd = np.empty(order)
+        w = np.empty((3, order))
+        dw = np.empty((3, order))
         for j in range(u.shape[0]):
-            _stencil(u, j, lo, grid, order, th, dth, idx)
+            _weights(u, j, order, c, dd, w, dw)
+            s0, s1, s2 = first[j, 0] - pmin[0], first[j, 1] - pmin[1], first[j, 2] - pmin[2]
             for a in range(order):
-                qa = q[j] * th[0, a]
-                ia = idx[0, a]
+                qa = q[j] * w[0, a]
                 for b in range(order):
-                    qab = qa * th[1, b]
-                    ib = idx[1, b]
-                    for c in range(order):
-                        out[ia, ib, idx[2, c]] += qab * th[2, c]
+                    qab = qa * w[1, b]
+                    row = pad[s0 + a, s1 + b]
+                    for t in range(order):
+                        row[s2 + t] += qab * w[2, t]
+        m0, m1, m2 = _fold_maps(pmin, pmax, grid)
+        for i0 in range(pad.shape[0]):
+            for i1 in range(pad.shape[1]):
+                dst = out[m0[i0], m1[i1]]
+                src = pad[i0, i1]
+                for i2 in range(pad.shape[2]):
+                    dst[m2[i2]] += src[i2]
 
     @njit(cache=True, nogil=True, error_model="numpy")
     def _gather(u, q, lo, grid, order, phi, g):
-        th = np.empty((3, order))
-        dth = np.empty((3, order))
-        idx = np.empty((3, order), np.int64)
+        first, pmin, pmax = _extent(u, lo, order)
+        m0, m1, m2 = _fold_maps(pmin, pmax, grid)
+        pad = np.empty((m0.shape[0], m1.shape[0], m2.shape[0]), phi.dtype)   # phi unfolded
+        for i0 in range(pad.shape[0]):
+            for i1 in range(pad.shape[1]):
+                src = phi[m0[i0], m1[i1]]
+                dst = pad[i0, i1]
+                for i2 in range(pad.shape[2]):
+                    dst[i2] = src[m2[i2]]
+        c = np.empty(order)
+        dd = np.empty(order)
+        w = np.empty((3, order))
+        dw = np.empty((3, order))
         for j in range(u.shape[0]):
-            _stencil(u, j, lo, grid, order, th, dth, idx)
+            _weights(u, j, order, c, dd, w, dw)
+            s0, s1, s2 = first[j, 0] - pmin[0], first[j, 1] - pmin[1], first[j, 2] - pmin[2]
             g0 = g1 = g2 = 0.0
             for a in range(order):
-                ia = idx[0, a]
                 for b in range(order):
-                    ib = idx[1, b]
+                    row = pad[s0 + a, s1 + b]
                     s = 0.0
                     sd = 0.0
-                    for c in range(order):
-                        v = phi[ia, ib, idx[2, c]]
-                        s += th[2, c] * v
-                        sd += dth[2, c] * v
-                    g0 += dth[0, a] * th[1, b] * s
-                    g1 += th[0, a] * dth[1, b] * s
-                    g2 += th[0, a] * th[1, b] * sd
+                    for t in range(order):
+                        v = row[s2 + t]
+                        s += w[2, t] * v
+                        sd += dw[2, t] * v
+                    g0 += dw[0, a] * w[1, b] * s
+                    g1 += w[0, a] * dw[1, b] * s
+                    g2 += w[0, a] * w[1, b] * sd
             g[j, 0] = q[j] * g0
             g[j, 1] = q[j] * g1
             g[j, 2] = q[j] * g2
