@@ -197,3 +197,14 @@ def test_grid_masks_weights_and_shells():
         _grid(12, dealias="4/3")
     ctx_backend = get_backend("numpy")
     assert RunContext(comm=MPI.COMM_SELF, backend=ctx_backend, timers=PhaseTimers()).rank == 0
+
+
+def test_comparison_plot_of_runs_against_the_reference(tmp_path):
+    from zzhpc.solvers.spectral.plots import main
+    run_dir = tmp_path / "run"
+    run_spectral(spectral_deck((16, 16, 16), t_end=0.2, dt=0.05), keep=str(run_dir))
+    png = tmp_path / "cmp.png"
+    assert main(["compare", str(png), f"16^3={run_dir}"]) == 0
+    assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
+    assert main(["compare", str(png), f"x={tmp_path / 'nothing'}"]) == 2
+    assert main(["compare"]) == 2

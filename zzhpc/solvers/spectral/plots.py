@@ -1,5 +1,10 @@
-"""PNG figures of a spectral run (rank 0): energy and dissipation against time, energy spectra."""
+"""PNG figures of a spectral run (rank 0): energy and dissipation against time, energy spectra; and
+the Taylor-Green comparison of several runs against the 512^3 reference::
+
+    python -m zzhpc.solvers.spectral.plots compare OUT.png "128^3, 3/2 rule=runs/.../n128" ...
+"""
 import os
+import sys
 
 import numpy as np
 
@@ -57,7 +62,7 @@ def plot_spectra(spectra_path, png_path, *, kmax=None, max_curves=8, title=""):
         k1 = k[ok][1]
         ax.loglog(k[ok], last[k == k1][0] * (k[ok] / k1) ** (-5 / 3), "k--", lw=0.8, label=r"$k^{-5/3}$")
     if kmax:
-        ax.axvline(kmax, color="gray", lw=0.8, ls=":", label="2/3-rule cut-off")
+        ax.axvline(kmax, color="gray", lw=0.8, ls=":", label="dealiasing cut-off $k_{max}$")
     ax.set_xlabel("k")
     ax.set_ylabel("E(k)")
     ax.set_ylim(max(1e-14, E[E > 0].min() if (E > 0).any() else 1e-14), None)
@@ -81,3 +86,52 @@ def make_plots(output_dir, *, reference=False, kmax=None, title=""):
     if os.path.isfile(spec):
         files.append(plot_spectra(spec, os.path.join(output_dir, "spectra.png"), kmax=kmax, title=title))
     return files
+
+
+def plot_comparison(runs, png_path, *, title="Taylor-Green vortex, Re = 1600"):
+    """Dissipation ``2 nu Omega`` of several runs (``{label: diagnostics.csv or its folder}``) against the
+    512^3 reference, and their relative deviation from it."""
+    plt = _pyplot()
+    r = load_reference()
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
+    a.plot(r["t"], r["dissipation"], "k-", lw=2.2, alpha=0.35, label="512$^3$ reference $-dE/dt$")
+    for label, path in runs.items():
+        csv = os.path.join(path, "diagnostics.csv") if os.path.isdir(path) else path
+        s = read_series(csv)
+        a.plot(s["time"], s["dissipation"], lw=1.1, label=label)
+        ok = s["time"] <= r["t"][-1]
+        ref = np.interp(s["time"][ok], r["t"], r["dissipation"])
+        b.plot(s["time"][ok], 100 * (s["dissipation"][ok] - ref) / ref, lw=1.1, label=label)
+    b.axhspan(-3, 3, color="green", alpha=0.08, label="$\\pm$3 %")
+    a.set_xlabel("t")
+    a.set_ylabel(r"$2\nu\Omega$")
+    b.set_xlabel("t")
+    b.set_ylabel("deviation from the reference [%]")
+    b.set_ylim(-15, 15)
+    for ax in (a, b):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=110)
+    plt.close(fig)
+    return png_path
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) < 3 or argv[0] != "compare" or not all("=" in a for a in argv[2:]):
+        print("usage: python -m zzhpc.solvers.spectral.plots compare OUT.png LABEL=RUN_DIR [LABEL=RUN_DIR ...]",
+              file=sys.stderr)
+        return 2
+    runs = dict(a.rsplit("=", 1) for a in argv[2:])
+    missing = [p for p in runs.values() if not os.path.exists(p)]
+    if missing:
+        print(f"plots compare: no run at {missing[0]} (expected a folder with diagnostics.csv)", file=sys.stderr)
+        return 2
+    print(plot_comparison(runs, argv[1]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
