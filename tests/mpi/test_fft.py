@@ -172,6 +172,20 @@ def test_padded_transforms_match_numpy(decomposition, grid, shape, padded, dtype
         assert np.abs(aliased[keep] - exact_n[keep]).max() > 1e3 * tol * np.abs(exact_n).max()
 
 
+@pytest.mark.mpi(min_size=1)
+def test_padded_transforms_on_torch_match_numpy():
+    torch = pytest.importorskip("torch", reason="torch (the optional torch backend) is not installed")
+    import array_api_compat.torch as xpt
+    comm = MPI.COMM_WORLD
+    kw = dict(decomposition="pencil", padded_shape=(12, 9, 15))
+    a = DistributedFFT(comm, (8, 6, 10), **kw)
+    b = DistributedFFT(comm, (8, 6, 10), xp=xpt, from_host=torch.as_tensor, to_host=lambda t: t.numpy(), **kw)
+    u = _field((8, 6, 10), "float64")[a.real_slice_local]
+    ra = a.forward_padded(a.backward_padded(a.forward(u)) ** 2)
+    rb = b.forward_padded(b.backward_padded(b.forward(torch.as_tensor(u.copy()))) ** 2).numpy()
+    np.testing.assert_allclose(rb, ra, rtol=1e-12, atol=1e-12 * np.abs(ra).max())
+
+
 def test_padded_needs_a_larger_grid():
     with pytest.raises(ValueError, match="padded_shape must be 3 ints >= shape"):
         DistributedFFT(MPI.COMM_SELF, (8, 8, 8), padded_shape=(12, 6, 12))

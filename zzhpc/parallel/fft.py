@@ -366,33 +366,38 @@ class DistributedFFT:
             u = self._t1r(u)
         return xp.fft.irfftn(u, s=(self.shape[2],), axes=(2,))
 
+    def _zeros_like_along(self, x, axis, n):
+        shape = list(x.shape)
+        shape[axis] = n
+        return self.xp.zeros(tuple(shape), dtype=self.complex_dtype, **self.dev)
+
     def _pad(self, x, axis):
-        """Zero-pad ``axis`` of a spectral block from ``N`` to ``M`` modes (fftfreq order; half-spectrum on 2)."""
+        """Zero-pad ``axis`` of a spectral block from ``N`` to ``M`` modes (fftfreq order; half-spectrum on 2).
+
+        One ``concat`` (each output element written once) rather than zeros plus slice assignments."""
         xp, n, m = self.xp, self.shape[axis], self.padded_shape[axis]
         pos, neg = _kept(n)
-        shape = list(x.shape)
-        shape[axis] = m // 2 + 1 if axis == 2 else m
-        out = xp.zeros(tuple(shape), dtype=self.complex_dtype, **self.dev)
-        lo = tuple(slice(0, pos) if i == axis else slice(None) for i in range(3))
-        out[lo] = x[lo]
-        if axis != 2 and neg:
-            out[tuple(slice(m - neg, m) if i == axis else slice(None) for i in range(3))] = \
-                x[tuple(slice(n - neg, n) if i == axis else slice(None) for i in range(3))]
-        return out
+        sl = lambda a, b: tuple(slice(a, b) if i == axis else slice(None) for i in range(3))  # noqa: E731
+        if axis == 2:
+            parts = [x[sl(0, pos)], self._zeros_like_along(x, axis, m // 2 + 1 - pos)]
+        else:
+            parts = [x[sl(0, pos)], self._zeros_like_along(x, axis, m - pos - neg)]
+            if neg:
+                parts.append(x[sl(n - neg, n)])
+        return xp.concat(parts, axis=axis)
 
     def _truncate(self, x, axis):
         """Inverse of :meth:`_pad`: keep the ``N``-grid modes of ``axis`` (Nyquist set to zero)."""
         xp, n, m = self.xp, self.shape[axis], self.padded_shape[axis]
         pos, neg = _kept(n)
-        shape = list(x.shape)
-        shape[axis] = n // 2 + 1 if axis == 2 else n
-        out = xp.zeros(tuple(shape), dtype=self.complex_dtype, **self.dev)
-        lo = tuple(slice(0, pos) if i == axis else slice(None) for i in range(3))
-        out[lo] = x[lo]
+        sl = lambda a, b: tuple(slice(a, b) if i == axis else slice(None) for i in range(3))  # noqa: E731
+        full = n // 2 + 1 if axis == 2 else n
+        parts = [x[sl(0, pos)]]
+        if full - pos - (0 if axis == 2 else neg):
+            parts.append(self._zeros_like_along(x, axis, full - pos - (0 if axis == 2 else neg)))
         if axis != 2 and neg:
-            out[tuple(slice(n - neg, n) if i == axis else slice(None) for i in range(3))] = \
-                x[tuple(slice(m - neg, m) if i == axis else slice(None) for i in range(3))]
-        return out
+            parts.append(x[sl(m - neg, m)])
+        return xp.concat(parts, axis=axis)
 
     def backward_padded(self, uhat_local):
         """Complex local block (``spectral_shape_local``) -> its values on the padded grid
