@@ -128,7 +128,7 @@ def bench_tip3p(quick):
     x, L = water_box(nmol, model, 0.997, seed=1)
     rows = []
     for ranks in (1, 2):
-        deck = water_deck({"model": "tip3p", "molecules": nmol, "cutoff": 9.0, "skin": 2.0, "ensemble": "nvt",
+        deck = water_deck({"model": "tip3p", "molecules": nmol, "cutoff": 9.0, "skin": 1.0, "ensemble": "nvt",
                            "minimise_steps": 50}, {"steps": steps, "diag_every": steps})
         summ, _ = run_ranks(deck, os.path.join(work, f"z{ranks}"), ranks, timeout=3600)
         peer = run_peer(PEER, {"mode": "bench", "positions": x.tolist(), "box": L, "model": model.describe(),
