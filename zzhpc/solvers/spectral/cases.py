@@ -57,8 +57,11 @@ def tgv_metrics(series, *, full):
     out = []
     t_last = float(series["time"][-1])
     e_ref = float(np.interp(t_last, ref["t"], ref["energy"]))
+    # Full form: a sanity bound. After the transition (t > 10) a 128^3 run and the 512^3 reference part by
+    # several per cent in E (3/2 rule: -5.1 % at t = 20, the same with dt <= 0.01; docs/spectral.md).
     out.append(Metric(f"E(t={t_last:.3g}) rel. error", abs(series["energy"][-1] - e_ref) / e_ref, 0.0,
-                      1e-4 if not full else 2e-2, "max", "vs 512^3 spectral reference"))
+                      1e-4 if not full else 0.1, "max",
+                      "vs 512^3 spectral reference" + ("" if not full else " (sanity bound, late decay)")))
     if not full:
         eps_ref = float(np.interp(t_last, ref["t"], ref["dissipation"]))
         out.append(Metric(f"eps(t={t_last:.3g}) rel. error", abs(series["dissipation"][-1] - eps_ref) / eps_ref,
