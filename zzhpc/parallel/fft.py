@@ -304,7 +304,7 @@ class DistributedFFT:
 
     def _plan_padded(self, comm0, comm1, c0, c1, blk, b1, b2):
         """Transposes of the padded pipeline (their own buffers: the blocks differ from the plain ones)."""
-        (n0, n1, n2), (m0, m1, m2) = self.shape, self.padded_shape
+        (_, n1, n2), (m0, m1, m2) = self.shape, self.padded_shape
         p0, p1 = self.proc_grid
         nh = n2 // 2 + 1
         (a0, r0), (a1, r1) = blk(m0, p0, c0), blk(m1, p1, c1)

@@ -136,49 +136,34 @@ class SpectralGrid:
                 "real_block": list(self.real_shape_local), "spectral_block": list(self.spectral_shape_local)}
 
     # Transforms of 3-vectors (leading axis = component) -------------------------------------------
-    def forward(self, u):
+    def _each(self, transform, comps):
+        """``[transform(c) for c in comps]``, charged to the timer phase ``"fft"`` when timing."""
         if self.timers is None:
-            return self.xp.stack([self.fft.forward(u[i]) for i in range(u.shape[0])])
+            return [transform(c) for c in comps]
         with self.timers("fft"):
-            return self.xp.stack([self.fft.forward(u[i]) for i in range(u.shape[0])])
+            return [transform(c) for c in comps]
+
+    def forward(self, u):
+        return self.xp.stack(self._each(self.fft.forward, [u[i] for i in range(u.shape[0])]))
 
     def backward(self, uh):
-        if self.timers is None:
-            return self.xp.stack([self.fft.backward(uh[i]) for i in range(uh.shape[0])])
-        with self.timers("fft"):
-            return self.xp.stack([self.fft.backward(uh[i]) for i in range(uh.shape[0])])
+        return self.xp.stack(self._each(self.fft.backward, [uh[i] for i in range(uh.shape[0])]))
 
     def forward_components(self, comps):
         """List of real fields -> list of spectra (no stacking copy)."""
-        if self.timers is None:
-            return [self.fft.forward(c) for c in comps]
-        with self.timers("fft"):
-            return [self.fft.forward(c) for c in comps]
+        return self._each(self.fft.forward, comps)
 
     def backward_components(self, comps):
         """List of spectra -> list of real fields (no stacking copy)."""
-        if self.timers is None:
-            return [self.fft.backward(c) for c in comps]
-        with self.timers("fft"):
-            return [self.fft.backward(c) for c in comps]
+        return self._each(self.fft.backward, comps)
 
     def to_physical(self, comps):
         """Spectra -> real fields on the grid where products are formed (the padded grid for ``"3/2"``)."""
-        if self.padded_shape is None:
-            return self.backward_components(comps)
-        if self.timers is None:
-            return [self.fft.backward_padded(c) for c in comps]
-        with self.timers("fft"):
-            return [self.fft.backward_padded(c) for c in comps]
+        return self._each(self.fft.backward if self.padded_shape is None else self.fft.backward_padded, comps)
 
     def from_physical(self, comps):
         """Inverse of :meth:`to_physical`: real fields on the product grid -> spectra (not yet masked)."""
-        if self.padded_shape is None:
-            return self.forward_components(comps)
-        if self.timers is None:
-            return [self.fft.forward_padded(c) for c in comps]
-        with self.timers("fft"):
-            return [self.fft.forward_padded(c) for c in comps]
+        return self._each(self.fft.forward if self.padded_shape is None else self.fft.forward_padded, comps)
 
     # Global reductions ---------------------------------------------------------------------------
     def sum(self, local):

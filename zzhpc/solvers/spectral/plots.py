@@ -32,11 +32,14 @@ def plot_history(csv_path, png_path, *, reference=False, title=""):
         r = load_reference()
         a.plot(r["t"], r["energy"], "k:", label="512$^3$ spectral reference")
         b.plot(r["t"], r["dissipation"], "k:", label="512$^3$ reference $-dE/dt$")
-    a.set_xlabel("t")
-    a.set_ylabel("kinetic energy E")
-    b.set_xlabel("t")
-    b.set_ylabel(r"dissipation rate $\varepsilon$")
-    for ax in (a, b):
+    return _finish(plt, fig, ((a, "kinetic energy E"), (b, r"dissipation rate $\varepsilon$")), png_path, title)
+
+
+def _finish(plt, fig, panels, png_path, title):
+    """Label ``(axis, y label)`` panels against t, add legends and grids, write the PNG."""
+    for ax, ylabel in panels:
+        ax.set_xlabel("t")
+        ax.set_ylabel(ylabel)
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
     fig.suptitle(title)
@@ -103,19 +106,8 @@ def plot_comparison(runs, png_path, *, title="Taylor-Green vortex, Re = 1600"):
         ref = np.interp(s["time"][ok], r["t"], r["dissipation"])
         b.plot(s["time"][ok], 100 * (s["dissipation"][ok] - ref) / ref, lw=1.1, label=label)
     b.axhspan(-3, 3, color="green", alpha=0.08, label="$\\pm$3 %")
-    a.set_xlabel("t")
-    a.set_ylabel(r"$2\nu\Omega$")
-    b.set_xlabel("t")
-    b.set_ylabel("deviation from the reference [%]")
     b.set_ylim(-15, 15)
-    for ax in (a, b):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(png_path, dpi=110)
-    plt.close(fig)
-    return png_path
+    return _finish(plt, fig, ((a, r"$2\nu\Omega$"), (b, "deviation from the reference [%]")), png_path, title)
 
 
 def main(argv=None):
