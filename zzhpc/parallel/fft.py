@@ -254,6 +254,8 @@ class DistributedFFT:
         if xp is None:
             import array_api_compat.numpy as xp
         self.xp, self.shape, self.decomposition, self.proc_grid = xp, shape, decomposition, (p0, p1)
+        # An FFT library that can reuse its input's memory may do so for arrays made here (never the caller's).
+        self._own = {"overwrite_x": True} if getattr(xp.fft, "supports_overwrite", False) else {}
         self.gpu_aware_mpi, self.synchronize = bool(gpu_aware_mpi), synchronize
         self.dev = {} if device is None else {"device": device}
         self.to_host = to_host if to_host is not None else np.asarray
@@ -349,10 +351,10 @@ class DistributedFFT:
         uh = xp.fft.rfftn(xp.astype(u_local, self.real_dtype, copy=False), axes=(2,))
         if self._t1 is not None:
             uh = self._t1(uh)
-        uh = xp.fft.fftn(uh, axes=(1,))
+        uh = xp.fft.fftn(uh, axes=(1,), **self._own)
         if self._t0 is not None:
             uh = self._t0(uh)
-        return xp.fft.fftn(uh, axes=(0,))
+        return xp.fft.fftn(uh, axes=(0,), **self._own)
 
     def backward(self, uhat_local):
         """Complex local block (``spectral_shape_local``) -> real local block, normalised like ``irfftn``."""
@@ -361,7 +363,7 @@ class DistributedFFT:
         u = xp.fft.ifftn(xp.astype(uhat_local, self.complex_dtype, copy=False), axes=(0,))
         if self._t0r is not None:
             u = self._t0r(u)
-        u = xp.fft.ifftn(u, axes=(1,))
+        u = xp.fft.ifftn(u, axes=(1,), **self._own)
         if self._t1r is not None:
             u = self._t1r(u)
         return xp.fft.irfftn(u, s=(self.shape[2],), axes=(2,))
@@ -406,10 +408,10 @@ class DistributedFFT:
             raise ValueError("DistributedFFT: backward_padded needs padded_shape in the constructor")
         xp = self.xp
         self._check(uhat_local, self.spectral_shape_local, "uhat_local")
-        u = xp.fft.ifftn(self._pad(uhat_local, 0), axes=(0,))
+        u = xp.fft.ifftn(self._pad(uhat_local, 0), axes=(0,), **self._own)
         if self._pt0r is not None:
             u = self._pt0r(u)
-        u = xp.fft.ifftn(self._pad(u, 1), axes=(1,))
+        u = xp.fft.ifftn(self._pad(u, 1), axes=(1,), **self._own)
         if self._pt1r is not None:
             u = self._pt1r(u)
         u = xp.fft.irfftn(self._pad(u, 2), s=(self.padded_shape[2],), axes=(2,))
@@ -427,10 +429,10 @@ class DistributedFFT:
         uh = self._truncate(xp.fft.rfftn(xp.astype(u_local, self.real_dtype, copy=False), axes=(2,)), 2)
         if self._pt1 is not None:
             uh = self._pt1(uh)
-        uh = self._truncate(xp.fft.fftn(uh, axes=(1,)), 1)
+        uh = self._truncate(xp.fft.fftn(uh, axes=(1,), **self._own), 1)
         if self._pt0 is not None:
             uh = self._pt0(uh)
-        uh = self._truncate(xp.fft.fftn(uh, axes=(0,)), 0)
+        uh = self._truncate(xp.fft.fftn(uh, axes=(0,), **self._own), 0)
         uh *= 1.0 / self._pad_scale
         return uh
 

@@ -10,7 +10,12 @@ normalisation: results agree with ``numpy.fft`` to round-off.
 
 
 class _ScipyFFT:
-    """``xp.fft`` look-alike backed by :mod:`scipy.fft` (the subset DistributedFFT uses)."""
+    """``xp.fft`` look-alike backed by :mod:`scipy.fft` (the subset DistributedFFT uses).
+
+    ``overwrite_x = True`` lets a complex-to-complex transform work in its input's memory;
+    DistributedFFT passes it only for arrays it made itself (never the caller's)."""
+
+    supports_overwrite = True
 
     def __init__(self, workers=None):
         import scipy.fft
@@ -22,11 +27,11 @@ class _ScipyFFT:
     def irfftn(self, x, s=None, axes=None, norm=None):
         return self._f.irfftn(x, s=s, axes=axes, norm=norm, workers=self.workers)
 
-    def fftn(self, x, s=None, axes=None, norm=None):
-        return self._f.fftn(x, s=s, axes=axes, norm=norm, workers=self.workers)
+    def fftn(self, x, s=None, axes=None, norm=None, overwrite_x=False):
+        return self._f.fftn(x, s=s, axes=axes, norm=norm, workers=self.workers, overwrite_x=overwrite_x)
 
-    def ifftn(self, x, s=None, axes=None, norm=None):
-        return self._f.ifftn(x, s=s, axes=axes, norm=norm, workers=self.workers)
+    def ifftn(self, x, s=None, axes=None, norm=None, overwrite_x=False):
+        return self._f.ifftn(x, s=s, axes=axes, norm=norm, workers=self.workers, overwrite_x=overwrite_x)
 
     def __getattr__(self, name):
         return getattr(self._f, name)
