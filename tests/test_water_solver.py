@@ -115,6 +115,38 @@ def test_barostat_compresses_a_dilute_start(tmp_path):
     assert rows[-1]["volume"] < rows[0]["volume"]
 
 
+@pytest.mark.parametrize("kernels", ["auto", "reference"])
+def test_two_level_lists_miss_no_pair(tmp_path, monkeypatch, kernels):
+    """At every force evaluation of an NPT run (box moving, oxygens and hydrogens moving), the pairs
+    from the outer molecule list pruned to atom pairs give the energies, virial and forces of a list
+    built afresh from all atoms with the bare cutoff: the two skins never let a pair slip."""
+    from zzhpc.device import get_kernel
+    from zzhpc.solvers.water.solver import WaterSolver
+    seen = []
+    forces = WaterSolver._forces
+
+    def checked(self):
+        forces(self)
+        n, dom = self.nlocal, self.domain
+        lo, hi = dom.bin_region()
+        fresh = get_kernel("md_neighbor_list", self.backend)(self.x, n, lo, hi, self.params["cutoff"], True)
+        f, en, w = self.ff.compute(self.x, self.types, self.molid, n, fresh, half=True)
+        dom.reverse_comm(f.reshape(-1, 9))
+        assert en["total"] == pytest.approx(self.energies["total"], rel=1e-12, abs=1e-9)
+        assert en["lj"] == pytest.approx(self.energies["lj"], rel=1e-12, abs=1e-9)
+        assert w == pytest.approx(self.virial, rel=1e-11, abs=1e-8)
+        np.testing.assert_allclose(f[:n], self.fm.reshape(-1, 3), rtol=0, atol=1e-9 * np.abs(f[:n]).max())
+        seen.append((self.nbuilds, self.nprunes))
+
+    monkeypatch.setattr(WaterSolver, "_forces", checked)
+    w = dict(SMALL, ensemble="npt", pcouple_every=2, tau_p=200.0, skin=0.4, molecule_skin=0.6, kernels=kernels,
+             minimise_steps=0)
+    s, _ = run_inprocess(water_deck(w, {"steps": 40, "diag_every": 10}), str(tmp_path))
+    builds, prunes = seen[-1]
+    assert len(seen) == 41 and builds >= 2 and prunes >= builds + 3, seen[-1]
+    assert s["results"]["list_prunes"] == prunes
+
+
 def test_restart_is_bitwise_and_outputs_are_written(tmp_path):
     w = dict(SMALL, ensemble="npt", pcouple_every=3, sample_every=5, plots=True)
     deck = water_deck(w, {"steps": 30, "diag_every": 5, "checkpoint_every": 15, "output_every": 10})
@@ -123,6 +155,8 @@ def test_restart_is_bitwise_and_outputs_are_written(tmp_path):
     ck = str(tmp_path / "a" / "checkpoints" / "ckpt_0000000015.h5")
     s2, cont = run_inprocess(water_deck(w, {"steps": 30, "diag_every": 5, "restart": ck}), str(tmp_path / "b"))
     assert cont == [r for r in full if r["step"] > 15]
+    # Both list levels were rebuilt during the run, so the restart replayed an outer build and a prune.
+    assert s1["results"]["list_prunes"] > s1["results"]["neigh_builds"] >= 2
     assert s1["results"]["analysis"] == s2["results"]["analysis"]
     assert s1["results"]["analysis"]["rdf_frames"] == 6
     for f in ("rdf_oo.png", "density.png", "trajectory.h5md"):

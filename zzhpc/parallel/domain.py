@@ -199,8 +199,12 @@ class Domain:
         """Ghost atoms of owned ``x`` and per-atom columns ``cols`` (e.g. types, molecule ids).
 
         Returns ``(x_all, *cols_all)``: owned rows first, then ghosts; records the swaps that
-        ``forward_comm``/``reverse_comm`` replay.
+        ``forward_comm``/``reverse_comm`` replay. A row of ``x`` may hold several points,
+        ``(n, 3k)`` (e.g. the sites of a rigid molecule): its first point decides whether the row is
+        a ghost, and periodic shifts move every point, so ghost molecules arrive whole.
         """
+        if x.ndim != 2 or x.shape[1] % 3:
+            raise ValueError(f"Domain.borders: positions have shape {tuple(x.shape)}, expected (n, 3k)")
         xp, be = self.xp, self.backend
         me = self.comm.Get_rank()
         self.swaps = []
@@ -223,8 +227,8 @@ class Domain:
                         shift = -self.length[d] if self.coords[d] == self.dims[d] - 1 else 0.0
                     if dest == MPI.PROC_NULL:
                         sel = sel[:0]
-                    sv = np.zeros(3)
-                    sv[d] = shift
+                    sv = np.zeros(x.shape[1])
+                    sv[d::3] = shift
                     shiftv = be.asarray(sv, dtype=str(x.dtype).replace("torch.", ""))
                     bx, bc = x[sel] + shiftv, [col[sel] for col in cols]
                     self_ = dest == me and source == me
@@ -264,7 +268,7 @@ class Domain:
                 if s.self_:
                     x[s.first:s.first + s.nrecv] = buf
                     continue
-                recv = np.empty((s.nrecv, 3), dtype=self._np_dtype(x))
+                recv = np.empty((s.nrecv,) + tuple(x.shape[1:]), dtype=self._np_dtype(x))
                 send = be.to_host(buf)
                 reqs.append(self.comm.Irecv(recv, source=s.source, tag=40 + tag))
                 reqs.append(self.comm.Isend(send, dest=s.dest, tag=40 + tag))
@@ -286,7 +290,7 @@ class Domain:
                 if s.self_:
                     done.append((s, got))
                     continue
-                recv = np.empty((s.nsend, 3), dtype=self._np_dtype(f))
+                recv = np.empty((s.nsend,) + tuple(f.shape[1:]), dtype=self._np_dtype(f))
                 send = be.to_host(got)
                 reqs.append(self.comm.Irecv(recv, source=s.dest, tag=50 + tag))
                 reqs.append(self.comm.Isend(send, dest=s.source, tag=50 + tag))

@@ -40,12 +40,13 @@ def save_water_state(w, h5):
     be, n = w.backend, int(w.xm.shape[0])
     write_rows(h5, "state/count", np.array([n], dtype=np.int64), w.comm)
     arrays = {"x": w.xp.reshape(w.xm, (n, 9)), "v": w.xp.reshape(w.vm, (n, 9)), "id": w.mid, "image": w.image,
-              "xhold": w.xp.reshape(w.xhold, (n, 9))}
+              "xhold": w.xp.reshape(w.xmhold, (n, 9)), "xprune": w.xp.reshape(w.xhold, (n, 9))}
     for k, a in arrays.items():
         write_rows(h5, f"state/{k}", be.to_host(a), w.comm)
     for k, v in w.integrator.state().items():
         h5.attrs[k] = v
     h5.attrs["dt"], h5.attrs["ago"], h5.attrs["nbuilds"], h5.attrs["nmol"] = w.dt, w.ago, w.nbuilds, w.nmol
+    h5.attrs["nprunes"], h5.attrs["box_prune"] = w.nprunes, np.asarray(w.box_prune)
     h5.attrs["lengths"] = np.asarray(w.lengths)
     h5.attrs["box_hold"] = np.asarray(w.box_hold)
     h5.attrs["split"] = np.array([s for ax in w.domain.split for s in ax])
@@ -69,7 +70,7 @@ def load_water_state(w, h5, path):
     if int(h5.attrs["nmol"]) != w.nmol:
         raise InputError(path, f"checkpoint of {int(h5.attrs['nmol'])} molecules, the deck has {w.nmol}")
     start, n = int(np.sum(counts[:r])), int(counts[r])
-    get = {k: read_rows(h5, f"state/{k}", start, n, path) for k in ("x", "v", "id", "image", "xhold")}
+    get = {k: read_rows(h5, f"state/{k}", start, n, path) for k in ("x", "v", "id", "image", "xhold", "xprune")}
     be, xp, dt = w.backend, w.xp, w.ctx.dtype
     w.xm = be.asarray(get["x"].reshape(n, 3, 3), dtype=dt)
     w.vm = be.asarray(get["v"].reshape(n, 3, 3), dtype=dt)
@@ -77,11 +78,14 @@ def load_water_state(w, h5, path):
     w.image = be.asarray(get["image"], dtype="int64")
     w.dt = float(h5.attrs["dt"])
     dom = w.domain
-    # The ghost pattern and list of the last build, in the box of that build.
+    # The ghost pattern and outer list of the last build in the box of that build, the atom list of
+    # the last prune in the box of that prune.
     mol.set_box(dom, [float(v) for v in h5.attrs["box_hold"]])
     dom.split = _split(list(h5.attrs["split_hold"]), dom.dims)
     dom.split_changed()
-    w._rebuild(restore=be.asarray(get["xhold"].reshape(3 * n, 3), dtype=dt))
+    w._rebuild(restore=(be.asarray(get["xhold"].reshape(n, 9), dtype=dt),
+                        be.asarray(get["xprune"].reshape(3 * n, 3), dtype=dt),
+                        [float(v) for v in h5.attrs["box_prune"]]))
     w.box_hold, w.split_hold = list(dom.length), [list(s) for s in dom.split]
     # The box of the moment; ghost shifts follow the box edges as the barostat moves them.
     mol.set_box(dom, [float(v) for v in h5.attrs["lengths"]])
@@ -92,6 +96,7 @@ def load_water_state(w, h5, path):
     w.integrator = RigidVerlet(w)
     w.integrator.load({k: h5.attrs[k] for k in w.integrator.state()})
     w.x[:3 * n] = xp.reshape(w.xm, (3 * n, 3))
-    dom.forward_comm(w.x)
-    w.ago, w.nbuilds = int(h5.attrs["ago"]), int(h5.attrs["nbuilds"])
+    dom.forward_comm(w.xrows)
+    w.ago, w.nbuilds, w.nprunes = int(h5.attrs["ago"]), int(h5.attrs["nbuilds"]), int(h5.attrs["nprunes"])
+    w.box_prune = [float(v) for v in h5.attrs["box_prune"]]
     w._forces()

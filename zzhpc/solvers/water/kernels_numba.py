@@ -173,10 +173,49 @@ if njit is not None:
         return e_lj, e_c, w
 
 
+    @njit(cache=True, nogil=True, error_model="numpy")
+    def _prune(x, mneigh, nmol, cut2, width):
+        """Site pairs of the listed molecule pairs inside ``cut2`` (see :func:`.pairlist.prune`).
+        A candidate is stored at the row's next free slot and kept by advancing the counter (no
+        branch on the test); the three rows of molecule ``I`` are filled together, so each partner
+        molecule's nine coordinates are loaded once."""
+        out = np.empty((3 * nmol, width), np.int32)
+        cap = width - 1
+        worst = 0
+        for i in range(nmol):
+            a = 3 * i
+            ox, oy, oz = x[a, 0], x[a, 1], x[a, 2]
+            px, py, pz = x[a + 1, 0], x[a + 1, 1], x[a + 1, 2]
+            qx, qy, qz = x[a + 2, 0], x[a + 2, 1], x[a + 2, 2]
+            r0, r1, r2 = out[a], out[a + 1], out[a + 2]
+            m0 = 0
+            m1 = 0
+            m2 = 0
+            for k in range(mneigh.shape[1]):
+                j = mneigh[i, k]
+                if j < 0:
+                    break
+                for t in range(3):
+                    b = 3 * j + t
+                    bx, by, bz = x[b, 0], x[b, 1], x[b, 2]
+                    r0[min(m0, cap)] = b
+                    m0 += (ox - bx) ** 2 + (oy - by) ** 2 + (oz - bz) ** 2 < cut2
+                    r1[min(m1, cap)] = b
+                    m1 += (px - bx) ** 2 + (py - by) ** 2 + (pz - bz) ** 2 < cut2
+                    r2[min(m2, cap)] = b
+                    m2 += (qx - bx) ** 2 + (qy - by) ** 2 + (qz - bz) ** 2 < cut2
+            # Padding (and the rejected candidate a row's last store may have left).
+            r0[m0:] = -1
+            r1[m1:] = -1
+            r2[m2:] = -1
+            worst = max(worst, m0, m1, m2)
+        return out, worst
+
+
 def _compile():
     if njit is None:
         raise NotSuitableError("numba is not installed")
-    return {"pair": _pair, "erfc_exp": _erfc_exp}
+    return {"pair": _pair, "erfc_exp": _erfc_exp, "prune": _prune}
 
 
 def _check(x):
@@ -199,3 +238,22 @@ def pair_forces_numba(x, types, mol, neigh, nlocal, tab, alpha, half):
                         np.ascontiguousarray(neigh), int(nlocal), *t, float(alpha), bool(half), f, uniform)
     return f, np.float64(e_lj), np.float64(e_c), np.float64(w)
 
+
+
+_width = {}   # width guess per cutoff: the last prune's widest row plus a margin
+
+
+@override("water_pair_list", "numpy")
+def prune_numba(x, mneigh, nmol_local, cut):
+    _check(x)
+    prune = _compile()["prune"]
+    key = round(float(cut), 9)
+    args = (np.ascontiguousarray(x), np.ascontiguousarray(mneigh, dtype=np.int64), int(nmol_local),
+            float(cut) * float(cut))
+    while True:
+        guess = _width.get(key, 64)
+        out, worst = prune(*args, guess)
+        _width[key] = int(worst * 1.05) + 4
+        if worst < guess:
+            break
+    return out   # a few columns of -1 beyond the widest row (the guess's margin); no trimming copy

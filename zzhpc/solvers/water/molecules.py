@@ -8,9 +8,9 @@ image of the oxygen. Atom ``k`` of molecule ``m`` has the global atom id ``3m + 
 * :func:`wrap`: the oxygen back into the periodic box, the hydrogens shifted by the same vector (the
   molecule stays whole; a hydrogen may lie just outside the box).
 * :func:`migrate`: :meth:`Domain.exchange` on a per-molecule dict whose ``"x"`` is the oxygen.
-* Ghost atoms come from :meth:`Domain.borders` on the owned atoms with ``ghost_cutoff = cutoff +
-  skin + r_OH`` (+ a margin): an owned hydrogen may lie up to ``r_OH`` beyond the sub-domain at a list
-  build, and every atom within ``cutoff + skin`` of it must be present.
+* Ghost molecules come whole from :meth:`Domain.borders` on rows of nine coordinates (O, H, H),
+  chosen by their oxygen, with :func:`ghost_cutoff` = the outer list's O-O cutoff (+ a margin): every
+  molecule the outer list of :mod:`.pairlist` may pair with an owned one must be present.
 * :func:`rescale` scales the centres of mass, the box and the sub-domain bounds by ``mu`` (barostat)
   and the periodic shifts of the ghost messages with them.
 """
@@ -21,9 +21,11 @@ from ..md import kernels as md_kernels
 GHOST_MARGIN = 0.1   # A, beyond r_OH: rounding of positions just at a face
 
 
-def ghost_cutoff(cutoff, skin, model):
-    """Ghost shell thickness [A] for whole molecules owned by their oxygen."""
-    return float(cutoff) + float(skin) + float(model.r_OH) + GHOST_MARGIN
+def ghost_cutoff(cutoff, skin, molecule_skin, model):
+    """Ghost shell thickness [A] for whole molecules chosen by their oxygen: the outer list's O-O
+    cutoff ``cutoff + skin + 2 r_OH + molecule_skin`` (:func:`.pairlist.outer_cutoff`) plus a margin."""
+    from .pairlist import outer_cutoff
+    return outer_cutoff(cutoff, skin, molecule_skin, model.r_OH) + GHOST_MARGIN
 
 
 def atom_ids(mid, xp):
@@ -126,7 +128,8 @@ def reset_shifts(domain):
     be = domain.backend
     L = np.asarray(domain.length, dtype=float)
     for s in domain.swaps:
-        sv = np.sign(np.asarray(be.to_host(s.shift), dtype=float)) * L
+        sv = np.asarray(be.to_host(s.shift), dtype=float)
+        sv = np.sign(sv) * np.tile(L, sv.size // 3)
         s.shift = be.asarray(sv, dtype=str(s.shift.dtype).replace("torch.", ""))
 
 

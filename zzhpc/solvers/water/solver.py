@@ -1,8 +1,11 @@
 r"""Rigid three-site water (SPC/E, TIP3P) with particle-mesh Ewald, on the MD core's decomposition.
 
 Molecules are owned whole by the rank of their oxygen (:mod:`.molecules`) on a
-:class:`zzhpc.parallel.Domain`; ghost atoms are refreshed every step and ghost forces summed back, the
-neighbour list (``md_neighbor_list``) is rebuilt when an atom has moved more than half the skin. The
+:class:`zzhpc.parallel.Domain` whose rows are whole molecules; ghost molecules are refreshed every step
+and ghost forces summed back. Neighbours come in two levels (:mod:`.pairlist`): an outer list of
+molecule pairs (``md_neighbor_list`` on the oxygens), rebuilt with the migration and the ghosts when an
+oxygen has moved more than half of ``molecule_skin``, and the atom list pruned from it
+(``water_pair_list``) when an atom has moved more than half of ``skin``. The
 force field is :class:`.forcefield.WaterForceField` (LJ, real-space Ewald, smooth PME on the distributed
 FFT). The step (:mod:`.integrate`) is velocity Verlet with SETTLE/RATTLE, SVR thermostat and c-rescale
 barostat (:mod:`zzhpc.solvers.md.coupling`). Units: A, fs, kcal/mol, g/mol, K, atm (``real``).
@@ -24,6 +27,7 @@ from ..md import kernels_numba  # noqa: F401  (its override)
 from ..md.coupling import WATER_COMPRESSIBILITY_ATM
 from ..md.units import UNITS
 from . import molecules as mol
+from . import pairlist
 from .builder import box_length
 from .checkpoint import load_water_state, save_water_state
 from .forcefield import WaterForceField  # also registers the water kernels (tests/test_kernels.py)
@@ -46,7 +50,11 @@ class WaterSolver(Solver):
         "density": Param(float, 0.997, lo=0.1, hi=2.0, help="initial density [g/cm^3]"),
         "box_seed": Param(int, 1, lo=0, help="seed of the molecules' orientations"),
         "cutoff": Param(float, 9.0, lo=2.0, help="LJ and real-space Coulomb cutoff [A]"),
-        "skin": Param(float, 2.0, lo=0, help="neighbour-list skin [A]"),
+        "skin": Param(float, 2.0, lo=0, help="atom-list skin [A] (the list is pruned from the outer list "
+                                              "when an atom has moved half of it)"),
+        "molecule_skin": Param(float, 1.0, lo=0, help="outer-list skin [A]: migration, ghosts and the outer "
+                                                      "molecule-pair list are rebuilt when an oxygen has moved "
+                                                      "half of it"),
         "coulomb": Param(str, "pme", choices=("pme", "ewald"), help="reciprocal-space method"),
         "ewald_tolerance": Param(float, 5e-4, lo=0, lo_open=True, hi=0.1,
                                  help="Ewald error tolerance (alpha and PME grid from it)"),
@@ -96,18 +104,20 @@ class WaterSolver(Solver):
             raise ConfigError("water.cutoff", f"cutoff + skin must not exceed half the box edge ({0.5 * L:.3f} A "
                               f"for {self.nmol} molecules); use more molecules or a shorter cutoff", p["cutoff"])
         self.cutneigh = p["cutoff"] + p["skin"]
+        self.cutouter = pairlist.outer_cutoff(p["cutoff"], p["skin"], p["molecule_skin"], self.model.r_OH)
         be = self.backend
         self.domain = Domain(self.comm, be, [0.0] * 3, [L] * 3, [True] * 3,
-                             mol.ghost_cutoff(p["cutoff"], p["skin"], self.model), ctx.dims or None,
-                             key="parallel.dims")
+                             mol.ghost_cutoff(p["cutoff"], p["skin"], p["molecule_skin"], self.model),
+                             ctx.dims or None, key="parallel.dims")
         self.ff = WaterForceField(self.comm, be, self.model, [L] * 3, p["cutoff"], self.nmol,
                                   coulomb=p["coulomb"], tolerance=p["ewald_tolerance"], alpha=p["ewald_alpha"],
                                   grid=p["pme_grid"], order=p["pme_order"],
                                   dispersion_correction=p["dispersion_correction"], dtype=ctx.dtype)
         reg = kernel_registry()
-        self.k_neigh = reg["md_neighbor_list"]["generic"] if p["kernels"] == "reference" \
-            else get_kernel("md_neighbor_list", be)
-        self.nbuilds = self.ago = 0
+        ref = p["kernels"] == "reference"
+        self.k_neigh = reg["md_neighbor_list"]["generic"] if ref else get_kernel("md_neighbor_list", be)
+        self.k_prune = reg["water_pair_list"]["generic"] if ref else get_kernel("water_pair_list", be)
+        self.nbuilds = self.nprunes = self.ago = 0
         self.energies, self.virial = {}, 0.0
         self.traj = None
         rmax = min(p["rdf_rmax"], 0.45 * L)
@@ -160,52 +170,92 @@ class WaterSolver(Solver):
 
     # Neighbours and forces ---------------------------------------------------------------------------
     def _rebuild(self, restore=None):
-        """Migrate whole molecules, rebuild ghosts and the neighbour list.
+        """Migrate whole molecules, rebuild the ghost molecules and the outer list, prune the atom list.
 
-        ``restore = (x_hold, box_hold)`` rebuilds exactly as at the last build of a checkpointed run."""
+        ``restore = (xm_hold, x_hold, box_prune)`` (a checkpoint's) rebuilds exactly as the run did: the
+        outer level from the owned molecules at its build (in the box and split set by the caller),
+        the atom list from the owned atoms at the last prune in the box of that prune."""
         dom, xp = self.domain, self.xp
         with self.timers("halo"):
             if restore is None:
                 x, v, mid, img = mol.migrate(dom, self.xm, self.vm, self.mid, self.image)
                 self.xm, self.vm, self.mid, self.image = mol.sort_by_bin(dom, self.cutneigh, x, v, mid, img)
-                xbuild = xp.reshape(self.xm, (-1, 3))
+                rows = xp.reshape(self.xm, (-1, 9))
                 self.box_hold, self.split_hold = self.lengths, [list(s) for s in dom.split]
             else:
-                xbuild = restore
-            n = int(xbuild.shape[0])
-            self.x, self.types, self.molid = dom.borders(xbuild, mol.atom_types(n // 3, xp),
-                                                         mol.atom_mols(self.mid, xp))
+                rows = restore[0]
+            nm = int(rows.shape[0])
+            self.xrows, mid_all = dom.borders(rows, self.mid)
+            self.x = xp.reshape(self.xrows, (-1, 3))          # a view: sites O, H, H of each molecule
+            self.types, self.molid = mol.atom_types(int(self.xrows.shape[0]), xp), mol.atom_mols(mid_all, xp)
         lo, hi = dom.bin_region()
-        self.neigh = self.k_neigh(self.x, n, lo, hi, self.cutneigh, True)
-        self.xhold = xp.asarray(self.x[:n], copy=True)
-        self.ago = 0
+        self.xmhold = xp.asarray(rows, copy=True)
+        self.mneigh = self.k_neigh(xp.asarray(self.xrows[:, 0:3], copy=True), nm, lo, hi, self.cutouter, True)
         self.nbuilds += 1
+        if restore is None:
+            self._prune()
+            return
+        keep = list(dom.length), [list(sp) for sp in dom.split]
+        mol.set_box(dom, restore[2])
+        mol.reset_shifts(dom)
+        self.x[:3 * nm] = restore[1]
+        dom.forward_comm(self.xrows)
+        self._prune()
+        mol.set_box(dom, keep[0])
+        dom.split = keep[1]
+        dom.split_changed()
+        mol.reset_shifts(dom)
+
+    def _prune(self):
+        """The atom list from the outer list at the present positions (ghosts refreshed)."""
+        n = self.nlocal
+        self.neigh = self.k_prune(self.x, self.mneigh, n // 3, self.cutneigh)
+        self.xhold = self.xp.asarray(self.x[:n], copy=True)
+        self.box_prune = self.lengths
+        self.ago = 0
+        self.nprunes += 1
 
     def _decide(self):
-        """Rebuild when an atom moved more than (skin - box change) / 2 since the last build."""
+        """2: rebuild everything (an oxygen moved more than (molecule_skin - box change) / 2 since the
+        outer build); 1: prune the atom list (an atom moved more than (skin - box change) / 2 since the
+        last prune); 0: neither. The same answer on every rank."""
         self.ago += 1
-        n = self.nlocal
-        d = self.x[:n] - self.xhold
-        moved = float(self.xp.max(self.xp.sum(d * d, axis=1))) if n else 0.0
-        dbox = float(np.linalg.norm(np.asarray(self.lengths) - np.asarray(self.box_hold)))
-        lim = 0.5 * (self.params["skin"] - dbox)
-        return bool(self.comm.allreduce(lim <= 0 or moved > lim * lim, op=MPI.LOR))
+        n, xp, p = self.nlocal, self.xp, self.params
+        code = 0
+        if n:
+            d = self.x[:n] - self.xhold
+            moved = float(xp.max(xp.sum(d * d, axis=1)))
+            do = self.x[0:n:3] - xp.reshape(self.xmhold, (-1, 3, 3))[:, 0]
+            moved_o = float(xp.max(xp.sum(do * do, axis=1)))
+        else:
+            moved = moved_o = 0.0
+        now = np.asarray(self.lengths)
+        lim_o = 0.5 * (p["molecule_skin"] - float(np.linalg.norm(now - np.asarray(self.box_hold))))
+        lim = 0.5 * (p["skin"] - float(np.linalg.norm(now - np.asarray(self.box_prune))))
+        if lim_o <= 0 or moved_o > lim_o * lim_o:
+            code = 2
+        elif lim <= 0 or moved > lim * lim:
+            code = 1
+        return self.comm.allreduce(code, op=MPI.MAX)
 
     def update_ghosts(self):
-        """Copy owned positions into ``x``, then rebuild or refresh the ghosts."""
+        """Copy owned positions into ``x``, then rebuild, or refresh the ghosts (and prune if due)."""
         n = self.nlocal
         self.x[:n] = self.xp.reshape(self.xm, (n, 3))
-        if self._decide():
+        code = self._decide()
+        if code == 2:
             self._rebuild()
-        else:
-            with self.timers("halo"):
-                self.domain.forward_comm(self.x)
+            return
+        with self.timers("halo"):
+            self.domain.forward_comm(self.xrows)
+        if code == 1:
+            self._prune()
 
     def _forces(self):
         with self.timers("forces"):
             f, e, w = self.ff.compute(self.x, self.types, self.molid, self.nlocal, self.neigh, half=True)
         with self.timers("halo"):
-            self.domain.reverse_comm(f)
+            self.domain.reverse_comm(self.xp.reshape(f, (-1, 9)))   # a view: sums into f
         self.fm = self.xp.reshape(f[:self.nlocal], (-1, 3, 3))
         self.energies, self.virial = e, float(w)
 
@@ -232,7 +282,7 @@ class WaterSolver(Solver):
         return {"temp": temp, "pe": pe, "ke": ke, "etotal": pe + ke, "press": integ.pressure(ke),
                 "volume": self.volume, "density": mol.density_g_cm3(self.nmol, self.model.molar_mass, self.volume),
                 "conserved": pe + ke - integ.thermostat_work - integ.barostat_work,
-                "neigh_builds": float(self.nbuilds)}
+                "neigh_builds": float(self.nbuilds), "list_prunes": float(self.nprunes)}
 
     def diagnostics(self):
         return self.thermo()
@@ -266,8 +316,8 @@ class WaterSolver(Solver):
     # Results -----------------------------------------------------------------------------------------
     def memory_per_molecule(self):
         """Bytes of per-atom arrays, ghosts and neighbour list per molecule (collective; PME grids excluded)."""
-        arrays = [self.x, self.types, self.molid, self.xhold, self.neigh, self.xm, self.vm, self.fm, self.mid,
-                  self.image]
+        arrays = [self.x, self.types, self.molid, self.xhold, self.xmhold, self.neigh, self.mneigh, self.xm, self.vm,
+                  self.fm, self.mid, self.image]
         nbytes = sum(int(np.prod(a.shape)) * (a.itemsize if hasattr(a, "itemsize") else a.element_size())
                      for a in arrays)
         return self.comm.allreduce(nbytes) / self.nmol
@@ -280,14 +330,16 @@ class WaterSolver(Solver):
         dom = self.domain
         counts = self.comm.allgather(int(self.xm.shape[0]))
         out = {"molecules": self.nmol, "model": self.model.name, "dt_fs": self.dt, "process_grid": dom.dims,
-               "box_A": self.lengths, "neigh_builds": self.nbuilds, "molecules_per_rank": counts,
+               "box_A": self.lengths, "neigh_builds": self.nbuilds,
+               "list_prunes": self.nprunes, "molecules_per_rank": counts,
                "ghosts_total": self.comm.allreduce(dom.nghost()),
                "memory_bytes_per_molecule": self.memory_per_molecule(),
                "constraint_error_A": self.constraint_error(),
                "pme": {"alpha": getattr(self.ff, "alpha", None), "grid": list(getattr(self.ff, "grid", []) or []),
                        "order": self.params["pme_order"], "coulomb": self.params["coulomb"]},
                "energies": dict(self.energies), "thermo": self.thermo(), "minimise": self.minimise_log,
-               "kernels": {"neighbor": getattr(self.k_neigh, "__name__", "")}}
+               "kernels": {"neighbor": getattr(self.k_neigh, "__name__", ""),
+                           "prune": getattr(self.k_prune, "__name__", "")}}
         analysis = self.sampler.results()
         out["analysis"] = self.comm.bcast(analysis, root=0)
         return out
