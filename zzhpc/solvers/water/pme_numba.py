@@ -4,8 +4,8 @@ Registered as overrides for the ``numpy`` backend; NotSuitableError without Numb
 than float64/float32 NumPy arrays. B-spline weights and derivatives of all atoms first (the
 recursion of :func:`.pme_kernels.bspline`, vectorised across atoms), then per atom the ``p^3`` grid
 points. The atoms are spread into (and interpolate from) a padded block that holds every point they
-touch without wrap-around, so the innermost loop runs over ``p`` contiguous points; the block is folded into (unfolded from) the
-periodic brick afterwards, at the cost of one pass over it.
+touch without wrap-around, so the innermost loop runs over ``p`` contiguous points; the block is
+folded into (unfolded from) the periodic brick afterwards, at the cost of one pass over it.
 """
 import math
 
