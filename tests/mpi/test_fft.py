@@ -193,7 +193,7 @@ def test_scipy_fft_with_overwrite_matches_numpy_and_keeps_inputs(decomposition):
     transforms as numpy.fft to round-off, and the caller's arrays are never changed."""
     pytest.importorskip("scipy", reason="scipy is not installed")
     from zzhpc.device import get_backend
-    from zzhpc.solvers.spectral.fftlib import fft_namespace
+    from zzhpc.device.fftlib import fft_namespace
     comm, shape = MPI.COMM_WORLD, (16, 12, 10)
     xp = fft_namespace(get_backend("numpy"))
     assert xp.fft.supports_overwrite

@@ -30,7 +30,7 @@ import numpy as np
 from mpi4py import MPI
 
 from ...parallel.fft import DistributedFFT
-from .fftlib import fft_namespace
+from ...device.fftlib import fft_namespace
 
 DEALIAS_RULES = ("2/3", "3/2", "none")
 
@@ -49,7 +49,7 @@ class SpectralGrid:
     proc_grid : ``(P0, P1)`` for pencils, optional
     dealias : ``"2/3"``, ``"3/2"`` or ``"none"`` (see above; ``True``/``False`` mean ``"2/3"``/``"none"``)
     timers : PhaseTimers, optional; distributed FFTs are charged to the phase ``"fft"``
-    fft_library : ``"auto"`` (scipy.fft for the NumPy backend, see :mod:`.fftlib`) or ``"native"`` (``xp.fft``)
+    fft_library : ``"auto"`` (scipy.fft for the NumPy backend, :mod:`zzhpc.device.fftlib`) or ``"native"``
     """
 
     def __init__(self, comm, shape, backend, *, lengths=None, decomposition="slab", dtype="float64",

@@ -35,6 +35,7 @@ from array_api_compat import array_namespace
 from mpi4py import MPI
 
 from ...device import get_kernel, kernel_registry
+from ...device.fftlib import fft_namespace
 from ...parallel.fft import DistributedFFT
 from . import pme_numba  # noqa: F401  (registers the compiled overrides)
 from .nonbonded import QQRD2E
@@ -95,7 +96,8 @@ class PME:
         self.grid, self.order, self.qqrd2e = tuple(int(n) for n in grid), int(order), qqrd2e
         size = comm.Get_size()
         dec = "slab" if size <= min(self.grid[0], self.grid[1]) else "pencil"
-        self.fft = DistributedFFT.from_backend(comm, self.grid, backend, decomposition=dec, dtype=dtype)
+        self.fft = DistributedFFT.from_backend(comm, self.grid, backend, decomposition=dec, dtype=dtype,
+                                               xp=fft_namespace(backend))   # scipy.fft on the NumPy backend
         self.dtype = self.fft.real_dtype
         sl = self.fft.real_slice_local
         mine = np.array([sl[0].start, sl[0].stop, sl[1].start, sl[1].stop], np.int64)
