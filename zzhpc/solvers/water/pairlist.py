@@ -21,6 +21,7 @@ import numpy as np
 from array_api_compat import array_namespace, device as _dev
 
 from ...device import kernel
+from ..md.kernels import canonical_neighbors
 
 
 def outer_cutoff(cutoff, skin, molecule_skin, site_reach):
@@ -43,16 +44,7 @@ def _sample(rng, nmol=60, nghost=25, box=7.0):
     return (x, mneigh, nmol, 3.0), {}
 
 
-def canonical_pairs(neigh):
-    """Rows sorted, padding last, width trimmed: two lists of the same pairs agree."""
-    neigh = np.asarray(neigh)
-    big = np.iinfo(np.int64).max
-    rows = np.sort(np.where(neigh < 0, big, neigh.astype(np.int64)), axis=1)
-    width = int((rows < big).sum(axis=1).max()) if rows.size else 0
-    return np.where(rows[:, :width] == big, -1, rows[:, :width])
-
-
-@kernel("water_pair_list", sample=_sample, canonical=canonical_pairs)
+@kernel("water_pair_list", sample=_sample, canonical=canonical_neighbors)
 def prune(x, mneigh, nmol_local, cut):
     """Atom list ``(3 nmol_local, width)`` (int32, ``-1`` padded) of the site pairs of the molecule pairs in
     ``mneigh`` (``(nmol_local, w)`` molecule indices, ``-1`` padded) closer than ``cut`` [A] in ``x``
