@@ -220,3 +220,26 @@ def test_numpy_and_torch_runs_agree(tmp_path):
     for x, y in zip(a, b):
         for k in ("pe", "ke", "press", "volume"):
             assert y[k] == pytest.approx(x[k], rel=1e-10), (k, x["step"])
+
+
+@pytest.mark.peers
+@pytest.mark.slow
+def test_quick_benchmark_times_zzhpc_and_openmm_on_the_same_box():
+    """The quick form of `zzhpc bench water_tip3p_openmm`: real MPI ranks and OpenMM in the same run."""
+    from zzhpc.core.peers import PeerUnavailable, peer_python
+    try:
+        peer_python()
+    except PeerUnavailable as exc:
+        pytest.skip(str(exc))
+    from zzhpc.solvers.water.cases import bench_tip3p
+    rows = bench_tip3p(True)
+    assert [r["ranks"] for r in rows] == [1, 2]
+    for r in rows:
+        assert r["zzhpc_s_per_step"] > 0 and r["peer_s_per_step"] > 0 and r["zzhpc_bytes_per_molecule"] > 0
+        assert r["ratio_ns_per_day"] == pytest.approx(r["peer_s_per_step"] / r["zzhpc_s_per_step"])
+        assert r["zzhpc_pme"]["grid"] and r["peer_pme"]["alpha"] == pytest.approx(r["zzhpc_pme"]["alpha"], rel=1e-6)
+        # Processor time: single-threaded ranks use about one core each.
+        assert 0.5 * r["ranks"] < r["zzhpc_cpu_s_per_step"] / r["zzhpc_s_per_step"] < 1.5 * r["ranks"]
+    # One rank: OpenMM also pinned to one core.
+    assert rows[0]["peer_1core_s_per_step"] > 0 and rows[0]["peer_1core_cpu_s_per_step"] > 0
+    assert "peer_1core_s_per_step" not in rows[1]

@@ -214,6 +214,7 @@ def run(solver_cls, cfg, comm=MPI.COMM_WORLD, *, quiet=False, install_signals=Tr
             write_fields()
     progress.show(solver.step, solver.time, fraction(), diags, force=True)
     loop0 = time.perf_counter()
+    cpu0 = time.process_time()
     before_loop = timers.snapshot()
     while not done():
         with timers("compute"):
@@ -240,6 +241,7 @@ def run(solver_cls, cfg, comm=MPI.COMM_WORLD, *, quiet=False, install_signals=Tr
             break
 
     loop_wall = time.perf_counter() - loop0
+    loop_cpu = comm.allreduce(time.process_time() - cpu0, op=MPI.SUM)   # all threads of all ranks
     loop_totals = timers.snapshot()
     if solver.step % runc["diag_every"] != 0 or status == "interrupted":
         diagnose()
@@ -267,6 +269,7 @@ def run(solver_cls, cfg, comm=MPI.COMM_WORLD, *, quiet=False, install_signals=Tr
         "steps": solver.step, "steps_this_run": steps_run, "time": solver.time,
         "restarted_from": restart_path, "wall_time_s": wall,
         "time_per_step_s": loop_wall / steps_run if steps_run else None,
+        "cpu_s_per_step": loop_cpu / steps_run if steps_run else None,
         "timers_s": phases,
         "loop_timers_s": loop_phases,
         "memory_hwm_mb": {"per_rank": mem, "max": max(mem) if mem else None} if rank == 0 else None,

@@ -125,7 +125,10 @@ def case_nve(quick):
 def bench_tip3p(quick):
     """The same TIP3P box (builder, seed 1, 0.997 g/cm^3), cutoff 9 A, PME tolerance 5e-4, LJ tail
     correction, rigid (SETTLE), 300 K (zzhpc: SVR; OpenMM: LangevinMiddle), 2 fs; zzhpc on N MPI ranks
-    and OpenMM's CPU platform on N threads, N = 1, 2. ns/day, the ratio, bytes per molecule."""
+    and OpenMM's CPU platform on N threads, N = 1, 2. ns/day, the ratio, bytes per molecule, processor
+    time per step of both. OpenMM runs its reciprocal-space PME on a thread of its own, so with one
+    worker thread it keeps about two cores busy: at N = 1 it is also run pinned to one core
+    (``peer_1core_*``, ``ratio_ns_per_day_1core``), the core-for-core comparison."""
     nmol = 512 if quick else 4000
     steps = 50 if quick else 500
     work = tempfile.mkdtemp(prefix="water_bench_")
@@ -136,17 +139,24 @@ def bench_tip3p(quick):
         deck = water_deck({"model": "tip3p", "molecules": nmol, "cutoff": 9.0, "skin": 1.0, "ensemble": "nvt",
                            "minimise_steps": 50}, {"steps": steps, "diag_every": steps})
         summ, _ = run_ranks(deck, os.path.join(work, f"z{ranks}"), ranks, timeout=3600)
-        peer = run_peer(PEER, {"mode": "bench", "positions": x.tolist(), "box": L, "model": model.describe(),
-                               "cutoff": 9.0, "tolerance": 5e-4, "dt": 2.0, "threads": ranks, "steps": steps,
-                               "warmup": 20, "minimize": 50}, timeout=3600)
+        payload = {"mode": "bench", "positions": x.tolist(), "box": L, "model": model.describe(), "cutoff": 9.0,
+                   "tolerance": 5e-4, "dt": 2.0, "threads": ranks, "steps": steps, "warmup": 20, "minimize": 50}
+        peer = run_peer(PEER, payload, timeout=3600)
         z = summ["time_per_step_s"]
         zns = 2.0 * 1e-6 / z * 86400.0
-        rows.append({"label": f"TIP3P {nmol} molecules, {ranks} rank(s)/thread(s)", "ranks": ranks, "molecules": nmol,
-                     "steps": steps, "zzhpc_s_per_step": z, "zzhpc_ns_per_day": zns,
-                     "peer": f"OpenMM {peer['openmm']} CPU", "peer_s_per_step": peer["seconds_per_step"],
-                     "peer_ns_per_day": peer["ns_per_day"], "ratio_ns_per_day": zns / peer["ns_per_day"],
-                     "zzhpc_pme": summ["results"]["pme"], "peer_pme": {"alpha": peer["alpha"], "grid": peer["grid"]},
-                     "zzhpc_bytes_per_molecule": summ["results"]["memory_bytes_per_molecule"],
-                     "zzhpc_rss_mb_max": (summ.get("memory_hwm_mb") or {}).get("max"),
-                     "timers_s": summ["timers_s"]})
+        row = {"label": f"TIP3P {nmol} molecules, {ranks} rank(s)/thread(s)", "ranks": ranks, "molecules": nmol,
+               "steps": steps, "zzhpc_s_per_step": z, "zzhpc_ns_per_day": zns,
+               "peer": f"OpenMM {peer['openmm']} CPU", "peer_s_per_step": peer["seconds_per_step"],
+               "peer_ns_per_day": peer["ns_per_day"], "ratio_ns_per_day": zns / peer["ns_per_day"],
+               "zzhpc_cpu_s_per_step": summ.get("cpu_s_per_step"), "peer_cpu_s_per_step": peer["cpu_s_per_step"],
+               "zzhpc_pme": summ["results"]["pme"], "peer_pme": {"alpha": peer["alpha"], "grid": peer["grid"]},
+               "zzhpc_bytes_per_molecule": summ["results"]["memory_bytes_per_molecule"],
+               "zzhpc_rss_mb_max": (summ.get("memory_hwm_mb") or {}).get("max"),
+               "timers_s": summ["timers_s"]}
+        if ranks == 1:
+            pinned = run_peer(PEER, dict(payload, cores=1), timeout=3600)
+            row.update({"peer_1core_s_per_step": pinned["seconds_per_step"],
+                        "peer_1core_cpu_s_per_step": pinned["cpu_s_per_step"],
+                        "ratio_ns_per_day_1core": zns / pinned["ns_per_day"]})
+        rows.append(row)
     return rows

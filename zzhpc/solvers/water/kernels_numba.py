@@ -66,7 +66,8 @@ if njit is not None:
             den = (den + _Q[k]) * y
         return e * (_RSQRTPI - y * (num + _P[4]) / (den + _Q[4])) / x
 
-    @njit(cache=True, nogil=True, error_model="numpy")
+    # fastmath "contract" only: multiply-adds fuse (FMA); no reassociation, IEEE semantics otherwise.
+    @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
     def _pair(x, types, mol, neigh, nlocal, lj1, lj2, lj3, lj4, qq, cutsq, alpha, half, f, uniform):
         nall, nt, maxn = x.shape[0], lj1.shape[0], neigh.shape[1]
         # One load gives a neighbour's molecule and type.
@@ -75,8 +76,7 @@ if njit is not None:
             key[a] = (mol[a] << 8) | types[a]
         t1, t2, t3, t4 = lj1.ravel(), lj2.ravel(), lj3.ravel(), lj4.ravel()
         tq, tc = qq.ravel(), cutsq.ravel()
-        jb = np.empty(maxn, np.int64)
-        tb = np.empty(maxn, np.int64)
+        jb = np.empty(maxn, np.int64)   # (j << 8) | type pair: one store per candidate
         nb = np.empty(maxn, np.int64)
         # Separate 1-D buffers: LLVM vectorises step 3 only when it can tell them apart.
         dxb, dyb, dzb, r2b, tr = np.empty(maxn), np.empty(maxn), np.empty(maxn), np.empty(maxn), np.empty(maxn)
@@ -91,7 +91,8 @@ if njit is not None:
         for i in range(nlocal):
             xi, yi, zi = x[i, 0], x[i, 1], x[i, 2]
             ti, mi = types[i], mol[i]
-            # 1. Pairs inside the cutoff, compacted without branches.
+            # 1. Pairs inside the cutoff, compacted without branches (as few stores as possible: r^2 is
+            # recomputed from the differences by the vectorised loop below).
             m = 0
             for k in range(maxn):
                 j = neigh[i, k]
@@ -101,19 +102,21 @@ if njit is not None:
                 r2 = dx * dx + dy * dy + dz * dz
                 kj = key[j]
                 tp = ti * nt + (kj & 255)
-                jb[m], tb[m] = j, tp
-                dxb[m], dyb[m], dzb[m], r2b[m] = dx, dy, dz, r2
+                jb[m] = (j << 8) | tp
+                dxb[m], dyb[m], dzb[m] = dx, dy, dz
                 if uniform:   # one cutoff for all type pairs (loop-invariant: LLVM unswitches it)
                     m += (r2 < cut2) & ((kj >> 8) != mi)
                 else:
                     m += (r2 < tc[tp]) & ((kj >> 8) != mi)
+            for k in range(m):
+                r2b[k] = dxb[k] * dxb[k] + dyb[k] * dyb[k] + dzb[k] * dzb[k]
             # 2. exp(-a^2 r^2) = 2^n exp(t), |t| <= ln2/2: the power of two as IEEE bits.
             for k in range(m):
                 y = -a2 * r2b[k]
                 n = math.floor(y * _LOG2E + 0.5)
                 nb[k] = (np.int64(n) + 1023) << 52
                 tr[k] = (y - n * _LN2_HI) - n * _LN2_LO
-                qb[k] = tq[tb[k]]
+                qb[k] = tq[jb[k] & 255]
             pw = nb[:m].view(np.float64)
             # 3. Coulomb, branch-free and vectorised by LLVM (few buffers, no sums: either would stop
             # it); Cody's erfc for 0.46875 < a r <= 4; one division gives 1/den and 1/r^2.
@@ -141,7 +144,8 @@ if njit is not None:
             fz = 0.0
             for k in range(m):
                 r2 = r2b[k]
-                tp = tb[k]
+                jt = jb[k]
+                tp = jt & 255
                 if r2 <= lo2 or r2 > hi2:
                     r = math.sqrt(r2)
                     e = math.exp(-a2 * r2)
@@ -159,7 +163,7 @@ if njit is not None:
                 fy += gy
                 fz += gz
                 if half:
-                    j = jb[k]
+                    j = jt >> 8
                     f[j, 0] -= gx
                     f[j, 1] -= gy
                     f[j, 2] -= gz
