@@ -7,7 +7,11 @@ kernel runs instead. Single-threaded: one MPI rank per core.
 Per owned atom the pairs inside the cutoff are first compacted into short buffers, so that the
 expensive part (exp, erfc, sqrt, one division) is a branch-free loop that LLVM vectorises: exp is
 range-reduced to :math:`2^n e^t` with the power of two written as IEEE-754 bits, erfc is Cody's
-rational approximation (relative error below 4e-15) times that same exponential.
+rational approximation (relative error below 4e-15) times that same exponential. The compaction
+stores per candidate the partner and type pair in one integer and the three differences (r^2 is
+recomputed by a vectorised loop), multiply-adds fuse (fastmath "contract" only), and the rows of
+types without Lennard-Jones skip it: 24.4 -> 19.5 ms for the 2.5 M candidates of the 4,000-molecule
+TIP3P benchmark box (one core, best of 7; docs/water.md).
 """
 import math
 
@@ -81,6 +85,13 @@ if njit is not None:
         # Separate 1-D buffers: LLVM vectorises step 3 only when it can tell them apart.
         dxb, dyb, dzb, r2b, tr = np.empty(maxn), np.empty(maxn), np.empty(maxn), np.empty(maxn), np.empty(maxn)
         qb, r2ib, fpb, ecb = np.empty(maxn), np.empty(maxn), np.empty(maxn), np.empty(maxn)
+        # Types with no Lennard-Jones term with any type (the hydrogens of SPC/E and TIP3P): their rows
+        # skip it (two thirds of the pairs of these models).
+        haslj = np.zeros(nt, np.bool_)
+        for a in range(nt):
+            for b in range(nt):
+                if t1[a * nt + b] != 0.0 or t2[a * nt + b] != 0.0 or t3[a * nt + b] != 0.0 or t4[a * nt + b] != 0.0:
+                    haslj[a] = True
         a2 = alpha * alpha
         cut2 = tc[0]
         ca = 2.0 * _RSQRTPI * alpha
@@ -142,6 +153,7 @@ if njit is not None:
             fx = 0.0
             fy = 0.0
             fz = 0.0
+            dolj = haslj[ti]
             for k in range(m):
                 r2 = r2b[k]
                 jt = jb[k]
@@ -152,11 +164,13 @@ if njit is not None:
                     ecb[k] = qb[k] * _erfc_exp(alpha * r, e) / r
                     r2ib[k] = 1.0 / r2
                     fpb[k] = (ecb[k] + qb[k] * ca * e) * r2ib[k]
-                r2i = r2ib[k]
-                r6i = r2i * r2i * r2i
-                fp = fpb[k] + r6i * (t1[tp] * r6i - t2[tp]) * r2i
+                fp = fpb[k]
+                if dolj:   # loop-invariant: LLVM unswitches it
+                    r2i = r2ib[k]
+                    r6i = r2i * r2i * r2i
+                    fp += r6i * (t1[tp] * r6i - t2[tp]) * r2i
+                    e_lj += r6i * (t3[tp] * r6i - t4[tp])
                 e_c += ecb[k]
-                e_lj += r6i * (t3[tp] * r6i - t4[tp])
                 w += r2 * fp
                 gx, gy, gz = dxb[k] * fp, dyb[k] * fp, dzb[k] * fp
                 fx += gx

@@ -31,7 +31,7 @@ the bricks the same way reversed.
 import math
 
 import numpy as np
-from array_api_compat import array_namespace
+from array_api_compat import array_namespace, device as _dev
 from mpi4py import MPI
 
 from ...device import get_kernel, kernel_registry
@@ -180,14 +180,14 @@ class PME:
         """Reciprocal energy and virial (this rank's share, to be summed over ranks) and forces ``(N, 3)``
         on the atoms ``x`` (``(N, 3)`` [A], owned by this rank) with charges ``q`` ``(N,)`` [e]."""
         xp, be, p = array_namespace(x), self.backend, self.order
-        scale = [self.grid[d] / self.lengths[d] for d in range(3)]
-        u = xp.stack([x[:, d] * scale[d] for d in range(3)], axis=1)
+        scale = xp.asarray([self.grid[d] / self.lengths[d] for d in range(3)], dtype=x.dtype, device=_dev(x))
+        u = x * scale
         lo, shape = [0, 0, 0], [0, 0, 0]
         if x.shape[0]:
-            umin = be.to_host(xp.floor(xp.min(u, axis=0)))
-            umax = be.to_host(xp.floor(xp.max(u, axis=0)))
             for d in range(3):
-                lo[d], hi = int(umin[d]) - (p - 1), int(umax[d]) + 1
+                # Column by column: NumPy reduces a (N, 3) array along axis 0 about 15x slower.
+                umin, umax = math.floor(float(xp.min(u[:, d]))), math.floor(float(xp.max(u[:, d])))
+                lo[d], hi = umin - (p - 1), umax + 1
                 if hi - lo[d] >= self.grid[d]:
                     lo[d], hi = 0, self.grid[d]
                 shape[d] = hi - lo[d]
@@ -209,5 +209,5 @@ class PME:
         for (bs, _), chunk in self._unpack(send, rbuf, 0):
             phib[bs] = chunk
         g = self.k_gather(u, q, lo, shape, self.grid, p, be.asarray(phib, dtype=str(u.dtype).split(".")[-1]))
-        f = xp.stack([g[:, d] * -scale[d] for d in range(3)], axis=1)
+        f = g * -scale
         return energy, f, virial
