@@ -72,6 +72,16 @@ def backend(request):
     return get_backend(request.param)
 
 
+@pytest.fixture
+def peer_py():
+    """The peer environment's python (.peers/, `make peers`); the test is skipped, with the reason, without it."""
+    from zzhpc.core.peers import PeerUnavailable, peer_python
+    try:
+        return peer_python()
+    except PeerUnavailable as exc:
+        pytest.skip(str(exc))
+
+
 def pytest_collection_modifyitems(config, items):
     from zzhpc.device import backend_status
     gpu_ok, why = backend_status().get("cupy", (False, "cupy not registered"))

@@ -220,17 +220,13 @@ def test_cli_runs_example_deck(tmp_path):
 
 
 @pytest.mark.peers
-def test_h5md_trajectory_opens_in_mdanalysis(tmp_path):
+def test_h5md_trajectory_opens_in_mdanalysis(tmp_path, peer_py):
     """The peer environment's MDAnalysis reads zzhpc's parallel H5MD: atoms, frames, box, positions."""
     import json
     import subprocess
     import h5py
     from conftest import run_zzhpc
-    from zzhpc.core.peers import PeerUnavailable, peer_python
-    try:
-        py = peer_python()
-    except PeerUnavailable as exc:
-        pytest.skip(str(exc))
+    py = peer_py
     out = tmp_path / "lj"
     run_zzhpc(2, "run", "examples/lj_melt.toml", "-o", out, "-q", "--set", "run.steps=20",
               "--set", "run.output_every=10", "--set", "md.cells=[4,4,4]", check=True)

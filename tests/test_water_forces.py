@@ -235,12 +235,7 @@ def test_bad_input_is_one_clear_line(box100):
 
 
 @pytest.mark.peers
-def test_openmm_energy_and_forces():
-    from zzhpc.core.peers import PeerUnavailable, peer_python
-    try:
-        peer_python()
-    except PeerUnavailable as exc:
-        pytest.skip(str(exc))
+def test_openmm_energy_and_forces(peer_py):
     metrics = cases_forces.case_openmm(True)
     assert len(metrics) == 4
     for m in metrics:

@@ -224,13 +224,8 @@ def test_numpy_and_torch_runs_agree(tmp_path):
 
 @pytest.mark.peers
 @pytest.mark.slow
-def test_quick_benchmark_times_zzhpc_and_openmm_on_the_same_box():
+def test_quick_benchmark_times_zzhpc_and_openmm_on_the_same_box(peer_py):
     """The quick form of `zzhpc bench water_tip3p_openmm`: real MPI ranks and OpenMM in the same run."""
-    from zzhpc.core.peers import PeerUnavailable, peer_python
-    try:
-        peer_python()
-    except PeerUnavailable as exc:
-        pytest.skip(str(exc))
     from zzhpc.solvers.water.cases import bench_tip3p
     rows = bench_tip3p(True)
     assert [r["ranks"] for r in rows] == [1, 2]
