@@ -1,9 +1,14 @@
 """CUDA versions of the MD kernels for the CuPy backend (sources in kernels/cuda/md_*.cu).
 
 One thread per owned atom. The neighbour kernel walks the 27 bins around its atom (bins built on the
-device by a counting sort in CuPy); the force kernel sums over the full list (``half=False``), so no
-atomics are needed and results do not depend on thread scheduling. Half lists (Newton on) decline
-with NotSuitableError and run the reference kernel.
+device by a counting sort in CuPy); the LJ force kernel sums over the full list (``half=False``), so
+no atomics are needed and results do not depend on thread scheduling. Half lists (Newton on) decline
+with NotSuitableError and run the reference kernel. The Stillinger-Weber kernel (mW water,
+``md_sw.cu``) adds the partners' shares of its two- and three-body terms with atomicAdd.
+
+No GPU was available where these were written: tests/test_cuda_host.py runs each kernel's source on
+the host (one thread at a time, through a C++ shim) against the NumPy reference, nvcc compiles them
+in tests/test_cuda_sources.py, and tests/test_kernels.py compares the CuPy overrides on a GPU.
 """
 import numpy as np
 
@@ -15,12 +20,12 @@ from .kernels import bin_geometry
 _mod = {}
 
 
-def _module():
+def _module(source="cuda/md_lj.cu"):
     import cupy
-    if "m" not in _mod:
-        with open(kernel_path("cuda/md_lj.cu")) as fh:
-            _mod["m"] = cupy.RawModule(code=fh.read(), options=("--std=c++14",))
-    return _mod["m"]
+    if source not in _mod:
+        with open(kernel_path(source)) as fh:
+            _mod[source] = cupy.RawModule(code=fh.read(), options=("--std=c++14",))
+    return _mod[source]
 
 
 @override("md_neighbor_list", "cupy")
@@ -68,3 +73,24 @@ def lj_forces_cuda(x, types, neigh, nlocal, tab, half):
        (x, cupy.asarray(types, dtype=cupy.int64), cupy.ascontiguousarray(neigh, dtype=cupy.int64), np.int64(nlocal),
         nb, np.int64(ntypes), packed, f, e, w))
     return f, 0.5 * e.sum(), 0.5 * w.sum()
+
+
+@override("md_sw_forces", "cupy")
+def sw_forces_cuda(x, neigh, nlocal, sw, chunk=None):
+    import cupy
+    from .sw import CONSTANT_ORDER
+    if not isinstance(x, cupy.ndarray) or x.dtype != np.float64:
+        raise NotSuitableError("CuPy float64 positions only")
+    nlocal = int(nlocal)
+    f = cupy.zeros((x.shape[0], 3), dtype=cupy.float64)
+    acc = cupy.zeros((max(nlocal, 1), 2), dtype=cupy.float64)
+    if nlocal == 0 or neigh.shape[1] == 0:
+        zero = acc[:0, 0].sum()
+        return f, zero, zero
+    c = cupy.asarray([float(sw[k]) for k in CONSTANT_ORDER], dtype=cupy.float64)
+    block = 128
+    _module("cuda/md_sw.cu").get_function("md_sw_full")(
+        ((nlocal + block - 1) // block,), (block,),
+        (cupy.ascontiguousarray(x), cupy.ascontiguousarray(neigh, dtype=cupy.int64), np.int64(nlocal),
+         np.int64(neigh.shape[1]), c, f, acc))
+    return f, acc[:, 0].sum(), acc[:, 1].sum()

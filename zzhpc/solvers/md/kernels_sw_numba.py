@@ -12,6 +12,7 @@ import numpy as np
 
 from ...device import override
 from ...errors import NotSuitableError
+from .sw import CONSTANT_ORDER
 
 try:
     import numba
@@ -141,8 +142,7 @@ def _compile():
     return _jit
 
 
-_ORDER = ("cut", "cutsq", "sigma", "sigma_gamma", "lambda_epsilon", "lambda_epsilon2", "costheta", "powerp",
-          "powerq", "c1", "c2", "c3", "c4", "c5", "c6")
+
 
 
 @override("md_sw_forces", "numpy")
@@ -153,6 +153,6 @@ def sw_forces_numba(x, neigh, nlocal, sw, chunk=None):
     f = np.zeros((x.shape[0], 3))
     if nlocal == 0 or neigh.shape[1] == 0:
         return f, np.float64(0.0), np.float64(0.0)
-    c = np.array([float(sw[k]) for k in _ORDER])
+    c = np.array([float(sw[k]) for k in CONSTANT_ORDER])
     e, w = jit["sw"](np.ascontiguousarray(x), np.ascontiguousarray(neigh), nlocal, c, f)
     return f, np.float64(e), np.float64(w)

@@ -127,6 +127,11 @@ def sw_params(p, units):
     return prm
 
 
+# Order of the constants of sw_constants in the flat arrays the compiled kernels take.
+CONSTANT_ORDER = ("cut", "cutsq", "sigma", "sigma_gamma", "lambda_epsilon", "lambda_epsilon2", "costheta", "powerp",
+                  "powerq", "c1", "c2", "c3", "c4", "c5", "c6")
+
+
 def sw_constants(prm):
     """Derived constants of the kernels (names as in LAMMPS ``PairSW::setup_params``), host floats."""
     e, s = prm.epsilon, prm.sigma
