@@ -24,10 +24,12 @@ CXX = shutil.which("g++") or shutil.which("c++")
 SHIM = r"""
 #include <math.h>
 #define __global__
+#define __device__
 struct zz_dim3 { unsigned x, y, z; };
 static zz_dim3 blockIdx = {0, 0, 0}, blockDim = {1, 1, 1}, threadIdx = {0, 0, 0};
 static inline double atomicAdd(double* p, double v) { double old = *p; *p += v; return old; }
 extern "C" void zz_set_thread(unsigned b) { blockIdx.x = b; }
+extern "C" void zz_set_block(unsigned x, unsigned y, unsigned z) { blockIdx.x = x; blockIdx.y = y; blockIdx.z = z; }
 #include "SOURCE"
 """
 
@@ -123,3 +125,24 @@ def test_md_lj_cu_matches_the_reference(tmp_path):
                                            _ptr(e), _ptr(w)))
     np.testing.assert_allclose([0.5 * e.sum(), 0.5 * w.sum()], [e_ref, w_ref], rtol=1e-12)
     np.testing.assert_allclose(f[:nlocal], f_ref[:nlocal], rtol=1e-11, atol=1e-11 * np.abs(f_ref).max())
+
+
+@pytest.mark.parametrize("dtype, name", [(np.float64, "heat_ftcs_f64"), (np.float32, "heat_ftcs_f32")])
+def test_heat_stencil_cu_matches_the_reference(tmp_path, dtype, name):
+    entry = kernel_registry()["heat_ftcs"]
+    (u, out, coefs), _ = entry["sample"](np.random.default_rng(2))
+    u = u.astype(dtype)
+    ref = np.asarray(entry["generic"](u.copy(), u.copy(), coefs))
+    lib = _build("heat_stencil.cu", tmp_path)
+    got = u.copy()
+    n0, n1, n2 = (s - 2 for s in u.shape)
+    ct = ctypes.c_double if dtype == np.float64 else ctypes.c_float
+    fn = getattr(lib, name)
+    for i in range(n0):
+        for j in range(n1):
+            for k in range(n2):
+                lib.zz_set_block(ctypes.c_uint(k), ctypes.c_uint(j), ctypes.c_uint(i))
+                fn(_ptr(u), _ptr(got), ctypes.c_int(n0), ctypes.c_int(n1), ctypes.c_int(n2), *(ct(c) for c in coefs))
+    tol = 1e-6 if dtype == np.float32 else 1e-14   # the reference sums the terms in another order
+    np.testing.assert_allclose(got, ref, rtol=tol, atol=tol * float(np.abs(ref).max()))
+    assert not np.allclose(got, u)
