@@ -245,12 +245,15 @@ def _run_one(spec, run_dir, i, progress, mpiexec, mpiexec_args, backend, timeout
              "fingerprint": spec.fingerprint, "command": cmd,
              "started": datetime.datetime.now(datetime.timezone.utc).isoformat(),
              "loadavg_before": list(os.getloadavg())}
-    write_json_atomic(os.path.join(run_dir, "state.json"), state)
     t0 = time.monotonic()
-    with open(os.path.join(run_dir, "log.txt"), "w") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=child_env(),
-                                start_new_session=True)
-        try:
+    proc = None
+    # A stop signal anywhere from here (even before the run has started) marks the run interrupted
+    # and ends its processes: a run must never be left "running" by a sweep that has exited.
+    try:
+        write_json_atomic(os.path.join(run_dir, "state.json"), state)
+        with open(os.path.join(run_dir, "log.txt"), "w") as log:
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=child_env(),
+                                    start_new_session=True)
             while proc.poll() is None:
                 elapsed = time.monotonic() - t0
                 if timeout and elapsed > timeout:
@@ -259,12 +262,12 @@ def _run_one(spec, run_dir, i, progress, mpiexec, mpiexec_args, backend, timeout
                     break
                 progress.running(i, spec, elapsed)
                 time.sleep(0.2)
-        except _Stop as stop:
+    except _Stop as stop:
+        if proc is not None:
             _terminate(proc)
-            state.update(status="interrupted", error=f"sweep stopped by {stop}",
-                         elapsed_s=time.monotonic() - t0)
-            write_json_atomic(os.path.join(run_dir, "state.json"), state)
-            raise KeyboardInterrupt from None
+        state.update(status="interrupted", error=f"sweep stopped by {stop}", elapsed_s=time.monotonic() - t0)
+        write_json_atomic(os.path.join(run_dir, "state.json"), state)
+        raise KeyboardInterrupt from None
     state["elapsed_s"] = time.monotonic() - t0
     state["returncode"] = proc.returncode
     summary = os.path.join(out, "summary.json")
