@@ -9,6 +9,26 @@
 // c: cut, cutsq, sigma, sigma*gamma, lambda*eps, 2*lambda*eps, cos(theta0), p, q, c1..c6 (as
 // zzhpc.solvers.md.sw.sw_constants).
 
+// Separation x_j - x_i, r^2, r and the radial factors of a three-body leg: e = exp(sg / (r - cut)) and
+// g = sg / ((r - cut)^2 r). False (nothing else set) when j is outside the cutoff.
+struct SWLeg { double x, y, z, r2, r, e, g; };
+
+__device__ inline bool sw_leg(const double* __restrict__ x, long long j, double xi, double yi, double zi,
+                              double cut, double cutsq, double sg, SWLeg& l)
+{
+    l.x = x[3 * j] - xi;
+    l.y = x[3 * j + 1] - yi;
+    l.z = x[3 * j + 2] - zi;
+    l.r2 = l.x * l.x + l.y * l.y + l.z * l.z;
+    if (l.r2 >= cutsq) return false;
+    l.r = sqrt(l.r2);
+    const double rainv = 1.0 / (l.r - cut);
+    const double gs = sg * rainv;
+    l.e = exp(gs);
+    l.g = gs * rainv / l.r;
+    return true;
+}
+
 extern "C" __global__ void md_sw_full(const double* __restrict__ x, const long long* __restrict__ neigh,
                                       long long nlocal, long long maxn, const double* __restrict__ c,
                                       double* __restrict__ f, double* __restrict__ acc)
@@ -61,38 +81,26 @@ extern "C" __global__ void md_sw_full(const double* __restrict__ x, const long l
     for (long long a = 0; a < maxn; ++a) {
         const long long ja = row[a];
         if (ja < 0) break;
-        const double ax = x[3 * ja] - xi, ay = x[3 * ja + 1] - yi, az = x[3 * ja + 2] - zi;
-        const double r2a = ax * ax + ay * ay + az * az;
-        if (r2a >= cutsq) continue;
-        const double ra = sqrt(r2a);
-        const double rainv_a = 1.0 / (ra - cut);
-        const double gsa = sg * rainv_a;
-        const double ea = exp(gsa);
-        const double ga = gsa * rainv_a / ra;
+        SWLeg A;
+        if (!sw_leg(x, ja, xi, yi, zi, cut, cutsq, sg, A)) continue;
         double fax = 0.0, fay = 0.0, faz = 0.0;
         for (long long b = a + 1; b < maxn; ++b) {
             const long long k = row[b];
             if (k < 0) break;
-            const double bx = x[3 * k] - xi, by = x[3 * k + 1] - yi, bz = x[3 * k + 2] - zi;
-            const double r2b = bx * bx + by * by + bz * bz;
-            if (r2b >= cutsq) continue;
-            const double rb = sqrt(r2b);
-            const double rainv_b = 1.0 / (rb - cut);
-            const double gsb = sg * rainv_b;
-            const double eb = exp(gsb);
-            const double gb = gsb * rainv_b / rb;
-            const double rinv12 = 1.0 / (ra * rb);
-            const double cs = (ax * bx + ay * by + az * bz) * rinv12;
+            SWLeg B;
+            if (!sw_leg(x, k, xi, yi, zi, cut, cutsq, sg, B)) continue;
+            const double rinv12 = 1.0 / (A.r * B.r);
+            const double cs = (A.x * B.x + A.y * B.y + A.z * B.z) * rinv12;
             const double delcs = cs - cth;
-            const double facexp = ea * eb;
+            const double facexp = A.e * B.e;
             const double facrad = le * facexp * delcs * delcs;
             const double facang = le2 * facexp * delcs;
             const double facang12 = rinv12 * facang;
             const double csfacang = cs * facang;
-            const double t1 = facrad * ga + csfacang / r2a;
-            const double t2 = facrad * gb + csfacang / r2b;
-            const double fjx = ax * t1 - bx * facang12, fjy = ay * t1 - by * facang12, fjz = az * t1 - bz * facang12;
-            const double fkx = bx * t2 - ax * facang12, fky = by * t2 - ay * facang12, fkz = bz * t2 - az * facang12;
+            const double t1 = facrad * A.g + csfacang / A.r2;
+            const double t2 = facrad * B.g + csfacang / B.r2;
+            const double fjx = A.x * t1 - B.x * facang12, fjy = A.y * t1 - B.y * facang12, fjz = A.z * t1 - B.z * facang12;
+            const double fkx = B.x * t2 - A.x * facang12, fky = B.y * t2 - A.y * facang12, fkz = B.z * t2 - A.z * facang12;
             fix -= fjx + fkx;
             fiy -= fjy + fky;
             fiz -= fjz + fkz;
@@ -103,7 +111,7 @@ extern "C" __global__ void md_sw_full(const double* __restrict__ x, const long l
             atomicAdd(&f[3 * k + 1], fky);
             atomicAdd(&f[3 * k + 2], fkz);
             e += facrad;
-            w += ax * fjx + ay * fjy + az * fjz + bx * fkx + by * fky + bz * fkz;
+            w += A.x * fjx + A.y * fjy + A.z * fjz + B.x * fkx + B.y * fky + B.z * fkz;
         }
         atomicAdd(&f[3 * ja], fax);
         atomicAdd(&f[3 * ja + 1], fay);

@@ -75,3 +75,16 @@ def kernel_path(relative):
         if os.path.isfile(path):
             return path
     raise FileNotFoundError(f"kernel source {relative} not found under kernels/ or {sys.prefix}/share/zzhpc")
+
+
+_CUDA_MODULES = {}
+
+
+def cuda_module(relative):
+    """``cupy.RawModule`` of the CUDA source ``kernels/<relative>`` (see :func:`kernel_path`), compiled
+    on first use and kept for the process."""
+    if relative not in _CUDA_MODULES:
+        import cupy
+        with open(kernel_path(relative)) as fh:
+            _CUDA_MODULES[relative] = cupy.RawModule(code=fh.read(), options=("--std=c++14",))
+    return _CUDA_MODULES[relative]

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ...device import kernel, override
-from ...device.kernels import kernel_path
+from ...device.kernels import cuda_module
 from ...errors import NotSuitableError
 
 
@@ -32,19 +32,13 @@ def heat_ftcs(u, out, coefs):
     return out
 
 
-_module = {}
-
-
 @override("heat_ftcs", "cupy")
 def heat_ftcs_cuda(u, out, coefs):
     """CUDA version (kernels/cuda/heat_stencil.cu): one fused pass instead of ~10 array temporaries."""
-    import cupy
     if u.ndim != 3 or u.dtype not in (np.float64, np.float32) or not u.flags.c_contiguous:
         raise NotSuitableError("3-D contiguous float arrays only")
-    if "mod" not in _module:
-        with open(kernel_path("cuda/heat_stencil.cu")) as fh:
-            _module["mod"] = cupy.RawModule(code=fh.read(), options=("--std=c++14",))
-    fn = _module["mod"].get_function("heat_ftcs_f64" if u.dtype == np.float64 else "heat_ftcs_f32")
+    name = "heat_ftcs_f64" if u.dtype == np.float64 else "heat_ftcs_f32"
+    fn = cuda_module("cuda/heat_stencil.cu").get_function(name)
     n0, n1, n2 = (s - 2 for s in u.shape)
     block = (min(128, n2), 1, 1)
     grid = ((n2 + block[0] - 1) // block[0], n1, n0)

@@ -13,20 +13,9 @@ in tests/test_cuda_sources.py, and tests/test_kernels.py compares the CuPy overr
 import numpy as np
 
 from ...device import override
-from ...device.kernels import kernel_path
+from ...device.kernels import cuda_module
 from ...errors import NotSuitableError
 from .kernels import bin_geometry
-
-_mod = {}
-
-
-def _module(source="cuda/md_lj.cu"):
-    import cupy
-    if source not in _mod:
-        with open(kernel_path(source)) as fh:
-            _mod[source] = cupy.RawModule(code=fh.read(), options=("--std=c++14",))
-    return _mod[source]
-
 
 @override("md_neighbor_list", "cupy")
 def neighbor_list_cuda(x, nlocal, lo, hi, cutneigh, half, chunk=None):
@@ -39,7 +28,7 @@ def neighbor_list_cuda(x, nlocal, lo, hi, cutneigh, half, chunk=None):
     order = cupy.argsort(cell)   # stable (radix sort)
     ncell = nb[0] * nb[1] * nb[2]
     start = cupy.searchsorted(cell[order], cupy.arange(ncell + 1)).astype(cupy.int64)
-    fn = _module().get_function("md_neighbor_full")
+    fn = cuda_module("cuda/md_lj.cu").get_function("md_neighbor_full")
     maxn = 64
     while True:
         neigh = cupy.full((nlocal, maxn), -1, dtype=cupy.int64)
@@ -66,7 +55,7 @@ def lj_forces_cuda(x, types, neigh, nlocal, tab, half):
     w = cupy.zeros(nlocal, dtype=cupy.float64)
     packed = cupy.stack([cupy.asarray(tab[k], dtype=cupy.float64).ravel()
                          for k in ("lj1", "lj2", "lj3", "lj4", "cutsq", "offset")])
-    fn = _module().get_function("md_lj_full")
+    fn = cuda_module("cuda/md_lj.cu").get_function("md_lj_full")
     block = 128
     nb = np.int64(neigh.shape[1])
     fn(((nlocal + block - 1) // block,), (block,),
@@ -89,7 +78,7 @@ def sw_forces_cuda(x, neigh, nlocal, sw, chunk=None):
         return f, zero, zero
     c = cupy.asarray([float(sw[k]) for k in CONSTANT_ORDER], dtype=cupy.float64)
     block = 128
-    _module("cuda/md_sw.cu").get_function("md_sw_full")(
+    cuda_module("cuda/md_sw.cu").get_function("md_sw_full")(
         ((nlocal + block - 1) // block,), (block,),
         (cupy.ascontiguousarray(x), cupy.ascontiguousarray(neigh, dtype=cupy.int64), np.int64(nlocal),
          np.int64(neigh.shape[1]), c, f, acc))

@@ -9,19 +9,8 @@ tests/test_cuda_sources.py everywhere nvcc is installed.
 import numpy as np
 
 from ...device import override
-from ...device.kernels import kernel_path
+from ...device.kernels import cuda_module
 from ...errors import NotSuitableError
-
-_mod = {}
-
-
-def _module():
-    import cupy
-    if "m" not in _mod:
-        with open(kernel_path("cuda/water_pair.cu")) as fh:
-            _mod["m"] = cupy.RawModule(code=fh.read(), options=("--std=c++14",))
-    return _mod["m"]
-
 
 @override("water_pair_forces", "cupy")
 def pair_forces_cuda(x, types, mol, neigh, nlocal, tab, alpha, half):
@@ -41,7 +30,7 @@ def pair_forces_cuda(x, types, mol, neigh, nlocal, tab, alpha, half):
     packed = cupy.concatenate([cupy.asarray(tab[k], dtype=cupy.float64).ravel()
                                for k in ("lj1", "lj2", "lj3", "lj4", "qq", "cutsq")])
     block = 128
-    _module().get_function("water_pair")(
+    cuda_module("cuda/water_pair.cu").get_function("water_pair")(
         ((nlocal + block - 1) // block,), (block,),
         (cupy.ascontiguousarray(x), cupy.ascontiguousarray(types, dtype=cupy.int64),
          cupy.ascontiguousarray(mol, dtype=cupy.int64), cupy.ascontiguousarray(neigh, dtype=cupy.int32),
