@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, clean_env, read_summary, run_zzhpc
+from zzhpc.cluster.procs import kill_session
 
 DECK = str(ROOT / "examples" / "heat.toml")
 
@@ -78,13 +79,29 @@ def test_sigkill_of_a_run_then_restart_is_bitwise(tmp_path):
         while not (out / "checkpoints" / "LATEST").exists() and time.time() < deadline:
             time.sleep(0.05)
         time.sleep(rng.uniform(0.05, 0.4))
-        os.killpg(proc.pid, signal.SIGKILL)
+        # kill -9 the whole job: mpiexec and every rank (each rank has a process group of its own, so
+        # killpg on mpiexec's would leave them running and writing into `out`, racing the restart)
+        assert kill_session(proc.pid), "ranks of the killed job still alive after 30 s"
         proc.wait(timeout=30)
         run_zzhpc(2, *args, "-o", out, "--restart", "auto", check=True)
         s = read_summary(out)
         assert s["restarted_from"] and s["steps"] == s_ref["steps"]
         with h5py.File(out / s["outputs"]["fields"][-1], "r") as f:
             np.testing.assert_array_equal(f["fields/u"][...], ref)
+
+
+def test_kill_session_ends_mpiexec_and_every_rank():
+    """The ranks of an mpiexec job are not in mpiexec's process group; kill_session reaches them all."""
+    proc = subprocess.Popen(["mpiexec", "-n", "2", "sleep", "60"], env=clean_env(), start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    from zzhpc.cluster.procs import session_pids
+    deadline = time.time() + 30
+    while len(session_pids(proc.pid)) < 3 and time.time() < deadline:
+        time.sleep(0.05)
+    assert len(session_pids(proc.pid)) == 3  # mpiexec + 2 ranks
+    assert kill_session(proc.pid)
+    assert proc.wait(timeout=10) == -signal.SIGKILL
+    assert session_pids(proc.pid) == []
 
 
 @pytest.fixture

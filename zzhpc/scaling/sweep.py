@@ -21,6 +21,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from ..cluster.procs import kill_session
 from ..errors import ConfigError
 from ..io import write_json_atomic
 from .deckio import dumps_toml, fingerprint, with_overrides
@@ -285,17 +286,20 @@ def _run_one(spec, run_dir, i, progress, mpiexec, mpiexec_args, backend, timeout
 
 
 def _terminate(proc):
-    """SIGTERM to the run's process group (mpiexec forwards it; the solver checkpoints), then SIGKILL."""
-    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    """SIGTERM to mpiexec's process group (mpiexec forwards it; the solver checkpoints); if the job has not
+    ended in 10 s, SIGKILL to every process of its session, ranks included (they are not in mpiexec's group)."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        pass
+    kill_session(proc.pid)
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 def _tail(path, n=5):
