@@ -1,5 +1,4 @@
 """Interruptions never lose data: SIGKILL during checkpoint writes, a full disk during output."""
-import os
 import random
 import signal
 import subprocess
