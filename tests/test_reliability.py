@@ -89,6 +89,29 @@ def test_sigkill_of_a_run_then_restart_is_bitwise(tmp_path):
             np.testing.assert_array_equal(f["fields/u"][...], ref)
 
 
+def test_second_run_into_a_busy_output_dir_is_refused_and_the_first_finishes(tmp_path):
+    args = ["run", DECK, "-q", "--set", "heat.shape=[64,64]", "--set", "run.t_end=0.03",
+            "--set", "run.output_every=0", "--set", "run.checkpoint_every=50", "-o", str(tmp_path / "r")]
+    first = subprocess.Popen(["mpiexec", "-n", "2", sys.executable, "-m", "zzhpc", *args],
+                             env=clean_env(ZZHPC_SLOW_STEP="0.01"), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.time() + 60
+        while not (tmp_path / "r" / "diagnostics.csv").exists() and time.time() < deadline:
+            time.sleep(0.05)
+        second = run_zzhpc(2, *args, "--restart", "auto", timeout=120)
+        assert first.poll() is None, "the first run ended before the second was tried: make it longer"
+        mine = [ln for ln in second.stderr.splitlines() if ln.startswith("zzhpc")]
+        assert second.returncode == 2 and len(mine) == 1, second.stderr[-2000:]
+        assert "in use by another zzhpc run (pid" in mine[0] and str(tmp_path / "r") in mine[0], mine[0]
+        _, err = first.communicate(timeout=120)
+        assert first.returncode == 0, err[-2000:]
+    finally:
+        kill_session(first.pid)
+    s = read_summary(tmp_path / "r")
+    assert s["status"] == "done" and not s["restarted_from"]
+
+
 def test_kill_session_ends_mpiexec_and_every_rank():
     """The ranks of an mpiexec job are not in mpiexec's process group; kill_session reaches them all."""
     proc = subprocess.Popen(["mpiexec", "-n", "2", "sleep", "60"], env=clean_env(), start_new_session=True,

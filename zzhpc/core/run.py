@@ -1,10 +1,12 @@
 """The run loop shared by every solver: steps, diagnostics, output, checkpoints, signals, summary."""
 import datetime
+import fcntl
 import glob
 import math
 import os
 import resource
 import signal
+import socket
 import sys
 import time
 
@@ -88,15 +90,58 @@ def _memory_hwm_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+LOCK_NAME = ".zzhpc.lock"
+
+
+def _lock_output_dir(outdir, comm):
+    """Rank 0 takes an exclusive ``flock`` on ``outdir/.zzhpc.lock`` for the whole run, so that a second run
+    into the same directory (or a restart while ranks of a killed job still live) stops with one clear
+    error instead of both writing the same checkpoints. The kernel drops the lock when the holder dies.
+    Where the file system has no ``flock`` (some Lustre mounts) the run goes on unlocked. Returns the open
+    lock file (rank 0) or None."""
+    fh, err = None, None
+    if comm.Get_rank() == 0:
+        os.makedirs(outdir, exist_ok=True)
+        path = os.path.join(outdir, LOCK_NAME)
+        fh = open(path, "a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            fh.close()
+            fh = None
+            err = (f"in use by another zzhpc run ({holder}); wait for it to end, or give another "
+                   f"--output (after a kill, a job's ranks may still be alive)")
+        except OSError:  # no flock on this file system
+            pass
+        else:
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+            fh.flush()
+    err = comm.bcast(err, root=0)
+    if err:
+        raise _collective(InputError(outdir, err))
+    return fh
+
+
 def run(solver_cls, cfg, comm=MPI.COMM_WORLD, *, quiet=False, install_signals=True):
     """Run a validated configuration; returns the summary dict (on every rank)."""
+    outdir = os.path.abspath(cfg["output"]["dir"])
+    lock = _lock_output_dir(outdir, comm)
+    try:
+        return _run(solver_cls, cfg, comm, outdir, quiet=quiet, install_signals=install_signals)
+    finally:
+        if lock is not None:
+            lock.close()
+
+
+def _run(solver_cls, cfg, comm, outdir, *, quiet, install_signals):
     rank = comm.Get_rank()
     runc, outc = cfg["run"], cfg["output"]
     start_iso = datetime.datetime.now(datetime.timezone.utc).isoformat()
     wall0 = time.perf_counter()
-    outdir = os.path.abspath(outc["dir"])
-    if rank == 0:
-        os.makedirs(outdir, exist_ok=True)
     comm.Barrier()
 
     backend = get_backend(cfg["backend"]["name"], cfg["backend"]["device"], comm=comm,
