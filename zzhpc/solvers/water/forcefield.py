@@ -116,8 +116,10 @@ class WaterForceField:
         self.charges = backend.asarray(np.asarray(self.model.charges), dtype=dtype)
         if kernels == "reference":
             self.kernel = kernel_registry()["water_pair_forces"]["generic"]
+            self.k_excl = exclusion_correction
         else:
             self.kernel = get_kernel("water_pair_forces", backend)
+            self.k_excl = get_kernel("water_exclusion", backend)
         self.q_sq = self.nmol * (self.model.q_O ** 2 + 2.0 * self.model.q_H ** 2)
         self.pme = None
         if coulomb == "pme":
@@ -163,7 +165,7 @@ class WaterForceField:
             raise SimulationError(f"water force field: {nlocal} owned atoms is not whole molecules")
         f, e_lj, e_real, w_pair = self.kernel(x_all, types_all, mol_all, neigh, nlocal, self.tables, self.alpha, half)
         q = self.charges[types_all[:nlocal]]
-        fx, e_excl, w_excl = exclusion_correction(x_all, q, nlocal // 3, self.alpha, self.lengths)
+        fx, e_excl, w_excl = self.k_excl(x_all, q, nlocal // 3, self.alpha, self.lengths)
         f[:nlocal] = f[:nlocal] + fx
         if self.pme is not None:
             e_rec, fr, w_rec = self.pme.compute(x_all[:nlocal], q)

@@ -230,10 +230,40 @@ if njit is not None:
         return out, worst
 
 
+    @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
+    def _exclusion(x, q, nmol, alpha, lx, ly, lz, qqrd2e, f):
+        """The three intramolecular pairs of each owned molecule (see :func:`.nonbonded.exclusion_correction`)."""
+        ca = 2.0 * _RSQRTPI * alpha
+        ix, iy, iz = 1.0 / lx, 1.0 / ly, 1.0 / lz
+        e = 0.0
+        w = 0.0
+        for m in range(nmol):
+            for a, b in ((0, 1), (0, 2), (1, 2)):
+                i, j = 3 * m + a, 3 * m + b
+                dx, dy, dz = x[i, 0] - x[j, 0], x[i, 1] - x[j, 1], x[i, 2] - x[j, 2]
+                dx -= lx * np.round(dx * ix)
+                dy -= ly * np.round(dy * iy)
+                dz -= lz * np.round(dz * iz)
+                r2 = dx * dx + dy * dy + dz * dz
+                r = math.sqrt(r2)
+                qq = qqrd2e * q[i] * q[j]
+                ep = -qq * math.erf(alpha * r) / r
+                fp = (ep + qq * ca * math.exp(-alpha * alpha * r2)) / r2
+                f[i, 0] += dx * fp
+                f[i, 1] += dy * fp
+                f[i, 2] += dz * fp
+                f[j, 0] -= dx * fp
+                f[j, 1] -= dy * fp
+                f[j, 2] -= dz * fp
+                e += ep
+                w += r2 * fp
+        return e, w
+
+
 def _compile():
     if njit is None:
         raise NotSuitableError("numba is not installed")
-    return {"pair": _pair, "erfc_exp": _erfc_exp, "prune": _prune}
+    return {"pair": _pair, "erfc_exp": _erfc_exp, "prune": _prune, "exclusion": _exclusion}
 
 
 def _check(x):
@@ -275,3 +305,14 @@ def prune_numba(x, mneigh, nmol_local, cut):
         if worst < guess:
             break
     return out   # a few columns of -1 beyond the widest row (the guess's margin); no trimming copy
+
+
+@override("water_exclusion", "numpy")
+def exclusion_numba(x, q, nmol, alpha, lengths, qqrd2e=None):
+    _check(x)
+    from .nonbonded import QQRD2E
+    f = np.zeros((3 * int(nmol), 3), dtype=x.dtype)
+    e, w = _compile()["exclusion"](np.ascontiguousarray(x), np.ascontiguousarray(q, dtype=np.float64), int(nmol),
+                                   float(alpha), *(float(v) for v in lengths),
+                                   float(QQRD2E if qqrd2e is None else qqrd2e), f)
+    return f, np.float64(e), np.float64(w)

@@ -125,6 +125,20 @@ def pair_forces(x, types, mol, neigh, nlocal, tab, alpha, half):
     return f, e_lj, e_coul, virial
 
 
+def _sample_exclusion(rng):
+    """40 random molecules of SPC/E geometry in a 12 A box, some straddling its edges, and 10 ghost rows."""
+    from .builder import molecule_frame, random_rotations
+    from .models import MODELS
+    model = MODELS["spce"]
+    n = 40
+    sites = molecule_frame(model)[None] @ np.swapaxes(random_rotations(rng, n), 1, 2)
+    x = (rng.uniform(0.0, 12.0, size=(n, 1, 3)) + sites).reshape(-1, 3)
+    x = np.concatenate([x, rng.uniform(0.0, 12.0, size=(10, 3))])
+    q = np.concatenate([np.tile([model.q_O, model.q_H, model.q_H], n), rng.uniform(-1.0, 1.0, size=10)])
+    return (x, q, n, 0.31, [12.0, 12.0, 12.0]), {}
+
+
+@kernel("water_exclusion", sample=_sample_exclusion)
 def exclusion_correction(x, q, nmol, alpha, lengths, qqrd2e=QQRD2E):
     r"""Remove the reciprocal-space interaction of the pairs inside each owned molecule.
 
