@@ -51,3 +51,29 @@ def test_restart_bitwise_on_same_ranks():
             for k in ("x", "v", "id", "image"):
                 assert np.array_equal(fa["state"][k][()], fb["state"][k][()])
     comm.Barrier()
+
+
+def test_restart_on_another_rank_count_continues_the_run():
+    """A checkpoint of P ranks restarts on 1 rank, and one of 1 rank on P ranks: molecules re-decomposed,
+    lists rebuilt; the thermo follows the uninterrupted run (not bitwise: new summation order)."""
+    comm = MPI.COMM_WORLD
+    work = shared_dir()
+    deck = water_deck(dict(SMALL, ensemble="npt", pcouple_every=3, sample_every=4),
+                      {"steps": 16, "diag_every": 4, "checkpoint_every": 8})
+    ck = os.path.join("checkpoints", "ckpt_0000000008.h5")
+    s_par, full = run_inprocess(deck, os.path.join(work, "par"), comm)
+    if comm.rank == 0:   # P ranks -> 1 rank, and a 1-rank run to restart on P ranks
+        s1, cont1 = run_inprocess(dict(deck, run=dict(deck["run"], restart=os.path.join(work, "par", ck))),
+                                  os.path.join(work, "one"), MPI.COMM_SELF)
+        run_inprocess(deck, os.path.join(work, "ser"), MPI.COMM_SELF)
+    comm.Barrier()
+    s2, cont2 = run_inprocess(dict(deck, run=dict(deck["run"], restart=os.path.join(work, "ser", ck))),
+                              os.path.join(work, "many"), comm)
+    assert s2["restarted_from"] and sum(s2["results"]["molecules_per_rank"]) == 125
+    for cont, s in ([(cont1, s1)] if comm.rank == 0 else []) + [(cont2, s2)]:
+        assert [r["step"] for r in cont] == [r["step"] for r in full if r["step"] > 8]
+        for a, b in zip(cont, full[-len(cont):]):
+            for k in KEYS:
+                assert a[k] == pytest.approx(b[k], rel=1e-9), (k, a["step"])
+        assert s["results"]["analysis"]["rdf_frames"] == s_par["results"]["analysis"]["rdf_frames"]
+        assert s["results"]["constraint_error_A"] < 1e-10

@@ -1,10 +1,12 @@
-"""Checkpoint and bitwise restart of a water run (same rank count).
+"""Checkpoint and restart of a water run: bitwise on the same rank count, exact in physics on another.
 
 Saved per rank in memory order: owned molecules (positions, velocities, ids, images) and the
 positions of the last neighbour-list build; as attributes the box now and at the last build, the
 sub-domain boundaries, the list age, and the integrator's accumulators. A restart rebuilds the ghosts
 and the list at the build positions in the build box, then puts the box and positions of the moment
-back and refreshes the ghosts: the same lists, the same summation order, the same numbers.
+back and refreshes the ghosts: the same lists, the same summation order, the same numbers. On another
+rank count each rank reads an even share of the molecules, which then migrate to their owners in the
+sub-domains of the new rank count, and the lists are built afresh (:func:`_redecompose`).
 """
 import numpy as np
 
@@ -63,13 +65,18 @@ def _split(flat, dims):
 
 
 def load_water_state(w, h5, path):
-    r = w.comm.Get_rank()
+    r, size = w.comm.Get_rank(), w.comm.Get_size()
     if "state/count" not in h5:
         raise InputError(path, "dataset 'state/count' is missing")
-    counts = read_rows(h5, "state/count", 0, w.comm.Get_size(), path)
     if int(h5.attrs["nmol"]) != w.nmol:
         raise InputError(path, f"checkpoint of {int(h5.attrs['nmol'])} molecules, the deck has {w.nmol}")
-    start, n = int(np.sum(counts[:r])), int(counts[r])
+    written_by = int(h5["state/count"].shape[0])
+    counts = read_rows(h5, "state/count", 0, written_by, path)
+    if written_by == size:
+        start, n = int(np.sum(counts[:r])), int(counts[r])
+    else:   # another rank count: an even share of the rows each, then migrated to their owners
+        total = int(np.sum(counts))
+        start, n = total * r // size, total * (r + 1) // size - total * r // size
     get = {k: read_rows(h5, f"state/{k}", start, n, path) for k in ("x", "v", "id", "image", "xhold", "xprune")}
     be, xp, dt = w.backend, w.xp, w.ctx.dtype
     w.xm = be.asarray(get["x"].reshape(n, 3, 3), dtype=dt)
@@ -78,6 +85,9 @@ def load_water_state(w, h5, path):
     w.image = be.asarray(get["image"], dtype="int64")
     w.dt = float(h5.attrs["dt"])
     dom = w.domain
+    if written_by != size:
+        _redecompose(w, h5)
+        return
     # The ghost pattern and outer list of the last build in the box of that build, the atom list of
     # the last prune in the box of that prune.
     mol.set_box(dom, [float(v) for v in h5.attrs["box_hold"]])
@@ -99,4 +109,19 @@ def load_water_state(w, h5, path):
     dom.forward_comm(w.xrows)
     w.ago, w.nbuilds, w.nprunes = int(h5.attrs["ago"]), int(h5.attrs["nbuilds"]), int(h5.attrs["nprunes"])
     w.box_prune = [float(v) for v in h5.attrs["box_prune"]]
+    w._forces()
+
+
+def _redecompose(w, h5):
+    """Restart on another rank count: the box of the moment with this rank count's sub-domains, then a
+    fresh migration, ghosts, outer list and atom list. The state is the checkpoint's; the lists and the
+    summation order are new, so the run continues exactly in physics but not bitwise."""
+    dom = w.domain
+    mol.set_box(dom, [float(v) for v in h5.attrs["lengths"]])
+    w.ff.set_box(w.lengths)
+    w._rebuild()
+    w.integrator = RigidVerlet(w)
+    w.integrator.load({k: h5.attrs[k] for k in w.integrator.state()})
+    w.nbuilds += int(h5.attrs["nbuilds"])
+    w.nprunes += int(h5.attrs["nprunes"])
     w._forces()
