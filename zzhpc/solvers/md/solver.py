@@ -44,7 +44,7 @@ class MDSolver(Solver):
     description = ("molecular dynamics: Lennard-Jones or Stillinger-Weber (mW water) atoms, spatial decomposition, "
                    "NVE/Langevin/Nose-Hoover/SVR, c-rescale barostat")
     cases_module = "zzhpc.solvers.md.cases"
-    restart_any_ranks = False
+    restart_any_ranks = True     # bitwise on the same rank count; re-decomposed on another
     schema = {
         "units": Param(str, "lj", choices=tuple(UNITS), help="lj (reduced) or real (A, fs, kcal/mol, g/mol)"),
         "boundary": Param((list, str), ["p", "p", "p"], choices=("p", "f"), length=3,
@@ -433,11 +433,17 @@ class MDSolver(Solver):
         h5.attrs["extra"] = ",".join(self.extra)
 
     def load_state(self, h5, path):
-        r = self.comm.Get_rank()
-        counts = read_concatenated(h5, "state/count", 0, self.comm.Get_size(), path) if "state/count" in h5 else None
-        if counts is None:
+        r, size = self.comm.Get_rank(), self.comm.Get_size()
+        if "state/count" not in h5:
             raise InputError(path, "dataset 'state/count' is missing")
-        start, n = int(np.sum(counts[:r])), int(counts[r])
+        written_by = int(h5["state/count"].shape[0])
+        counts = read_concatenated(h5, "state/count", 0, written_by, path)
+        same = written_by == size
+        if same:
+            start, n = int(np.sum(counts[:r])), int(counts[r])
+        else:   # another rank count: an even share of the rows each, migrated to their owners below
+            total = int(np.sum(counts))
+            start, n = total * r // size, total * (r + 1) // size - total * r // size
         get = {k: read_concatenated(h5, f"state/{k}", start, n, path)
                for k in ("x", "xhold", "v", "id", "type", "image")}
         extra = [k for k in str(h5.attrs.get("extra", "")).split(",") if k]
@@ -449,9 +455,12 @@ class MDSolver(Solver):
             dom.length = [h - l for l, h in zip(dom.boxlo, dom.boxhi)]
         flat = list(h5.attrs["split"])
         for ax in range(3):
-            k = self.domain.dims[ax] + 1
-            self.domain.split[ax], flat = [float(s) for s in flat[:k]], flat[k:]
-        self.domain.split_changed()
+            k = dom.dims[ax] + 1
+            if same:
+                dom.split[ax], flat = [float(s) for s in flat[:k]], flat[k:]
+            else:   # this rank count's even split of the checkpoint's box
+                dom.split[ax] = [dom.boxlo[ax] + dom.length[ax] * i / dom.dims[ax] for i in range(k)]
+        dom.split_changed()
         self._create(get["id"], get["x"], get["v"], get["type"], get["image"], ex)
         self.topology, self.coeffs = {}, {}
         self.dt = float(h5.attrs["dt"])
@@ -460,6 +469,12 @@ class MDSolver(Solver):
         self.barostat = self._make_barostat()
         if self.barostat is not None:
             self.barostat.load({k: h5.attrs[k] for k in self.barostat.state()})
+        if not same:
+            # New sub-domains: migrate, new ghosts and list (the same state; a new summation order).
+            self._rebuild()
+            self.nbuilds += int(h5.attrs["nbuilds"])
+            self._forces()
+            return
         # Rebuild ghosts and the list exactly as at the last build, then bring ghosts to the present.
         xnow = self.x
         self._rebuild(xbuild=self.backend.asarray(get["xhold"], dtype=self.ctx.dtype))
