@@ -11,6 +11,7 @@ sub-domains of the new rank count, and the lists are built afresh (:func:`_redec
 import numpy as np
 
 from ...errors import InputError
+from ...io.hdf5 import read_concatenated
 from . import molecules as mol
 from .integrate import RigidVerlet
 
@@ -26,16 +27,6 @@ def write_rows(h5, name, local, comm):
     if n:
         dset[offset:offset + n] = local
     return offset, total
-
-
-def read_rows(h5, name, start, count, path):
-    """Rows ``start .. start + count`` of dataset ``name`` (independent read; ``count`` may be 0)."""
-    if name not in h5:
-        raise InputError(path, f"dataset '{name}' is missing")
-    dset = h5[name]
-    if start + count > dset.shape[0]:
-        raise InputError(path, f"dataset '{name}' has {dset.shape[0]} rows, need {start + count}")
-    return dset[start:start + count] if count else np.zeros((0,) + dset.shape[1:], dtype=dset.dtype)
 
 
 def save_water_state(w, h5):
@@ -71,13 +62,13 @@ def load_water_state(w, h5, path):
     if int(h5.attrs["nmol"]) != w.nmol:
         raise InputError(path, f"checkpoint of {int(h5.attrs['nmol'])} molecules, the deck has {w.nmol}")
     written_by = int(h5["state/count"].shape[0])
-    counts = read_rows(h5, "state/count", 0, written_by, path)
+    counts = read_concatenated(h5, "state/count", 0, written_by, path)
     if written_by == size:
         start, n = int(np.sum(counts[:r])), int(counts[r])
     else:   # another rank count: an even share of the rows each, then migrated to their owners
         total = int(np.sum(counts))
         start, n = total * r // size, total * (r + 1) // size - total * r // size
-    get = {k: read_rows(h5, f"state/{k}", start, n, path) for k in ("x", "v", "id", "image", "xhold", "xprune")}
+    get = {k: read_concatenated(h5, f"state/{k}", start, n, path) for k in ("x", "v", "id", "image", "xhold", "xprune")}
     be, xp, dt = w.backend, w.xp, w.ctx.dtype
     w.xm = be.asarray(get["x"].reshape(n, 3, 3), dtype=dt)
     w.vm = be.asarray(get["v"].reshape(n, 3, 3), dtype=dt)

@@ -90,14 +90,14 @@ class Sampler:
 
     def load(self, h5, path):
         """Collective: restore what :meth:`save` wrote (rank 0 keeps the samples)."""
-        from .checkpoint import read_rows
+        from ...io.hdf5 import read_concatenated
         if "analysis/frames" not in h5:
             return
         root = self.comm.Get_rank() == 0
         nf = h5["analysis/frames"].shape[0]
-        frames = read_rows(h5, "analysis/frames", 0, nf if root else 0, path)
-        times = read_rows(h5, "analysis/times", 0, nf if root else 0, path)
-        counts = read_rows(h5, "analysis/rdf_counts", 0, self.nbins if root else 0, path)
+        frames = read_concatenated(h5, "analysis/frames", 0, nf if root else 0, path)
+        times = read_concatenated(h5, "analysis/times", 0, nf if root else 0, path)
+        counts = read_concatenated(h5, "analysis/rdf_counts", 0, self.nbins if root else 0, path)
         if root:
             self.frames, self.times = list(frames), [float(t) for t in times]
             self.counts = np.asarray(counts, dtype=np.int64)
