@@ -3,8 +3,8 @@
 A run folder is one holding ``summary.json``, ``slurm_job.json`` (written by the job script),
 ``diagnostics.csv`` or a ``checkpoints/`` folder. Its state is one of
 
-- ``running``: its Slurm job is running (or, without Slurm, its diagnostics grew after its summary and
-  recently);
+- ``running``: its Slurm job is running, or a live run holds the folder's lock (:mod:`zzhpc.io.runlock`),
+  or (a run on a file system without ``flock``) its diagnostics grew after its summary and recently;
 - ``queued``: its Slurm job is pending (submitted, or requeued after a time-limit checkpoint);
 - ``done``: summary.json says ``"status": "done"``;
 - ``resumable``: not done, with a complete checkpoint to resume from (``--restart auto``): stopped by a
@@ -18,6 +18,7 @@ import subprocess
 import time
 from dataclasses import asdict, dataclass
 
+from ..io import runlock
 from ..io.checkpoint import is_complete
 
 RUN_MARKERS = ("summary.json", "slurm_job.json", "diagnostics.csv", "checkpoints")
@@ -128,6 +129,10 @@ def run_state(run_dir, slurm=None, now=None):
                                                             if job.get("state") == "requeued" else "")
             return rs
         rs.detail = f"job {rs.job_id} {live.lower()} without recording its outcome; "
+    held = runlock.holder(run_dir)
+    if held:   # a live run holds the folder (zzhpc.io.runlock), whatever the age of its files
+        rs.state, rs.detail = "running", f"output folder locked by {held}"
+        return rs
     if not rs.job_id and diag_t and diag_t > (summary_t or 0) and now - diag_t < RECENT_S:
         rs.state, rs.detail = "running", "diagnostics written in the last minutes (no Slurm record)"
         return rs

@@ -1,12 +1,10 @@
 """The run loop shared by every solver: steps, diagnostics, output, checkpoints, signals, summary."""
 import datetime
-import fcntl
 import glob
 import math
 import os
 import resource
 import signal
-import socket
 import sys
 import time
 
@@ -15,7 +13,7 @@ from mpi4py import MPI
 
 from ..device import get_backend
 from ..errors import ConfigError, InputError, SimulationError
-from ..io import CheckpointManager, CsvSeries, provenance, write_json_atomic, write_xdmf
+from ..io import CheckpointManager, CsvSeries, provenance, runlock, write_json_atomic, write_xdmf
 from ..io.checkpoint import FORMAT as CHECKPOINT_FORMAT, open_checkpoint
 from ..io.hdf5 import guarded_write, write_attrs
 from ..parallel import PhaseTimers
@@ -90,36 +88,16 @@ def _memory_hwm_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-LOCK_NAME = ".zzhpc.lock"
-
-
 def _lock_output_dir(outdir, comm):
-    """Rank 0 takes an exclusive ``flock`` on ``outdir/.zzhpc.lock`` for the whole run, so that a second run
-    into the same directory (or a restart while ranks of a killed job still live) stops with one clear
-    error instead of both writing the same checkpoints. The kernel drops the lock when the holder dies.
-    Where the file system has no ``flock`` (some Lustre mounts) the run goes on unlocked. Returns the open
-    lock file (rank 0) or None."""
+    """Rank 0 locks the output folder for the whole run (:mod:`zzhpc.io.runlock`): a second run into it
+    (or a restart while ranks of a killed job still live) stops with one clear error instead of both
+    writing the same checkpoints. Returns the open lock file (rank 0) or None."""
     fh, err = None, None
     if comm.Get_rank() == 0:
-        os.makedirs(outdir, exist_ok=True)
-        path = os.path.join(outdir, LOCK_NAME)
-        fh = open(path, "a+")
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "another process"
-            fh.close()
-            fh = None
-            err = (f"in use by another zzhpc run ({holder}); wait for it to end, or give another "
+        fh, busy = runlock.acquire(outdir)
+        if busy:
+            err = (f"in use by another zzhpc run ({busy}); wait for it to end, or give another "
                    f"--output (after a kill, a job's ranks may still be alive)")
-        except OSError:  # no flock on this file system
-            pass
-        else:
-            fh.seek(0)
-            fh.truncate()
-            fh.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
-            fh.flush()
     err = comm.bcast(err, root=0)
     if err:
         raise _collective(InputError(outdir, err))
