@@ -204,3 +204,20 @@ def test_torch_backend_matches_numpy_npt(tmp_path, one_torch_thread):
     for x, y in zip(a, b):
         for k in ("pe", "press", "density"):
             assert x[k] == pytest.approx(y[k], rel=1e-10), k
+
+
+def test_npt_trajectory_records_the_box_of_each_frame_and_appends_on_restart(tmp_path):
+    deck = mw_deck({"cells": [5, 5, 5], "integrator": "svr", "t_target": 298.0, "damp": 100.0,
+                    "barostat": "c-rescale", "p_target": 1.0, "p_damp": 200.0, "p_every": 2},
+                   {"steps": 20, "diag_every": 5, "output_every": 5, "checkpoint_every": 10})
+    deck["output"]["fields"] = True
+    run_inprocess(deck, str(tmp_path / "full"))
+    run_inprocess(dict(deck, run=dict(deck["run"], steps=10)), str(tmp_path / "a"))
+    run_inprocess(dict(deck, run=dict(deck["run"], restart="auto")), str(tmp_path / "a"))
+    with h5py.File(tmp_path / "a" / "trajectory.h5md") as fa, h5py.File(tmp_path / "full" / "trajectory.h5md") as ff:
+        ga, gf = fa["particles/trajectory"], ff["particles/trajectory"]
+        assert list(ga["position/step"][()]) == list(gf["position/step"][()]) == [0, 5, 10, 15, 20]
+        np.testing.assert_array_equal(ga["position/value"][()], gf["position/value"][()])
+        edges = gf["box/edges/value"][()]
+        np.testing.assert_array_equal(ga["box/edges/value"][()], edges)
+        assert len(set(edges[:, 0])) == 5

@@ -238,3 +238,25 @@ def test_quick_benchmark_times_zzhpc_and_openmm_on_the_same_box(peer_py):
     # One rank: OpenMM also pinned to one core.
     assert rows[0]["peer_1core_s_per_step"] > 0 and rows[0]["peer_1core_cpu_s_per_step"] > 0
     assert "peer_1core_s_per_step" not in rows[1]
+
+
+def test_restart_in_the_same_folder_replaces_later_frames_and_keeps_npt_box(tmp_path):
+    """A run checkpointed at step 10 went on to 15 (frame 15 written) and restarts from step 10 in its own
+    folder: the H5MD file ends with the frames of the uninterrupted run (15 rewritten), box edges per frame."""
+    w = dict(SMALL, ensemble="npt", pcouple_every=2, tau_p=100.0)
+    run = {"diag_every": 5, "output_every": 5, "checkpoint_every": 10}
+    deck = water_deck(w, dict(run, steps=20))
+    deck["output"]["fields"] = True
+    run_inprocess(deck, str(tmp_path / "full"))
+    part = dict(deck, run=dict(deck["run"], steps=15))
+    run_inprocess(part, str(tmp_path / "a"))
+    ck = str(tmp_path / "a" / "checkpoints" / "ckpt_0000000010.h5")
+    run_inprocess(dict(deck, run=dict(deck["run"], restart=ck)), str(tmp_path / "a"))
+    import h5py
+    with h5py.File(tmp_path / "a" / "trajectory.h5md") as fa, h5py.File(tmp_path / "full" / "trajectory.h5md") as ff:
+        ga, gf = fa["particles/trajectory"], ff["particles/trajectory"]
+        assert list(ga["position/step"][()]) == list(gf["position/step"][()]) == [0, 5, 10, 15, 20]
+        np.testing.assert_array_equal(ga["position/value"][()], gf["position/value"][()])
+        edges = ga["box/edges/value"][()]
+        np.testing.assert_array_equal(edges, gf["box/edges/value"][()])
+        assert len(set(edges[:, 0])) == 5            # the barostat moved the box between frames

@@ -22,8 +22,11 @@ class H5MDWriter:
         self.lo = natoms * r // size
         self.hi = natoms * (r + 1) // size
         self.bounds = [natoms * k // size for k in range(size + 1)]
+        self.domain = domain
         self.f = open_parallel(path, "a" if append else "w", comm)
         f = self.f
+        # Appending (a restart): species and ids are in the file already.
+        self.static = "h5md" in f and f["particles/trajectory/position/value"].shape[0] > 0
         if "h5md" in f:
             return
         h = f.create_group("h5md")
@@ -39,7 +42,6 @@ class H5MDWriter:
         edges.create_dataset("value", shape=(0, 3), maxshape=(None, 3), dtype="f8", chunks=(64, 3))
         edges.create_dataset("step", shape=(0,), maxshape=(None,), dtype="i8", chunks=(64,))
         edges.create_dataset("time", shape=(0,), maxshape=(None,), dtype="f8", chunks=(64,))
-        self.edges = np.asarray(domain.length, dtype=float)
         units_ = _UNITS.get(units.name, {})
         for name, dt in (("position", "f8"), ("velocity", "f8"), ("image", "i4")):
             grp = g.create_group(name)
@@ -52,7 +54,6 @@ class H5MDWriter:
                 t.attrs["unit"] = units_["time"]
         g.create_dataset("species", shape=(natoms,), dtype="i4")
         g.create_dataset("id", shape=(natoms,), dtype="i8")
-        self.static = False
 
     def _by_id(self, atoms):
         """Redistribute host atoms so that this rank holds ids ``lo+1 .. hi`` in order."""
@@ -67,10 +68,15 @@ class H5MDWriter:
             raise ValueError("H5MD output needs atom ids 1..N without gaps")
         return d
 
-    def write_frame(self, atoms, step, time):
+    def write_frame(self, atoms, step, time, edges=None):
+        """One frame; ``edges`` are the box edges of the moment (default: the domain's). Frames already in
+        the file at ``step`` or later (written after the checkpoint a run restarted from) are replaced."""
         d = self._by_id(atoms)
         g = self.f["particles/trajectory"]
-        t = g["position/value"].shape[0]
+        edges = np.asarray(self.domain.length if edges is None else edges, dtype=float)
+        # rank 0 reads the steps it wrote itself (another rank's read need not see them yet)
+        t = int(np.searchsorted(g["position/step"][()], step, side="left")) if self.comm.Get_rank() == 0 else None
+        t = self.comm.bcast(t, root=0)
         sl = slice(self.lo, self.hi)
         for name, key in (("position", "x"), ("velocity", "v"), ("image", "image")):
             grp = g[name]
@@ -86,7 +92,7 @@ class H5MDWriter:
         for k in ("value", "step", "time"):
             e[k].resize(t + 1, axis=0)
         if self.comm.Get_rank() == 0:
-            e["value"][t] = self.edges
+            e["value"][t] = edges
             e["step"][t] = step
             e["time"][t] = time
         if t == 0 or not self.static:

@@ -29,8 +29,7 @@ class Trajectory:
                  "type": np.tile(np.array([0, 1, 1], np.int64), n),
                  "x": x.reshape(-1, 3), "v": np.asarray(be.to_host(w.vm), dtype=float).reshape(-1, 3),
                  "image": np.repeat(img, 3, axis=0)}
-        self.writer.edges = lengths.astype(float)
-        self.writer.write_frame(atoms, step, time)
+        self.writer.write_frame(atoms, step, time, edges=lengths)
 
     def close(self):
         self.writer.close()
