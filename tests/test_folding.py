@@ -194,6 +194,26 @@ def test_exchange_is_deterministic_and_follows_metropolis():
     assert sorted(c.rung) == [0, 1, 2, 3]
 
 
+def test_dcd_append_after_a_restart_replaces_later_and_torn_frames(tmp_path, villin):
+    """Frames at 10..40 were written, the run restarts from its step-20 checkpoint, and a kill had left
+    half a frame at the end: the file keeps 10 and 20, then holds the rewritten 30 and 40."""
+    rng = np.random.default_rng(5)
+    old = villin.native[None] + 0.01 * rng.standard_normal((4, villin.n, 3))
+    new = villin.native[None] + 0.01 * rng.standard_normal((2, villin.n, 3))
+    path = str(tmp_path / "r.dcd")
+    w = DCDWriter(path, villin.n, first_step=10, interval=10, dt=0.002)
+    for k, x in enumerate(old):
+        w.write(x, 10 * (k + 1))
+    with open(path, "ab") as fh:
+        fh.write(b"\0" * 100)                      # a torn frame
+    w = DCDWriter(path, villin.n, first_step=30, interval=10, dt=0.002, append=True)
+    for k, x in enumerate(new):
+        w.write(x, 30 + 10 * k)
+    assert read_dcd_header(path)["frames"] == 4
+    np.testing.assert_allclose(read_dcd(path), np.concatenate([old[:2], new]), atol=1e-6)
+    assert os.path.getsize(path) == 276 + 4 * 3 * (4 * villin.n + 8)
+
+
 def test_dcd_and_multimodel_pdb(tmp_path, villin):
     frames = villin.native[None] + 0.01 * np.random.default_rng(2).standard_normal((4, villin.n, 3))
     path = str(tmp_path / "t.dcd")

@@ -43,7 +43,17 @@ class DCDWriter:
     def __init__(self, path, n_atoms, first_step=0, interval=1, dt=1.0, append=False):
         self.path, self.n = path, n_atoms
         if append and os.path.isfile(path):
-            self.frames = read_dcd_header(path)["frames"]
+            # A restart: keep the frames before ``first_step`` (those the interrupted run wrote after its
+            # checkpoint are written again), and drop any torn frame a kill left after the last whole one.
+            h = read_dcd_header(path)
+            keep = h["frames"]
+            if h["interval"] > 0 and first_step >= h["first_step"]:
+                keep = min(keep, -(-(first_step - h["first_step"]) // h["interval"]))
+            with open(path, "r+b") as fh:
+                fh.truncate(h["header_bytes"] + keep * 3 * (4 * n_atoms + 8))
+                fh.seek(8)
+                fh.write(struct.pack("<i", keep))
+            self.frames = keep
             return
         self.frames = 0
         with open(path, "wb") as fh:
