@@ -6,7 +6,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import ROOT, run_zzhpc
+from conftest import ROOT, read_summary, run_zzhpc
 from zzhpc.solvers.md import analysis, coupling
 from zzhpc.solvers.md.runner import write_toml
 from zzhpc.solvers.water.models import get_model
@@ -260,3 +260,33 @@ def test_restart_in_the_same_folder_replaces_later_frames_and_keeps_npt_box(tmp_
         edges = ga["box/edges/value"][()]
         np.testing.assert_array_equal(edges, gf["box/edges/value"][()])
         assert len(set(edges[:, 0])) == 5            # the barostat moved the box between frames
+
+
+def test_cli_requeue_on_more_ranks_in_the_same_folder(tmp_path):
+    """The Slurm-requeue path through the CLI: a 2-rank NPT run stopped at step 10 (checkpoint, frames
+    written), then `mpiexec -n 3 zzhpc run ... --restart auto` into the same folder: thermo and trajectory
+    follow the uninterrupted 2-rank run."""
+    import csv
+    import h5py
+    w = dict(SMALL, ensemble="npt", pcouple_every=2)
+    run = {"diag_every": 5, "output_every": 5, "checkpoint_every": 10}
+    decks = {}
+    for name, steps in (("full", 20), ("short", 10), ("long", 20)):
+        d = water_deck(w, dict(run, steps=steps), output={"dir": str(tmp_path / ("full" if name == "full" else "a")),
+                                                          "fields": True})
+        decks[name] = tmp_path / f"{name}.toml"
+        write_toml(d, str(decks[name]))
+    run_zzhpc(2, "run", decks["full"], "-q", check=True)
+    run_zzhpc(2, "run", decks["short"], "-q", check=True)
+    run_zzhpc(3, "run", decks["long"], "-q", "--restart", "auto", check=True)
+    rows = {d: list(csv.DictReader(open(tmp_path / d / "diagnostics.csv"))) for d in ("full", "a")}
+    assert [r["step"] for r in rows["a"]] == [r["step"] for r in rows["full"]] == ["0", "5", "10", "15", "20"]
+    for ra, rf in zip(rows["a"], rows["full"]):
+        for k in ("pe", "ke", "press", "volume"):
+            assert float(ra[k]) == pytest.approx(float(rf[k]), rel=1e-9), (k, ra["step"])
+    s = read_summary(tmp_path / "a")
+    assert s["ranks"] == 3 and s["restarted_from"].endswith("ckpt_0000000010.h5")
+    with h5py.File(tmp_path / "a" / "trajectory.h5md") as fa, h5py.File(tmp_path / "full" / "trajectory.h5md") as ff:
+        ga, gf = fa["particles/trajectory"], ff["particles/trajectory"]
+        assert list(ga["position/step"][()]) == [0, 5, 10, 15, 20]
+        np.testing.assert_allclose(ga["position/value"][()], gf["position/value"][()], atol=1e-9)
