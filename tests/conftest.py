@@ -57,6 +57,14 @@ def install_example_package(example, tmp):
     return clean_env(PYTHONPATH=os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])))
 
 
+def jobs(root, *extra, env=None):
+    """``zzhpc jobs ROOT --json``: ``{run folder relative to ROOT: state record}``."""
+    proc = subprocess.run([sys.executable, "-m", "zzhpc", "jobs", str(root), "--json", *extra],
+                          capture_output=True, text=True, timeout=60, env=env or clean_env(), cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    return {os.path.relpath(r["path"], root): r for r in json.loads(proc.stdout)}
+
+
 def read_summary(outdir):
     with open(Path(outdir) / "summary.json") as fh:
         return json.load(fh)

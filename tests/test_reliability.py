@@ -1,5 +1,4 @@
 """Interruptions never lose data: SIGKILL during checkpoint writes, a full disk during output."""
-import json
 import random
 import signal
 import subprocess
@@ -11,7 +10,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import ROOT, clean_env, read_summary, run_zzhpc
+from conftest import ROOT, clean_env, jobs, read_summary, run_zzhpc
 from zzhpc.cluster.procs import kill_session
 
 DECK = str(ROOT / "examples" / "heat.toml")
@@ -101,7 +100,7 @@ def test_second_run_into_a_busy_output_dir_is_refused_and_the_first_finishes(tmp
         while not (tmp_path / "r" / "diagnostics.csv").exists() and time.time() < deadline:
             time.sleep(0.05)
         second = run_zzhpc(2, *args, "--restart", "auto", timeout=120)
-        during = _jobs(tmp_path)
+        during = jobs(tmp_path)["r"]
         assert first.poll() is None, "the first run ended before the second was tried: make it longer"
         mine = [ln for ln in second.stderr.splitlines() if ln.startswith("zzhpc")]
         assert second.returncode == 2 and len(mine) == 1, second.stderr[-2000:]
@@ -114,16 +113,8 @@ def test_second_run_into_a_busy_output_dir_is_refused_and_the_first_finishes(tmp
         kill_session(first.pid)
     s = read_summary(tmp_path / "r")
     assert s["status"] == "done" and not s["restarted_from"]
-    after = _jobs(tmp_path)
+    after = jobs(tmp_path)["r"]
     assert after["state"] == "done", after     # the lock file stays; the lock went with the process
-
-
-def _jobs(root):
-    proc = subprocess.run([sys.executable, "-m", "zzhpc", "jobs", str(root), "--json"], capture_output=True,
-                          text=True, timeout=60, env=clean_env(), cwd=ROOT)
-    assert proc.returncode == 0, proc.stderr
-    (run,) = [r for r in json.loads(proc.stdout) if r["path"].endswith("/r")]
-    return run
 
 
 def test_kill_session_ends_mpiexec_and_every_rank():

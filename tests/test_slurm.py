@@ -16,7 +16,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import ROOT, clean_env, read_summary, run_zzhpc
+from conftest import ROOT, clean_env, jobs, read_summary, run_zzhpc
 from slurm_cluster import SlurmCluster, missing_binaries
 
 DECK = str(ROOT / "examples" / "heat.toml")
@@ -53,13 +53,6 @@ def final_field(outdir):
     s = read_summary(outdir)
     with h5py.File(os.path.join(outdir, s["outputs"]["fields"][-1]), "r") as f:
         return f["fields/u"][...], s
-
-
-def jobs(root, *extra, env=None):
-    proc = subprocess.run([sys.executable, "-m", "zzhpc", "jobs", str(root), "--json", *extra],
-                          capture_output=True, text=True, timeout=60, env=env or clean_env(), cwd=ROOT)
-    assert proc.returncode == 0, proc.stderr
-    return {os.path.relpath(r["path"], root): r for r in json.loads(proc.stdout)}
 
 
 # --- Rendering (no cluster needed) ------------------------------------------------------------------

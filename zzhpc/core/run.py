@@ -120,7 +120,6 @@ def _run(solver_cls, cfg, comm, outdir, *, quiet, install_signals):
     runc, outc = cfg["run"], cfg["output"]
     start_iso = datetime.datetime.now(datetime.timezone.utc).isoformat()
     wall0 = time.perf_counter()
-    comm.Barrier()
 
     backend = get_backend(cfg["backend"]["name"], cfg["backend"]["device"], comm=comm,
                           gpu_aware_mpi=cfg["backend"]["gpu_aware_mpi"])

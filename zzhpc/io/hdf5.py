@@ -86,6 +86,18 @@ def _empty_collective(dset, buf):
     dset.id.write(mem, fsp, one, dxpl=dxpl)
 
 
+def concatenated_share(f, comm, counts="state/count", path="file"):
+    """Rows this rank reads of blocks written by :func:`write_concatenated`, whose per-rank row counts are in
+    dataset ``counts``: its own block when the file was written by as many ranks, else an even share of all
+    rows (to be migrated to their owners). Returns ``(start, count, same_rank_count)``."""
+    written = read_concatenated(f, counts, 0, f[counts].shape[0] if counts in f else 0, path)
+    r, size = comm.Get_rank(), comm.Get_size()
+    if len(written) == size:
+        return int(np.sum(written[:r])), int(written[r]), True
+    total = int(np.sum(written))
+    return total * r // size, total * (r + 1) // size - total * r // size, False
+
+
 def read_concatenated(f, name, start, count, path="file"):
     if name not in f:
         raise InputError(path, f"dataset '{name}' is missing")

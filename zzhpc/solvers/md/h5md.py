@@ -25,8 +25,10 @@ class H5MDWriter:
         self.domain = domain
         self.f = open_parallel(path, "a" if append else "w", comm)
         f = self.f
-        # Appending (a restart): species and ids are in the file already.
+        # Appending (a restart): species and ids are in the file already; the index of the first new frame
+        # is looked up at the first write (frames from its step on are replaced).
         self.static = "h5md" in f and f["particles/trajectory/position/value"].shape[0] > 0
+        self.next = None if "h5md" in f else 0
         if "h5md" in f:
             return
         h = f.create_group("h5md")
@@ -74,9 +76,11 @@ class H5MDWriter:
         d = self._by_id(atoms)
         g = self.f["particles/trajectory"]
         edges = np.asarray(self.domain.length if edges is None else edges, dtype=float)
-        # rank 0 reads the steps it wrote itself (another rank's read need not see them yet)
-        t = int(np.searchsorted(g["position/step"][()], step, side="left")) if self.comm.Get_rank() == 0 else None
-        t = self.comm.bcast(t, root=0)
+        t = self.next
+        if t is None:   # rank 0 reads the steps (it wrote them; another rank's read need not see them yet)
+            t = int(np.searchsorted(g["position/step"][()], step, side="left")) if self.comm.Get_rank() == 0 else None
+            t = self.comm.bcast(t, root=0)
+        self.next = t + 1
         sl = slice(self.lo, self.hi)
         for name, key in (("position", "x"), ("velocity", "v"), ("image", "image")):
             grp = g[name]

@@ -22,6 +22,7 @@ from ...device import get_kernel
 from ...device.kernels import kernel_registry
 from ...errors import ConfigError, InputError
 from ...io import read_concatenated, write_concatenated
+from ...io.hdf5 import concatenated_share
 from . import kernels  # noqa: F401  (registers the reference kernels)
 from . import kernels_numba, kernels_cuda  # noqa: F401  (register the overrides)
 from . import kernels_sw, kernels_sw_numba  # noqa: F401  (Stillinger-Weber reference and override)
@@ -433,17 +434,10 @@ class MDSolver(Solver):
         h5.attrs["extra"] = ",".join(self.extra)
 
     def load_state(self, h5, path):
-        r, size = self.comm.Get_rank(), self.comm.Get_size()
         if "state/count" not in h5:
             raise InputError(path, "dataset 'state/count' is missing")
-        written_by = int(h5["state/count"].shape[0])
-        counts = read_concatenated(h5, "state/count", 0, written_by, path)
-        same = written_by == size
-        if same:
-            start, n = int(np.sum(counts[:r])), int(counts[r])
-        else:   # another rank count: an even share of the rows each, migrated to their owners below
-            total = int(np.sum(counts))
-            start, n = total * r // size, total * (r + 1) // size - total * r // size
+        # on another rank count: an even share of the rows each, migrated to their owners below
+        start, n, same = concatenated_share(h5, self.comm, path=path)
         get = {k: read_concatenated(h5, f"state/{k}", start, n, path)
                for k in ("x", "xhold", "v", "id", "type", "image")}
         extra = [k for k in str(h5.attrs.get("extra", "")).split(",") if k]

@@ -11,7 +11,7 @@ sub-domains of the new rank count, and the lists are built afresh (:func:`_redec
 import numpy as np
 
 from ...errors import InputError
-from ...io.hdf5 import read_concatenated
+from ...io.hdf5 import concatenated_share, read_concatenated
 from . import molecules as mol
 from .integrate import RigidVerlet
 
@@ -56,18 +56,12 @@ def _split(flat, dims):
 
 
 def load_water_state(w, h5, path):
-    r, size = w.comm.Get_rank(), w.comm.Get_size()
     if "state/count" not in h5:
         raise InputError(path, "dataset 'state/count' is missing")
     if int(h5.attrs["nmol"]) != w.nmol:
         raise InputError(path, f"checkpoint of {int(h5.attrs['nmol'])} molecules, the deck has {w.nmol}")
-    written_by = int(h5["state/count"].shape[0])
-    counts = read_concatenated(h5, "state/count", 0, written_by, path)
-    if written_by == size:
-        start, n = int(np.sum(counts[:r])), int(counts[r])
-    else:   # another rank count: an even share of the rows each, then migrated to their owners
-        total = int(np.sum(counts))
-        start, n = total * r // size, total * (r + 1) // size - total * r // size
+    # on another rank count: an even share of the rows each, then migrated to their owners
+    start, n, same = concatenated_share(h5, w.comm, path=path)
     get = {k: read_concatenated(h5, f"state/{k}", start, n, path) for k in ("x", "v", "id", "image", "xhold", "xprune")}
     be, xp, dt = w.backend, w.xp, w.ctx.dtype
     w.xm = be.asarray(get["x"].reshape(n, 3, 3), dtype=dt)
@@ -76,7 +70,7 @@ def load_water_state(w, h5, path):
     w.image = be.asarray(get["image"], dtype="int64")
     w.dt = float(h5.attrs["dt"])
     dom = w.domain
-    if written_by != size:
+    if not same:
         _redecompose(w, h5)
         return
     # The ghost pattern and outer list of the last build in the box of that build, the atom list of

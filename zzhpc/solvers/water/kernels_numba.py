@@ -19,6 +19,7 @@ import numpy as np
 
 from ...device import override
 from ...errors import NotSuitableError
+from .nonbonded import QQRD2E
 
 try:
     from numba import njit
@@ -308,11 +309,9 @@ def prune_numba(x, mneigh, nmol_local, cut):
 
 
 @override("water_exclusion", "numpy")
-def exclusion_numba(x, q, nmol, alpha, lengths, qqrd2e=None):
+def exclusion_numba(x, q, nmol, alpha, lengths, qqrd2e=QQRD2E):
     _check(x)
-    from .nonbonded import QQRD2E
     f = np.zeros((3 * int(nmol), 3), dtype=x.dtype)
     e, w = _compile()["exclusion"](np.ascontiguousarray(x), np.ascontiguousarray(q, dtype=np.float64), int(nmol),
-                                   float(alpha), *(float(v) for v in lengths),
-                                   float(QQRD2E if qqrd2e is None else qqrd2e), f)
+                                   float(alpha), *(float(v) for v in lengths), float(qqrd2e), f)
     return f, np.float64(e), np.float64(w)
