@@ -273,3 +273,4 @@ def allatom_speedup(quick=False):
                      "zzhpc_replica_steps_per_cpu_s": cpu, "zzhpc_s_per_step": 1 / wall, "peer_s_per_step": 1 / aa_rate,
                      "ratio": wall / aa_rate, "note": "per simulated step; see docs/folding.md for per folding event"})
     return rows
+from . import cases_smog  # noqa: E402,F401  (registers folding-opensmog)

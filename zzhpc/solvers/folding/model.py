@@ -69,10 +69,17 @@ class CalphaModel:
     sigma_rep: float
     epsilon: float
     sequence: tuple = ()
+    contact_epsilon: object = None  # (C,) per-contact depth, eps; None = ``epsilon`` for all (SMOG 2 files may differ)
 
     @property
     def n(self):
         return self.native.shape[0]
+
+    def contact_eps(self):
+        """Depth of every native contact, ``(C,)`` eps."""
+        if self.contact_epsilon is None:
+            return np.full(len(self.contacts), self.epsilon)
+        return np.asarray(self.contact_epsilon, dtype=float)
 
     def repulsive_pairs(self):
         """Non-native pairs ``|i - j| > 3``: ``(P, 2)``."""
@@ -89,8 +96,9 @@ class CalphaModel:
         i, j = np.triu_indices(n, 4)
         a[i, j] = self.epsilon * self.sigma_rep ** 12
         ci, cj = self.contacts[:, 0], self.contacts[:, 1]
-        a[ci, cj] = 5.0 * self.epsilon * self.sigma ** 12
-        b[ci, cj] = 6.0 * self.epsilon * self.sigma ** 10
+        eps = self.contact_eps()
+        a[ci, cj] = 5.0 * eps * self.sigma ** 12
+        b[ci, cj] = 6.0 * eps * self.sigma ** 10
         return a + a.T, b + b.T
 
     def kernel_params(self):
@@ -103,6 +111,7 @@ class CalphaModel:
         """The model as plain lists, for the OpenMM peer script (``peer_openmm.py``)."""
         return {"mass": [1.0] * self.n, "r0": self.r0.tolist(), "theta0": self.theta0.tolist(),
                 "phi0": self.phi0.tolist(), "contacts": self.contacts.tolist(), "sigma": self.sigma.tolist(),
+                "contact_epsilon": self.contact_eps().tolist(),
                 "repulsive": self.repulsive_pairs().tolist(), "k_bond": self.k_bond, "k_angle": self.k_angle,
                 "k1": self.k1, "k3": self.k3, "epsilon": self.epsilon, "sigma_rep": self.sigma_rep}
 

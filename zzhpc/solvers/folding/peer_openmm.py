@@ -38,10 +38,11 @@ def build_system(m):
     for i, p0 in enumerate(m["phi0"]):
         tors.addTorsion(i, i + 1, i + 2, i + 3, [p0])
     native = mm.CustomBondForce("eps*(5*(s/r)^12 - 6*(s/r)^10)")
-    native.addGlobalParameter("eps", m["epsilon"])
     native.addPerBondParameter("s")
-    for (i, j), s in zip(m["contacts"], m["sigma"]):
-        native.addBond(int(i), int(j), [s])
+    native.addPerBondParameter("eps")
+    eps = m.get("contact_epsilon") or [m["epsilon"]] * len(m["sigma"])
+    for (i, j), s, e in zip(m["contacts"], m["sigma"], eps):
+        native.addBond(int(i), int(j), [s, e])
     rep = mm.CustomBondForce("eps_r*(sr/r)^12")
     rep.addGlobalParameter("eps_r", m["epsilon"])
     rep.addGlobalParameter("sr", m["sigma_rep"])

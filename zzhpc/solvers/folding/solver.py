@@ -7,6 +7,7 @@ Units are reduced (:mod:`.model`): energy eps, length nm, mass 1, time nm sqrt(m
 """
 import json
 import math
+from types import SimpleNamespace
 
 import numpy as np
 from mpi4py import MPI
@@ -22,6 +23,7 @@ from .analysis import fraction_native, kabsch_rmsd, radius_of_gyration
 from .dynamics import BAOAB, NoiseStreams, TemperatureExchange, geometric_ladder, initial_velocities
 from .model import build_model
 from .output import FoldingOutput
+from .smog import read_smog
 from .structure import find_structure, read_structure
 
 SERIES = ("energy", "q", "rmsd", "rg", "rung", "kinetic")
@@ -35,7 +37,8 @@ class FoldingSolver(Solver):
     cases_module = "zzhpc.solvers.folding.cases"
     restart_any_ranks = True
     schema = {
-        "structure": Param(str, help="PDB or mmCIF file, or the name of one in zzhpc/solvers/folding/data"),
+        "structure": Param(str, help="PDB or mmCIF file, or the name of one in zzhpc/solvers/folding/data; "
+                                      "or a SMOG 2 C-alpha model NAME.top (with NAME.gro and NAME.xml)"),
         "chain": Param(str, "", help="chain ID (empty: the first chain)"),
         "residues": Param((list, int), None, length=2, help="[first, last] residue numbers (default: all)"),
         "contact_map": Param(str, "cutoff", choices=("cutoff", "shadow"),
@@ -90,10 +93,15 @@ class FoldingSolver(Solver):
         path = find_structure(p["structure"])
         if path is None:
             raise InputError(p["structure"], "structure file not found")
-        self.structure = read_structure(path, p["chain"], p["residues"])
-        self.model = build_model(self.structure, contact_cutoff=p["contact_cutoff"] / 10.0,
-                                 contact_map=p["contact_map"], shadow_cutoff=p["shadow_cutoff"] / 10.0,
-                                 shadow_radius=p["shadow_radius"] / 10.0)
+        if path.endswith(".top"):
+            # A SMOG 2 model (.top + .gro + .xml of the same stem): its terms as written, no contact map built.
+            self.structure = SimpleNamespace(path=path)
+            self.model = read_smog(path)
+        else:
+            self.structure = read_structure(path, p["chain"], p["residues"])
+            self.model = build_model(self.structure, contact_cutoff=p["contact_cutoff"] / 10.0,
+                                     contact_map=p["contact_map"], shadow_cutoff=p["shadow_cutoff"] / 10.0,
+                                     shadow_radius=p["shadow_radius"] / 10.0)
         self.n = self.model.n
         self.replicas = ReplicaSet(self.comm, p["replicas"], key="folding.replicas")
         temps = p["temperatures"] or geometric_ladder(p["t_min"], p["t_max"], p["replicas"])
