@@ -21,9 +21,10 @@ setup:
 peers:
 	@bash scripts/setup_peers.sh
 
+# The flagship workloads (water, turbulence, folding), each a short run on NP ranks with its plots and one
+# quick validation; one table at the end (scripts/demo.py).
 demo: setup
-	$(MPIEXEC) -n $(NP) zzhpc run examples/heat.toml --output runs/heat-demo
-	zzhpc validate heat --quick
+	$(PY) scripts/demo.py --ranks $(NP)
 
 test: setup peers
 	@bash scripts/setup_slurm.sh
