@@ -73,6 +73,28 @@ class TorchBackend(Backend):
         if self._dev.type != "cpu" and hasattr(mod, "synchronize"):
             mod.synchronize()
 
+    @classmethod
+    def owns(cls, a):
+        return type(a).__module__.split(".")[0] == "torch"
+
+    @classmethod
+    def scatter_add(cls, target, index, values):
+        target.index_add_(0, index, values)
+        return target
+
+    @classmethod
+    def dtype_name(cls, a):
+        return str(a.dtype).replace("torch.", "")
+
+    @classmethod
+    def erfc(cls, a):
+        import torch
+        return torch.special.erfc(a)
+
+    @classmethod
+    def nbytes(cls, a):
+        return int(a.numel()) * int(a.element_size())
+
     def mpi_buffer(self, a):
         self.synchronize()
         return a

@@ -229,7 +229,7 @@ class Domain:
                         sel = sel[:0]
                     sv = np.zeros(x.shape[1])
                     sv[d::3] = shift
-                    shiftv = be.asarray(sv, dtype=str(x.dtype).replace("torch.", ""))
+                    shiftv = be.asarray(sv, dtype=be.dtype_name(x))
                     bx, bc = x[sel] + shiftv, [col[sel] for col in cols]
                     self_ = dest == me and source == me
                     if self_:

@@ -23,10 +23,7 @@ from ...device.kernels import kernel_registry
 from ...errors import ConfigError, InputError
 from ...io import read_concatenated, write_concatenated
 from ...io.hdf5 import concatenated_share
-from ...particles import neighbors, neighbors_cuda, neighbors_numba  # noqa: F401  (register md_neighbor_list)
-from . import kernels  # noqa: F401  (registers the reference kernels)
-from . import kernels_numba, kernels_cuda  # noqa: F401  (register the overrides)
-from . import kernels_sw, kernels_sw_numba  # noqa: F401  (Stillinger-Weber reference and override)
+from ...particles import neighbors
 from ...particles.coupling import WATER_COMPRESSIBILITY_ATM
 from .datafile import read_data, velocities_by_id, write_data
 from ...particles.domain import Domain
@@ -483,8 +480,7 @@ class MDSolver(Solver):
         """Bytes of per-atom arrays, ghosts and neighbour list, per owned atom (collective)."""
         arrays = [self.x, self.v, self.f, self.ids, self.types, self.image, self.xhold, self.neigh, self.mass_col]
         arrays += list(self.extra.values())
-        nbytes = sum(int(np.prod(a.shape)) * (a.itemsize if hasattr(a, "itemsize") else a.element_size())
-                     for a in arrays)
+        nbytes = sum(self.backend.nbytes(a) for a in arrays)
         tot = self.comm.allreduce(nbytes)
         return tot / max(self.natoms, 1)
 
