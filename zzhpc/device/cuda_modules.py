@@ -1,6 +1,6 @@
 """CUDA sources of the compiled kernels: found under ``kernels/`` and compiled once per process (CuPy).
 
-Kept apart from the kernel registry (:mod:`.kernels`), which knows nothing of any compiler: a CuPy
+Kept apart from the kernel registry (:mod:`zzhpc.device.kernels`), which knows nothing of any compiler: a CuPy
 override asks for its compiled module here by the source's path under ``kernels/``.
 """
 import os

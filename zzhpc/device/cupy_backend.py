@@ -2,10 +2,8 @@
 import numpy as np
 
 from .base import Backend
-from .registry import register_backend
 
 
-@register_backend
 class CupyBackend(Backend):
     name = "cupy"
     kind = "gpu"

@@ -5,27 +5,30 @@ from typing import Any
 
 from ..errors import ConfigError
 from .base import Backend
+from .cupy_backend import CupyBackend
+from .numpy_backend import NumpyBackend
+from .torch_backend import TorchBackend
 
-_BACKENDS: dict[str, type[Backend]] = {}
+# The built-ins first: an array is owned by the first backend whose ``owns`` says so (zzhpc.device.arrays).
+_BACKENDS: dict[str, type[Backend]] = {cls.name: cls for cls in (NumpyBackend, CupyBackend, TorchBackend)}
 _loaded_entry_points = False
 
 
 def register_backend(cls: type[Backend]) -> type[Backend]:
     """Class decorator: make a :class:`~zzhpc.device.base.Backend` subclass available by its ``name``."""
-    _BACKENDS[cls.name] = cls
+    _BACKENDS[str(cls.name)] = cls
     return cls
 
 
 def _load() -> None:
     global _loaded_entry_points
-    from . import numpy_backend, cupy_backend, torch_backend  # noqa: F401  (built-ins register)
     if not _loaded_entry_points:
         _loaded_entry_points = True
         from importlib.metadata import entry_points
         try:
             eps = entry_points(group="zzhpc.backends")
         except TypeError:  # Python < 3.10
-            eps = entry_points().get("zzhpc.backends", [])
+            eps = entry_points().get("zzhpc.backends", [])  # type: ignore[arg-type]
         for ep in eps:
             try:
                 cls = ep.load()

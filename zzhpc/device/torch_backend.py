@@ -7,13 +7,11 @@ import importlib
 import numpy as np
 
 from .base import Backend
-from .registry import register_backend
 
 _PLUGINS = {"npu": "torch_npu", "mlu": "torch_mlu", "musa": "torch_musa"}
 _DLPACK = {"cpu": 1, "cuda": 2, "rocm": 10}  # fallback only; the device is asked first
 
 
-@register_backend
 class TorchBackend(Backend):
     name = "torch"
     kind = "cpu"  # becomes a card backend when given a non-CPU device string
