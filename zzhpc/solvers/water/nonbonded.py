@@ -16,7 +16,7 @@ The pair force is :math:`\mathbf{f}_{ij} = F(r)\,\mathbf{r}_{ij}` with
          + \frac{k_e q_i q_j}{r^2}\left[\frac{\operatorname{erfc}(\alpha r)}{r}
            + \frac{2\alpha}{\sqrt\pi} e^{-\alpha^2 r^2}\right].
 
-Neighbour lists, ghost rows and the half/full conventions are those of :mod:`zzhpc.solvers.md.kernels`.
+Neighbour lists, ghost rows and the half/full conventions are those of :mod:`zzhpc.particles.neighbors`.
 Pairs within a molecule are skipped (their reciprocal-space part is removed by
 :func:`exclusion_correction`). Ewald splitting: Allen & Tildesley, *Computer Simulation of Liquids*
 (2nd ed., 2017), sec. 6.2.
@@ -26,29 +26,12 @@ import math
 import numpy as np
 from array_api_compat import array_namespace, device as _dev
 
-from ...device import kernel
-from ..md.kernels import index_add
+from ...device import erfc, kernel, scatter_add
 
 # Coulomb constant 1/(4 pi eps0) in kcal mol^-1 A e^-2: OpenMM 8's ONE_4PI_EPS0 (CODATA 2018,
 # 138.93545764438198 kJ mol^-1 nm e^-2; older OpenMM releases used 138.935456, 1.2e-8 lower).
 QQRD2E = 138.93545764438198 * 10.0 / 4.184
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
-
-
-def erfc(a):
-    """Complementary error function of an array of any supported namespace (the Array API has none)."""
-    mod = type(a).__module__.split(".")[0]
-    if mod == "torch":
-        import torch
-        return torch.special.erfc(a)
-    if mod == "cupy":
-        import cupyx.scipy.special
-        return cupyx.scipy.special.erfc(a)
-    try:
-        from scipy.special import erfc as _erfc
-    except ImportError:  # pragma: no cover - scipy is present wherever the tests run
-        return np.vectorize(math.erfc, otypes=[np.asarray(a).dtype])(a)
-    return _erfc(a)
 
 
 def pair_tables(model, cutoff, qqrd2e=QQRD2E):
@@ -71,7 +54,7 @@ def pair_tables(model, cutoff, qqrd2e=QQRD2E):
 
 def _sample_pairs(rng):
     """Random atoms on a jittered lattice (no two closer than 0.7 A), 240 owned, 120 ghosts."""
-    from ..md.kernels import neighbor_list
+    from ...particles.neighbors import neighbor_list
     from .models import MODELS
     g = np.arange(11) * 1.2 - 2.5
     sites = np.stack(np.meshgrid(g, g, g, indexing="ij"), axis=-1).reshape(-1, 3)
@@ -119,7 +102,7 @@ def pair_forces(x, types, mol, neigh, nlocal, tab, alpha, half):
     f[:nlocal, :] = xp.sum(fij, axis=1)
     virial = xp.sum(r2 * fpair)
     if half:
-        index_add(f, xp.reshape(j[m], (-1,)), -fij[m])
+        scatter_add(f, xp.reshape(j[m], (-1,)), -fij[m])
     else:
         e_lj, e_coul, virial = 0.5 * e_lj, 0.5 * e_coul, 0.5 * virial
     return f, e_lj, e_coul, virial
