@@ -21,6 +21,12 @@ class RunContext:
     seed: int = 12345
     dims: list = field(default_factory=list)   # [parallel] dims
     dtype: str = "float64"
+    precision: str = "uniform"   # backend.precision: "uniform" or "mixed" (docs/precision.md)
+
+    @property
+    def mixed(self):
+        """True when forces are computed in float32 and accumulated in ``dtype`` (mixed precision)."""
+        return self.precision == "mixed"
 
     @property
     def rank(self):

@@ -27,6 +27,7 @@ import numpy as np
 from ...core.peers import run_peer
 from ...core.registry import Metric, benchmark_case, validation_case
 from . import cases_forces  # noqa: F401  (registers the force-field cases)
+from . import cases_gromacs, cases_mixed  # noqa: F401  (register the GROMACS bench and the mixed-precision case)
 from .builder import water_box
 from .models import get_model
 from .runner import run_inprocess, run_ranks, water_deck
@@ -62,10 +63,11 @@ def yeh_hummer_cm2_s(d_pbc, temperature, box_A, viscosity=SPCE_VISCOSITY_PA_S):
 
 
 @validation_case("water_spce_physics", "water", "SPC/E at 300 K, 1 atm (NPT): density, g_OO peak, self-diffusion")
-def case_physics(quick):
+def case_physics(quick, precision="uniform"):
     """SPC/E, PME (tolerance 5e-4), LJ tail correction, SETTLE, 2 fs, SVR (0.1 ps) and c-rescale
     (1 ps). The quick form (216 molecules, 6 ps) is a smoke test with lenient bounds; the full form
-    (512 molecules, 20 ps of equilibration, 100 ps sampled every 0.1 ps) is the one in docs/water.md."""
+    (512 molecules, 20 ps of equilibration, 100 ps sampled every 0.1 ps) is the one in docs/water.md.
+    ``precision``: ``backend.precision`` of the run (``water_mixed_precision`` runs it mixed)."""
     if quick:
         nmol, cutoff, skin, steps, start, every = 216, 8.0, 1.0, 3000, 1500, 10
     else:
@@ -74,6 +76,8 @@ def case_physics(quick):
     deck = water_deck({"molecules": nmol, "cutoff": cutoff, "skin": skin, "ensemble": "npt", "minimise_steps": 50,
                        "sample_every": every, "sample_start": start},
                       {"steps": steps, "diag_every": 50, "progress_every": 60.0})
+    if precision != "uniform":
+        deck["backend"] = {"precision": precision}
     summ, rows = run_ranks(deck, os.path.join(work, "run"), 1 if quick else 2, timeout=6 * 3600)
     late = [r for r in rows if r["step"] >= start]
     rho = float(np.mean([r["density"] for r in late]))

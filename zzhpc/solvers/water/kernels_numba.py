@@ -273,18 +273,24 @@ def _check(x):
 
 
 @override("water_pair_forces", "numpy")
-def pair_forces_numba(x, types, mol, neigh, nlocal, tab, alpha, half):
+def pair_forces_numba(x, types, mol, neigh, nlocal, tab, alpha, half, mixed=False):
     _check(x)
     pair = _compile()["pair"]
+    if mixed:
+        from .kernels_mixed import pair_mixed as pair
     if types.shape[0] and int(np.max(types)) > 255:
         raise NotSuitableError("more than 256 atom types")
     f = np.zeros((x.shape[0], 3), dtype=x.dtype)
     if nlocal == 0 or neigh.shape[1] == 0:
         return f, np.float64(0.0), np.float64(0.0), np.float64(0.0)
     t = [np.ascontiguousarray(tab[k], dtype=np.float64) for k in ("lj1", "lj2", "lj3", "lj4", "qq", "cutsq")]
+    wide = []
+    if mixed:
+        wide = [t[2], t[3], t[4]]
+        t = [v.astype(np.float32) for v in t[:5]] + [t[5]]
     uniform = bool(np.all(t[5] == t[5].flat[0]))
     e_lj, e_c, w = pair(np.ascontiguousarray(x), np.ascontiguousarray(types), np.ascontiguousarray(mol),
-                        np.ascontiguousarray(neigh), int(nlocal), *t, float(alpha), bool(half), f, uniform)
+                        np.ascontiguousarray(neigh), int(nlocal), *t, float(alpha), bool(half), f, uniform, *wide)
     return f, np.float64(e_lj), np.float64(e_c), np.float64(w)
 
 

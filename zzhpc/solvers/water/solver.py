@@ -112,7 +112,8 @@ class WaterSolver(Solver):
         self.ff = WaterForceField(self.comm, be, self.model, [L] * 3, p["cutoff"], self.nmol,
                                   coulomb=p["coulomb"], tolerance=p["ewald_tolerance"], alpha=p["ewald_alpha"],
                                   grid=p["pme_grid"], order=p["pme_order"],
-                                  dispersion_correction=p["dispersion_correction"], dtype=ctx.dtype)
+                                  dispersion_correction=p["dispersion_correction"], dtype=ctx.dtype,
+                                  precision=ctx.precision)
         reg = kernel_registry()
         ref = p["kernels"] == "reference"
         self.k_neigh = reg["md_neighbor_list"]["generic"] if ref else get_kernel("md_neighbor_list", be)

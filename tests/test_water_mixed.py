@@ -1,0 +1,123 @@
+"""Mixed precision of water (backend.precision = "mixed"): the float32 pair kernels against float64 and
+against each other, the force field's accuracy, a run in the mode, and the GROMACS peer's files."""
+import os
+import shutil
+
+import numpy as np
+import pytest
+from mpi4py import MPI
+
+from zzhpc.device import get_backend, kernel_registry
+from zzhpc.solvers.water import cases_forces, peer_gromacs
+from zzhpc.solvers.water.builder import water_box
+from zzhpc.solvers.water.forcefield import WaterForceField
+from zzhpc.solvers.water.kernels_numba import pair_forces_numba
+from zzhpc.solvers.water.runner import run_inprocess, water_deck
+
+BE = get_backend("numpy")
+COMM = MPI.COMM_SELF
+GENERIC = kernel_registry()["water_pair_forces"]["generic"]
+
+
+def _rms_rel(a, b):
+    return float(np.sqrt(np.sum((a - b) ** 2) / np.sum(b ** 2)))
+
+
+@pytest.fixture(scope="module")
+def jittered():
+    """216 TIP3P molecules moved off the builder's lattice (rigid random shifts): float32 rounding of
+    lattice differences is biased (docs/precision.md), of a liquid's not."""
+    x, L = water_box(216, "tip3p", seed=11)
+    x = (x.reshape(-1, 3, 3) + np.random.default_rng(3).uniform(-0.05, 0.05, (216, 1, 3))).reshape(-1, 3)
+    return x, L
+
+
+@pytest.mark.parametrize("kernel", [GENERIC, pair_forces_numba], ids=["reference", "numba"])
+def test_mixed_pair_kernel_against_float64(kernel):
+    args, _ = kernel_registry()["water_pair_forces"]["sample"](np.random.default_rng(5))
+    f64, elj, ec, w = GENERIC(*args)
+    fm, eljm, ecm, wm = kernel(*args, mixed=True)
+    assert fm.dtype == np.float64
+    assert _rms_rel(fm, f64) < 1e-5
+    assert abs(ecm - ec) < 1e-5 * np.sum(np.abs(f64)) ** 0 * max(1.0, abs(ec)) * 10
+    assert abs(eljm - elj) <= 1e-5 * max(1.0, abs(elj))
+    assert abs(wm - w) <= 1e-5 * max(1.0, abs(w))
+    # Really float32 inside: not equal to the float64 forces.
+    assert not np.array_equal(fm, f64)
+
+
+def test_mixed_numba_and_reference_agree():
+    args, _ = kernel_registry()["water_pair_forces"]["sample"](np.random.default_rng(9))
+    a = GENERIC(*args, mixed=True)
+    b = pair_forces_numba(*args, mixed=True)
+    assert _rms_rel(b[0], a[0]) < 1e-6
+    for u, v in zip(a[1:], b[1:]):
+        assert abs(float(u) - float(v)) <= 2e-6 * max(1.0, abs(float(u)))
+
+
+@pytest.mark.parametrize("kernels", ["auto", "reference"])
+def test_force_field_mixed_meets_the_accuracy_goal(jittered, kernels):
+    """Energy to 1e-6 relative, forces to 1e-5 relative RMS (the water_mixed_precision criteria)."""
+    x, L = jittered
+    out = {}
+    for prec in ("uniform", "mixed"):
+        ff = WaterForceField(COMM, BE, "tip3p", L, 8.0, 216, tolerance=5e-4, precision=prec, kernels=kernels)
+        out[prec] = cases_forces.distributed_forces(COMM, BE, ff, x, L)
+    (f64, e64, _), (fm, em, _) = out["uniform"], out["mixed"]
+    assert abs(em["total"] - e64["total"]) <= 1e-6 * abs(e64["total"])
+    assert _rms_rel(fm, f64) <= 1e-5
+    assert em["coul_recip"] != e64["coul_recip"]      # the PME did run in float32
+
+
+def test_run_in_mixed_precision(tmp_path):
+    deck = water_deck({"molecules": 216, "ensemble": "nve", "minimise_steps": 5}, {"steps": 20, "diag_every": 10})
+    s64, r64 = run_inprocess(deck, str(tmp_path / "u"))
+    smx, rmx = run_inprocess(dict(deck, backend={"precision": "mixed"}), str(tmp_path / "m"))
+    assert s64["precision"] == "uniform" and smx["precision"] == "mixed"
+    assert rmx[-1]["etotal"] == pytest.approx(r64[-1]["etotal"], rel=1e-5)
+    assert rmx[-1]["etotal"] != r64[-1]["etotal"]
+    assert smx["results"]["constraint_error_A"] < 1e-9
+
+
+def test_bad_precision_names_the_key(tmp_path):
+    from zzhpc.core.deck import resolve
+    from zzhpc.errors import ConfigError
+    with pytest.raises(ConfigError, match="backend.precision"):
+        resolve(water_deck(backend={"precision": "half"}), 1)
+
+
+def test_gromacs_files(tmp_path):
+    x, L = water_box(8, "tip3p", seed=1)
+    n = peer_gromacs.write_gro(str(tmp_path / "c.gro"), x.reshape(-1, 3), L)
+    lines = open(tmp_path / "c.gro").read().splitlines()
+    assert n == 8 and int(lines[1]) == 24 and len(lines) == 27
+    assert float(lines[2][20:29]) == pytest.approx(x[0, 0] / 10.0, abs=1e-4)
+    assert [float(v) for v in lines[-1].split()] == pytest.approx([v / 10.0 for v in L], abs=1e-6)
+    peer_gromacs.write_top(str(tmp_path / "t.top"), "tip3p", n)
+    top = open(tmp_path / "t.top").read()
+    assert "[ settles ]" in top and "SOL 8" in top and "0.31506100" in top
+    peer_gromacs.write_mdp(str(tmp_path / "m.mdp"), steps=10, cutoff_A=9.0)
+    mdp = open(tmp_path / "m.mdp").read()
+    assert "rcoulomb = 0.9" in mdp and "tcoupl = v-rescale" in mdp and "DispCorr = EnerPres" in mdp
+
+
+def test_gromacs_log_parse(tmp_path):
+    log = tmp_path / "md.log"
+    log.write_text("   fourier-nx                     = 40\n   fourier-ny = 42\n   fourier-nz = 40\n"
+                   "   pme-order                      = 4\n"
+                   "Using a Gaussian width (1/beta) of 0.288146 nm for Ewald\n"
+                   "               Core t (s)   Wall t (s)        (%)\n"
+                   "       Time:        6.123        6.123      100.0\n"
+                   "                 (ns/day)    (hour/ns)\nPerformance:       14.112        1.701\n")
+    r = peer_gromacs.parse_log(str(log))
+    assert r["grid"] == [40, 42, 40] and r["pme_order"] == 4 and r["ns_per_day"] == 14.112
+    assert r["core_s"] == 6.123 and r["alpha_per_A"] == pytest.approx(1 / 2.88146)
+
+
+@pytest.mark.skipif(shutil.which("gmx") is None and not os.environ.get("ZZHPC_GMX"), reason="GROMACS not installed")
+def test_gromacs_accepts_the_box(tmp_path):
+    x, L = water_box(512, "tip3p", seed=1)
+    peer_gromacs.prepare(str(tmp_path), x.reshape(-1, 3), L, "tip3p", 9.0, steps=20, minimise_steps=5)
+    r = peer_gromacs.mdrun(str(tmp_path), 1, tag="t")
+    assert r["ns_per_day"] > 0 and r["grid"] and r["alpha_per_A"] > 0.3 and r["maxrss_mb"] > 0
+    assert peer_gromacs.gmx_version()["precision"] in ("mixed", "double")

@@ -1,0 +1,86 @@
+"""Validation of the mixed-precision mode of water (``zzhpc validate water_mixed_precision``).
+
+``backend.precision = "mixed"`` (docs/precision.md): pair terms and the PME grids, FFTs, spreading and
+interpolation in float32; energies, virial, forces, positions and velocities summed and kept in float64.
+Checked against the float64 (uniform) mode on the same configuration, in NVE and in the SPC/E physics
+case. Measured figures are in docs/water.md.
+"""
+import os
+import tempfile
+
+import h5py
+import numpy as np
+from mpi4py import MPI
+
+from ...core.registry import Metric, validation_case
+from ...device import get_backend
+from .cases_forces import distributed_forces, rms_rel
+from .forcefield import WaterForceField
+from .runner import run_inprocess, water_deck
+
+
+def checkpoint_positions(path):
+    """Positions ``(3 nmol, 3)`` [A] in molecule-id order and box edges of a water checkpoint."""
+    with h5py.File(path, "r") as h5:
+        x, ids = h5["state/x"][...], h5["state/id"][...]
+        lengths = [float(v) for v in h5.attrs["lengths"]]
+    out = np.empty_like(x)
+    out[ids] = x
+    return out.reshape(-1, 3), lengths
+
+
+def energy_drift(rows, nmol):
+    """Least-squares slope of the total energy [kcal/mol per ns per molecule] and RMS(E)/<KE>."""
+    t = np.array([r["time"] for r in rows])
+    e = np.array([r["etotal"] for r in rows])
+    ke = float(np.mean([r["ke"] for r in rows]))
+    return float(np.polyfit(t, e, 1)[0] * 1e6 / nmol), float(np.std(e)) / ke
+
+
+@validation_case("water_mixed_precision", "water",
+                 "mixed precision vs float64: energy, forces, NVE drift, SPC/E density and g_OO")
+def case_mixed(quick):
+    """TIP3P with the benchmark's settings (cutoff 9 A, PME tolerance 5e-4, order 5, SETTLE, 2 fs),
+    equilibrated by SVR at 300 K in float64 (512 molecules and 1 ps quick; 4,000 and 10 ps full).
+
+    1. On the equilibrated configuration, mixed against float64 (the same lists, one rank): relative
+       error of the total potential energy :math:`|E_{mix} - E_{64}|/|E_{64}|` (<= 1e-6) and force
+       relative RMS :math:`\\sqrt{\\sum|F_{mix}-F_{64}|^2/\\sum|F_{64}|^2}` (<= 1e-5), over all atoms.
+       (An equilibrated, not a lattice, configuration: on the builder's lattice the differences of
+       positions have structured low bits and float32 rounding of them is biased, 1e-5 in energy.)
+    2. NVE from that checkpoint (2 ps quick, 100 ps full) in float64 and in mixed: energy drift per
+       molecule and ns (least-squares slope; <= 1.0 kcal/mol/ns per molecule as ``water_nve_settle``)
+       and RMS(E)/<KE>.
+    3. ``water_spce_physics`` run in mixed precision: its metrics and tolerances unchanged.
+    """
+    from .cases import case_physics
+    comm, be = MPI.COMM_SELF, get_backend("numpy")
+    nmol, eq, nve = (512, 500, 1000) if quick else (4000, 5000, 50000)
+    work = tempfile.mkdtemp(prefix="water_mixed_")
+    common = {"model": "tip3p", "molecules": nmol, "cutoff": 9.0, "skin": 1.0, "ewald_tolerance": 5e-4}
+    run_inprocess(water_deck(dict(common, ensemble="nvt"), {"steps": eq, "diag_every": eq}), os.path.join(work, "eq"))
+    ckpt = os.path.join(work, "eq", "checkpoints", f"ckpt_{eq:010d}.h5")
+    x, L = checkpoint_positions(ckpt)
+    res = {}
+    for prec in ("uniform", "mixed"):
+        ff = WaterForceField(comm, be, "tip3p", L, 9.0, nmol, tolerance=5e-4, precision=prec)
+        res[prec] = distributed_forces(comm, be, ff, x, L, skin=1.0)
+    (f64, e64, w64), (fmx, emx, wmx) = res["uniform"], res["mixed"]
+    note = f"{nmol} TIP3P molecules after {eq * 2e-3:g} ps NVT; E_64 = {e64['total']:.6f} kcal/mol"
+    out = [Metric("potential energy, mixed vs float64 (relative error)",
+                  abs(emx["total"] - e64["total"]) / abs(e64["total"]), None, 1e-6, "max", note=note),
+           Metric("forces, mixed vs float64 (relative RMS)", rms_rel(fmx, f64), None, 1e-5, "max"),
+           Metric("virial, mixed vs float64 (relative error; reported)", abs(wmx - w64) / abs(w64), None, 1e-4, "max")]
+    for prec in ("uniform", "mixed"):
+        deck = water_deck(dict(common, ensemble="nve"), {"steps": eq + nve, "diag_every": 10, "restart": ckpt},
+                          backend={"precision": prec})
+        summ, rows = run_inprocess(deck, os.path.join(work, f"nve_{prec}"))
+        drift, rms = energy_drift(rows, nmol)
+        label = "float64" if prec == "uniform" else "mixed"
+        out.append(Metric(f"NVE |drift| [kcal/mol/ns per molecule], {label} ({nve} steps of 2 fs)", abs(drift),
+                          None, 1.0, "max", note=f"signed {drift:.3g}"))
+        out.append(Metric(f"NVE RMS(E) / mean kinetic energy, {label}", rms, None, 2e-3, "max"))
+    for m in case_physics(quick, precision="mixed"):
+        m.name = "mixed: " + m.name
+        out.append(m)
+    return out
