@@ -62,7 +62,7 @@ def test_water_pair_cu_matches_the_reference(tmp_path, half):
     args, _ = entry["sample"](np.random.default_rng(3))
     x, types, mol, neigh, nlocal, tab, alpha, _ = args
     if not half:   # a full list: every partner of each owned atom
-        from zzhpc.solvers.md.kernels import neighbor_list
+        from zzhpc.particles.neighbors import neighbor_list
         neigh = neighbor_list(x, nlocal, (-3.0,) * 3, (11.0,) * 3, 2.5, False)
     f_ref, e_lj, e_c, w = (np.asarray(v) for v in entry["generic"](x, types, mol, neigh, nlocal, tab, alpha, half))
     lib = _build("water_pair.cu", tmp_path)
@@ -105,7 +105,7 @@ def test_md_sw_cu_matches_the_reference(tmp_path):
 
 def test_md_lj_cu_matches_the_reference(tmp_path):
     entry = kernel_registry()["md_lj_forces"]
-    from zzhpc.solvers.md.kernels import neighbor_list
+    from zzhpc.particles.neighbors import neighbor_list
     args, _ = entry["sample"](np.random.default_rng(9))
     x, types, _, nlocal, tab = args[:5]
     box = 6.0   # the sample's: owned atoms in [0, 6)^3, ghosts within 1.3 of it; the CUDA kernel takes full lists

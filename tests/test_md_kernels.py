@@ -4,7 +4,8 @@ import pytest
 
 from zzhpc.device import get_backend, kernel_registry
 from zzhpc.errors import NotSuitableError
-from zzhpc.solvers.md import kernels, kernels_numba
+from zzhpc.particles import neighbors, neighbors_numba
+from zzhpc.solvers.md import kernels_numba
 from zzhpc.solvers.md.kernels import lj_sample_tables
 
 REG = kernel_registry()
@@ -61,7 +62,7 @@ def test_half_list_counts_each_local_pair_once():
 def test_numba_overrides_match_reference(half):
     pytest.importorskip("numba", reason="numba (the compiled CPU kernels) is not installed")
     x, n, lo, hi, cut = system(4)
-    nb = kernels_numba.neighbor_list_numba(x, n, lo, hi, cut, half)
+    nb = neighbors_numba.neighbor_list_numba(x, n, lo, hi, cut, half)
     ref = GEN_N(x, n, lo, hi, cut, half)
     assert pairs(nb) == pairs(ref)
     types = np.random.default_rng(4).integers(0, 2, x.shape[0])
@@ -92,10 +93,10 @@ def test_every_registered_override_matches_reference_on_samples():
 
 def test_without_numba_the_reference_runs(monkeypatch):
     from zzhpc.device import get_kernel
-    monkeypatch.setattr(kernels_numba, "numba", None)
-    monkeypatch.setattr(kernels_numba, "_jit", {})
+    monkeypatch.setattr(neighbors_numba, "numba", None)
+    monkeypatch.setattr(neighbors_numba, "_jit", {})
     with pytest.raises(NotSuitableError):
-        kernels_numba.neighbor_list_numba(*system(5)[:2], (-1.3,) * 3, (6.3,) * 3, 1.3, True)
+        neighbors_numba.neighbor_list_numba(*system(5)[:2], (-1.3,) * 3, (6.3,) * 3, 1.3, True)
     x, n, lo, hi, cut = system(5)
     got = get_kernel("md_neighbor_list", "numpy")(x, n, lo, hi, cut, True)
     assert pairs(got) == pairs(GEN_N(x, n, lo, hi, cut, True))
@@ -119,7 +120,7 @@ def test_torch_reference_matches_numpy():
 
 def test_index_add_repeats():
     f = np.zeros((3, 3))
-    kernels.index_add(f, np.array([0, 0, 2]), np.ones((3, 3)))
+    neighbors.index_add(f, np.array([0, 0, 2]), np.ones((3, 3)))
     assert f[:, 0].tolist() == [2.0, 0.0, 1.0]
 
 
@@ -127,6 +128,6 @@ def test_half_list_rows_hold_about_half_the_neighbours():
     """The geometric rule balances the rows, so the padded half list is about half as wide as the full one."""
     pytest.importorskip("numba", reason="numba (the compiled CPU kernels) is not installed")
     x, n, lo, hi, cut = system(7, n=2000, ng=0, box=10.0)
-    for build in (GEN_N, kernels_numba.neighbor_list_numba):
+    for build in (GEN_N, neighbors_numba.neighbor_list_numba):
         half, full = build(x, n, lo, hi, cut, True), build(x, n, lo, hi, cut, False)
         assert half.shape[1] < 0.7 * full.shape[1]

@@ -13,7 +13,7 @@ from zzhpc.errors import ConfigError, InputError
 from zzhpc.solvers.md import kernels_sw_numba
 from zzhpc.solvers.md.cases import analytic_forces, fd_forces, make_solver
 from zzhpc.solvers.md.cases_mw import PEER, lattice_constant, mw_deck, write_mw_file
-from zzhpc.solvers.md.kernels import neighbor_list
+from zzhpc.particles.neighbors import neighbor_list
 from zzhpc.solvers.md.kernels_sw import sample_system
 from zzhpc.solvers.md.runner import md_deck, run_inprocess
 from zzhpc.solvers.md.sw import BUILTIN, SWParams, read_sw_file, sw_constants, sw_file_text

@@ -191,7 +191,7 @@ def test_forces_and_virial_are_derivatives_of_the_energy(box100):
 
 def test_half_and_full_lists_agree(box100):
     from zzhpc.device import get_kernel
-    from zzhpc.parallel.domain import Domain
+    from zzhpc.particles.domain import Domain
     x, L = box100
     ff = WaterForceField(COMM, BE, "spce", L, 7.0, 100)
     dom = Domain(COMM, BE, [0.0] * 3, L, [True] * 3, 9.0)

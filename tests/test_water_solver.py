@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, read_summary, run_zzhpc
-from zzhpc.solvers.md import analysis, coupling
+from zzhpc.particles import analysis, coupling
 from zzhpc.solvers.md.runner import write_toml
 from zzhpc.solvers.water.models import get_model
 from zzhpc.solvers.water.runner import run_inprocess, water_deck

@@ -184,7 +184,7 @@ def test_concatenated_with_a_rank_that_owns_nothing(tmp_path):
 
 @pytest.mark.mpi
 def test_domain_rescale_keeps_the_decomposition_proportional():
-    from zzhpc.parallel.domain import Domain
+    from zzhpc.particles.domain import Domain
     comm = MPI.COMM_WORLD
     dom = Domain(comm, get_backend("numpy"), [-1.0, 0.0, 2.0], [9.0, 8.0, 12.0], [True] * 3, 1.5)
     before = [list(s) for s in dom.split]

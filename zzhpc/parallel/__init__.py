@@ -1,5 +1,7 @@
 """Parallel layer: process grids, block partitions, halo exchange, distributed FFT, timers, fault handling.
 
+The particle decomposition (:class:`zzhpc.particles.Domain`) is built on these in :mod:`zzhpc.particles`.
+
 Nothing here knows about a particular solver; solvers compose these pieces.
 """
 from .partition import block_partition, block_ranges
@@ -8,8 +10,7 @@ from .halo import halo_exchange
 from .timers import PhaseTimers
 from .mesh import DistributedMesh
 from .replicas import ReplicaSet
-from .domain import Domain
 from .faults import world, abort_all, install_excepthook, agree
 
 __all__ = ["block_partition", "block_ranges", "ProcessGrid", "halo_exchange", "PhaseTimers",
-           "DistributedMesh", "ReplicaSet", "Domain", "world", "abort_all", "install_excepthook", "agree"]
+           "DistributedMesh", "ReplicaSet", "world", "abort_all", "install_excepthook", "agree"]

@@ -132,7 +132,7 @@ def case_mw_density(quick):
 
 def mw_rdf_png(data, path, rows=None):
     """g(r) of one frame (``read_data`` dict) and, with ``rows``, the density trace, as one PNG."""
-    from .analysis import first_peak, rdf
+    from ...particles.analysis import first_peak, rdf
     L = np.asarray(data["box_hi"]) - np.asarray(data["box_lo"])
     r, g = rdf(data["x"] - np.asarray(data["box_lo"]), L, min(10.0, 0.5 * float(L.min())), nbins=150)
     peak = first_peak(r, g, rmin=2.0)

@@ -12,11 +12,11 @@ r"""Time integrators, each split LAMMPS-style into ``initial`` (before the force
   Verlet, chain half step; masses :math:`Q_1 = N_f k_BT\tau^2`, :math:`Q_{k>1} = k_BT\tau^2`.
   The conserved quantity adds :math:`\sum_k Q_k\dot\xi_k^2/2 + N_f k_BT\xi_1 + k_BT\sum_{k>1}\xi_k`.
 * ``svr``: stochastic velocity rescaling (Bussi, Donadio & Parrinello, J. Chem. Phys. 126, 014101
-  (2007)) after each velocity-Verlet step, :func:`.coupling.svr_scale`; the conserved quantity
+  (2007)) after each velocity-Verlet step, :func:`zzhpc.particles.coupling.svr_scale`; the conserved quantity
   subtracts the energy the bath gave, :math:`\sum (K' - K)`.
 
 Barostat (``md.barostat = "c-rescale"``): isotropic stochastic cell rescaling (Bernetti & Bussi, J. Chem.
-Phys. 153, 114107 (2020)), :func:`.coupling.c_rescale_factor`, every ``p_every`` steps: the pressure
+Phys. 153, 114107 (2020)), :func:`zzhpc.particles.coupling.c_rescale_factor`, every ``p_every`` steps: the pressure
 :math:`P = (2K + W)/(3V)` at the end of step ``n`` gives the factor :math:`\mu`; after the drift of step
 ``n + 1`` positions and box (about the box centre) are scaled by :math:`\mu` and velocities by
 :math:`1/\mu`, then ghosts and neighbour lists are rebuilt before the force (no extra force call).
@@ -26,8 +26,8 @@ import math
 
 import numpy as np
 
-from .coupling import STREAM_BAROSTAT, STREAM_THERMOSTAT, c_rescale_factor, coupling_rng, svr_scale
-from .rng import normals
+from ...particles.coupling import STREAM_BAROSTAT, STREAM_THERMOSTAT, c_rescale_factor, coupling_rng, svr_scale
+from ...particles.rng import normals
 
 INTEGRATORS = ("nve", "langevin", "nhc", "svr")
 BAROSTATS = ("none", "c-rescale")

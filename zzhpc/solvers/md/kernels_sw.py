@@ -22,7 +22,7 @@ import numpy as np
 from array_api_compat import array_namespace, device as _dev
 
 from ...device import kernel
-from .kernels import index_add, neighbor_list
+from ...particles.neighbors import index_add, neighbor_list
 
 
 def _above(d):

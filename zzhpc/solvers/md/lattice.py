@@ -5,7 +5,7 @@ Each rank creates only the lattice sites inside its own sub-domain; atom ids fol
 """
 import numpy as np
 
-from .rng import normals
+from ...particles.rng import normals
 
 BASIS = {
     "sc": [(0.0, 0.0, 0.0)],

@@ -4,11 +4,11 @@ Atoms interact through Lennard-Jones pair potentials (:mod:`.pair`) or the Still
 potential (:mod:`.sw`, e.g. mW water), found with cell-binned Verlet
 neighbour lists (cutoff + skin, rebuilt when an atom has moved more than half the skin, or every N
 steps); they are integrated with velocity Verlet (NVE), Langevin BAOAB or a Nose-Hoover chain
-(:mod:`.integrate`), optionally at constant pressure (c-rescale barostat). The box is split over a Cartesian process grid (:mod:`zzhpc.parallel.domain`): atoms migrate
+(:mod:`.integrate`), optionally at constant pressure (c-rescale barostat). The box is split over a Cartesian process grid (:mod:`zzhpc.particles.domain`): atoms migrate
 between ranks on rebuild steps, ghost atoms are refreshed every step, ghost forces sent back under
 Newton's third law. Thermo follows LAMMPS's definitions (``compute temp``/``pressure``):
 :math:`T = \sum m v^2 / (N_f k_B)` with :math:`N_f = 3N - 3`,
-:math:`P = (\sum m v^2 + \sum_{pairs} \mathbf r\cdot\mathbf f) / (3V)`. Units: :mod:`.units`.
+:math:`P = (\sum m v^2 + \sum_{pairs} \mathbf r\cdot\mathbf f) / (3V)`. Units: :mod:`zzhpc.particles.units`.
 Reference: Frenkel & Smit, *Understanding Molecular Simulation* (2nd ed., 2002), ch. 4.
 """
 import sys
@@ -23,18 +23,19 @@ from ...device.kernels import kernel_registry
 from ...errors import ConfigError, InputError
 from ...io import read_concatenated, write_concatenated
 from ...io.hdf5 import concatenated_share
+from ...particles import neighbors, neighbors_cuda, neighbors_numba  # noqa: F401  (register md_neighbor_list)
 from . import kernels  # noqa: F401  (registers the reference kernels)
 from . import kernels_numba, kernels_cuda  # noqa: F401  (register the overrides)
 from . import kernels_sw, kernels_sw_numba  # noqa: F401  (Stillinger-Weber reference and override)
-from .coupling import WATER_COMPRESSIBILITY_ATM
+from ...particles.coupling import WATER_COMPRESSIBILITY_ATM
 from .datafile import read_data, velocities_by_id, write_data
-from ...parallel.domain import Domain
+from ...particles.domain import Domain
 from .integrate import BAROSTATS, INTEGRATORS, make_barostat, make_integrator
 from .lattice import BASIS, lattice_constant, lattice_sites, thermal_velocities
 from .pair import PAIR_STYLES, lj_tables, parse_pair_coeff
 from .sw import BUILTIN as SW_BUILTIN, sw_constants, sw_params
-from .units import UNITS, get_units
-from . import h5md
+from ...particles.units import UNITS, get_units
+from ...particles import h5md
 
 PER_ATOM = ("x", "v", "id", "type", "image")
 
@@ -291,7 +292,7 @@ class MDSolver(Solver):
         """Owned atoms in bin order (LAMMPS ``atom_modify sort``): neighbours close in memory."""
         xp = self.xp
         lo, hi = self.domain.bin_region()
-        nb, size = kernels.bin_geometry(lo, hi, self.cutneigh)
+        nb, size = neighbors.bin_geometry(lo, hi, self.cutneigh)
         x = atoms["x"]
         key = 0
         for d in (2, 1, 0):

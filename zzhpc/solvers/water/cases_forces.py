@@ -10,7 +10,7 @@ from mpi4py import MPI
 from ...core.peers import run_peer
 from ...core.registry import Metric, validation_case
 from ...device import get_backend, get_kernel
-from ...parallel.domain import Domain
+from ...particles.domain import Domain
 from .builder import water_box
 from .forcefield import WaterForceField
 from .models import get_model

@@ -21,8 +21,8 @@ potential change :math:`-(\mu - 1) W_{mol}`, with the molecular virial
 import numpy as np
 from mpi4py import MPI
 
-from ..md import coupling
-from ..md.rng import normals
+from ...particles import coupling
+from ...particles.rng import normals
 from . import molecules as mol
 from .settle import settle_positions, settle_velocities
 

@@ -1,4 +1,4 @@
-"""Whole rigid molecules on the spatial decomposition of :class:`zzhpc.parallel.Domain`.
+"""Whole rigid molecules on the spatial decomposition of :class:`zzhpc.particles.Domain`.
 
 A molecule belongs to the rank whose sub-domain holds its oxygen; its hydrogens travel with it, so
 SETTLE never needs atoms of another rank. Owned state is kept per molecule, ``x`` and ``v`` as
@@ -16,7 +16,7 @@ image of the oxygen. Atom ``k`` of molecule ``m`` has the global atom id ``3m + 
 """
 import numpy as np
 
-from ..md import kernels as md_kernels
+from ...particles import neighbors
 
 GHOST_MARGIN = 0.1   # A, beyond r_OH: rounding of positions just at a face
 
@@ -94,7 +94,7 @@ def sort_by_bin(domain, cutneigh, x, v, mid, image):
     """Owned molecules in bin order of their oxygens (neighbours close in memory, LAMMPS ``atom_modify sort``)."""
     xp = domain.xp
     lo, hi = domain.bin_region()
-    nb, size = md_kernels.bin_geometry(lo, hi, cutneigh)
+    nb, size = neighbors.bin_geometry(lo, hi, cutneigh)
     key = 0
     for ax in (2, 1, 0):
         c = xp.clip(xp.astype(xp.floor((x[:, 0, ax] - lo[ax]) / size[ax]), xp.int64), 0, nb[ax] - 1)

@@ -16,7 +16,7 @@ The pair force is :math:`\mathbf{f}_{ij} = F(r)\,\mathbf{r}_{ij}` with
          + \frac{k_e q_i q_j}{r^2}\left[\frac{\operatorname{erfc}(\alpha r)}{r}
            + \frac{2\alpha}{\sqrt\pi} e^{-\alpha^2 r^2}\right].
 
-Neighbour lists, ghost rows and the half/full conventions are those of :mod:`zzhpc.solvers.md.kernels`.
+Neighbour lists, ghost rows and the half/full conventions are those of :mod:`zzhpc.particles.neighbors`.
 Pairs within a molecule are skipped (their reciprocal-space part is removed by
 :func:`exclusion_correction`). Ewald splitting: Allen & Tildesley, *Computer Simulation of Liquids*
 (2nd ed., 2017), sec. 6.2.
@@ -27,7 +27,7 @@ import numpy as np
 from array_api_compat import array_namespace, device as _dev
 
 from ...device import kernel
-from ..md.kernels import index_add
+from ...particles.neighbors import index_add
 
 # Coulomb constant 1/(4 pi eps0) in kcal mol^-1 A e^-2: OpenMM 8's ONE_4PI_EPS0 (CODATA 2018,
 # 138.93545764438198 kJ mol^-1 nm e^-2; older OpenMM releases used 138.935456, 1.2e-8 lower).
@@ -71,7 +71,7 @@ def pair_tables(model, cutoff, qqrd2e=QQRD2E):
 
 def _sample_pairs(rng):
     """Random atoms on a jittered lattice (no two closer than 0.7 A), 240 owned, 120 ghosts."""
-    from ..md.kernels import neighbor_list
+    from ...particles.neighbors import neighbor_list
     from .models import MODELS
     g = np.arange(11) * 1.2 - 2.5
     sites = np.stack(np.meshgrid(g, g, g, indexing="ij"), axis=-1).reshape(-1, 3)

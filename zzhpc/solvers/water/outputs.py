@@ -2,7 +2,7 @@
 
 Every ``water.sample_every`` steps (after ``water.sample_start``) the oxygens are gathered on rank 0,
 ordered by molecule id: their minimum-image O-O distances add to a radial-distribution histogram
-(:func:`zzhpc.solvers.md.analysis.rdf_counts`) and their unwrapped positions are kept for the
+(:func:`zzhpc.particles.analysis.rdf_counts`) and their unwrapped positions are kept for the
 mean-squared displacement. At the end rank 0 writes ``rdf_oo.png``, ``density.png`` (from
 ``diagnostics.csv``) and, for runs long enough, ``msd.png``; :meth:`Sampler.results` gives the first
 peak of g_OO and the self-diffusion coefficient for ``summary.json``.
@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from ..md import analysis
+from ...particles import analysis
 
 MIN_MSD_FRAMES = 20
 MIN_MSD_SPAN_FS = 2000.0

@@ -21,7 +21,7 @@ import numpy as np
 from array_api_compat import array_namespace, device as _dev
 
 from ...device import kernel
-from ..md.kernels import canonical_neighbors
+from ...particles.neighbors import canonical_neighbors
 
 
 def outer_cutoff(cutoff, skin, molecule_skin, site_reach):

@@ -1,14 +1,14 @@
 r"""Rigid three-site water (SPC/E, TIP3P) with particle-mesh Ewald, on the MD core's decomposition.
 
 Molecules are owned whole by the rank of their oxygen (:mod:`.molecules`) on a
-:class:`zzhpc.parallel.Domain` whose rows are whole molecules; ghost molecules are refreshed every step
+:class:`zzhpc.particles.Domain` whose rows are whole molecules; ghost molecules are refreshed every step
 and ghost forces summed back. Neighbours come in two levels (:mod:`.pairlist`): an outer list of
 molecule pairs (``md_neighbor_list`` on the oxygens), rebuilt with the migration and the ghosts when an
 oxygen has moved more than half of ``molecule_skin``, and the atom list pruned from it
 (``water_pair_list``) when an atom has moved more than half of ``skin``. The
 force field is :class:`.forcefield.WaterForceField` (LJ, real-space Ewald, smooth PME on the distributed
 FFT). The step (:mod:`.integrate`) is velocity Verlet with SETTLE/RATTLE, SVR thermostat and c-rescale
-barostat (:mod:`zzhpc.solvers.md.coupling`). Units: A, fs, kcal/mol, g/mol, K, atm (``real``).
+barostat (:mod:`zzhpc.particles.coupling`). Units: A, fs, kcal/mol, g/mol, K, atm (``real``).
 Thermo: :math:`T = 2K/(N_f k_B)` with :math:`N_f = 6N_{mol} - 3`,
 :math:`P = (2K + W + W_c)/(3V)` with the atomic virial :math:`W` and the constraint virial
 :math:`W_c`.
@@ -21,11 +21,10 @@ from ...core import Solver, register_solver
 from ...device import get_kernel
 from ...device.kernels import kernel_registry
 from ...errors import ConfigError
-from ...parallel.domain import Domain
-from ..md import kernels as md_kernels  # noqa: F401  (registers md_neighbor_list)
-from ..md import kernels_numba  # noqa: F401  (its override)
-from ..md.coupling import WATER_COMPRESSIBILITY_ATM
-from ..md.units import UNITS
+from ...particles import neighbors, neighbors_cuda, neighbors_numba  # noqa: F401  (register md_neighbor_list)
+from ...particles.coupling import WATER_COMPRESSIBILITY_ATM
+from ...particles.domain import Domain
+from ...particles.units import UNITS
 from . import molecules as mol
 from . import pairlist
 from .builder import box_length

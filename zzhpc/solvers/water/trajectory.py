@@ -1,4 +1,4 @@
-"""H5MD trajectory of a water run, through the MD solver's writer (:mod:`zzhpc.solvers.md.h5md`).
+"""H5MD trajectory of a water run, through the particle library's writer (:mod:`zzhpc.particles.h5md`).
 
 Atoms are written in global id order (O, H, H of molecule 0, then molecule 1, ...), species 0 = O and
 1 = H. Molecules are written whole: the oxygen inside the box, its hydrogens next to it, and all three
@@ -7,7 +7,7 @@ edges of each frame are those of the moment (they change under NPT).
 """
 import numpy as np
 
-from ..md import h5md
+from ...particles import h5md
 from . import molecules as mol
 
 

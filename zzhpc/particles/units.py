@@ -5,7 +5,7 @@
 """
 from dataclasses import dataclass
 
-from ...errors import ConfigError
+from ..errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from array_api_compat import device as _dev
 from mpi4py import MPI
 
 from ..errors import ConfigError, SimulationError
-from .cartesian import ProcessGrid
+from ..parallel.cartesian import ProcessGrid
 
 
 def choose_dims(size, lengths, requested=None):

@@ -8,8 +8,8 @@ redistributed so that rank ``r`` holds a contiguous block of ids and writes its 
 """
 import numpy as np
 
-from ...io import open_parallel
-from ..._version import __version__
+from ..io import open_parallel
+from .._version import __version__
 
 # MDAnalysis's H5MD reader knows "Angstrom fs-1" (capitalised) for velocities.
 _UNITS = {"real": {"position": "angstrom", "velocity": "Angstrom fs-1", "time": "fs"}}
