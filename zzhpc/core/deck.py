@@ -35,6 +35,10 @@ def resolve(deck, nranks, base_dir=".", backend=None, output=None):
     run = cfg["run"]
     if run["steps"] == 0 and run["t_end"] is None:
         raise ConfigError("run.steps", "give run.steps > 0 or run.t_end", 0)
+    prec = cfg["backend"]["precision"]
+    if prec not in getattr(cls, "precisions", ("uniform",)):
+        raise ConfigError("backend.precision", f"solver {name} has no {prec} mode (it has: "
+                          f"{', '.join(cls.precisions)})", prec)
     cls.check_config(cfg, nranks)
     return cls, cfg
 

@@ -46,6 +46,7 @@ class Solver(abc.ABC):
     schema = Section()
     cases_module = None          # module defining validation/benchmark cases, imported on demand
     restart_any_ranks = False    # True if a checkpoint can be re-decomposed onto another rank count
+    precisions = ("uniform",)    # backend.precision modes it implements ("mixed": docs/precision.md)
 
     def __init__(self, ctx, cfg):
         self.ctx, self.cfg = ctx, cfg

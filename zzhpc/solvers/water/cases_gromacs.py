@@ -63,7 +63,7 @@ def bench_gromacs(quick):
                 "ratio_ns_per_day": zns / peer["ns_per_day"],
                 "zzhpc_cpu_s_per_step": summ.get("cpu_s_per_step"),
                 "peer_cpu_s_process": peer["process_cpu_s"], "peer_core_s_counted": peer.get("core_s"),
-                "peer_cpu_s_per_step": (peer["core_s"] / steps) if peer.get("core_s") else None,
+                "peer_core_s_per_step": (peer["core_s"] / steps) if peer.get("core_s") else None,   # log: wall x threads
                 "zzhpc_pme": summ["results"]["pme"],
                 "peer_pme": {"alpha": peer["alpha_per_A"], "grid": peer["grid"], "order": peer["pme_order"]},
                 "zzhpc_bytes_per_molecule": summ["results"]["memory_bytes_per_molecule"],

@@ -43,6 +43,7 @@ class WaterSolver(Solver):
     description = "rigid water (SPC/E, TIP3P): SETTLE, PME, SVR thermostat, c-rescale barostat"
     cases_module = "zzhpc.solvers.water.cases"
     restart_any_ranks = True     # bitwise on the same rank count; re-decomposed on another
+    precisions = ("uniform", "mixed")   # mixed: float32 pair terms and PME, float64 sums (docs/precision.md)
     schema = {
         "model": Param(str, "spce", choices=tuple(MODELS), help="water model"),
         "molecules": Param(int, 512, lo=2, help="number of molecules (a cubic box at water.density)"),
