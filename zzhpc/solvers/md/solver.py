@@ -47,6 +47,7 @@ class MDSolver(Solver):
                    "NVE/Langevin/Nose-Hoover/SVR, c-rescale barostat")
     cases_module = "zzhpc.solvers.md.cases"
     restart_any_ranks = True     # bitwise on the same rank count; re-decomposed on another
+    precisions = ("uniform", "mixed")   # mixed: pair_style lj only (docs/precision.md)
     schema = {
         "units": Param(str, "lj", choices=tuple(UNITS), help="lj (reduced) or real (A, fs, kcal/mol, g/mol)"),
         "boundary": Param((list, str), ["p", "p", "p"], choices=("p", "f"), length=3,
@@ -102,6 +103,9 @@ class MDSolver(Solver):
             raise ConfigError("parallel.dims", "expected 3 entries (x, y, z)", dims)
         if dims and int(np.prod(dims)) != nranks:
             raise ConfigError("parallel.dims", f"must multiply to the {nranks} ranks", dims)
+        if p["pair_style"] == "sw" and cfg["backend"]["precision"] == "mixed":
+            raise ConfigError("backend.precision", "the mixed mode is for pair_style lj; pair_style sw (mW) runs "
+                              "in uniform precision only", "mixed")
         if p["pair_style"] == "sw":
             if not p["newton"]:
                 raise ConfigError("md.newton", "pair_style sw needs newton = true (three-body forces on ghost "
@@ -316,7 +320,10 @@ class MDSolver(Solver):
 
     def _forces(self):
         if self.sw is None:
-            f, e, w = self.k_pair(self.x, self.types, self.neigh, self.nlocal, self.tab, self.half)
+            if self.ctx.mixed:
+                f, e, w = self.k_pair(self.x, self.types, self.neigh, self.nlocal, self.tab, self.half, mixed=True)
+            else:
+                f, e, w = self.k_pair(self.x, self.types, self.neigh, self.nlocal, self.tab, self.half)
         else:
             f, e, w = self.k_pair(self.x, self.neigh, self.nlocal, self.sw)
         if self.reverse:
