@@ -121,3 +121,47 @@ def test_gromacs_accepts_the_box(tmp_path):
     r = peer_gromacs.mdrun(str(tmp_path), 1, tag="t")
     assert r["ns_per_day"] > 0 and r["grid"] and r["alpha_per_A"] > 0.3 and r["maxrss_mb"] > 0
     assert peer_gromacs.gmx_version()["precision"] in ("mixed", "double")
+
+
+def test_mixed_on_a_device_without_float64(tmp_path):
+    """numpy32 (no float64) runs water in the mixed mode: float32 state, pairwise float32 sums; its
+    thermo follows the float64 run's within the float32 tolerance."""
+    import json
+    import subprocess
+    import sys
+    sys.path.insert(0, os.path.dirname(__file__))
+    from conftest import ROOT, install_example_package, zzhpc_cmd
+    from zzhpc.solvers.md.runner import write_toml
+    env = install_example_package("backend_plugin", tmp_path / "plugin")
+    rows = {}
+    for name, backend in (("f64", {"precision": "uniform"}),
+                          ("n32", {"name": "numpy32", "dtype": "float32", "precision": "mixed"})):
+        deck = water_deck({"molecules": 216, "ensemble": "nve", "minimise_steps": 5}, {"steps": 10, "diag_every": 10},
+                          backend=backend)
+        deck["output"] = dict(deck["output"], dir=str(tmp_path / name))
+        write_toml(deck, str(tmp_path / f"{name}.toml"))
+        proc = subprocess.run(zzhpc_cmd(0, "run", tmp_path / f"{name}.toml", "-q"), capture_output=True, text=True,
+                              timeout=600, env=env, cwd=ROOT)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        rows[name] = json.load(open(tmp_path / name / "summary.json"))
+    a, b = rows["f64"], rows["n32"]
+    assert b["precision"] == "mixed" and b["dtype"] == "float32"
+    assert b["results"]["thermo"]["etotal"] == pytest.approx(a["results"]["thermo"]["etotal"], rel=1e-4)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("gmx") is None and not os.environ.get("ZZHPC_GMX"), reason="GROMACS not installed")
+def test_quick_benchmark_against_gromacs():
+    """The quick form of `zzhpc bench water_tip3p_gromacs`: GROMACS and zzhpc (mixed, float64) on 1 and 2
+    ranks, zzhpc given GROMACS's Ewald coefficient, grid and order."""
+    from zzhpc.solvers.water.cases_gromacs import bench_gromacs
+    rows = bench_gromacs(True)
+    assert [(r["ranks"], r["precision"]) for r in rows] == [(1, "mixed"), (1, "float64"), (2, "mixed"), (2, "float64")]
+    for r in rows:
+        assert r["zzhpc_s_per_step"] > 0 and r["peer_ns_per_day"] > 0
+        assert r["ratio_ns_per_day"] == pytest.approx(r["zzhpc_ns_per_day"] / r["peer_ns_per_day"])
+        assert r["zzhpc_pme"]["alpha"] == r["peer_pme"]["alpha"] and r["zzhpc_pme"]["grid"] == r["peer_pme"]["grid"]
+        assert r["zzhpc_pme"]["order"] == r["peer_pme"]["order"] == 4
+        assert r["peer_version"]["precision"] and r["peer_version"]["simd"]
+        assert r["peer_rss_bytes_per_molecule"] > 0 and r["zzhpc_bytes_per_molecule"] > 0
+    assert "-pin on" in rows[0]["peer_command"] and "-ntmpi 2" in rows[2]["peer_command"]
