@@ -108,10 +108,12 @@ def test_gromacs_log_parse(tmp_path):
                    "Using a Gaussian width (1/beta) of 0.288146 nm for Ewald\n"
                    "               Core t (s)   Wall t (s)        (%)\n"
                    "       Time:        6.123        6.123      100.0\n"
-                   "                 (ns/day)    (hour/ns)\nPerformance:       14.112        1.701\n")
+                   "                 (ns/day)    (hour/ns)\nPerformance:       14.112        1.701\n"
+                   "Conserved energy drift: 1.23e-03 kJ/mol/ps per atom\n")
     r = peer_gromacs.parse_log(str(log))
     assert r["grid"] == [40, 42, 40] and r["pme_order"] == 4 and r["ns_per_day"] == 14.112
     assert r["core_s"] == 6.123 and r["alpha_per_A"] == pytest.approx(1 / 2.88146)
+    assert r["drift_kJ_mol_ps_atom"] == 1.23e-3
 
 
 @pytest.mark.skipif(shutil.which("gmx") is None and not os.environ.get("ZZHPC_GMX"), reason="GROMACS not installed")
@@ -121,6 +123,8 @@ def test_gromacs_accepts_the_box(tmp_path):
     r = peer_gromacs.mdrun(str(tmp_path), 1, tag="t")
     assert r["ns_per_day"] > 0 and r["grid"] and r["alpha_per_A"] > 0.3 and r["maxrss_mb"] > 0
     assert peer_gromacs.gmx_version()["precision"] in ("mixed", "double")
+    g = peer_gromacs.nve_drift(str(tmp_path / "nve"), x.reshape(-1, 3), np.zeros((1536, 3)), L, "tip3p", 9.0, 20)
+    assert g["drift_kcal_mol_ns_molecule"] is not None and g["grid"] == r["grid"]
 
 
 def test_mixed_on_a_device_without_float64(tmp_path):

@@ -18,14 +18,21 @@ from .cases_forces import distributed_forces, rms_rel
 from .forcefield import WaterForceField
 from .runner import run_inprocess, water_deck
 
+# GROMACS's default verlet-buffer-tolerance, 0.005 kJ/mol/ps per atom, in kcal/mol/ns per molecule.
+GMX_BUFFER_DRIFT = 0.005 / 4.184 * 1000.0 * 3.0
 
-def checkpoint_positions(path):
-    """Positions ``(3 nmol, 3)`` [A] in molecule-id order and box edges of a water checkpoint."""
+
+def checkpoint_positions(path, velocities=False):
+    """Positions ``(3 nmol, 3)`` [A] in molecule-id order and box edges of a water checkpoint (and the
+    velocities [A/fs] in the same order when ``velocities``)."""
     with h5py.File(path, "r") as h5:
         x, ids = h5["state/x"][...], h5["state/id"][...]
-        lengths = [float(v) for v in h5.attrs["lengths"]]
-    out = np.empty_like(x)
-    out[ids] = x
+        v = h5["state/v"][...]
+        lengths = [float(c) for c in h5.attrs["lengths"]]
+    out, vout = np.empty_like(x), np.empty_like(v)
+    out[ids], vout[ids] = x, v
+    if velocities:
+        return out.reshape(-1, 3), vout.reshape(-1, 3), lengths
     return out.reshape(-1, 3), lengths
 
 
@@ -50,7 +57,8 @@ def case_mixed(quick):
        positions have structured low bits and float32 rounding of them is biased, 1e-5 in energy.)
     2. NVE from that checkpoint (2 ps quick, 100 ps full) in float64 and in mixed: energy drift per
        molecule and ns (least-squares slope; <= 1.0 kcal/mol/ns per molecule as ``water_nve_settle``)
-       and RMS(E)/<KE>.
+       and RMS(E)/<KE>. The full form also runs GROMACS NVE from the same positions and velocities
+       (:func:`.peer_gromacs.nve_drift`, its defaults) and checks zzhpc mixed drifts no more than it.
     3. ``water_spce_physics`` run in mixed precision: its metrics and tolerances unchanged.
     """
     from .cases import case_physics
@@ -80,6 +88,20 @@ def case_mixed(quick):
         out.append(Metric(f"NVE |drift| [kcal/mol/ns per molecule], {label} ({nve} steps of 2 fs)", abs(drift),
                           None, 1.0, "max", note=f"signed {drift:.3g}"))
         out.append(Metric(f"NVE RMS(E) / mean kinetic energy, {label}", rms, None, 2e-3, "max"))
+    if not quick:
+        # GROMACS (mixed precision, its defaults) from the same equilibrated state: its own drift estimate.
+        from . import peer_gromacs
+        x, v, L = checkpoint_positions(ckpt, velocities=True)
+        g = peer_gromacs.nve_drift(os.path.join(work, "gmx_nve"), x, v, L, "tip3p", 9.0, nve)
+        ver = peer_gromacs.gmx_version()
+        mixed_drift = next(m.measured for m in out if m.name.startswith("NVE |drift|") and "mixed" in m.name)
+        gd = g["drift_kcal_mol_ns_molecule"]
+        out.append(Metric("NVE |drift| [kcal/mol/ns per molecule], GROMACS (its 'Conserved energy drift')",
+                          abs(gd) if gd is not None else None, None, GMX_BUFFER_DRIFT, "max",
+                          note=f"GROMACS {ver['version']} {ver['precision']}; zzhpc mixed {mixed_drift:.3g}; "
+                               "tolerance: GROMACS's own verlet-buffer-tolerance"))
+        out.append(Metric("zzhpc mixed drift / GROMACS drift (goal: no worse, <= 1)",
+                          mixed_drift / max(abs(gd), 1e-12) if gd is not None else None, None, 1.0, "max"))
     for m in case_physics(quick, precision="mixed"):
         m.name = "mixed: " + m.name
         out.append(m)

@@ -46,8 +46,9 @@ def gmx_version():
             "simd": field("SIMD instructions"), "fft": field("CPU FFT library")}
 
 
-def write_gro(path, x, lengths, title="zzhpc water box"):
-    """Rigid water, three rows per molecule (O, H, H) [A], as a .gro (nm, 4 decimals)."""
+def write_gro(path, x, lengths, title="zzhpc water box", v=None):
+    """Rigid water, three rows per molecule (O, H, H) [A], as a .gro (nm, 4 decimals); velocities ``v``
+    [A/fs] too when given (nm/ps, 5 decimals: one more than the positions, as GROMACS reads them)."""
     nmol = x.shape[0] // 3
     with open(path, "w") as fh:
         fh.write(f"{title}\n{x.shape[0]}\n")
@@ -55,8 +56,9 @@ def write_gro(path, x, lengths, title="zzhpc water box"):
         for a in range(x.shape[0]):
             m = a // 3
             p = x[a] / NM
+            vel = "" if v is None else "".join(f"{c * 100.0:9.5f}" for c in v[a])   # A/fs -> nm/ps
             fh.write(f"{(m + 1) % 100000:5d}{'SOL':<5s}{names[a % 3]:>5s}{(a + 1) % 100000:5d}"
-                     f"{p[0]:9.4f}{p[1]:9.4f}{p[2]:9.4f}\n")
+                     f"{p[0]:9.4f}{p[1]:9.4f}{p[2]:9.4f}{vel}\n")
         fh.write("".join(f"{v / NM:12.6f}" for v in lengths) + "\n")
     return nmol
 
@@ -100,13 +102,18 @@ SOL {nmol}
 """)
 
 
-def write_mdp(path, *, steps, cutoff_A, dt_fs=2.0, temperature=300.0, tau_t_fs=100.0, minimise=False, seed=1):
-    """Run parameters: md with v-rescale, or steepest descent (``minimise``) for ``steps`` steps."""
+def write_mdp(path, *, steps, cutoff_A, dt_fs=2.0, temperature=300.0, tau_t_fs=100.0, minimise=False, seed=1,
+              nve=False):
+    """Run parameters: md with v-rescale, NVE from the given velocities (``nve``), or steepest descent
+    (``minimise``) for ``steps`` steps."""
     rc = cutoff_A / NM
     lines = [f"nsteps = {int(steps)}", "cutoff-scheme = Verlet", "coulombtype = PME",
              f"rcoulomb = {rc}", f"rvdw = {rc}", "DispCorr = EnerPres", "pbc = xyz"]
     if minimise:
         lines += ["integrator = steep", "emstep = 0.005", "emtol = 10"]
+    elif nve:
+        lines += ["integrator = md", f"dt = {dt_fs * 1e-3}", "tcoupl = no", "gen-vel = no", "continuation = yes",
+                  "nstlog = 0", "nstenergy = 0", "nstxout = 0", "nstvout = 0", "nstxout-compressed = 0"]
     else:
         lines += ["integrator = md", f"dt = {dt_fs * 1e-3}", "tcoupl = v-rescale", "tc-grps = System",
                   f"tau-t = {tau_t_fs * 1e-3}", f"ref-t = {temperature}", "gen-vel = yes",
@@ -158,6 +165,9 @@ def parse_log(path):
     m = re.search(r"rlist\s*=\s*([\d.eE+-]+)", text)
     if m:
         res["rlist_nm"] = float(m.group(1))
+    m = re.search(r"Conserved energy drift:\s*([-\d.eE+]+)\s*kJ/mol/ps per atom", text)
+    if m:
+        res["drift_kJ_mol_ps_atom"] = float(m.group(1))
     m = re.search(r"Statistics over (\d+) steps", text)
     if m:
         res["steps_counted"] = int(m.group(1))
@@ -195,4 +205,21 @@ def mdrun(work, ranks, *, pin=False, tag="run", timeout=3600):
     res = parse_log(os.path.join(work, f"{tag}.log"))
     res.update({"command": " ".join(["gmx"] + cmd[1:]), "process_wall_s": wall,
                 "process_cpu_s": usage.ru_utime + usage.ru_stime, "maxrss_mb": usage.ru_maxrss / 1024.0})
+    return res
+
+
+def nve_drift(work, x, v, lengths, model, cutoff_A, steps, timeout=6 * 3600):
+    """NVE of GROMACS from positions ``x`` [A] and velocities ``v`` [A/fs] (rigid, on the constraints):
+    its own "Conserved energy drift" of md.log, in kcal/mol per ns per molecule (1 rank, 1 thread)."""
+    gmx = gmx_binary()
+    os.makedirs(work, exist_ok=True)
+    nmol = write_gro(os.path.join(work, "nve.gro"), np.asarray(x), lengths, v=np.asarray(v))
+    write_top(os.path.join(work, "topol.top"), model, nmol)
+    write_mdp(os.path.join(work, "nve.mdp"), steps=steps, cutoff_A=cutoff_A, nve=True)
+    _run([gmx, "grompp", "-f", "nve.mdp", "-c", "nve.gro", "-p", "topol.top", "-o", "nve.tpr", "-maxwarn", "1"],
+         work, 600)
+    _run([gmx, "mdrun", "-s", "nve.tpr", "-deffnm", "nve", "-ntmpi", "1", "-ntomp", "1"], work, timeout)
+    res = parse_log(os.path.join(work, "nve.log"))
+    d = res.get("drift_kJ_mol_ps_atom")
+    res["drift_kcal_mol_ns_molecule"] = None if d is None else d / KJ * 1000.0 * 3.0
     return res
