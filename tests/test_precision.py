@@ -37,13 +37,17 @@ def test_lj_mixed_run_follows_float64(tmp_path):
     for k in ("pe", "ke", "etotal", "press"):
         assert rows["mixed"][-1][k] == pytest.approx(rows["uniform"][-1][k], rel=1e-7)
     assert rows["mixed"][-1]["pe"] != rows["uniform"][-1]["pe"]
+    s = run_inprocess(md_deck(run={"steps": 2}, backend={"precision": "mixed"}), str(tmp_path / "s"))[0]
+    assert s["results"]["pair_precision"] == "float32"
 
 
-@pytest.mark.parametrize("deck", [
-    {"solver": "heat", "run": {"steps": 1}},
-    md_deck({"pair_style": "sw", "pair_coeff": None, "units": "real"}),
-], ids=["heat", "md-sw"])
-def test_no_mixed_mode_is_refused(deck):
-    deck = dict(deck, backend={"precision": "mixed"})
-    with pytest.raises(ConfigError, match="backend.precision"):
-        resolve(deck, 1)
+def test_no_mixed_mode_is_refused():
+    with pytest.raises(ConfigError, match="backend.precision .*solver heat has no mixed mode"):
+        resolve({"solver": "heat", "run": {"steps": 1}, "backend": {"precision": "mixed"}}, 1)
+
+
+def test_precision_default_from_the_environment(monkeypatch):
+    """`zzhpc validate/bench --precision mixed` sets ZZHPC_PRECISION: a default for decks without the key."""
+    monkeypatch.setenv("ZZHPC_PRECISION", "mixed")
+    assert resolve(md_deck(), 1)[1]["backend"]["precision"] == "mixed"
+    assert resolve(md_deck(backend={"precision": "uniform"}), 1)[1]["backend"]["precision"] == "uniform"

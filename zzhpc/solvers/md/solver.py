@@ -47,7 +47,7 @@ class MDSolver(Solver):
                    "NVE/Langevin/Nose-Hoover/SVR, c-rescale barostat")
     cases_module = "zzhpc.solvers.md.cases"
     restart_any_ranks = True     # bitwise on the same rank count; re-decomposed on another
-    precisions = ("uniform", "mixed")   # mixed: pair_style lj only (docs/precision.md)
+    precisions = ("uniform", "mixed")   # mixed: float32 pairs for lj; sw stays in dtype (docs/precision.md)
     schema = {
         "units": Param(str, "lj", choices=tuple(UNITS), help="lj (reduced) or real (A, fs, kcal/mol, g/mol)"),
         "boundary": Param((list, str), ["p", "p", "p"], choices=("p", "f"), length=3,
@@ -103,9 +103,6 @@ class MDSolver(Solver):
             raise ConfigError("parallel.dims", "expected 3 entries (x, y, z)", dims)
         if dims and int(np.prod(dims)) != nranks:
             raise ConfigError("parallel.dims", f"must multiply to the {nranks} ranks", dims)
-        if p["pair_style"] == "sw" and cfg["backend"]["precision"] == "mixed":
-            raise ConfigError("backend.precision", "the mixed mode is for pair_style lj; pair_style sw (mW) runs "
-                              "in uniform precision only", "mixed")
         if p["pair_style"] == "sw":
             if not p["newton"]:
                 raise ConfigError("md.newton", "pair_style sw needs newton = true (three-body forces on ghost "
@@ -168,6 +165,10 @@ class MDSolver(Solver):
         else:
             self.k_neigh = get_kernel("md_neighbor_list", be)
             self.k_pair = get_kernel(pair_kernel, be)
+        # Mixed precision: LJ pairs in float32 lanes. The three-body loop of sw is scalar (a triplet per
+        # iteration, scatter to three atoms): float32 would not pay on a CPU, so sw keeps its kernel in
+        # ``dtype`` (float32 with pairwise sums on a device without float64).
+        self.pair_precision = "float32" if ctx.mixed and self.sw is None else ctx.dtype
         # sw: full lists (three-body terms need every neighbour) but ghost forces still go back.
         self.half = p["newton"] and self.sw is None
         self.reverse = p["newton"]
@@ -320,7 +321,7 @@ class MDSolver(Solver):
 
     def _forces(self):
         if self.sw is None:
-            if self.ctx.mixed:
+            if self.pair_precision == "float32":
                 f, e, w = self.k_pair(self.x, self.types, self.neigh, self.nlocal, self.tab, self.half, mixed=True)
             else:
                 f, e, w = self.k_pair(self.x, self.types, self.neigh, self.nlocal, self.tab, self.half)
@@ -505,7 +506,8 @@ class MDSolver(Solver):
                 "balance": getattr(self, "balance_log", []),
                 "memory_bytes_per_atom": self.memory_per_atom(), "thermo": self.thermo(),
                 "kernels": {"neighbor": getattr(self.k_neigh, "__name__", ""),
-                            "pair": getattr(self.k_pair, "__name__", "")}}
+                            "pair": getattr(self.k_pair, "__name__", "")},
+                "pair_precision": self.pair_precision}
 
     def gather_data(self):
         """All atoms on rank 0, sorted by id, as a :func:`write_data` dict (collective; None elsewhere)."""

@@ -25,7 +25,7 @@ import tempfile
 import numpy as np
 
 from ...core.peers import run_peer
-from ...core.registry import Metric, benchmark_case, validation_case
+from ...core.registry import Metric, benchmark_case, case_precision, validation_case
 from . import cases_forces  # noqa: F401  (registers the force-field cases)
 from . import cases_gromacs, cases_mixed  # noqa: F401  (register the GROMACS bench and the mixed-precision case)
 from .builder import water_box
@@ -48,11 +48,15 @@ def case_ranks(quick):
                       {"steps": steps, "diag_every": 10})
     base = run_ranks(deck, os.path.join(work, "r1"), 1, timeout=3600)[1]
     metrics = []
+    # Mixed precision: the float32 distributed FFT rounds differently on a split grid (1e-8 relative in the
+    # energy at step 0), which the dynamics amplifies; pressure, a difference of large terms, most.
+    mixed = case_precision() == "mixed"
+    tol = 1e-5 if mixed else 1e-8
     for n in (2, 4):
         rows = run_ranks(deck, os.path.join(work, f"r{n}"), n, timeout=3600)[1]
         err = max(abs(r[k] - b[k]) / max(abs(b[k]), 1e-300) for r, b in zip(rows, base) for k in THERMO)
         metrics.append(Metric(f"max rel thermo diff, {n} vs 1 ranks ({nmol} molecules, {steps} steps)", err,
-                              None, 1e-8, "max"))
+                              None, tol, "max", note="mixed precision: float32 FFT on a split grid" if mixed else ""))
     return metrics
 
 
