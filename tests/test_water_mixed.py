@@ -169,3 +169,24 @@ def test_quick_benchmark_against_gromacs():
         assert r["peer_version"]["precision"] and r["peer_version"]["simd"]
         assert r["peer_rss_bytes_per_molecule"] > 0 and r["zzhpc_bytes_per_molecule"] > 0
     assert "-pin on" in rows[0]["peer_command"] and "-ntmpi 2" in rows[2]["peer_command"]
+
+
+@pytest.mark.parametrize("name", ["water_pair_forces", "md_lj_forces"])
+def test_mixed_reference_on_torch_matches_numpy(name):
+    from zzhpc.device import backend_status
+    ok, why = backend_status().get("torch", (False, "not registered"))
+    if not ok:
+        pytest.skip(f"torch: {why}")
+    be = get_backend("torch")
+    k = kernel_registry()[name]
+    args, _ = k["sample"](np.random.default_rng(5))
+
+    def to(o):
+        if isinstance(o, np.ndarray):
+            return be.asarray(o.copy())
+        return {a: to(b) for a, b in o.items()} if isinstance(o, dict) else o
+    ref = k["generic"](*args, mixed=True)
+    got = k["generic"](*[to(a) for a in args], mixed=True)
+    for g, r in zip(got, ref):
+        r = np.asarray(r)
+        assert np.max(np.abs(be.to_host(g) - r)) <= 1e-6 * max(1.0, float(np.max(np.abs(r))))

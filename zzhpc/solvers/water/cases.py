@@ -51,7 +51,7 @@ def case_ranks(quick):
     # Mixed precision: the float32 distributed FFT rounds differently on a split grid (1e-8 relative in the
     # energy at step 0), which the dynamics amplifies; pressure, a difference of large terms, most.
     mixed = case_precision() == "mixed"
-    tol = 1e-5 if mixed else 1e-8
+    tol = 1e-4 if mixed else 1e-8     # mixed: 4.6e-6 after 40 steps (quick form); chaos grows it with time
     for n in (2, 4):
         rows = run_ranks(deck, os.path.join(work, f"r{n}"), n, timeout=3600)[1]
         err = max(abs(r[k] - b[k]) / max(abs(b[k]), 1e-300) for r, b in zip(rows, base) for k in THERMO)
