@@ -101,3 +101,50 @@ def test_override_declines_and_falls_back():
     np.testing.assert_array_equal(k(np.ones(3, np.float32), 2.0), 2 * np.ones(3))
     assert calls == ["fast", "generic"]
     assert get_kernel("_test_scale", "torch") is generic
+
+
+def test_array_operations_of_the_backend(backend):
+    """scatter_add, dtype_name, erfc, nbytes: the same through the backend and through the array (kernels)."""
+    from zzhpc.device import arrays
+    idx = np.array([0, 0, 2, 4, 2, 0])
+    vals = np.arange(18.0).reshape(6, 3) / 7.0
+    ref = np.zeros((5, 3))
+    np.add.at(ref, idx, vals)
+    for fn in (backend.scatter_add, arrays.scatter_add):
+        t = backend.zeros((5, 3), "float64")
+        out = fn(t, backend.asarray(idx), backend.asarray(vals))
+        np.testing.assert_allclose(backend.to_host(t), ref, rtol=1e-15)   # in place
+        assert out is t
+        t1 = backend.zeros((5,), "float64")
+        fn(t1, backend.asarray(idx), backend.asarray(vals[:, 0]))
+        np.testing.assert_allclose(backend.to_host(t1), ref[:, 0], rtol=1e-15)
+    a = backend.asarray(np.linspace(0.0, 3.0, 7), dtype="float32")
+    assert backend.dtype_name(a) == arrays.dtype_name(a) == "float32"
+    assert backend.to_host(backend.asarray(np.ones(2), dtype=backend.dtype_name(a))).dtype == np.float32
+    import math
+    np.testing.assert_allclose(backend.to_host(arrays.erfc(a)), [math.erfc(v) for v in np.linspace(0, 3, 7)],
+                               rtol=1e-6)
+    assert backend.nbytes(a) == arrays.nbytes(a) == 28
+    assert arrays.backend_name(a) == backend.name
+
+
+def test_numpy_scatter_add_sums_per_index_before_adding():
+    """Bitwise the formula the MD, water and PME kernels used before it became a backend operation:
+    ``f[:, d] += bincount(idx, weights=v[:, d])`` (float32 targets get the float64 sum rounded once)."""
+    from zzhpc.device import scatter_add
+    rng = np.random.default_rng(3)
+    idx = rng.integers(0, 40, 500)
+    for dt in (np.float64, np.float32):
+        f = rng.standard_normal((40, 3)).astype(dt)
+        v = rng.standard_normal((500, 3)).astype(dt)
+        old = f.copy()
+        for d in range(3):
+            old[:, d] += np.bincount(idx, weights=v[:, d], minlength=40)
+        new = scatter_add(f.copy(), idx, v)
+        assert new.dtype == dt and new.tobytes() == old.tobytes()
+
+
+def test_an_array_no_backend_owns_is_one_clear_error():
+    from zzhpc.device import scatter_add
+    with pytest.raises(TypeError, match="no registered backend owns arrays of type builtins.list"):
+        scatter_add([0.0], [0], [1.0])

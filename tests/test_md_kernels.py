@@ -4,7 +4,7 @@ import pytest
 
 from zzhpc.device import get_backend, kernel_registry
 from zzhpc.errors import NotSuitableError
-from zzhpc.particles import neighbors, neighbors_numba
+from zzhpc.particles import neighbors_numba
 from zzhpc.solvers.md import kernels_numba
 from zzhpc.solvers.md.kernels import lj_sample_tables
 
@@ -116,12 +116,6 @@ def test_torch_reference_matches_numpy():
     tf, te, tw = GEN_F(tx, torch_be.asarray(types), tn, n, tt, True)
     assert np.allclose(torch_be.to_host(tf), f, rtol=1e-12, atol=1e-12 * np.abs(f).max())
     assert float(te) == pytest.approx(float(e), rel=1e-12)
-
-
-def test_index_add_repeats():
-    f = np.zeros((3, 3))
-    neighbors.index_add(f, np.array([0, 0, 2]), np.ones((3, 3)))
-    assert f[:, 0].tolist() == [2.0, 0.0, 1.0]
 
 
 def test_half_list_rows_hold_about_half_the_neighbours():

@@ -149,23 +149,6 @@ def fft(be, dtype):
     return errs[name], TOL[dtype]["fft"], f"worst: {name}"
 
 
-def scatter_add(target, index, values):
-    """``target[index[k]] += values[k]`` with repeated indices, in place: the backend's own ``scatter_add``
-    if it defines one, else the library's accumulate-by-index (torch ``index_add_``, ``cupyx.scatter_add``,
-    ``numpy.add.at``)."""
-    if hasattr(target, "index_add_"):
-        target.index_add_(0, index, values)
-    elif type(target).__module__.startswith("cupy"):
-        import cupyx
-        cupyx.scatter_add(target, index, values)
-    elif isinstance(target, np.ndarray):
-        np.add.at(target, index, values)
-    else:
-        raise TypeError(f"no scatter-add known for {type(target).__module__} arrays; give the "
-                        "backend a scatter_add(target, index, values) method")
-    return target
-
-
 def scatter(be, dtype):
     rng = np.random.default_rng(9)
     idx = rng.integers(0, 50, size=2000)
@@ -173,8 +156,7 @@ def scatter(be, dtype):
     ref = np.zeros((50, 3))
     np.add.at(ref, idx, vals.astype(np.float64))
     T = be.zeros((50, 3), dtype)
-    fn = getattr(be, "scatter_add", scatter_add)
-    out = fn(T, be.asarray(idx), be.asarray(vals))
+    out = be.scatter_add(T, be.asarray(idx), be.asarray(vals))
     h = be.to_host(T if out is None else out)
     _expect_dtype(h, dtype)
     return rel_error(h, ref), TOL[dtype]["reduction"]

@@ -65,26 +65,10 @@ def kernel_registry():
             for n, f in _GENERIC.items()}
 
 
-def kernel_path(relative):
-    """Path of a source under ``kernels/`` (source tree, or ``<prefix>/share/zzhpc/kernels`` installed)."""
-    import os
-    import sys
-    here = os.path.dirname(os.path.abspath(__file__))
-    for root in (os.path.join(here, "..", "..", "kernels"), os.path.join(sys.prefix, "share", "zzhpc", "kernels")):
-        path = os.path.normpath(os.path.join(root, relative))
-        if os.path.isfile(path):
-            return path
-    raise FileNotFoundError(f"kernel source {relative} not found under kernels/ or {sys.prefix}/share/zzhpc")
-
-
-_CUDA_MODULES = {}
-
-
-def cuda_module(relative):
-    """``cupy.RawModule`` of the CUDA source ``kernels/<relative>`` (see :func:`kernel_path`), compiled
-    on first use and kept for the process."""
-    if relative not in _CUDA_MODULES:
-        import cupy
-        with open(kernel_path(relative)) as fh:
-            _CUDA_MODULES[relative] = cupy.RawModule(code=fh.read(), options=("--std=c++14",))
-    return _CUDA_MODULES[relative]
+def register_kernel_modules(package, modules):
+    """Import the kernel modules ``package.<module>`` a package lists: their ``@kernel``/``@override``
+    decorators fill the registry. Each package calls this from its ``register_kernels()``, the one place
+    that names what it registers; importing a module twice registers nothing twice."""
+    import importlib
+    for m in modules:
+        importlib.import_module(f"{package}.{m}")

@@ -1,26 +1,34 @@
 """Backends registered by name, plus those from other packages (entry point group ``zzhpc.backends``)."""
-from ..errors import ConfigError
+from __future__ import annotations
 
-_BACKENDS = {}
+from typing import Any
+
+from ..errors import ConfigError
+from .base import Backend
+from .cupy_backend import CupyBackend
+from .numpy_backend import NumpyBackend
+from .torch_backend import TorchBackend
+
+# The built-ins first: an array is owned by the first backend whose ``owns`` says so (zzhpc.device.arrays).
+_BACKENDS: dict[str, type[Backend]] = {cls.name: cls for cls in (NumpyBackend, CupyBackend, TorchBackend)}
 _loaded_entry_points = False
 
 
-def register_backend(cls):
+def register_backend(cls: type[Backend]) -> type[Backend]:
     """Class decorator: make a :class:`~zzhpc.device.base.Backend` subclass available by its ``name``."""
-    _BACKENDS[cls.name] = cls
+    _BACKENDS[str(cls.name)] = cls
     return cls
 
 
-def _load():
+def _load() -> None:
     global _loaded_entry_points
-    from . import numpy_backend, cupy_backend, torch_backend  # noqa: F401  (built-ins register)
     if not _loaded_entry_points:
         _loaded_entry_points = True
         from importlib.metadata import entry_points
         try:
             eps = entry_points(group="zzhpc.backends")
         except TypeError:  # Python < 3.10
-            eps = entry_points().get("zzhpc.backends", [])
+            eps = entry_points().get("zzhpc.backends", [])  # type: ignore[arg-type]
         for ep in eps:
             try:
                 cls = ep.load()
@@ -42,25 +50,32 @@ def _broken(name, exc):
     return Broken
 
 
-def backend_names():
+def registered_classes() -> list[type[Backend]]:
+    """Every registered backend class, built-ins first (numpy, cupy, torch), then plug-ins."""
+    _load()
+    return list(_BACKENDS.values())
+
+
+def backend_names() -> list[str]:
     _load()
     return sorted(_BACKENDS)
 
 
-def backend_class(name):
+def backend_class(name: str) -> type[Backend]:
     _load()
     if name not in _BACKENDS:
         raise ConfigError("backend.name", f"unknown backend (registered: {', '.join(sorted(_BACKENDS))})", name)
     return _BACKENDS[name]
 
 
-def backend_status():
+def backend_status() -> dict[str, tuple[bool, str]]:
     """``{name: (available, version-or-reason)}`` for every registered backend."""
     _load()
     return {n: _BACKENDS[n].available() for n in sorted(_BACKENDS)}
 
 
-def get_backend(name="numpy", device="local-rank", *, comm=None, gpu_aware_mpi=False):
+def get_backend(name: str = "numpy", device: str = "local-rank", *, comm: Any = None,
+                gpu_aware_mpi: bool = False) -> Backend:
     """Instantiate backend ``name`` on the card this rank should use.
 
     ``device`` is a policy (``local-rank``, ``round-robin``), a card number, or a full device string

@@ -11,7 +11,17 @@ never each other:
   streams keyed by (seed, step, id); :mod:`.units` unit systems with LAMMPS's constants;
 * :mod:`.h5md` the H5MD trajectory writer; :mod:`.analysis` RDF, MSD and self-diffusion.
 """
+from ..device.kernels import register_kernel_modules
 from .domain import Domain
 from .units import UNITS, Units, get_units
 
-__all__ = ["Domain", "UNITS", "Units", "get_units"]
+#: Kernel modules: ``md_neighbor_list`` (reference) and its overrides for numpy (Numba) and cupy (CUDA).
+KERNEL_MODULES = ("neighbors", "neighbors_numba", "neighbors_cuda")
+
+
+def register_kernels():
+    """Register the particle kernels; a solver built on this library calls it from its own ``register_kernels``."""
+    register_kernel_modules(__name__, KERNEL_MODULES)
+
+
+__all__ = ["Domain", "UNITS", "Units", "get_units", "register_kernels"]

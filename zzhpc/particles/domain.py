@@ -12,18 +12,26 @@ After LAMMPS's ``Comm::exchange/borders/forward_comm/reverse_comm`` (Plimpton, J
   length as they cross the box boundary, also when a rank is its own neighbour.
 * ``forward_comm``: each step, ghost positions from the send lists recorded by ``borders``.
 * ``reverse_comm``: ghost forces summed back onto their owners (Newton's third law across ranks).
+
+Every message is a typed buffer: the row count first, then each per-atom array (:mod:`.messages`),
+on the device when the backend says GPU-aware MPI, else staged through host NumPy buffers.
 """
+from __future__ import annotations
+
 import math
+from typing import Any, Sequence
 
 import numpy as np
 from array_api_compat import device as _dev
 from mpi4py import MPI
 
+from ..device.base import Array, Backend
 from ..errors import ConfigError, SimulationError
 from ..parallel.cartesian import ProcessGrid
+from .messages import incoming, mpi_view, outgoing, receive_buffer, sendrecv_rows
 
 
-def choose_dims(size, lengths, requested=None):
+def choose_dims(size: int, lengths: Sequence[float], requested: Sequence[int] | None = None) -> list[int]:
     """Process grid minimising the sub-domain surface (LAMMPS ``ProcMap::onelevel_grid``)."""
     if requested:
         return list(requested)
@@ -39,6 +47,7 @@ def choose_dims(size, lengths, requested=None):
             area = lx * ly + ly * lz + lx * lz
             if best is None or area < best[0] - 1e-12:
                 best = (area, [a, b, c])
+    assert best is not None   # a = b = 1 always divides
     return best[1]
 
 
@@ -56,7 +65,9 @@ class Swap:
 class Domain:
     """Box, process grid, sub-domain bounds and the ghost communication pattern of this rank."""
 
-    def __init__(self, comm, backend, lo, hi, periodic, cutghost, dims=None, *, key="parallel.dims"):
+    def __init__(self, comm: MPI.Comm, backend: Backend, lo: Sequence[float], hi: Sequence[float],
+                 periodic: Sequence[bool], cutghost: float, dims: Sequence[int] | None = None, *,
+                 key: str = "parallel.dims") -> None:
         self.backend, self.xp = backend, backend.xp
         self.boxlo = [float(v) for v in lo]
         self.boxhi = [float(v) for v in hi]
@@ -73,10 +84,10 @@ class Domain:
         self.split = [[self.boxlo[d] + self.length[d] * k / self.dims[d] for k in range(self.dims[d] + 1)]
                       for d in range(3)]
         self.split_changed()
-        self.swaps = []
+        self.swaps: list[Swap] = []
 
     # Sub-domain bounds ----------------------------------------------------------------------------
-    def rescale(self, mu, origin):
+    def rescale(self, mu: float, origin: Sequence[float]) -> None:
         """Scale the box and every sub-domain boundary by ``mu`` about the point ``origin`` (barostats).
 
         Atom positions are the caller's to scale; ghosts keep their old shifts until the next
@@ -89,7 +100,7 @@ class Domain:
             self.split[d] = [o + mu * (s - o) for s in self.split[d]]
         self.split_changed()
 
-    def split_changed(self):
+    def split_changed(self) -> None:
         """Recompute this rank's bounds after ``split`` changed (load balancing, restart)."""
         for d in range(3):
             self.split[d][0], self.split[d][-1] = self.boxlo[d], self.boxhi[d]
@@ -103,7 +114,7 @@ class Domain:
                 n = min(n, self.dims[d] - 1)
             self.need.append(n)
 
-    def balance(self, x, min_fraction=0.25):
+    def balance(self, x: Array, min_fraction: float = 0.25) -> None:
         """Shift the sub-domain boundaries so that each slab of ranks holds as many atoms (collective).
 
         Along every split axis the boundaries move to the quantiles of the global atom distribution
@@ -136,17 +147,17 @@ class Domain:
             self.split[d] = cuts + [hi]
         self.split_changed()
 
-    def bin_region(self):
+    def bin_region(self) -> tuple[list[float], list[float]]:
         """A box holding every owned and ghost atom (for neighbour binning)."""
         c = self.cutghost
         return ([self.sublo[d] - c for d in range(3)], [self.subhi[d] + c for d in range(3)])
 
-    def describe(self):
+    def describe(self) -> dict[str, Any]:
         return {"dims": list(self.dims), "periodic": self.periodic, "box_lo": self.boxlo, "box_hi": self.boxhi,
                 "cutghost": self.cutghost}
 
     # Periodic wrap and migration ----------------------------------------------------------------------
-    def pbc(self, atoms):
+    def pbc(self, atoms: dict[str, Array]) -> None:
         """Wrap owned positions into the periodic box, counting image flags."""
         xp = self.xp
         x, img = atoms["x"], atoms["image"]
@@ -159,15 +170,7 @@ class Domain:
             x[:, d] = xp.where(x[:, d] >= hi, lo, x[:, d])   # rounding of lo - tiny + L
             img[:, d] = img[:, d] + xp.astype(n, img.dtype)
 
-    def _sendrecv(self, obj, dest, source, tag):
-        if dest == self.comm.Get_rank() and source == dest:
-            return obj
-        return self.comm.sendrecv(obj, dest=dest, sendtag=tag, source=source, recvtag=tag)
-
-    def _pack(self, atoms, mask):
-        return {k: self.backend.to_host(v[mask]) for k, v in atoms.items()}
-
-    def exchange(self, atoms):
+    def exchange(self, atoms: dict[str, Array]) -> dict[str, Array]:
         """Move atoms outside this sub-domain to the ranks that own them; returns the new ``atoms``."""
         xp = self.xp
         for d in range(3):
@@ -184,18 +187,17 @@ class Domain:
                 if (down == MPI.PROC_NULL and bool(xp.any(low))) or (up == MPI.PROC_NULL and bool(xp.any(high))):
                     raise SimulationError(f"atom(s) left the box through a non-periodic wall along "
                                           f"axis {'xyz'[d]}")
-                from_up = self._sendrecv(self._pack(atoms, low), down, up, 10 + d)
-                from_down = self._sendrecv(self._pack(atoms, high), up, down, 20 + d)
+                keys = list(atoms)
+                from_up = sendrecv_rows(self.comm, self.backend, [atoms[k][low] for k in keys], down, up, 10 + d)
+                from_down = sendrecv_rows(self.comm, self.backend, [atoms[k][high] for k in keys], up, down, 20 + d)
                 keep = ~(low | high)
-                parts = [atoms] + [r for r in (from_up, from_down) if r is not None]
-                atoms = {k: xp.concat([atoms[k][keep]] + [self.backend.asarray(p[k]) for p in parts[1:]], axis=0)
-                         for k in atoms}
+                atoms = {k: xp.concat([atoms[k][keep], from_up[i], from_down[i]], axis=0) for i, k in enumerate(keys)}
             else:
                 raise SimulationError(f"atoms could not be placed along axis {'xyz'[d]} (moved too far)")
         return atoms
 
     # Ghosts -----------------------------------------------------------------------------------------
-    def borders(self, x, *cols):
+    def borders(self, x: Array, *cols: Array) -> tuple[Array, ...]:
         """Ghost atoms of owned ``x`` and per-atom columns ``cols`` (e.g. types, molecule ids).
 
         Returns ``(x_all, *cols_all)``: owned rows first, then ghosts; records the swaps that
@@ -208,14 +210,14 @@ class Domain:
         xp, be = self.xp, self.backend
         me = self.comm.Get_rank()
         self.swaps = []
-        cols = list(cols)
+        columns = list(cols)
         for d in range(3):
             down, up = self.grid.neighbours[d]
             # Hop 0 sends from every atom so far (owned + ghosts of earlier axes); hop k > 0 forwards
             # what hop k - 1 brought from the opposite side.
             cand = [xp.arange(x.shape[0], device=_dev(x))] * 2
             for hop in range(self.need[d]):
-                xs, cs, got = [x], [[c] for c in cols], []
+                xs, cs, got = [x], [[c] for c in columns], []
                 first = int(x.shape[0])
                 for dirn, (dest, source) in enumerate(((down, up), (up, down))):
                     c = cand[dirn]
@@ -229,18 +231,10 @@ class Domain:
                         sel = sel[:0]
                     sv = np.zeros(x.shape[1])
                     sv[d::3] = shift
-                    shiftv = be.asarray(sv, dtype=str(x.dtype).replace("torch.", ""))
-                    bx, bc = x[sel] + shiftv, [col[sel] for col in cols]
+                    shiftv = be.asarray(sv, dtype=be.dtype_name(x))
+                    bx, bc = x[sel] + shiftv, [col[sel] for col in columns]
                     self_ = dest == me and source == me
-                    if self_:
-                        rx, rc = bx, bc
-                    else:
-                        msg = self.comm.sendrecv((be.to_host(bx), [be.to_host(b) for b in bc]), dest=dest,
-                                                 sendtag=30 + d, source=source, recvtag=30 + d)
-                        if msg is not None:
-                            rx, rc = be.asarray(msg[0]), [be.asarray(m) for m in msg[1]]
-                        else:
-                            rx, rc = bx[:0], [b[:0] for b in bc]
+                    rx, *rc = sendrecv_rows(self.comm, be, [bx, *bc], dest, source, 30 + d)
                     nrecv = int(rx.shape[0])
                     self.swaps.append(Swap(sel, shiftv, dest, source, first, nrecv, self_))
                     got.append(xp.arange(first, first + nrecv, device=_dev(x)))
@@ -249,14 +243,11 @@ class Domain:
                     for lst, r in zip(cs, rc):
                         lst.append(r)
                 x = xp.concat(xs, axis=0)
-                cols = [xp.concat(lst, axis=0) for lst in cs]
+                columns = [xp.concat(lst, axis=0) for lst in cs]
                 cand = got
-        return (x, *cols)
+        return (x, *columns)
 
-    def _np_dtype(self, a):
-        return np.float64 if a.dtype == self.xp.float64 else np.float32
-
-    def forward_comm(self, x):
+    def forward_comm(self, x: Array) -> Array:
         """Refresh ghost rows of ``x`` (in place) from their owners, in the order ``borders`` built them.
 
         The two directions of a hop are independent, so each pair of swaps shares one wait."""
@@ -268,19 +259,19 @@ class Domain:
                 if s.self_:
                     x[s.first:s.first + s.nrecv] = buf
                     continue
-                recv = np.empty((s.nrecv,) + tuple(x.shape[1:]), dtype=self._np_dtype(x))
-                send = be.to_host(buf)
-                reqs.append(self.comm.Irecv(recv, source=s.source, tag=40 + tag))
+                recv = receive_buffer(be, x, s.nrecv)
+                send = outgoing(be, buf)
+                reqs.append(self.comm.Irecv(mpi_view(be, recv), source=s.source, tag=40 + tag))
                 reqs.append(self.comm.Isend(send, dest=s.dest, tag=40 + tag))
                 done.append((s, recv, send))
             if reqs:
                 MPI.Request.Waitall(reqs)
             for s, recv, _ in done:
                 if s.nrecv:
-                    x[s.first:s.first + s.nrecv] = be.asarray(recv)
+                    x[s.first:s.first + s.nrecv] = incoming(be, recv)
         return x
 
-    def reverse_comm(self, f):
+    def reverse_comm(self, f: Array) -> Array:
         """Add ghost-row forces of ``f`` onto the owners' rows (in place), undoing ``forward_comm``."""
         be = self.backend
         for k in range(len(self.swaps) - 2, -1, -2):
@@ -288,19 +279,20 @@ class Domain:
             for tag, s in enumerate(self.swaps[k:k + 2]):
                 got = f[s.first:s.first + s.nrecv]
                 if s.self_:
-                    done.append((s, got))
+                    done.append((s, got, None))
                     continue
-                recv = np.empty((s.nsend,) + tuple(f.shape[1:]), dtype=self._np_dtype(f))
-                send = be.to_host(got)
-                reqs.append(self.comm.Irecv(recv, source=s.dest, tag=50 + tag))
+                recv = receive_buffer(be, f, s.nsend)
+                send = outgoing(be, got)
+                reqs.append(self.comm.Irecv(mpi_view(be, recv), source=s.dest, tag=50 + tag))
                 reqs.append(self.comm.Isend(send, dest=s.source, tag=50 + tag))
-                done.append((s, recv))
+                done.append((s, recv, send))
             if reqs:
                 MPI.Request.Waitall(reqs)
-            for s, buf in done:
+            for s, buf, _ in done:
                 if s.nsend:
-                    f[s.sendlist] = f[s.sendlist] + (buf if s.self_ else be.asarray(buf))
+                    f[s.sendlist] = f[s.sendlist] + (buf if s.self_ else incoming(be, buf))
         return f
 
-    def nghost(self):
+    def nghost(self) -> int:
+        """Ghost rows received by the last ``borders``."""
         return sum(s.nrecv for s in self.swaps)

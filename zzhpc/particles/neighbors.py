@@ -113,18 +113,3 @@ def neighbor_list(x, nlocal, lo, hi, cutneigh, half, chunk=4096):
     for rows, pos, jj in parts:
         neigh[rows, pos] = jj
     return neigh
-
-
-def index_add(f, idx, vals):
-    """``f[idx[k]] += vals[k]`` with repeated indices (the one scatter the Array API lacks)."""
-    if hasattr(f, "index_add_"):             # torch
-        f.index_add_(0, idx, vals)
-        return f
-    mod = type(f).__module__.split(".")[0]
-    if mod == "cupy":
-        import cupyx
-        cupyx.scatter_add(f, idx, vals)
-        return f
-    for d in range(f.shape[1]):
-        f[:, d] += np.bincount(idx, weights=vals[:, d], minlength=f.shape[0])
-    return f

@@ -9,7 +9,7 @@ override on a GPU.
 import numpy as np
 
 from ..device import override
-from ..device.kernels import cuda_module
+from ..device.cuda_modules import cuda_module
 from ..errors import NotSuitableError
 from .neighbors import bin_geometry
 

@@ -1,5 +1,18 @@
 """Protein folding surrogate: a C-alpha structure-based (Go-like) model, many Langevin replicas batched on
 each rank, temperature replica exchange over MPI (docs/folding.md)."""
-from .solver import FoldingSolver
+from ...device.kernels import register_kernel_modules
 
-__all__ = ["FoldingSolver"]
+#: Kernel modules: ``sbm_forces`` and ``sbm_baoab_step`` (kernels) and their Numba overrides (kernels_numba).
+KERNEL_MODULES = ("kernels", "kernels_numba")
+
+
+def register_kernels():
+    """Register the folding kernels."""
+    register_kernel_modules(__name__, KERNEL_MODULES)
+
+
+register_kernels()   # at package import, before the solver: discovery and the tests see every kernel
+
+from .solver import FoldingSolver  # noqa: E402
+
+__all__ = ["FoldingSolver", "register_kernels"]

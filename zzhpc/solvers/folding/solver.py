@@ -17,7 +17,7 @@ from ...device import get_kernel
 from ...errors import ConfigError, InputError
 from ...io import read_block, write_block
 from ...parallel import ReplicaSet
-from . import kernels, kernels_numba  # noqa: F401  (register sbm_forces, sbm_baoab_step and overrides)
+from . import kernels_numba
 from .analysis import fraction_native, kabsch_rmsd, radius_of_gyration
 from .dynamics import BAOAB, NoiseStreams, TemperatureExchange, geometric_ladder, initial_velocities
 from .model import build_model

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ...device import kernel, override
-from ...device.kernels import cuda_module
+from ...device.cuda_modules import cuda_module
 from ...errors import NotSuitableError
 
 

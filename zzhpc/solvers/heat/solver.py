@@ -19,7 +19,6 @@ from ...device import get_kernel
 from ...errors import ConfigError, InputError
 from ...io import read_block, write_block
 from ...parallel import DistributedMesh
-from . import kernels  # noqa: F401  (registers the stencil kernels)
 
 
 @register_solver

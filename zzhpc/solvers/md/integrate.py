@@ -21,6 +21,9 @@ Phys. 153, 114107 (2020)), :func:`zzhpc.particles.coupling.c_rescale_factor`, ev
 ``n + 1`` positions and box (about the box centre) are scaled by :math:`\mu` and velocities by
 :math:`1/\mu`, then ghosts and neighbour lists are rebuilt before the force (no extra force call).
 Random numbers are keyed by (seed, step): the same on any rank count.
+
+Integrators and the barostat act on a :class:`zzhpc.particles.state.ParticleState` (positions,
+velocities, forces, masses, ids, box), never on the solver's attributes.
 """
 import math
 
@@ -34,71 +37,73 @@ BAROSTATS = ("none", "c-rescale")
 
 
 class Integrator:
-    """Velocity Verlet; subclasses add a thermostat. ``md`` is the solver (atoms, units, comm)."""
+    """Velocity Verlet on a :class:`~zzhpc.particles.state.ParticleState`; subclasses add a thermostat.
 
-    def __init__(self, md, dt):
-        self.md, self.dt = md, dt
-        self.dtf = 0.5 * dt * md.units.ftm2v
+    ``initial(step)`` runs before the force of step ``step + 1``, ``final(step)`` after it."""
+
+    def __init__(self, state, units, dt):
+        self.state, self.units, self.dt = state, units, dt
+        self.dtf = 0.5 * dt * units.ftm2v
 
     def kick(self, h):
-        md = self.md
-        md.v = md.v + h * md.f[:md.nlocal] / md.mass_col
+        s = self.state
+        s.v = s.v + h * s.f[:s.nlocal] / s.mass
 
     def drift(self, h):
-        md = self.md
-        md.x[:md.nlocal] = md.x[:md.nlocal] + h * md.v
+        s = self.state
+        s.x[:s.nlocal] = s.x[:s.nlocal] + h * s.v
 
-    def initial(self):
+    def initial(self, step):
         self.kick(self.dtf)
         self.drift(self.dt)
 
-    def final(self):
+    def final(self, step):
         self.kick(self.dtf)
 
     def energy(self):
         """Thermostat energy added to the conserved quantity."""
         return 0.0
 
-    def state(self):
+    def state_dict(self):
         return {}
 
-    def load(self, state):
+    def load(self, saved):
         pass
 
 
 class Langevin(Integrator):
-    def __init__(self, md, dt, temperature, damp, seed):
-        super().__init__(md, dt)
-        self.kT = md.units.boltz * temperature
+    def __init__(self, state, units, dt, temperature, damp, seed):
+        super().__init__(state, units, dt)
+        self.kT = units.boltz * temperature
         self.c1 = math.exp(-dt / damp)
         self.seed = seed
 
-    def initial(self):
-        md = self.md
+    def initial(self, step):
+        s = self.state
         self.kick(self.dtf)
         self.drift(0.5 * self.dt)
-        ids = md.backend.to_host(md.atoms_id())
-        r = md.backend.asarray(normals(self.seed, md.step + 1, ids), dtype=md.ctx.dtype)
-        sd = (self.kT * (1 - self.c1 * self.c1) / md.units.mvv2e) ** 0.5
-        md.v = self.c1 * md.v + sd * md.xp.sqrt(1.0 / md.mass_col) * r
+        ids = s.backend.to_host(s.ids)
+        r = s.backend.asarray(normals(self.seed, step + 1, ids), dtype=s.dtype)
+        sd = (self.kT * (1 - self.c1 * self.c1) / self.units.mvv2e) ** 0.5
+        s.v = self.c1 * s.v + sd * s.xp.sqrt(1.0 / s.mass) * r
         self.drift(0.5 * self.dt)
 
 
 class NoseHooverChain(Integrator):
-    def __init__(self, md, dt, temperature, damp, chain):
-        super().__init__(md, dt)
-        self.kT = md.units.boltz * temperature
+    def __init__(self, state, units, dt, temperature, damp, chain):
+        super().__init__(state, units, dt)
+        self.kT = units.boltz * temperature
         self.M = chain
-        nf = md.dof
+        nf = state.dof
         self.Q = np.array([nf * self.kT * damp ** 2] + [self.kT * damp ** 2] * (chain - 1))
         self.xi = np.zeros(chain)
         self.vxi = np.zeros(chain)
 
     def _chain_half(self):
-        md = self.md
+        s = self.state
         dt2, dt4, dt8 = 0.5 * self.dt, 0.25 * self.dt, 0.125 * self.dt
-        Q, vxi, M, kT, nf = self.Q, self.vxi, self.M, self.kT, md.dof
-        twoK = 2.0 * md.kinetic_energy()
+        Q, vxi, M, kT, nf = self.Q, self.vxi, self.M, self.kT, s.dof
+        twoK = 2.0 * s.kinetic_energy(self.units.mvv2e)
 
         def force(k, twoK):
             return ((twoK - nf * kT) if k == 0 else (Q[k - 1] * vxi[k - 1] ** 2 - kT)) / Q[k]
@@ -110,7 +115,7 @@ class NoseHooverChain(Integrator):
             if k < M - 1:
                 vxi[k] *= math.exp(-vxi[k + 1] * dt8)
         scale = math.exp(-vxi[0] * dt2)
-        md.v = md.v * scale
+        s.v = s.v * scale
         twoK *= scale * scale
         self.xi += vxi * dt2
         for k in range(M):
@@ -120,105 +125,104 @@ class NoseHooverChain(Integrator):
             if k < M - 1:
                 vxi[k] *= math.exp(-vxi[k + 1] * dt8)
 
-    def initial(self):
+    def initial(self, step):
         self._chain_half()
-        super().initial()
+        super().initial(step)
 
-    def final(self):
-        super().final()
+    def final(self, step):
+        super().final(step)
         self._chain_half()
 
     def energy(self):
-        nf = self.md.dof
+        nf = self.state.dof
         return float(0.5 * np.sum(self.Q * self.vxi ** 2) + nf * self.kT * self.xi[0]
                      + self.kT * np.sum(self.xi[1:]))
 
-    def state(self):
+    def state_dict(self):
         return {"nhc_xi": self.xi.copy(), "nhc_vxi": self.vxi.copy()}
 
-    def load(self, state):
-        self.xi[:] = state["nhc_xi"]
-        self.vxi[:] = state["nhc_vxi"]
+    def load(self, saved):
+        self.xi[:] = saved["nhc_xi"]
+        self.vxi[:] = saved["nhc_vxi"]
 
 
 class StochasticVelocityRescaling(Integrator):
-    def __init__(self, md, dt, temperature, damp, seed):
-        super().__init__(md, dt)
-        self.kT, self.tau, self.seed = md.units.boltz * temperature, damp, seed
+    def __init__(self, state, units, dt, temperature, damp, seed):
+        super().__init__(state, units, dt)
+        self.kT, self.tau, self.seed = units.boltz * temperature, damp, seed
         self.bath = 0.0
 
-    def final(self):
-        super().final()
-        md = self.md
-        ke, nf = md.kinetic_energy(), md.dof
-        rng = coupling_rng(self.seed, md.step + 1, STREAM_THERMOSTAT)
+    def final(self, step):
+        super().final(step)
+        s = self.state
+        ke, nf = s.kinetic_energy(self.units.mvv2e), s.dof
+        rng = coupling_rng(self.seed, step + 1, STREAM_THERMOSTAT)
         alpha, new = svr_scale(ke, 0.5 * nf * self.kT, nf, self.dt, self.tau, rng)
-        md.v = md.v * alpha
+        s.v = s.v * alpha
         self.bath += new - ke
 
     def energy(self):
         return -self.bath
 
-    def state(self):
+    def state_dict(self):
         return {"svr_bath": self.bath}
 
-    def load(self, state):
-        self.bath = float(state["svr_bath"])
+    def load(self, saved):
+        self.bath = float(saved["svr_bath"])
 
 
-def make_integrator(md, p, dt, seed):
+def make_integrator(state, units, p, dt, seed):
     kind = p["integrator"]
     if kind == "nve":
-        return Integrator(md, dt)
+        return Integrator(state, units, dt)
     if kind == "langevin":
-        return Langevin(md, dt, p["t_target"], p["damp"], seed)
+        return Langevin(state, units, dt, p["t_target"], p["damp"], seed)
     if kind == "svr":
-        return StochasticVelocityRescaling(md, dt, p["t_target"], p["damp"], seed)
-    return NoseHooverChain(md, dt, p["t_target"], p["damp"], p["nhc_chain"])
+        return StochasticVelocityRescaling(state, units, dt, p["t_target"], p["damp"], seed)
+    return NoseHooverChain(state, units, dt, p["t_target"], p["damp"], p["nhc_chain"])
 
 
 class CRescale:
-    """Isotropic stochastic cell rescaling of the solver ``md`` (see module notes)."""
+    """Isotropic stochastic cell rescaling of a particle state and its domain's box (see module notes)."""
 
-    def __init__(self, md, p, dt, seed):
-        u = md.units
-        self.md, self.every, self.p0 = md, p["p_every"], p["p_target"]
+    def __init__(self, state, units, p, dt, seed):
+        self.state, self.every, self.p0 = state, p["p_every"], p["p_target"]
         self.tau = p["p_damp"] if p["p_damp"] else 1000.0 * dt
         self.beta = p["compressibility"]
-        self.kT, self.dt, self.seed, self.nktv2p = u.boltz * p["t_target"], dt, seed, u.nktv2p
+        self.kT, self.dt, self.seed, self.nktv2p = units.boltz * p["t_target"], dt, seed, units.nktv2p
         self.mu = 1.0             # pending factor, applied at the next step
 
-    def measure(self):
-        """At the end of a step: the factor for the next one, when due (collective)."""
-        md = self.md
-        if (md.step + 1) % self.every:
-            return
-        press, vol = md.pressure_volume()
-        rng = coupling_rng(self.seed, md.step + 1, STREAM_BAROSTAT)
-        self.mu = c_rescale_factor(press, self.p0, vol, self.kT, self.beta, self.every * self.dt, self.tau, rng,
-                                   self.nktv2p)
+    def due(self, step):
+        """Whether the end of step ``step + 1`` measures the pressure for the next factor."""
+        return (step + 1) % self.every == 0
+
+    def measure(self, step, pressure, volume):
+        """At the end of a step that is :meth:`due`: the factor for the next one from the pressure and volume."""
+        rng = coupling_rng(self.seed, step + 1, STREAM_BAROSTAT)
+        self.mu = c_rescale_factor(pressure, self.p0, volume, self.kT, self.beta, self.every * self.dt, self.tau,
+                                   rng, self.nktv2p)
 
     def apply(self):
         """After the drift: scale positions, velocities and the box; True when the box changed."""
         if self.mu == 1.0:
             return False
-        md, mu = self.md, self.mu
-        dom = md.domain
+        s, mu = self.state, self.mu
+        dom = s.domain
         centre = [0.5 * (lo + hi) for lo, hi in zip(dom.boxlo, dom.boxhi)]
-        c = md.backend.asarray(np.asarray(centre), dtype=md.ctx.dtype)
-        n = md.nlocal
-        md.x[:n] = c + mu * (md.x[:n] - c)
-        md.v = md.v / mu
+        c = s.backend.asarray(np.asarray(centre), dtype=s.dtype)
+        n = s.nlocal
+        s.x[:n] = c + mu * (s.x[:n] - c)
+        s.v = s.v / mu
         dom.rescale(mu, centre)
         self.mu = 1.0
         return True
 
-    def state(self):
+    def state_dict(self):
         return {"crescale_mu": self.mu}
 
-    def load(self, state):
-        self.mu = float(state["crescale_mu"])
+    def load(self, saved):
+        self.mu = float(saved["crescale_mu"])
 
 
-def make_barostat(md, p, dt, seed):
-    return CRescale(md, p, dt, seed) if p["barostat"] == "c-rescale" else None
+def make_barostat(state, units, p, dt, seed):
+    return CRescale(state, units, p, dt, seed) if p["barostat"] == "c-rescale" else None

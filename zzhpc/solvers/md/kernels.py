@@ -6,8 +6,8 @@ the list conventions (owned atoms first, half lists by the geometric rule) are t
 """
 from array_api_compat import array_namespace, device as _dev
 
-from ...device import kernel
-from ...particles.neighbors import index_add, neighbor_list, random_system
+from ...device import kernel, scatter_add
+from ...particles.neighbors import neighbor_list, random_system
 
 
 def _sample_lj(rng):
@@ -61,7 +61,7 @@ def lj_forces(x, types, neigh, nlocal, tab, half, mixed=False):
     virial = xp.sum(r2 * fpair)
     if half:
         flat = xp.reshape(j[m], (-1,))
-        index_add(f, flat, -fij[m])
+        scatter_add(f, flat, -fij[m])
     else:
         energy, virial = 0.5 * energy, 0.5 * virial
     return f, energy, virial

@@ -13,7 +13,7 @@ in tests/test_cuda_sources.py, and tests/test_kernels.py compares the CuPy overr
 import numpy as np
 
 from ...device import override
-from ...device.kernels import cuda_module
+from ...device.cuda_modules import cuda_module
 from ...errors import NotSuitableError
 
 

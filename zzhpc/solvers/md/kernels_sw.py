@@ -21,8 +21,8 @@ energy/length (kcal/mol/A in ``units real``).
 import numpy as np
 from array_api_compat import array_namespace, device as _dev
 
-from ...device import kernel
-from ...particles.neighbors import index_add, neighbor_list
+from ...device import kernel, scatter_add
+from ...particles.neighbors import neighbor_list
 
 
 def _above(d):
@@ -87,7 +87,7 @@ def sw_forces(x, neigh, nlocal, sw, chunk=128):
         fpair = xp.where(own, fpair, 0.0)
         fij = d * fpair[..., None]                        # force on j; -fij on i
         f[i0:i1, :] = f[i0:i1, :] - xp.sum(fij, axis=1)
-        index_add(f, j[own], fij[own])
+        scatter_add(f, j[own], fij[own])
         energy = energy + xp.sum(xp.where(own, (sw["c5"] * rp - sw["c6"] * rq) * ex, 0.0))
         virial = virial + xp.sum(r2s * fpair)
         # Three-body, centred on i, for neighbour slots a < b both within the cutoff.
@@ -109,8 +109,8 @@ def sw_forces(x, neigh, nlocal, sw, chunk=128):
         f[i0:i1, :] = f[i0:i1, :] - xp.sum(fj + fk, axis=(1, 2))
         jj = xp.broadcast_to(j[:, :, None], trip.shape)
         kk = xp.broadcast_to(j[:, None, :], trip.shape)
-        index_add(f, jj[trip], fj[trip])
-        index_add(f, kk[trip], fk[trip])
+        scatter_add(f, jj[trip], fj[trip])
+        scatter_add(f, kk[trip], fk[trip])
         energy = energy + xp.sum(facrad)
         virial = virial + xp.sum(da * fj) + xp.sum(db * fk)
     return f, energy, virial

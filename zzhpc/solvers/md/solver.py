@@ -23,13 +23,11 @@ from ...device.kernels import kernel_registry
 from ...errors import ConfigError, InputError
 from ...io import read_concatenated, write_concatenated
 from ...io.hdf5 import concatenated_share
-from ...particles import neighbors, neighbors_cuda, neighbors_numba  # noqa: F401  (register md_neighbor_list)
-from . import kernels  # noqa: F401  (registers the reference kernels)
-from . import kernels_numba, kernels_cuda  # noqa: F401  (register the overrides)
-from . import kernels_sw, kernels_sw_numba  # noqa: F401  (Stillinger-Weber reference and override)
+from ...particles import neighbors
 from ...particles.coupling import WATER_COMPRESSIBILITY_ATM
 from .datafile import read_data, velocities_by_id, write_data
 from ...particles.domain import Domain
+from ...particles.state import ParticleState
 from .integrate import BAROSTATS, INTEGRATORS, make_barostat, make_integrator
 from .lattice import BASIS, lattice_constant, lattice_sites, thermal_velocities
 from .pair import PAIR_STYLES, lj_tables, parse_pair_coeff
@@ -37,7 +35,10 @@ from .sw import BUILTIN as SW_BUILTIN, sw_constants, sw_params
 from ...particles.units import UNITS, get_units
 from ...particles import h5md
 
-PER_ATOM = ("x", "v", "id", "type", "image")
+
+def _on_state(name):
+    """A solver attribute that is the particle state's ``name`` (for the cases and tests that read them)."""
+    return property(lambda self: getattr(self.state, name), lambda self, value: setattr(self.state, name, value))
 
 
 @register_solver
@@ -157,6 +158,7 @@ class MDSolver(Solver):
         self.mass_dev = be.asarray(self.masses, dtype=ctx.dtype)
         self.domain = Domain(self.comm, be, lo, hi, [b == "p" for b in p["boundary"]], self.cutneigh,
                              ctx.dims or None)
+        self.state = ParticleState(self.comm, be, self.domain, self.mass_dev, ctx.dtype)
         reg = kernel_registry()
         pair_kernel = "md_lj_forces" if self.sw is None else "md_sw_forces"
         if p["kernels"] == "reference":
@@ -181,31 +183,22 @@ class MDSolver(Solver):
     def grid_description(self):
         return self.domain.describe()
 
-    # Atoms -------------------------------------------------------------------------------------------
-    @property
-    def nlocal(self):
-        return int(self.v.shape[0])
-
-    @property
-    def dof(self):
-        return 3 * self.natoms - 3
+    # Atoms: the particle state (zzhpc.particles.state), which the integrators act on ----------------
+    x, v, f = _on_state("x"), _on_state("v"), _on_state("f")
+    ids, types, image, extra = _on_state("ids"), _on_state("types"), _on_state("image"), _on_state("extra")
+    mass_col, natoms = _on_state("mass"), _on_state("natoms")
+    nlocal = property(lambda self: self.state.nlocal)
+    dof = property(lambda self: self.state.dof)
 
     def atoms_id(self):
         return self.ids
 
     def _set_local(self, atoms):
         """Owned per-atom arrays from a dict (ghost rows are rebuilt by ``borders``)."""
-        self.x = atoms["x"]
-        self.v, self.ids, self.image = atoms["v"], atoms["id"], atoms["image"]
-        self.types = atoms["type"]
-        self.extra = {k: atoms[k] for k in atoms if k not in PER_ATOM}
-        self.mass_col = self.mass_dev[self.types][:, None]
+        self.state.set_owned(atoms)
 
     def _local_atoms(self):
-        n = self.nlocal
-        d = {"x": self.x[:n], "v": self.v, "id": self.ids, "type": self.types[:n], "image": self.image}
-        d.update(self.extra)
-        return d
+        return self.state.owned()
 
     def _create(self, ids, x, v, types, image, extra):
         be, dt = self.backend, self.ctx.dtype
@@ -243,7 +236,7 @@ class MDSolver(Solver):
             self.topology, self.coeffs = {}, {}
             if p["temperature"] is not None:
                 self._thermalise()
-        self.integrator = make_integrator(self, p, self.dt, self.ctx.seed)
+        self.integrator = make_integrator(self.state, self.units, p, self.dt, self.ctx.seed)
         self.barostat = self._make_barostat()
         self.balance_log = []
         if p["balance_every"]:
@@ -336,10 +329,10 @@ class MDSolver(Solver):
         p = dict(self.params)
         if p["barostat"] != "none" and p["compressibility"] is None:
             p["compressibility"] = WATER_COMPRESSIBILITY_ATM
-        return make_barostat(self, p, self.dt, self.ctx.seed)
+        return make_barostat(self.state, self.units, p, self.dt, self.ctx.seed)
 
     def advance(self):
-        self.integrator.initial()
+        self.integrator.initial(self.step)
         be = self.params["balance_every"]
         rescaled = self.barostat is not None and self.barostat.apply()
         if be and (self.step + 1) % be == 0:
@@ -351,16 +344,16 @@ class MDSolver(Solver):
             with self.timers("halo"):
                 self.domain.forward_comm(self.x)
         self._forces()
-        self.integrator.final()
-        if self.barostat is not None:
-            self.barostat.measure()
+        self.integrator.final(self.step)
+        if self.barostat is not None and self.barostat.due(self.step):
+            self.barostat.measure(self.step, *self.pressure_volume())
         self.step += 1
         self.time = self.step * self.dt
 
     # Thermo ------------------------------------------------------------------------------------------
     def kinetic_energy(self):
         """Total kinetic energy (collective)."""
-        return 0.5 * self.comm.allreduce(float(self.xp.sum(self.mass_col * self.v * self.v))) * self.units.mvv2e
+        return self.state.kinetic_energy(self.units.mvv2e)
 
     def pressure_volume(self):
         """Instantaneous pressure :math:`(2K + W)/(3V)` (pressure units) and volume (collective)."""
@@ -431,10 +424,10 @@ class MDSolver(Solver):
         arrays.update(self.extra)
         for k, a in arrays.items():
             write_concatenated(h5, f"state/{k}", be.to_host(a), self.comm)
-        for k, v in self.integrator.state().items():
+        for k, v in self.integrator.state_dict().items():
             h5.attrs[k] = v
         if self.barostat is not None:
-            for k, v in self.barostat.state().items():
+            for k, v in self.barostat.state_dict().items():
                 h5.attrs[k] = v
         h5.attrs["box_lo"], h5.attrs["box_hi"] = np.array(self.domain.boxlo), np.array(self.domain.boxhi)
         h5.attrs["dt"], h5.attrs["ago"], h5.attrs["nbuilds"], h5.attrs["natoms"] = self.dt, self.ago, self.nbuilds, \
@@ -467,11 +460,11 @@ class MDSolver(Solver):
         self._create(get["id"], get["x"], get["v"], get["type"], get["image"], ex)
         self.topology, self.coeffs = {}, {}
         self.dt = float(h5.attrs["dt"])
-        self.integrator = make_integrator(self, self.params, self.dt, self.ctx.seed)
-        self.integrator.load({k: h5.attrs[k] for k in self.integrator.state()})
+        self.integrator = make_integrator(self.state, self.units, self.params, self.dt, self.ctx.seed)
+        self.integrator.load({k: h5.attrs[k] for k in self.integrator.state_dict()})
         self.barostat = self._make_barostat()
         if self.barostat is not None:
-            self.barostat.load({k: h5.attrs[k] for k in self.barostat.state()})
+            self.barostat.load({k: h5.attrs[k] for k in self.barostat.state_dict()})
         if not same:
             # New sub-domains: migrate, new ghosts and list (the same state; a new summation order).
             self._rebuild()
@@ -491,8 +484,7 @@ class MDSolver(Solver):
         """Bytes of per-atom arrays, ghosts and neighbour list, per owned atom (collective)."""
         arrays = [self.x, self.v, self.f, self.ids, self.types, self.image, self.xhold, self.neigh, self.mass_col]
         arrays += list(self.extra.values())
-        nbytes = sum(int(np.prod(a.shape)) * (a.itemsize if hasattr(a, "itemsize") else a.element_size())
-                     for a in arrays)
+        nbytes = sum(self.backend.nbytes(a) for a in arrays)
         tot = self.comm.allreduce(nbytes)
         return tot / max(self.natoms, 1)
 

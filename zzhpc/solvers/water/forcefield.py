@@ -23,7 +23,6 @@ from mpi4py import MPI
 
 from ...device import get_kernel, kernel_registry
 from ...errors import ConfigError, SimulationError
-from . import kernels_cuda, kernels_numba  # noqa: F401  (register the compiled overrides)
 from .ewald import ewald_reciprocal, kmax_for
 from .models import get_model
 from .nonbonded import exclusion_correction, pair_tables, self_energy

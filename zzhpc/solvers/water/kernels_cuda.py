@@ -9,7 +9,7 @@ tests/test_cuda_sources.py everywhere nvcc is installed.
 import numpy as np
 
 from ...device import override
-from ...device.kernels import cuda_module
+from ...device.cuda_modules import cuda_module
 from ...errors import NotSuitableError
 
 @override("water_pair_forces", "cupy")

@@ -130,7 +130,7 @@ def reset_shifts(domain):
     for s in domain.swaps:
         sv = np.asarray(be.to_host(s.shift), dtype=float)
         sv = np.sign(sv) * np.tile(L, sv.size // 3)
-        s.shift = be.asarray(sv, dtype=str(s.shift.dtype).replace("torch.", ""))
+        s.shift = be.asarray(sv, dtype=be.dtype_name(s.shift))
 
 
 def set_box(domain, lengths):

@@ -26,29 +26,12 @@ import math
 import numpy as np
 from array_api_compat import array_namespace, device as _dev
 
-from ...device import kernel
-from ...particles.neighbors import index_add
+from ...device import erfc, kernel, scatter_add
 
 # Coulomb constant 1/(4 pi eps0) in kcal mol^-1 A e^-2: OpenMM 8's ONE_4PI_EPS0 (CODATA 2018,
 # 138.93545764438198 kJ mol^-1 nm e^-2; older OpenMM releases used 138.935456, 1.2e-8 lower).
 QQRD2E = 138.93545764438198 * 10.0 / 4.184
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
-
-
-def erfc(a):
-    """Complementary error function of an array of any supported namespace (the Array API has none)."""
-    mod = type(a).__module__.split(".")[0]
-    if mod == "torch":
-        import torch
-        return torch.special.erfc(a)
-    if mod == "cupy":
-        import cupyx.scipy.special
-        return cupyx.scipy.special.erfc(a)
-    try:
-        from scipy.special import erfc as _erfc
-    except ImportError:  # pragma: no cover - scipy is present wherever the tests run
-        return np.vectorize(math.erfc, otypes=[np.asarray(a).dtype])(a)
-    return _erfc(a)
 
 
 def pair_tables(model, cutoff, qqrd2e=QQRD2E):
@@ -122,7 +105,7 @@ def pair_forces(x, types, mol, neigh, nlocal, tab, alpha, half, mixed=False):
     f[:nlocal, :] = xp.sum(fij, axis=1)
     virial = xp.sum(r2 * fpair)
     if half:
-        index_add(f, xp.reshape(j[m], (-1,)), -fij[m])
+        scatter_add(f, xp.reshape(j[m], (-1,)), -fij[m])
     else:
         e_lj, e_coul, virial = 0.5 * e_lj, 0.5 * e_coul, 0.5 * virial
     return f, e_lj, e_coul, virial

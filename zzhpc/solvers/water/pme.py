@@ -37,7 +37,6 @@ from mpi4py import MPI
 from ...device import get_kernel, kernel_registry
 from ...device.fftlib import fft_namespace
 from ...parallel.fft import DistributedFFT
-from . import pme_numba  # noqa: F401  (registers the compiled overrides)
 from .nonbonded import QQRD2E
 from .pme_kernels import bspline
 

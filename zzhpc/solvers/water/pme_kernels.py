@@ -12,7 +12,7 @@ Conventions shared with the compiled overrides (:mod:`.kernels_numba`):
 from array_api_compat import array_namespace, device as _dev
 import numpy as np
 
-from ...device import kernel
+from ...device import kernel, scatter_add
 
 
 def bspline(w, order):
@@ -68,7 +68,7 @@ def spread(u, q, lo, shape, grid, order):
     if u.shape[0]:
         idx, th, _ = _stencil(u, lo, grid, order)
         w = q[:, None, None, None] * th[0][:, :, None, None] * th[1][:, None, :, None] * th[2][:, None, None, :]
-        out = _scatter_add(out, xp.reshape(_flat(idx, s), (-1,)), xp.reshape(w, (-1,)))
+        out = scatter_add(out, xp.reshape(_flat(idx, s), (-1,)), xp.reshape(w, (-1,)))
     return xp.reshape(out, tuple(s))
 
 
@@ -97,15 +97,3 @@ def gather(u, q, lo, shape, grid, order, phi):
     g = xp.stack([xp.sum(dth[0] * t12, axis=1), xp.sum(th[0] * t12d1, axis=1), xp.sum(th[0] * t12d2, axis=1)],
                  axis=1)
     return q[:, None] * g
-
-
-def _scatter_add(target, idx, vals):
-    """``target[idx[k]] += vals[k]`` for a 1-D target with repeated indices."""
-    if hasattr(target, "index_add_"):
-        target.index_add_(0, idx, vals)
-        return target
-    if type(target).__module__.split(".")[0] == "cupy":
-        import cupyx
-        cupyx.scatter_add(target, idx, vals)
-        return target
-    return (target + np.bincount(idx, weights=vals, minlength=target.shape[0])).astype(target.dtype, copy=False)

@@ -32,7 +32,7 @@ import math
 import numpy as np
 from array_api_compat import array_namespace
 
-from ...device import get_kernel, kernel
+from ...device import backend_name, get_kernel, kernel
 
 
 class SettleGeometry:
@@ -66,11 +66,6 @@ def _dot(xp, a, b):
     return xp.sum(a * b, axis=-1)
 
 
-def _backend_name(x):
-    """The kernel registry's backend for an array: overrides exist for NumPy arrays only."""
-    return "numpy" if isinstance(x, np.ndarray) else type(x).__module__.split(".")[0]
-
-
 def settle_positions(x0, x1, geom, dt):
     """Constrained positions ``(nmol, 3, 3)`` from the old ``x0`` and the unconstrained ``x1``.
 
@@ -78,7 +73,7 @@ def settle_positions(x0, x1, geom, dt):
     of mass * length^2 / time^2: multiply by ``mvv2e``). Runs the fastest registered kernel
     ``water_settle_positions`` for the array's backend.
     """
-    return get_kernel("water_settle_positions", _backend_name(x0))(x0, x1, geom, dt)
+    return get_kernel("water_settle_positions", backend_name(x0))(x0, x1, geom, dt)
 
 
 def settle_velocities(x, v, geom, dt):
@@ -88,7 +83,7 @@ def settle_velocities(x, v, geom, dt):
     :math:`\\mathbf G_i = 2 m_i \\delta\\mathbf v_i / \\Delta t` (velocity Verlet's closing half kick).
     Runs the fastest registered kernel ``water_settle_velocities`` for the array's backend.
     """
-    return get_kernel("water_settle_velocities", _backend_name(x))(x, v, geom, dt)
+    return get_kernel("water_settle_velocities", backend_name(x))(x, v, geom, dt)
 
 
 def _sample_state(rng, nmol=40, jitter=0.05):
@@ -220,5 +215,3 @@ def bond_error(x, geom):
         err = max(err, float(xp.max(xp.abs(xp.sqrt(_dot(xp, r, r)) - d))))
     return err
 
-
-from . import settle_numba  # noqa: E402,F401  (registers the Numba overrides)

@@ -21,7 +21,6 @@ from ...core import Solver, register_solver
 from ...device import get_kernel
 from ...device.kernels import kernel_registry
 from ...errors import ConfigError
-from ...particles import neighbors, neighbors_cuda, neighbors_numba  # noqa: F401  (register md_neighbor_list)
 from ...particles.coupling import WATER_COMPRESSIBILITY_ATM
 from ...particles.domain import Domain
 from ...particles.units import UNITS
@@ -29,7 +28,7 @@ from . import molecules as mol
 from . import pairlist
 from .builder import box_length
 from .checkpoint import load_water_state, save_water_state
-from .forcefield import WaterForceField  # also registers the water kernels (tests/test_kernels.py)
+from .forcefield import WaterForceField
 from .integrate import RigidVerlet, initial_velocities, minimise
 from .models import MODELS, get_model
 from .outputs import Sampler, write_figures
@@ -317,8 +316,7 @@ class WaterSolver(Solver):
         """Bytes of per-atom arrays, ghosts and neighbour list per molecule (collective; PME grids excluded)."""
         arrays = [self.x, self.types, self.molid, self.xhold, self.xmhold, self.neigh, self.mneigh, self.xm, self.vm,
                   self.fm, self.mid, self.image]
-        nbytes = sum(int(np.prod(a.shape)) * (a.itemsize if hasattr(a, "itemsize") else a.element_size())
-                     for a in arrays)
+        nbytes = sum(self.backend.nbytes(a) for a in arrays)
         return self.comm.allreduce(nbytes) / self.nmol
 
     def constraint_error(self):
