@@ -97,7 +97,7 @@ def _lj_forces_mixed(x, types, neigh, nlocal, tab, half):
     energy = xp.sum(epair)
     virial = xp.sum(xp.astype(r2 * fpair, acc))
     if half:
-        index_add(f, xp.reshape(j[m], (-1,)), -fij[m])
+        scatter_add(f, xp.reshape(j[m], (-1,)), -fij[m])
     else:
         energy, virial = 0.5 * energy, 0.5 * virial
     return f, energy, virial

@@ -12,7 +12,7 @@ import h5py
 import numpy as np
 from mpi4py import MPI
 
-from ...core.registry import Metric, validation_case
+from ...core.registry import Metric, validation_case, validation_cases
 from ...device import get_backend
 from .cases_forces import distributed_forces, rms_rel
 from .forcefield import WaterForceField
@@ -61,7 +61,6 @@ def case_mixed(quick):
        (:func:`.peer_gromacs.nve_drift`, its defaults) and checks zzhpc mixed drifts no more than it.
     3. ``water_spce_physics`` run in mixed precision: its metrics and tolerances unchanged.
     """
-    from .cases import case_physics
     comm, be = MPI.COMM_SELF, get_backend("numpy")
     nmol, eq, nve = (512, 500, 1000) if quick else (4000, 5000, 50000)
     work = tempfile.mkdtemp(prefix="water_mixed_")
@@ -102,7 +101,8 @@ def case_mixed(quick):
                                "tolerance: GROMACS's own verlet-buffer-tolerance"))
         out.append(Metric("zzhpc mixed drift / GROMACS drift (goal: no worse, <= 1)",
                           mixed_drift / max(abs(gd), 1e-12) if gd is not None else None, None, 1.0, "max"))
-    for m in case_physics(quick, precision="mixed"):
+    physics = validation_cases()["water_spce_physics"]["run"]     # registered by .cases, which imports this
+    for m in physics(quick, precision="mixed"):
         m.name = "mixed: " + m.name
         out.append(m)
     return out

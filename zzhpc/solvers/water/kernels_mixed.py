@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from .kernels_numba import _C, _D, _LOG2E, _RSQRTPI, _erfc_exp, njit
+from .cody import _C, _D, _LOG2E, _RSQRTPI, _erfc_exp, njit
 
 _C32 = np.array(_C, np.float32)
 _D32 = np.array(_D, np.float32)

@@ -158,7 +158,7 @@ def _pair_forces_mixed(x, types, mol, neigh, nlocal, tab, alpha, half):
     f[:nlocal, :] = xp.sum(fij, axis=1)
     virial = xp.sum(xp.astype(r2 * fpair, acc))
     if half:
-        index_add(f, xp.reshape(j[m], (-1,)), -fij[m])
+        scatter_add(f, xp.reshape(j[m], (-1,)), -fij[m])
     else:
         e_lj, e_coul, virial = 0.5 * e_lj, 0.5 * e_coul, 0.5 * virial
     return f, e_lj, e_coul, virial
