@@ -190,3 +190,12 @@ def test_mixed_reference_on_torch_matches_numpy(name):
     for g, r in zip(got, ref):
         r = np.asarray(r)
         assert np.max(np.abs(be.to_host(g) - r)) <= 1e-6 * max(1.0, float(np.max(np.abs(r))))
+
+
+@pytest.mark.slow
+def test_quick_validation_case_passes():
+    """`zzhpc validate water_mixed_precision --quick`, the CI form (about a minute on a quiet core)."""
+    from zzhpc.core.registry import validation_cases
+    metrics = validation_cases()["water_mixed_precision"]["run"](True)
+    assert len(metrics) == 12
+    assert all(m.passed for m in metrics), [(m.name, m.measured) for m in metrics if not m.passed]
