@@ -151,6 +151,20 @@ def test_mixed_on_a_device_without_float64(tmp_path):
     a, b = rows["f64"], rows["n32"]
     assert b["precision"] == "mixed" and b["dtype"] == "float32"
     assert b["results"]["thermo"]["etotal"] == pytest.approx(a["results"]["thermo"]["etotal"], rel=1e-4)
+    # LJ MD (in.lj, 864 atoms) likewise.
+    from zzhpc.solvers.md.runner import md_deck
+    for name, backend in (("md64", {"precision": "uniform"}),
+                          ("md32", {"name": "numpy32", "dtype": "float32", "precision": "mixed"})):
+        deck = md_deck(run={"steps": 20, "diag_every": 20}, backend=backend)
+        deck["output"] = dict(deck["output"], dir=str(tmp_path / name))
+        write_toml(deck, str(tmp_path / f"{name}.toml"))
+        proc = subprocess.run(zzhpc_cmd(0, "run", tmp_path / f"{name}.toml", "-q"), capture_output=True, text=True,
+                              timeout=600, env=env, cwd=ROOT)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        rows[name] = json.load(open(tmp_path / name / "summary.json"))
+    assert rows["md32"]["results"]["pair_precision"] == "float32"
+    assert rows["md32"]["results"]["thermo"]["etotal"] == pytest.approx(rows["md64"]["results"]["thermo"]["etotal"],
+                                                                        rel=1e-5)
 
 
 @pytest.mark.slow
