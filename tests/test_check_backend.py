@@ -38,6 +38,10 @@ def test_numpy_passes_with_self_launched_mpi_part(tmp_path):
     assert_passed(proc, rep)
     rows = rep["checks"]
     assert {r["group"] for r in rows} == GROUPS
+    # Per solver the precision modes it runs here; water has the mixed mode, heat has not.
+    assert rep["solvers_precision"]["water"] == ["float64", "float32", "mixed"]
+    assert "mixed" not in rep["solvers_precision"]["heat"]
+    assert "precision modes per solver" in proc.stdout
     # float32 and float64 each, kernels of every built-in solver, the MPI part at 2 ranks in both modes
     assert {r["dtype"] for r in rows if r["group"] == "math"} == {"float32", "float64"}
     assert {"heat_ftcs", "md_lj_forces"} <= {r["name"] for r in rows if r["group"] == "kernels"}
@@ -135,6 +139,8 @@ def test_plugin_backend_without_float64(numpy32_env, tmp_path):
     assert "incompressible" in row64[0]["detail"]          # PETSc-based: float64 only
     assert rep["solvers_float64"]["incompressible"]["needs_float64"] is True
     assert rep["solvers_float64"]["heat"]["needs_float64"] is False
+    assert rep["solvers_precision"]["water"] == ["float32", "mixed"]      # mixed with float32 sums
+    assert rep["solvers_precision"]["incompressible"] == []
     kernels = [r for r in rep["checks"] if r["group"] == "kernels"]
     assert kernels and all(r["dtype"] == "float32" and r["status"] == "pass" for r in kernels)
     assert {r["dtype"] for r in rep["checks"] if r["group"] == "mpi"} == {"float32"}

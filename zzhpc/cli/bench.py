@@ -1,7 +1,7 @@
 """``zzhpc bench``: registered benchmarks, zzhpc and its peer timed in the same run; JSON output."""
 import platform
 
-from .validate import select
+from .validate import add_precision, apply_precision, select
 
 
 def add_parser(sub):
@@ -12,6 +12,7 @@ def add_parser(sub):
     p.add_argument("cases", nargs="*", help="case or solver names (default: all)")
     p.add_argument("--quick", action="store_true", help="small sizes, for CI")
     p.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    add_precision(p)
 
 
 def main(args):
@@ -19,6 +20,7 @@ def main(args):
     from ..core.registry import benchmark_cases
     from ..io.provenance import cpu_model
     results = []
+    apply_precision(args)
     for case in select(benchmark_cases(), args.cases):
         res = case["run"](quick=args.quick)
         for row in res if isinstance(res, list) else [res]:

@@ -14,6 +14,20 @@ def add_parser(sub):
     p.add_argument("--quick", action="store_true", help="the short forms that CI runs")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     p.add_argument("--list", action="store_true", help="list the cases and stop")
+    add_precision(p)
+
+
+def add_precision(p):
+    p.add_argument("--precision", choices=("uniform", "mixed"),
+                   help="backend.precision of every deck the cases run that does not set it (docs/precision.md); "
+                        "cases that call the force kernels directly keep theirs")
+
+
+def apply_precision(args):
+    """``--precision``: the default of ``backend.precision`` for the decks of this process and its children."""
+    import os
+    if getattr(args, "precision", None):
+        os.environ["ZZHPC_PRECISION"] = args.precision
 
 
 def select(table, names):
@@ -32,6 +46,7 @@ def main(args):
     from ..io.summary import write_json_atomic
     from ..core.registry import validation_cases
     cases = select(validation_cases(), args.cases)
+    apply_precision(args)
     if args.list:
         for c in cases:
             print(f"{c['name']:28s} {c['solver']:10s} {(c['description'] or '').strip().splitlines()[0]}")
@@ -60,5 +75,5 @@ def main(args):
         sys.stdout.flush()
     print(f"validate: {len(rows) - failed} passed, {failed} failed")
     if args.json:
-        write_json_atomic(args.json, {"quick": args.quick, "results": rows})
+        write_json_atomic(args.json, {"quick": args.quick, "precision": args.precision or "deck", "results": rows})
     return 1 if failed else 0

@@ -146,6 +146,10 @@ def common_schema(backends=("numpy",)):
             device=Param(str, "local-rank",
                          help="'local-rank', 'round-robin', a card number, or a torch device string"),
             dtype=Param(str, "float64", choices=("float64", "float32"), help="floating-point precision"),
+            precision=Param(str, "uniform", choices=("uniform", "mixed"),
+                            help="uniform: every kernel in backend.dtype; mixed: forces (pairs, PME) in float32, "
+                                 "energies, virial, positions and velocities in backend.dtype (float64 where the "
+                                 "device has it, else float32 with compensated sums); docs/precision.md"),
             gpu_aware_mpi=Param(bool, False, help="hand device buffers to MPI (only with a GPU-aware MPI)"),
             help="device layer"),
         parallel=Section(

@@ -47,11 +47,13 @@ def check_backend(name, device="local-rank", *, comm=None, gpu_aware_mpi=False, 
 
     report = None
     if rank == 0:
+        from .solvers import precision_modes
         report = {
             "backend": name, "zzhpc": __version__, "device": be.describe(), "ranks": size,
             "host": platform.node(),
             "float64": be.float64,
             "solvers_float64": {n: {"needs_float64": v, "why": w} for n, (v, w) in needs.items()},
+            "solvers_precision": precision_modes(be.float64, needs or None),
             "checks": [c.as_dict() for c in rows],
             "counts": {s: sum(c.status == s for c in rows) for s in (PASS, FAIL, SKIP)},
             "passed": not any(c.status == FAIL for c in rows),
@@ -87,4 +89,8 @@ def format_table(report):
         for s, v in report["solvers_float64"].items():
             state = {True: "cannot run", False: "runs in float32", None: "unknown"}[v["needs_float64"]]
             lines.append(f"  {s:16s} {state}: {v['why']}")
+    if report.get("solvers_precision"):
+        lines.append("precision modes per solver (docs/precision.md):")
+        for s, modes in report["solvers_precision"].items():
+            lines.append(f"  {s:16s} {', '.join(modes) if modes else 'none'}")
     return "\n".join(lines)

@@ -39,3 +39,26 @@ def float64_summary(needs):
     if unk:
         text += f"; not determined: {', '.join(unk)}"
     return text
+
+
+def precision_modes(float64, needs=None):
+    """``{solver: [mode, ...]}``: the precision modes each solver runs on a device with (``float64``
+    True) or without float64.
+
+    Modes: ``"float64"`` (uniform, backend.dtype float64), ``"float32"`` (uniform, all single),
+    ``"mixed"`` (``backend.precision = "mixed"``, declared by the solver's ``precisions``: float32
+    forces with float64 sums and state, or on a device without float64 float32 state with compensated
+    sums; docs/precision.md). Float32 support is that of :func:`float64_needs` (``?`` when undetermined).
+    """
+    from ..core.registry import get_solver, solver_names
+    needs = float64_needs() if needs is None else needs
+    out = {}
+    for name in solver_names():
+        cls = get_solver(name)
+        need64 = needs.get(name, (None, ""))[0]
+        f32 = {False: "float32", None: "float32?"}.get(need64)
+        modes = (["float64"] if float64 else []) + ([f32] if f32 else [])
+        if "mixed" in getattr(cls, "precisions", ("uniform",)) and (float64 or f32):
+            modes.append("mixed")
+        out[name] = modes
+    return out

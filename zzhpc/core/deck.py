@@ -23,6 +23,9 @@ def resolve(deck, nranks, base_dir=".", backend=None, output=None):
             if not isinstance(deck.setdefault(table, {}), dict):
                 raise ConfigError(table, "expected a table", deck[table])
             deck[table][key] = value
+    prec = os.environ.get("ZZHPC_PRECISION")     # `zzhpc validate/bench --precision`: a default, not an override
+    if prec and isinstance(deck.get("backend", {}), dict) and "precision" not in deck.get("backend", {}):
+        deck.setdefault("backend", {})["precision"] = prec
     name = deck.get("solver")
     if name is None:
         raise ConfigError("solver", "missing (expected a solver name; `zzhpc info` lists them)")
@@ -35,6 +38,10 @@ def resolve(deck, nranks, base_dir=".", backend=None, output=None):
     run = cfg["run"]
     if run["steps"] == 0 and run["t_end"] is None:
         raise ConfigError("run.steps", "give run.steps > 0 or run.t_end", 0)
+    prec = cfg["backend"]["precision"]
+    if prec not in getattr(cls, "precisions", ("uniform",)):
+        raise ConfigError("backend.precision", f"solver {name} has no {prec} mode (it has: "
+                          f"{', '.join(cls.precisions)})", prec)
     cls.check_config(cfg, nranks)
     return cls, cfg
 

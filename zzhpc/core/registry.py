@@ -104,6 +104,14 @@ def _case_decorator(table, name, solver, description):
     return deco
 
 
+def case_precision():
+    """``backend.precision`` that the cases' decks get by default (``zzhpc validate --precision``, carried to
+    child ranks as ``$ZZHPC_PRECISION``): ``"uniform"`` unless set. Cases loosen tolerances that float32
+    rounding sets (not physics) with it."""
+    import os
+    return os.environ.get("ZZHPC_PRECISION") or "uniform"
+
+
 def validation_case(name, solver, description=""):
     """Decorator: ``fn(quick: bool) -> list[Metric]``, run by ``zzhpc validate``."""
     return _case_decorator(_VALIDATION, name, solver, description)

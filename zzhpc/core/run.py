@@ -128,7 +128,8 @@ def _run(solver_cls, cfg, comm, outdir, *, quiet, install_signals):
     timers = PhaseTimers(sync=backend.synchronize)
     from .solver import RunContext
     ctx = RunContext(comm=comm, backend=backend, timers=timers, output_dir=outdir, seed=runc["seed"],
-                     dims=cfg["parallel"]["dims"], dtype=cfg["backend"]["dtype"])
+                     dims=cfg["parallel"]["dims"], dtype=cfg["backend"]["dtype"],
+                     precision=cfg["backend"]["precision"])
     solver = solver_cls(ctx, cfg)
     grid = getattr(solver, "grid_description", lambda: None)()
     prov = provenance(comm, cfg, backend, grid, seeds={"seed": runc["seed"]}, start_time=start_iso)
@@ -288,6 +289,7 @@ def _run(solver_cls, cfg, comm, outdir, *, quiet, install_signals):
     summary = {
         "solver": solver_cls.name, "status": status, "stop_signal": stop.signal,
         "ranks": comm.Get_size(), "backend": backend.describe(), "dtype": cfg["backend"]["dtype"],
+        "precision": cfg["backend"]["precision"],
         "steps": solver.step, "steps_this_run": steps_run, "time": solver.time,
         "restarted_from": restart_path, "wall_time_s": wall,
         "time_per_step_s": loop_wall / steps_run if steps_run else None,

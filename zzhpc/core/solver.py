@@ -21,6 +21,12 @@ class RunContext:
     seed: int = 12345
     dims: list = field(default_factory=list)   # [parallel] dims
     dtype: str = "float64"
+    precision: str = "uniform"   # backend.precision: "uniform" or "mixed" (docs/precision.md)
+
+    @property
+    def mixed(self):
+        """True when forces are computed in float32 and accumulated in ``dtype`` (mixed precision)."""
+        return self.precision == "mixed"
 
     @property
     def rank(self):
@@ -40,6 +46,7 @@ class Solver(abc.ABC):
     schema = Section()
     cases_module = None          # module defining validation/benchmark cases, imported on demand
     restart_any_ranks = False    # True if a checkpoint can be re-decomposed onto another rank count
+    precisions = ("uniform",)    # backend.precision modes it implements ("mixed": docs/precision.md)
 
     def __init__(self, ctx, cfg):
         self.ctx, self.cfg = ctx, cfg

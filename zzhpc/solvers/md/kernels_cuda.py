@@ -18,7 +18,9 @@ from ...errors import NotSuitableError
 
 
 @override("md_lj_forces", "cupy")
-def lj_forces_cuda(x, types, neigh, nlocal, tab, half):
+def lj_forces_cuda(x, types, neigh, nlocal, tab, half, mixed=False):
+    if mixed:
+        raise NotSuitableError("mixed precision: no CUDA version yet")
     import cupy
     if half or x.dtype != np.float64:
         raise NotSuitableError("full lists of float64 positions only")

@@ -121,13 +121,17 @@ def _compile():
 
 
 @override("md_lj_forces", "numpy")
-def lj_forces_numba(x, types, neigh, nlocal, tab, half):
+def lj_forces_numba(x, types, neigh, nlocal, tab, half, mixed=False):
     _check(x)
     jit = _compile()
     f = np.zeros((x.shape[0], 3), dtype=x.dtype)
     if nlocal == 0 or neigh.shape[1] == 0:
         return f, np.float64(0.0), np.float64(0.0)
     t = {k: np.ascontiguousarray(tab[k], dtype=np.float64) for k in ("lj1", "lj2", "lj3", "lj4", "cutsq", "offset")}
-    e, w = jit["lj"](np.ascontiguousarray(x), np.ascontiguousarray(types), np.ascontiguousarray(neigh), nlocal,
+    kern = jit["lj"]
+    if mixed:   # float32 pair arithmetic, float64 sums (docs/precision.md)
+        from .kernels_mixed import lj_mixed as kern
+        t["lj1"], t["lj2"] = t["lj1"].astype(np.float32), t["lj2"].astype(np.float32)
+    e, w = kern(np.ascontiguousarray(x), np.ascontiguousarray(types), np.ascontiguousarray(neigh), nlocal,
                      t["lj1"], t["lj2"], t["lj3"], t["lj4"], t["cutsq"], t["offset"], bool(half), f)
     return f, np.float64(e), np.float64(w)

@@ -48,6 +48,7 @@ class MDSolver(Solver):
                    "NVE/Langevin/Nose-Hoover/SVR, c-rescale barostat")
     cases_module = "zzhpc.solvers.md.cases"
     restart_any_ranks = True     # bitwise on the same rank count; re-decomposed on another
+    precisions = ("uniform", "mixed")   # mixed: float32 pairs for lj; sw stays in dtype (docs/precision.md)
     schema = {
         "units": Param(str, "lj", choices=tuple(UNITS), help="lj (reduced) or real (A, fs, kcal/mol, g/mol)"),
         "boundary": Param((list, str), ["p", "p", "p"], choices=("p", "f"), length=3,
@@ -166,6 +167,10 @@ class MDSolver(Solver):
         else:
             self.k_neigh = get_kernel("md_neighbor_list", be)
             self.k_pair = get_kernel(pair_kernel, be)
+        # Mixed precision: LJ pairs in float32 lanes. The three-body loop of sw is scalar (a triplet per
+        # iteration, scatter to three atoms): float32 would not pay on a CPU, so sw keeps its kernel in
+        # ``dtype`` (float32 with pairwise sums on a device without float64).
+        self.pair_precision = "float32" if ctx.mixed and self.sw is None else ctx.dtype
         # sw: full lists (three-body terms need every neighbour) but ghost forces still go back.
         self.half = p["newton"] and self.sw is None
         self.reverse = p["newton"]
@@ -309,7 +314,10 @@ class MDSolver(Solver):
 
     def _forces(self):
         if self.sw is None:
-            f, e, w = self.k_pair(self.x, self.types, self.neigh, self.nlocal, self.tab, self.half)
+            if self.pair_precision == "float32":
+                f, e, w = self.k_pair(self.x, self.types, self.neigh, self.nlocal, self.tab, self.half, mixed=True)
+            else:
+                f, e, w = self.k_pair(self.x, self.types, self.neigh, self.nlocal, self.tab, self.half)
         else:
             f, e, w = self.k_pair(self.x, self.neigh, self.nlocal, self.sw)
         if self.reverse:
@@ -490,7 +498,8 @@ class MDSolver(Solver):
                 "balance": getattr(self, "balance_log", []),
                 "memory_bytes_per_atom": self.memory_per_atom(), "thermo": self.thermo(),
                 "kernels": {"neighbor": getattr(self.k_neigh, "__name__", ""),
-                            "pair": getattr(self.k_pair, "__name__", "")}}
+                            "pair": getattr(self.k_pair, "__name__", "")},
+                "pair_precision": self.pair_precision}
 
     def gather_data(self):
         """All atoms on rank 0, sorted by id, as a :func:`write_data` dict (collective; None elsewhere)."""

@@ -25,8 +25,9 @@ import tempfile
 import numpy as np
 
 from ...core.peers import run_peer
-from ...core.registry import Metric, benchmark_case, validation_case
+from ...core.registry import Metric, benchmark_case, case_precision, validation_case
 from . import cases_forces  # noqa: F401  (registers the force-field cases)
+from . import cases_gromacs, cases_mixed  # noqa: F401  (register the GROMACS bench and the mixed-precision case)
 from .builder import water_box
 from .models import get_model
 from .runner import run_inprocess, run_ranks, water_deck
@@ -47,11 +48,15 @@ def case_ranks(quick):
                       {"steps": steps, "diag_every": 10})
     base = run_ranks(deck, os.path.join(work, "r1"), 1, timeout=3600)[1]
     metrics = []
+    # Mixed precision: the float32 distributed FFT rounds differently on a split grid (1e-8 relative in the
+    # energy at step 0), which the dynamics amplifies; pressure, a difference of large terms, most.
+    mixed = case_precision() == "mixed"
+    tol = 1e-4 if mixed else 1e-8     # mixed: 4.6e-6 after 40 steps (quick form); chaos grows it with time
     for n in (2, 4):
         rows = run_ranks(deck, os.path.join(work, f"r{n}"), n, timeout=3600)[1]
         err = max(abs(r[k] - b[k]) / max(abs(b[k]), 1e-300) for r, b in zip(rows, base) for k in THERMO)
         metrics.append(Metric(f"max rel thermo diff, {n} vs 1 ranks ({nmol} molecules, {steps} steps)", err,
-                              None, 1e-8, "max"))
+                              None, tol, "max", note="mixed precision: float32 FFT on a split grid" if mixed else ""))
     return metrics
 
 
@@ -62,10 +67,11 @@ def yeh_hummer_cm2_s(d_pbc, temperature, box_A, viscosity=SPCE_VISCOSITY_PA_S):
 
 
 @validation_case("water_spce_physics", "water", "SPC/E at 300 K, 1 atm (NPT): density, g_OO peak, self-diffusion")
-def case_physics(quick):
+def case_physics(quick, precision="uniform"):
     """SPC/E, PME (tolerance 5e-4), LJ tail correction, SETTLE, 2 fs, SVR (0.1 ps) and c-rescale
     (1 ps). The quick form (216 molecules, 6 ps) is a smoke test with lenient bounds; the full form
-    (512 molecules, 20 ps of equilibration, 100 ps sampled every 0.1 ps) is the one in docs/water.md."""
+    (512 molecules, 20 ps of equilibration, 100 ps sampled every 0.1 ps) is the one in docs/water.md.
+    ``precision``: ``backend.precision`` of the run (``water_mixed_precision`` runs it mixed)."""
     if quick:
         nmol, cutoff, skin, steps, start, every = 216, 8.0, 1.0, 3000, 1500, 10
     else:
@@ -74,6 +80,8 @@ def case_physics(quick):
     deck = water_deck({"molecules": nmol, "cutoff": cutoff, "skin": skin, "ensemble": "npt", "minimise_steps": 50,
                        "sample_every": every, "sample_start": start},
                       {"steps": steps, "diag_every": 50, "progress_every": 60.0})
+    if precision != "uniform":
+        deck["backend"] = {"precision": precision}
     summ, rows = run_ranks(deck, os.path.join(work, "run"), 1 if quick else 2, timeout=6 * 3600)
     late = [r for r in rows if r["step"] >= start]
     rho = float(np.mean([r["density"] for r in late]))

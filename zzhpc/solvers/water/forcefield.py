@@ -84,13 +84,16 @@ class WaterForceField:
     """Energies, forces and virial of rigid water on any spatial decomposition (see module notes).
 
     Attributes: ``alpha`` [1/A], ``grid`` ``[K0, K1, K2]``, ``cutoff`` [A], ``coulomb``, ``model``,
-    ``tables`` (device pair tables), ``charges`` (per type, device).
+    ``tables`` (device pair tables), ``charges`` (per type, device). ``precision = "mixed"``: pair terms
+    and the PME grids, FFTs and B-spline sums in float32, every sum in ``dtype`` (docs/precision.md); the
+    three intramolecular exclusion pairs stay in ``dtype`` (they cancel most of the self energy).
     """
 
     def __init__(self, comm, backend, model, lengths, cutoff, nmol_total, *, coulomb="pme",
                  tolerance=5e-4, alpha=None, grid=None, order=5, dispersion_correction=True,
-                 dtype="float64", key="water", kernels="auto"):
+                 dtype="float64", key="water", kernels="auto", precision="uniform"):
         self.comm, self.backend, self.xp = comm, backend, backend.xp
+        self.mixed = precision == "mixed"
         self.model = get_model(model, f"{key}.model")
         self.cutoff, self.nmol = float(cutoff), int(nmol_total)
         self.coulomb, self.order, self.dtype = coulomb, int(order), dtype
@@ -123,7 +126,8 @@ class WaterForceField:
         self.pme = None
         if coulomb == "pme":
             try:
-                self.pme = PME(comm, backend, self.grid, self.order, self.alpha, lengths, dtype=dtype, kernels=kernels)
+                self.pme = PME(comm, backend, self.grid, self.order, self.alpha, lengths, dtype=dtype, kernels=kernels,
+                               mixed=self.mixed)
             except ValueError as exc:
                 raise ConfigError(f"{key}.pme_grid", f"cannot be split over {comm.Get_size()} ranks ({exc})",
                                   self.grid) from None
@@ -162,7 +166,12 @@ class WaterForceField:
         nlocal = int(nlocal)
         if nlocal % 3:
             raise SimulationError(f"water force field: {nlocal} owned atoms is not whole molecules")
-        f, e_lj, e_real, w_pair = self.kernel(x_all, types_all, mol_all, neigh, nlocal, self.tables, self.alpha, half)
+        if self.mixed:
+            f, e_lj, e_real, w_pair = self.kernel(x_all, types_all, mol_all, neigh, nlocal, self.tables, self.alpha,
+                                                  half, mixed=True)
+        else:
+            f, e_lj, e_real, w_pair = self.kernel(x_all, types_all, mol_all, neigh, nlocal, self.tables, self.alpha,
+                                                  half)
         q = self.charges[types_all[:nlocal]]
         fx, e_excl, w_excl = self.k_excl(x_all, q, nlocal // 3, self.alpha, self.lengths)
         f[:nlocal] = f[:nlocal] + fx

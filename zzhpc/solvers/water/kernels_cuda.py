@@ -13,7 +13,9 @@ from ...device.cuda_modules import cuda_module
 from ...errors import NotSuitableError
 
 @override("water_pair_forces", "cupy")
-def pair_forces_cuda(x, types, mol, neigh, nlocal, tab, alpha, half):
+def pair_forces_cuda(x, types, mol, neigh, nlocal, tab, alpha, half, mixed=False):
+    if mixed:
+        raise NotSuitableError("mixed precision: no CUDA version yet")
     try:
         import cupy
     except ImportError:   # pragma: no cover - only reached with CuPy arrays

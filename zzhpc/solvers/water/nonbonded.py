@@ -67,14 +67,17 @@ def _sample_pairs(rng):
 
 
 @kernel("water_pair_forces", sample=_sample_pairs)
-def pair_forces(x, types, mol, neigh, nlocal, tab, alpha, half):
+def pair_forces(x, types, mol, neigh, nlocal, tab, alpha, half, mixed=False):
     """LJ + real-space Ewald Coulomb forces, energies and virial over a neighbour list.
 
     Returns ``(f, e_lj, e_coul, virial)``: ``f`` is ``(nall, 3)`` (ghost rows filled only when
     ``half``), energies [kcal/mol] and the pair virial :math:`\\sum \\mathbf{r}_{ij}\\cdot\\mathbf{f}_{ij}`
     over the pairs this rank owns, as 0-d arrays. ``tab`` holds :func:`pair_tables` as arrays of the
-    namespace of ``x``; ``alpha`` is the Ewald splitting parameter [1/A].
+    namespace of ``x``; ``alpha`` is the Ewald splitting parameter [1/A]. ``mixed``: the pair terms in
+    float32 from differences taken in ``x.dtype``, the sums in ``x.dtype`` (:func:`_pair_forces_mixed`).
     """
+    if mixed:
+        return _pair_forces_mixed(x, types, mol, neigh, nlocal, tab, alpha, half)
     xp = array_namespace(x)
     nall = x.shape[0]
     f = xp.zeros((nall, 3), dtype=x.dtype, device=_dev(x))
@@ -101,6 +104,59 @@ def pair_forces(x, types, mol, neigh, nlocal, tab, alpha, half):
     fij = dvec * fpair[..., None]
     f[:nlocal, :] = xp.sum(fij, axis=1)
     virial = xp.sum(r2 * fpair)
+    if half:
+        scatter_add(f, xp.reshape(j[m], (-1,)), -fij[m])
+    else:
+        e_lj, e_coul, virial = 0.5 * e_lj, 0.5 * e_coul, 0.5 * virial
+    return f, e_lj, e_coul, virial
+
+
+def _pair_forces_mixed(x, types, mol, neigh, nlocal, tab, alpha, half):
+    """Mixed-precision form of :func:`pair_forces` (docs/precision.md): the differences of the positions
+    in ``x.dtype`` (float64 where the device has it), then rounded to float32; every pair term in float32;
+    forces, energies and virial summed in ``x.dtype`` (on a float32 device NumPy's pairwise sums keep
+    the rounding error growing as log n). The cutoff test uses the unrounded distance, so the pairs are
+    those of the uniform-precision kernel."""
+    xp = array_namespace(x)
+    acc, f32 = x.dtype, xp.float32
+    nall = x.shape[0]
+    f = xp.zeros((nall, 3), dtype=acc, device=_dev(x))
+    if neigh.shape[1] == 0 or nlocal == 0:
+        zero = xp.sum(f[:0, 0])
+        return f, zero, zero, zero
+    valid = neigh >= 0
+    j = xp.where(valid, neigh, 0)
+    dvec = x[:nlocal][:, None, :] - x[j]
+    r2w = xp.sum(dvec * dvec, axis=-1)
+    ti, tj = types[:nlocal][:, None], types[j]
+    m = valid & (r2w < tab["cutsq"][ti, tj]) & (mol[:nlocal][:, None] != mol[j])
+    d = xp.astype(dvec, f32)
+    r2 = xp.sum(d * d, axis=-1)
+    r2s = xp.where(m, r2, xp.asarray(1.0, dtype=f32))
+    t32 = {k: xp.astype(tab[k], f32) for k in ("lj1", "lj2", "lj3", "lj4", "qq")}
+    # alpha as a float32 pair hi + lo: a rounded alpha biases erfc(a r) with a distance dependence that the
+    # cancelling type-pair sums do not cancel.
+    a = xp.asarray(alpha, dtype=f32)
+    a_lo = xp.asarray(alpha - float(a), dtype=f32)
+    a2 = xp.asarray(alpha * alpha, dtype=f32)
+    a2_lo = xp.asarray(alpha * alpha - float(a2), dtype=f32)
+    r2i = 1.0 / r2s
+    r6i = r2i * r2i * r2i
+    r = xp.sqrt(r2s)
+    qq = t32["qq"][ti, tj]
+    ec = erfc(a * r + a_lo * r) / r      # without the charges: they multiply in the wide sums below
+    fc = qq * (ec + xp.asarray(TWO_OVER_SQRT_PI * alpha, dtype=f32) * xp.exp(-(a2 * r2s + a2_lo * r2s))) * r2i
+    flj = r6i * (t32["lj1"][ti, tj] * r6i - t32["lj2"][ti, tj]) * r2i
+    zero32 = xp.asarray(0.0, dtype=f32)
+    fpair = xp.where(m, flj + fc, zero32)
+    # Energies: float32 pair values times the tables in the wide type (a rounded table entry would bias
+    # every pair of its type pair alike).
+    r6w = xp.astype(xp.where(m, r6i, zero32), acc)
+    e_lj = xp.sum(r6w * (tab["lj3"][ti, tj] * r6w - tab["lj4"][ti, tj]))
+    e_coul = xp.sum(xp.astype(xp.where(m, ec, zero32), acc) * tab["qq"][ti, tj])
+    fij = xp.astype(d * fpair[..., None], acc)
+    f[:nlocal, :] = xp.sum(fij, axis=1)
+    virial = xp.sum(xp.astype(r2 * fpair, acc))
     if half:
         scatter_add(f, xp.reshape(j[m], (-1,)), -fij[m])
     else:

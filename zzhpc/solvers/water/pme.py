@@ -90,8 +90,13 @@ class PME:
     """
 
     def __init__(self, comm, backend, grid, order, alpha, lengths, dtype="float64", qqrd2e=QQRD2E,
-                 kernels="auto"):
+                 kernels="auto", mixed=False):
         self.comm, self.backend, self.xp = comm, backend, backend.xp
+        # Mixed precision: grids, FFTs, spreading and interpolation in float32; energy and virial
+        # summed in ``dtype``; the forces returned in ``dtype``.
+        self.mixed, self.acc_dtype = bool(mixed), dtype
+        if self.mixed:
+            dtype = "float32"
         self.grid, self.order, self.qqrd2e = tuple(int(n) for n in grid), int(order), qqrd2e
         size = comm.Get_size()
         dec = "slab" if size <= min(self.grid[0], self.grid[1]) else "pencil"
@@ -181,6 +186,8 @@ class PME:
         xp, be, p = array_namespace(x), self.backend, self.order
         scale = xp.asarray([self.grid[d] / self.lengths[d] for d in range(3)], dtype=x.dtype, device=_dev(x))
         u = x * scale
+        if self.mixed:   # before the brick bounds: they must hold the float32 u's stencils
+            u, q = be.asarray(u, dtype="float32"), be.asarray(q, dtype="float32")
         lo, shape = [0, 0, 0], [0, 0, 0]
         if x.shape[0]:
             for d in range(3):
@@ -200,8 +207,13 @@ class PME:
             slab[ss] += chunk
         qhat = self.fft.forward(be.asarray(slab, dtype=self.dtype_name))
         power = xp.real(qhat * xp.conj(qhat))
-        energy = xp.sum(self.g_energy * power)
-        virial = xp.sum(self.g_virial * power)
+        if self.mixed:
+            acc = getattr(xp, self.acc_dtype)
+            energy = xp.sum(xp.astype(self.g_energy * power, acc))
+            virial = xp.sum(xp.astype(self.g_virial * power, acc))
+        else:
+            energy = xp.sum(self.g_energy * power)
+            virial = xp.sum(self.g_virial * power)
         phi = be.to_host(self.fft.backward(self.g_conv * qhat))
         rbuf = self._alltoallv([np.ascontiguousarray(phi[ss]).reshape(-1) for pl in recv for _, ss in pl], recv, send)
         phib = np.zeros(tuple(shape), np.float64)
@@ -209,4 +221,6 @@ class PME:
             phib[bs] = chunk
         g = self.k_gather(u, q, lo, shape, self.grid, p, be.asarray(phib, dtype=str(u.dtype).split(".")[-1]))
         f = g * -scale
+        if self.mixed:
+            f = xp.astype(f, scale.dtype)
         return energy, f, virial

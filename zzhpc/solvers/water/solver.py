@@ -42,6 +42,7 @@ class WaterSolver(Solver):
     description = "rigid water (SPC/E, TIP3P): SETTLE, PME, SVR thermostat, c-rescale barostat"
     cases_module = "zzhpc.solvers.water.cases"
     restart_any_ranks = True     # bitwise on the same rank count; re-decomposed on another
+    precisions = ("uniform", "mixed")   # mixed: float32 pair terms and PME, float64 sums (docs/precision.md)
     schema = {
         "model": Param(str, "spce", choices=tuple(MODELS), help="water model"),
         "molecules": Param(int, 512, lo=2, help="number of molecules (a cubic box at water.density)"),
@@ -110,7 +111,8 @@ class WaterSolver(Solver):
         self.ff = WaterForceField(self.comm, be, self.model, [L] * 3, p["cutoff"], self.nmol,
                                   coulomb=p["coulomb"], tolerance=p["ewald_tolerance"], alpha=p["ewald_alpha"],
                                   grid=p["pme_grid"], order=p["pme_order"],
-                                  dispersion_correction=p["dispersion_correction"], dtype=ctx.dtype)
+                                  dispersion_correction=p["dispersion_correction"], dtype=ctx.dtype,
+                                  precision=ctx.precision)
         reg = kernel_registry()
         ref = p["kernels"] == "reference"
         self.k_neigh = reg["md_neighbor_list"]["generic"] if ref else get_kernel("md_neighbor_list", be)

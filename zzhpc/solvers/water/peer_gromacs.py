@@ -1,0 +1,225 @@
+"""GROMACS as a peer of the water solver: the same box written as .gro + .top + .mdp, run by ``gmx``.
+
+GROMACS is a program, not a Python package: it is installed by ``make peers`` (Debian's ``gromacs``,
+scripts/setup_peers.sh) and run as a subprocess, never imported and never a dependency of zzhpc.
+``$ZZHPC_GMX`` names the binary (default: ``gmx`` on ``PATH``). Units written are GROMACS's (nm, kJ/mol,
+ps); the model's parameters come from :mod:`.models` so both codes run the same force field.
+
+What the bench keeps at GROMACS's defaults (never tuned down): the Verlet cut-off scheme with its
+buffer from ``verlet-buffer-tolerance`` (0.005 kJ/mol/ps per atom), ``ewald-rtol`` 1e-5,
+``fourierspacing`` 0.12 nm, ``pme-order`` 4, ``nstcalcenergy`` 100, potential-shift modifiers.
+What must agree with zzhpc and is set: the cut-off (``rcoulomb = rvdw``), the dispersion correction
+(``DispCorr = EnerPres``), SETTLE (``[ settles ]``), the time step, the thermostat family
+(``v-rescale``: Bussi's SVR, zzhpc's), its time constant and temperature.
+"""
+import os
+import re
+import shutil
+import subprocess
+import time
+
+import numpy as np
+
+from ...core.peers import PeerUnavailable
+from ...errors import ZzhpcError
+from .models import get_model
+
+KJ = 4.184      # kJ per kcal
+NM = 10.0       # A per nm
+
+
+def gmx_binary():
+    exe = os.environ.get("ZZHPC_GMX") or shutil.which("gmx")
+    if not exe:
+        raise PeerUnavailable("GROMACS not found: run `make peers` (Debian package gromacs) or set ZZHPC_GMX")
+    return exe
+
+
+def gmx_version():
+    """``{"version", "precision", "simd", "fft"}`` from ``gmx --version``."""
+    out = subprocess.run([gmx_binary(), "--version"], capture_output=True, text=True, timeout=120).stdout
+
+    def field(name):
+        m = re.search(rf"^{name}:\s*(.+)$", out, re.M)
+        return m.group(1).strip() if m else None
+    return {"version": field("GROMACS version"), "precision": field("Precision"),
+            "simd": field("SIMD instructions"), "fft": field("CPU FFT library")}
+
+
+def write_gro(path, x, lengths, title="zzhpc water box", v=None):
+    """Rigid water, three rows per molecule (O, H, H) [A], as a .gro (nm, 4 decimals); velocities ``v``
+    [A/fs] too when given (nm/ps, 5 decimals: one more than the positions, as GROMACS reads them)."""
+    nmol = x.shape[0] // 3
+    with open(path, "w") as fh:
+        fh.write(f"{title}\n{x.shape[0]}\n")
+        names = ("OW", "HW1", "HW2")
+        for a in range(x.shape[0]):
+            m = a // 3
+            p = x[a] / NM
+            vel = "" if v is None else "".join(f"{c * 100.0:9.5f}" for c in v[a])   # A/fs -> nm/ps
+            fh.write(f"{(m + 1) % 100000:5d}{'SOL':<5s}{names[a % 3]:>5s}{(a + 1) % 100000:5d}"
+                     f"{p[0]:9.4f}{p[1]:9.4f}{p[2]:9.4f}{vel}\n")
+        fh.write("".join(f"{v / NM:12.6f}" for v in lengths) + "\n")
+    return nmol
+
+
+def write_top(path, model, nmol):
+    """Topology of ``nmol`` rigid molecules of ``model`` (SETTLE; LJ on O only, geometric rule 2)."""
+    m = get_model(model)
+    d_hh = 2.0 * m.r_OH * np.sin(np.radians(m.theta_HOH) / 2.0)
+    with open(path, "w") as fh:
+        fh.write(f"""; {m.name}: {m.reference}
+[ defaults ]
+; nbfunc comb-rule gen-pairs fudgeLJ fudgeQQ
+1 2 no 1.0 1.0
+
+[ atomtypes ]
+; name mass charge ptype sigma[nm] epsilon[kJ/mol]
+OW {m.m_O:.6f} 0.0 A {m.sigma_O / NM:.8f} {m.epsilon_O * KJ:.8f}
+HW {m.m_H:.6f} 0.0 A 0.0 0.0
+
+[ moleculetype ]
+SOL 2
+
+[ atoms ]
+1 OW 1 SOL OW  1 {m.q_O:.6f} {m.m_O:.6f}
+2 HW 1 SOL HW1 1 {m.q_H:.6f} {m.m_H:.6f}
+3 HW 1 SOL HW2 1 {m.q_H:.6f} {m.m_H:.6f}
+
+[ settles ]
+1 1 {m.r_OH / NM:.8f} {d_hh / NM:.8f}
+
+[ exclusions ]
+1 2 3
+2 1 3
+3 1 2
+
+[ system ]
+{m.name} water
+
+[ molecules ]
+SOL {nmol}
+""")
+
+
+def write_mdp(path, *, steps, cutoff_A, dt_fs=2.0, temperature=300.0, tau_t_fs=100.0, minimise=False, seed=1,
+              nve=False):
+    """Run parameters: md with v-rescale, NVE from the given velocities (``nve``), or steepest descent
+    (``minimise``) for ``steps`` steps."""
+    rc = cutoff_A / NM
+    lines = [f"nsteps = {int(steps)}", "cutoff-scheme = Verlet", "coulombtype = PME",
+             f"rcoulomb = {rc}", f"rvdw = {rc}", "DispCorr = EnerPres", "pbc = xyz"]
+    if minimise:
+        lines += ["integrator = steep", "emstep = 0.005", "emtol = 10"]
+    elif nve:
+        lines += ["integrator = md", f"dt = {dt_fs * 1e-3}", "tcoupl = no", "gen-vel = no", "continuation = yes",
+                  "nstlog = 0", "nstenergy = 0", "nstxout = 0", "nstvout = 0", "nstxout-compressed = 0"]
+    else:
+        lines += ["integrator = md", f"dt = {dt_fs * 1e-3}", "tcoupl = v-rescale", "tc-grps = System",
+                  f"tau-t = {tau_t_fs * 1e-3}", f"ref-t = {temperature}", "gen-vel = yes",
+                  f"gen-temp = {temperature}", f"gen-seed = {seed}", f"ld-seed = {seed}", "continuation = no",
+                  "nstlog = 0", "nstenergy = 0", "nstxout = 0", "nstvout = 0", "nstxout-compressed = 0"]
+    with open(path, "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+def _run(cmd, cwd, timeout):
+    """Run ``cmd``; returns (wall s, the child's own rusage, stdout+stderr). ``os.wait4`` gives the
+    processor time and peak resident memory of that process alone (all its threads)."""
+    import threading
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    timer = threading.Timer(timeout, proc.kill)
+    timer.start()
+    try:
+        out = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        timer.cancel()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise ZzhpcError(f"`{' '.join(cmd)}` failed ({proc.returncode}) in {cwd}: {out[-2000:]}")
+    return wall, usage, out
+
+
+def parse_log(path):
+    """ns/day, core and wall time of the counted steps, PME grid and Ewald coefficient from md.log."""
+    text = open(path).read()
+    res = {}
+    m = re.search(r"Performance:\s+([\d.]+)\s+([\d.]+)", text)
+    if m:
+        res["ns_per_day"] = float(m.group(1))
+    m = re.search(r"Time:\s+([\d.]+)\s+([\d.]+)", text)
+    if m:
+        res["core_s"], res["wall_s"] = float(m.group(1)), float(m.group(2))
+    grid = [re.search(rf"fourier-n{a}\s*=\s*(\d+)", text) for a in "xyz"]
+    if all(grid):
+        res["grid"] = [int(g.group(1)) for g in grid]
+    m = re.search(r"Using a Gaussian width \(1/beta\) of ([\d.eE+-]+) nm for Ewald", text)
+    if m:
+        res["alpha_per_A"] = 1.0 / (float(m.group(1)) * NM)
+    m = re.search(r"pme-order\s*=\s*(\d+)", text)
+    if m:
+        res["pme_order"] = int(m.group(1))
+    m = re.search(r"rlist\s*=\s*([\d.eE+-]+)", text)
+    if m:
+        res["rlist_nm"] = float(m.group(1))
+    m = re.search(r"Conserved energy drift:\s*([-\d.eE+]+)\s*kJ/mol/ps per atom", text)
+    if m:
+        res["drift_kJ_mol_ps_atom"] = float(m.group(1))
+    m = re.search(r"Statistics over (\d+) steps", text)
+    if m:
+        res["steps_counted"] = int(m.group(1))
+    return res
+
+
+def prepare(work, x, lengths, model, cutoff_A, *, steps, minimise_steps=50, temperature=300.0, tau_t_fs=100.0):
+    """Write the box, minimise it ``minimise_steps`` steps (untimed) and make ``md.tpr`` in ``work``."""
+    gmx = gmx_binary()
+    os.makedirs(work, exist_ok=True)
+    nmol = write_gro(os.path.join(work, "conf.gro"), np.asarray(x), lengths)
+    write_top(os.path.join(work, "topol.top"), model, nmol)
+    conf = "conf.gro"
+    if minimise_steps:
+        write_mdp(os.path.join(work, "em.mdp"), steps=minimise_steps, cutoff_A=cutoff_A, minimise=True)
+        _run([gmx, "grompp", "-f", "em.mdp", "-c", conf, "-p", "topol.top", "-o", "em.tpr", "-maxwarn", "1"],
+             work, 600)
+        _run([gmx, "mdrun", "-s", "em.tpr", "-deffnm", "em", "-ntmpi", "1", "-ntomp", "1"], work, 1800)
+        conf = "em.gro"
+    write_mdp(os.path.join(work, "md.mdp"), steps=steps, cutoff_A=cutoff_A, temperature=temperature,
+              tau_t_fs=tau_t_fs)
+    _run([gmx, "grompp", "-f", "md.mdp", "-c", conf, "-p", "topol.top", "-o", "md.tpr", "-maxwarn", "1"], work, 600)
+    return os.path.join(work, "md.tpr")
+
+
+def mdrun(work, ranks, *, pin=False, tag="run", timeout=3600):
+    """``gmx mdrun -ntmpi ranks -ntomp 1 [-pin on] -resethway`` of ``md.tpr``: ns/day and processor time of
+    the counted (second) half of the steps from md.log, and the peak resident memory of mdrun."""
+    gmx = gmx_binary()
+    cmd = [gmx, "mdrun", "-s", "md.tpr", "-deffnm", tag, "-ntmpi", str(ranks), "-ntomp", "1", "-resethway",
+           "-nb", "cpu"]
+    if pin:
+        cmd += ["-pin", "on"]
+    wall, usage, _ = _run(cmd, work, timeout)
+    res = parse_log(os.path.join(work, f"{tag}.log"))
+    res.update({"command": " ".join(["gmx"] + cmd[1:]), "process_wall_s": wall,
+                "process_cpu_s": usage.ru_utime + usage.ru_stime, "maxrss_mb": usage.ru_maxrss / 1024.0})
+    return res
+
+
+def nve_drift(work, x, v, lengths, model, cutoff_A, steps, timeout=6 * 3600):
+    """NVE of GROMACS from positions ``x`` [A] and velocities ``v`` [A/fs] (rigid, on the constraints):
+    its own "Conserved energy drift" of md.log, in kcal/mol per ns per molecule (1 rank, 1 thread)."""
+    gmx = gmx_binary()
+    os.makedirs(work, exist_ok=True)
+    nmol = write_gro(os.path.join(work, "nve.gro"), np.asarray(x), lengths, v=np.asarray(v))
+    write_top(os.path.join(work, "topol.top"), model, nmol)
+    write_mdp(os.path.join(work, "nve.mdp"), steps=steps, cutoff_A=cutoff_A, nve=True)
+    _run([gmx, "grompp", "-f", "nve.mdp", "-c", "nve.gro", "-p", "topol.top", "-o", "nve.tpr", "-maxwarn", "1"],
+         work, 600)
+    _run([gmx, "mdrun", "-s", "nve.tpr", "-deffnm", "nve", "-ntmpi", "1", "-ntomp", "1"], work, timeout)
+    res = parse_log(os.path.join(work, "nve.log"))
+    d = res.get("drift_kJ_mol_ps_atom")
+    res["drift_kcal_mol_ns_molecule"] = None if d is None else d / KJ * 1000.0 * 3.0
+    return res
