@@ -18,7 +18,7 @@ from ...config import Param
 from ...core import Solver, register_solver
 from ...errors import ConfigError, InputError
 from ...io import read_block, write_block
-from ...parallel.fft import _choose_grid
+from ...parallel.fft import choose_process_grid
 from . import diagnostics as dg
 from . import initial
 from .forcing import BandForcing
@@ -78,7 +78,7 @@ class SpectralSolver(Solver):
                                   "as 2 entries [P0, P1]", dims)
             proc_grid = dims
         try:
-            _choose_grid(tuple(shape), nranks, p["decomposition"], proc_grid)
+            choose_process_grid(tuple(shape), nranks, p["decomposition"], proc_grid)
         except ValueError as exc:
             raise ConfigError("spectral.decomposition", str(exc).split(": ", 1)[-1], p["decomposition"]) from None
         if p["initial"] == "file" and not p["initial_file"]:
