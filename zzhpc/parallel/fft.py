@@ -439,6 +439,11 @@ class DistributedFFT:
         transform may run while it is in use."""
         return self._view(1, self.padded_shape_local if padded else self.real_shape_local, real=True)
 
+    def work_spectral(self):
+        """A spectral block (``spectral_shape_local``) in work buffer ``B``, for a field that goes straight
+        into :meth:`backward` (which consumes it): no other transform may run while it is in use."""
+        return self._view(1, self.spectral_shape_local)
+
     # Local one-axis transforms, into a given array where the FFT library allows it ---------------
     def _c2c(self, x, axis, forward, out):
         if self._into:
