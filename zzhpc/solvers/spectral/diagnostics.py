@@ -17,7 +17,7 @@ import numpy as np
 
 from ...io.summary import CsvSeries
 from .initial import shell_spectrum
-from .navier_stokes import curl
+from .navier_stokes import curl, velocity_bound
 
 REFERENCE = os.path.join(os.path.dirname(__file__), "data", "tgv_re1600_spectral512.dat")
 
@@ -48,8 +48,7 @@ def physical_extrema(grid, uh):
     parts = grid.chunks(r[0].shape[0])
     speed = grid.max(max([float(xp.max(xp.sqrt(r[0][s] * r[0][s] + r[1][s] * r[1][s] + r[2][s] * r[2][s])))
                           for s in parts], default=0.0))
-    bound = grid.max(max([float(xp.max(xp.abs(r[0][s]) / h[0] + xp.abs(r[1][s]) / h[1] + xp.abs(r[2][s]) / h[2]))
-                          for s in parts], default=0.0))
+    bound = grid.max(velocity_bound(xp, r, h, parts))
     divh = fft.work_spectral()
     ik0, ik1, ik2 = grid.ik
     for s in grid.chunks():

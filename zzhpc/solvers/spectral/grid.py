@@ -131,10 +131,10 @@ class SpectralGrid:
         return self.shells()
 
     def chunks(self, n=None):
-        """Slices of axis 0 of the local spectral block (``n`` rows in all) in about 8 pieces: whole-block
+        """Slices of axis 0 of the local spectral block (``n`` rows in all) in about 16 pieces: whole-block
         expressions are evaluated piece by piece so that their temporaries stay small."""
         n = self.spectral_shape_local[0] if n is None else n
-        step = max(1, -(-n // 8))
+        step = max(1, -(-n // 16))
         return [slice(i, min(n, i + step)) for i in range(0, n, step)]
 
     def physical_work(self):

@@ -136,6 +136,20 @@ def _project_rows(k, v, rows):
     v[2][rows] -= k2 * q
 
 
+def velocity_bound(xp, r, h, parts):
+    """``max_x sum_i |u_i| / h_i`` of three real fields, part by part (two part-sized temporaries)."""
+    best = 0.0
+    for s in parts:
+        acc = xp.abs(r[0][s])
+        acc *= 1.0 / h[0]
+        for i in (1, 2):
+            t = xp.abs(r[i][s])
+            t *= 1.0 / h[i]
+            acc += t
+        best = max(best, float(xp.max(acc)))
+    return best
+
+
 def project(grid, nh):
     r"""Leray projection onto divergence-free fields, in place: :math:`\hat N - \mathbf k(\mathbf k\cdot\hat N)/k^2`
     (row block by row block, so its temporaries stay small)."""
@@ -174,23 +188,24 @@ class NavierStokesRHS:
         for c in range(3):
             g.to_physical_into(uh[c], r[c])
         if want_cfl:
-            h = g.spacing
-            self.last_velocity_bound = g.max(max(
-                [float(xp.max(xp.abs(r[0][s]) / h[0] + xp.abs(r[1][s]) / h[1] + xp.abs(r[2][s]) / h[2]))
-                 for s in g.chunks(r[0].shape[0])], default=0.0))
+            self.last_velocity_bound = g.max(velocity_bound(xp, r, g.spacing, g.chunks(r[0].shape[0])))
         kc = kept.k
         # Off-diagonal products: formed in the FFT's work memory, added from the plan's buffers.
         for i, j in PAIRS:
             p = g.product_buffer()
             for s in g.chunks(p.shape[0]):
-                p[s] = r[i][s] * r[j][s]
+                v = p[s]
+                v[...] = r[i][s]
+                v *= r[j][s]
             th = g.from_physical_work(p)
             self._add(d, th, ((i, j), (j, i)), -scale)
         # Diagonal, shifted by u_2^2: T_00 = u0^2 - u2^2 and T_11 = u1^2 - u2^2 in place (T_22 = 0).
         for s in g.chunks(r[0].shape[0]):
             sq = r[2][s] * r[2][s]
-            r[0][s] = r[0][s] * r[0][s] - sq
-            r[1][s] = r[1][s] * r[1][s] - sq
+            for i in (0, 1):
+                v = r[i][s]
+                v *= v
+                v -= sq
         for i in (0, 1):
             th = g.from_physical_work(r[i])
             self._add(d, th, ((i, i),), -scale)
@@ -218,7 +233,9 @@ class NavierStokesRHS:
             t = th[full]
             for a, b in targets:
                 kb = kept.k[b][tuple(comp[ax] if ax == b else slice(None) for ax in range(3))]
-                d[a][comp] += (1j * scale) * kb * t
+                tmp = kb * t
+                tmp *= 1j * scale
+                d[a][comp] += tmp
 
 
 class LowStorageStepper:
