@@ -66,6 +66,17 @@ def assumptions(args):
             "efficiency = compute / (compute + communication).\n")
 
 
+def spectral_fit_note(cal, args, points):
+    """The memory arithmetic of a spectral mesh of ``points`` on the cards, in plain words."""
+    room = args.cards * args.memory_gb * 1e9 / points
+    b = cal["mem_bytes_per_unit"]
+    return (f"\nA {points:.3g}-point mesh on {args.cards:,} cards of {args.memory_gb:g} GB leaves "
+            f"{args.cards:,} x {args.memory_gb:g}e9 B / {points:.3g} = {room:.3g} bytes per point; this "
+            f"calibration needs {b:.3g}. The velocity field alone, three float32 components, is 12 bytes per "
+            f"point (even stored only on the 2/3-rule modes, 12 x (2/3)^3 = 3.6, with nothing left for a "
+            f"Runge-Kutta register or a transform), so such a mesh {'fits' if b <= room else 'cannot fit'}.\n")
+
+
 def headline(cals, args):
     by = {c["solver"]: c for c in cals}
     out = [assumptions(args)]
@@ -84,6 +95,8 @@ def headline(cals, args):
             label = labels[s]
             out.append(f"\n**{s}, 10^15-point mesh** (calibration: {by[s].get('source', '?')})\n\n")
             out.append(target_table(by[s], [(label, 1e15)], args))
+            if s == "spectral":
+                out.append(spectral_fit_note(by[s], args, 1e15))
     out.append(f"\n**Largest problem that fits on {args.cards:,} cards of {args.memory_gb:g} GB**\n\n"
                + HEAD)
     cards = cards_from(args)
