@@ -233,8 +233,8 @@ class NavierStokesRHS:
             t = th[full]
             for a, b in targets:
                 kb = kept.k[b][tuple(comp[ax] if ax == b else slice(None) for ax in range(3))]
-                tmp = kb * t
-                tmp *= 1j * scale
+                tmp = (1j * scale) * kb     # 1-D
+                tmp = tmp * t
                 d[a][comp] += tmp
 
 
@@ -291,16 +291,13 @@ class LowStorageStepper:
             if self.integrating_factor:
                 e0, e1, e2 = self._stage_factors(dt)[i]
                 for full, comp in kept.boxes:
-                    f01 = e0[comp[0]] * e1[:, comp[1]]
-                    f2 = e2[:, :, comp[2]]
+                    f = e0[comp[0]] * e1[:, comp[1]] * e2[:, :, comp[2]]   # one box of real factors
                     for c in range(3):
                         v = uh[c][full]
-                        v *= f01
-                        v *= f2
+                        v *= f
                         if i + 1 < s.stages:
                             w = d[c][comp]
-                            w *= f01
-                            w *= f2
+                            w *= f
         return dt
 
 
