@@ -369,3 +369,40 @@ def test_process_grid_chooser_is_shared_with_cartesian_grids():
     assert dims(16, (16, 16, 16)) == (4, 2, 2)                        # as MPI_Dims_create orders them
     assert dims(12, (100, 100, 1)) == (4, 3, 1) and dims(7, (6, 6)) is None
     assert dims(8, (8, 8, 8), fixed=(0, 4, 0)) == (2, 4, 1)
+
+
+def _local_runs(n, sl, half=False):
+    """Runs (local slices) of the modes |m| < n/3 of one axis within the local slice ``sl``."""
+    m = (np.fft.rfftfreq(n, 1 / n) if half else np.fft.fftfreq(n, 1 / n))[sl]
+    idx = np.nonzero(np.abs(m) < n / 3)[0]
+    groups = np.split(idx, np.nonzero(np.diff(idx) > 1)[0] + 1) if idx.size else []
+    return [slice(int(g[0]), int(g[-1]) + 1) for g in groups if g.size]
+
+
+@pytest.mark.mpi(min_size=1)
+@pytest.mark.parametrize("decomposition,grid", _layouts())
+def test_truncated_transforms_match_full_ones_on_the_kept_modes(decomposition, grid):
+    """``kept=`` skips the columns outside the 2/3-rule boxes: the same field (backward of a field zero
+    outside them) and the same kept modes (forward)."""
+    from zzhpc.device import get_backend
+    from zzhpc.device.fftlib import fft_namespace
+    comm, shape = MPI.COMM_WORLD, (16, 12, 10)
+    grid = _grid(grid, comm.size)
+    if not _admissible(shape, comm.size, decomposition, grid):
+        pytest.skip("layout not admissible at this rank count")
+    for xp in (None, fft_namespace(get_backend("numpy"))):
+        fft = DistributedFFT(comm, shape, decomposition=decomposition, proc_grid=grid, xp=xp)
+        sl = fft.spectral_slice_local
+        kept = (_local_runs(shape[1], sl[1]), _local_runs(shape[2], sl[2], half=True))
+        m = [np.fft.fftfreq(shape[0], 1 / shape[0]), np.fft.fftfreq(shape[1], 1 / shape[1])[sl[1]],
+             np.fft.rfftfreq(shape[2], 1 / shape[2])[sl[2]]]
+        keep = [np.abs(mi) < n / 3 for mi, n in zip(m, shape)]
+        mask = keep[0][:, None, None] & keep[1][None, :, None] & keep[2][None, None, :]
+        uh = fft.forward(_field(shape, "float64")[fft.real_slice_local]) * mask
+        full, trunc = fft.backward(uh), fft.empty_real()
+        fft.backward(uh, out=trunc, kept=kept)
+        np.testing.assert_allclose(trunc, full, atol=1e-13 * np.abs(full).max())
+        want = fft.forward(full * full)
+        got = np.array(fft.forward(full * full, out="work", kept=kept))
+        np.testing.assert_allclose(got[:, mask.any(axis=0)], want[:, mask.any(axis=0)],
+                                   atol=1e-12 * np.abs(want).max())

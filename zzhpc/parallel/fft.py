@@ -471,11 +471,29 @@ class DistributedFFT:
         if tuple(x.shape) != shape:
             raise ValueError(f"DistributedFFT: {name} has shape {tuple(x.shape)}, expected {shape}")
 
-    def forward(self, u_local, out=None):
+    def _c2c_part(self, x, axis, forward, out, kept, boxes):
+        """One-axis pass on the sub-blocks that can be non-zero (all of ``x`` when ``kept`` is None).
+
+        ``boxes``: which of the local spectral axes 1, 2 restrict the pass (axis-0 pass: both; axis-1
+        pass: axis 2 only, which the Y layout splits as the spectral block does)."""
+        if kept is None:
+            return self._c2c(x, axis, forward, out)
+        runs1, runs2 = kept
+        sel = [(slice(None), r1, r2) for r1 in runs1 for r2 in runs2] if boxes == 2 else \
+            [(slice(None), slice(None), r2) for r2 in runs2]
+        for s in sel:
+            self._c2c(x[s], axis, forward, out[s])
+        return out
+
+    def forward(self, u_local, out=None, kept=None):
         """Real local block (``real_shape_local``) -> complex local block, unnormalised like ``rfftn``.
 
         ``out``: an array of ``spectral_shape_local`` to write into, ``"work"`` to leave the result in a
-        work buffer (valid until the next transform), or None for a new array. ``u_local`` is kept."""
+        work buffer (valid until the next transform), or None for a new array. ``u_local`` is kept.
+        ``kept = (runs1, runs2)``: lists of slices of the local spectral axes 1 and 2; only the modes in
+        their boxes are wanted (a dealiased product), so the passes along axes 1 and 0 skip the rest,
+        which is left undefined in the result (truncated transform: about a third less work with the
+        2/3 rule)."""
         xp = self.xp
         self._check(u_local, self.real_shape_local, "u_local")
         u = xp.astype(u_local, self.real_dtype, copy=False)
@@ -485,28 +503,32 @@ class DistributedFFT:
         last = self._t0 if self._t0 is not None else self._t1
         if last is None:                      # one rank: all three passes in the destination
             x = self._r2c(u, dst if dst is not None else self._view(0, self._x_shape))
-            x = self._c2c(x, 1, True, x)
-            return self._c2c(x, 0, True, x)
+            x = self._c2c_part(x, 1, True, x, kept, 1)
+            return self._c2c_part(x, 0, True, x, kept, 2)
         x, where = self._r2c(u, self._view(0, self._x_shape)), 0
         if self._t1 is not None:
             x, where = self._transpose(self._t1, x, where, dst if last is self._t1 else None)
-        x = self._c2c(x, 1, True, x)
+        x = self._c2c_part(x, 1, True, x, kept, 1)
         if self._t0 is not None:
             x, where = self._transpose(self._t0, x, where, dst)
-        return self._c2c(x, 0, True, x)
+        return self._c2c_part(x, 0, True, x, kept, 2)
 
-    def backward(self, uhat_local, out=None):
+    def backward(self, uhat_local, out=None, kept=None):
         """Complex local block (``spectral_shape_local``) -> real local block, normalised like ``irfftn``.
 
         ``out``: an array of ``real_shape_local`` to write into (not a work buffer), or None for a new
-        array. ``uhat_local`` is kept."""
+        array. ``uhat_local`` is kept. ``kept = (runs1, runs2)`` (see :meth:`forward`): the input is
+        zero outside those boxes, so the passes along axes 0 and 1 skip the zero columns."""
         xp = self.xp
         self._check(uhat_local, self.spectral_shape_local, "uhat_local")
         uh = xp.astype(uhat_local, self.complex_dtype, copy=False)
-        x, where = self._c2c(uh, 0, False, self._view(0, self.spectral_shape_local)), 0
+        first = self._view(0, self.spectral_shape_local)
+        if kept is not None:
+            first[...] = 0
+        x, where = self._c2c_part(uh, 0, False, first, kept, 2), 0
         if self._t0r is not None:
             x, where = self._transpose(self._t0r, x, where)
-        x = self._c2c(x, 1, False, x)
+        x = self._c2c_part(x, 1, False, x, kept, 1)
         if self._t1r is not None:
             x, where = self._transpose(self._t1r, x, where)
         if out is None:

@@ -208,10 +208,11 @@ class SpectralGrid:
         return self._each(self.fft.forward if self.padded_shape is None else self.fft.forward_padded, comps)
 
     def to_physical_into(self, uh_c, out):
-        """One spectrum -> real field on the product grid, written into ``out`` (timed as ``"fft"``)."""
+        """One spectrum (zero off the kept modes) -> real field on the product grid, written into ``out``
+        (timed as ``"fft"``; truncated transforms skip the zero columns)."""
         with self._timed():
             if self.padded_shape is None:
-                return self.fft.backward(uh_c, out=out)
+                return self.fft.backward(uh_c, out=out, kept=self.kept.runs)
             return self.fft.backward_padded(uh_c, out=out)
 
     def product_buffer(self):
@@ -220,10 +221,10 @@ class SpectralGrid:
 
     def from_physical_work(self, f):
         """Real field on the product grid -> its spectrum, left in FFT work memory where the plan allows it
-        (valid until the next transform)."""
+        (valid until the next transform) and only on the kept modes (truncated transform)."""
         with self._timed():
             if self.padded_shape is None:
-                return self.fft.forward(f, out="work")
+                return self.fft.forward(f, out="work", kept=self.kept.runs)
             return self.fft.forward_padded(f)
 
     def _timed(self):
@@ -311,6 +312,8 @@ class KeptModes:
                 out.append((slice(lo, hi), slice(o, o + hi - lo)))
                 o += hi - lo
             offs.append(out)
+        # Runs of the local spectral axes 1 and 2: the truncated transforms skip the other columns.
+        self.runs = ([f for f, _ in offs[1]], [f for f, _ in offs[2]])
         for b0 in offs[0]:
             for b1 in offs[1]:
                 for b2 in offs[2]:
