@@ -89,6 +89,7 @@ def main(args):
         return out
 
     def step(u_hat):
+        nonlocal dU, NL_hat
         for i in range(5):
             dU *= A[i]
             rhs(u_hat, NL_hat)

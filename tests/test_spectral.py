@@ -14,7 +14,12 @@ from zzhpc.errors import ConfigError
 from zzhpc.parallel import PhaseTimers
 from zzhpc.solvers.spectral import diagnostics as dg
 from zzhpc.solvers.spectral import initial
-from zzhpc.solvers.spectral.cases import forced_budget, run_spectral, spectral_deck, taylor_green
+from zzhpc.solvers.spectral.cases import (
+    forced_budget,
+    run_spectral,
+    spectral_deck,
+    taylor_green,
+)
 from zzhpc.solvers.spectral.grid import SpectralGrid
 from zzhpc.solvers.spectral.navier_stokes import NavierStokesRHS
 

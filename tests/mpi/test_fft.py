@@ -9,7 +9,6 @@ import math
 
 import numpy as np
 import pytest
-
 from mpi4py import MPI
 
 from zzhpc.parallel.fft import DistributedFFT

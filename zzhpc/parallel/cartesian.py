@@ -1,7 +1,8 @@
 """A Cartesian process grid over a structured domain (any rank count, primes included), and the one
 chooser of process grids (:func:`choose_process_grid`), which the distributed FFT's pencils use too."""
 import math
-from typing import Any, Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from mpi4py import MPI
 
@@ -28,8 +29,8 @@ class ProcessGrid:
     start: tuple[int, ...]
     local_shape: tuple[int, ...]
 
-    def __init__(self, comm: MPI.Comm, shape: Sequence[int], periodic: Sequence[bool],
-                 dims: Optional[Sequence[int]] = None, *, min_cells: int = 1, key: str = "parallel.dims") -> None:
+    def __init__(self, comm: MPI.Intracomm, shape: Sequence[int], periodic: Sequence[bool],
+                 dims: Sequence[int] | None = None, *, min_cells: int = 1, key: str = "parallel.dims") -> None:
         ndim = len(shape)
         size = comm.Get_size()
         req = list(dims or [])
@@ -83,8 +84,8 @@ class ProcessGrid:
         self.comm.Free()
 
 
-def choose_process_grid(nproc: int, limits: Sequence[int], *, fixed: Optional[Sequence[int]] = None,
-                        key: Optional[Callable[[tuple[int, ...]], Any]] = None) -> Optional[tuple[int, ...]]:
+def choose_process_grid(nproc: int, limits: Sequence[int], *, fixed: Sequence[int] | None = None,
+                        key: Callable[[tuple[int, ...]], Any] | None = None) -> tuple[int, ...] | None:
     """The one chooser of process grids: factorise ``nproc`` over ``len(limits)`` axes.
 
     Every factorisation with ``dims[i] <= limits[i]`` that keeps the non-zero entries of ``fixed`` is a

@@ -74,7 +74,8 @@ References
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 from mpi4py import MPI
@@ -100,7 +101,7 @@ def _runs(n, p):
 
 
 def choose_process_grid(shape: Sequence[int], nproc: int, decomposition: str = "slab",
-                        proc_grid: Optional[Sequence[int]] = None) -> tuple[int, int]:
+                        proc_grid: Sequence[int] | None = None) -> tuple[int, int]:
     """The FFT process grid ``(P0, P1)`` for ``shape`` on ``nproc`` ranks, validated without communicating.
 
     Slab: ``(nproc, 1)`` with ``nproc <= min(N0, N1)``. Pencil: ``proc_grid`` if admissible, else the
@@ -275,14 +276,14 @@ class DistributedFFT:
     real_shape_local: tuple[int, int, int]
     spectral_shape_local: tuple[int, int, int]
     proc_grid: tuple[int, int]
-    padded_shape: Optional[tuple[int, int, int]]
+    padded_shape: tuple[int, int, int] | None
 
-    def __init__(self, comm: MPI.Comm, shape: Sequence[int], *, decomposition: str = "slab",
-                 dtype: str = "float64", xp: Any = None, to_host: Optional[Callable] = None,
-                 from_host: Optional[Callable] = None, gpu_aware_mpi: bool = False,
-                 proc_grid: Optional[Sequence[int]] = None, device: Any = None,
-                 synchronize: Optional[Callable[[], None]] = None,
-                 padded_shape: Optional[Sequence[int]] = None, timers: Any = None) -> None:
+    def __init__(self, comm: MPI.Intracomm, shape: Sequence[int], *, decomposition: str = "slab",
+                 dtype: str = "float64", xp: Any = None, to_host: Callable | None = None,
+                 from_host: Callable | None = None, gpu_aware_mpi: bool = False,
+                 proc_grid: Sequence[int] | None = None, device: Any = None,
+                 synchronize: Callable[[], None] | None = None,
+                 padded_shape: Sequence[int] | None = None, timers: Any = None) -> None:
         shape = tuple(int(n) for n in shape)
         if len(shape) != 3 or min(shape) < 1:
             raise ValueError(f"DistributedFFT: shape must be 3 positive ints, got {shape}")
@@ -352,7 +353,7 @@ class DistributedFFT:
             sizes += self._plan_padded(comm0, comm1, c0, c1, blk, b1, b2)
         self.work_elements = max(sizes)
         self._work = [xp.empty((self.work_elements,), dtype=self.complex_dtype, **self.dev) for _ in range(2)]
-        self._host_recv = None
+        self._host_recv: np.ndarray | None = None
 
     def _plan_padded(self, comm0, comm1, c0, c1, blk, b1, b2):
         """Transposes of the padded pipeline; returns the block sizes the work buffers must hold."""
@@ -374,7 +375,7 @@ class DistributedFFT:
         return [m0 * b1 * b2, a0 * n1 * b2, a0 * m1 * b2, a0 * a1 * nh, -(-a0 * a1 * m2 // 2)]
 
     @classmethod
-    def from_backend(cls, comm: MPI.Comm, shape: Sequence[int], backend: Any, **kw: Any) -> "DistributedFFT":
+    def from_backend(cls, comm: MPI.Intracomm, shape: Sequence[int], backend: Any, **kw: Any) -> DistributedFFT:
         """Plan for a :mod:`zzhpc.device` backend (its ``xp``, transfers, device, MPI mode)."""
         for key, value in (("gpu_aware_mpi", backend.gpu_aware_mpi), ("xp", backend.xp),
                            ("to_host", backend.to_host), ("from_host", backend.asarray),
@@ -383,7 +384,7 @@ class DistributedFFT:
         return cls(comm, shape, **kw)
 
     # Communication -------------------------------------------------------------------------------
-    def exchange(self, comm, send, nsend, recv, nrecv, layout):
+    def exchange(self, comm: MPI.Comm, send: Any, nsend: int, recv: Any, nrecv: int, layout: tuple) -> Any:
         """One ``Alltoallv`` from ``send[:nsend]`` into ``recv[:nrecv]``; returns the received block.
 
         Device buffers go to MPI directly when GPU-aware (after ``synchronize``), else through the host;
@@ -433,13 +434,13 @@ class DistributedFFT:
         except AttributeError:
             return buf.view(self.real_dtype)[:n].reshape(shape)
 
-    def work_real(self, padded: bool = False):
+    def work_real(self, padded: bool = False) -> Any:
         """A real block (``real_shape_local``, or ``padded_shape_local``) in work buffer ``B``, for a
         field that goes straight into ``forward(..., out="work")`` (or ``forward_padded``): no other
         transform may run while it is in use."""
         return self._view(1, self.padded_shape_local if padded else self.real_shape_local, real=True)
 
-    def work_spectral(self):
+    def work_spectral(self) -> Any:
         """A spectral block (``spectral_shape_local``) in work buffer ``B``, for a field that goes straight
         into :meth:`backward` (which consumes it): no other transform may run while it is in use."""
         return self._view(1, self.spectral_shape_local)
@@ -485,7 +486,7 @@ class DistributedFFT:
             self._c2c(x[s], axis, forward, out[s])
         return out
 
-    def forward(self, u_local, out=None, kept=None):
+    def forward(self, u_local: Any, out: Any = None, kept: tuple | None = None) -> Any:
         """Real local block (``real_shape_local``) -> complex local block, unnormalised like ``rfftn``.
 
         ``out``: an array of ``spectral_shape_local`` to write into, ``"work"`` to leave the result in a
@@ -513,7 +514,7 @@ class DistributedFFT:
             x, where = self._transpose(self._t0, x, where, dst)
         return self._c2c_part(x, 0, True, x, kept, 2)
 
-    def backward(self, uhat_local, out=None, kept=None):
+    def backward(self, uhat_local: Any, out: Any = None, kept: tuple | None = None) -> Any:
         """Complex local block (``spectral_shape_local``) -> real local block, normalised like ``irfftn``.
 
         ``out``: an array of ``real_shape_local`` to write into (not a work buffer), or None for a new
@@ -546,7 +547,7 @@ class DistributedFFT:
         One ``concat`` (each output element written once) rather than zeros plus slice assignments."""
         xp, n, m = self.xp, self.shape[axis], self.padded_shape[axis]
         pos, neg = _kept(n)
-        sl = lambda a, b: tuple(slice(a, b) if i == axis else slice(None) for i in range(3))  # noqa: E731
+        sl = lambda a, b: tuple(slice(a, b) if i == axis else slice(None) for i in range(3))
         if axis == 2:
             parts = [x[sl(0, pos)], self._zeros_like_along(x, axis, m // 2 + 1 - pos)]
         else:
@@ -559,7 +560,7 @@ class DistributedFFT:
         """Inverse of :meth:`_pad`: keep the ``N``-grid modes of ``axis`` (Nyquist set to zero)."""
         xp, n, m = self.xp, self.shape[axis], self.padded_shape[axis]
         pos, neg = _kept(n)
-        sl = lambda a, b: tuple(slice(a, b) if i == axis else slice(None) for i in range(3))  # noqa: E731
+        sl = lambda a, b: tuple(slice(a, b) if i == axis else slice(None) for i in range(3))
         full = n // 2 + 1 if axis == 2 else n
         parts = [x[sl(0, pos)]]
         if full - pos - (0 if axis == 2 else neg):
@@ -568,7 +569,7 @@ class DistributedFFT:
             parts.append(x[sl(m - neg, m)])
         return xp.concat(parts, axis=axis)
 
-    def backward_padded(self, uhat_local, out=None):
+    def backward_padded(self, uhat_local: Any, out: Any = None) -> Any:
         """Complex local block (``spectral_shape_local``) -> its values on the padded grid
         (``padded_shape_local``); Nyquist modes count as zero."""
         if self.padded_shape is None:
@@ -588,7 +589,7 @@ class DistributedFFT:
             return out
         return u
 
-    def forward_padded(self, u_local, out=None):
+    def forward_padded(self, u_local: Any, out: Any = None) -> Any:
         """Real block on the padded grid (``padded_shape_local``) -> complex local block of the ``N``
         grid (``spectral_shape_local``), in the unnormalised ``rfftn`` convention of :meth:`forward`;
         modes beyond the ``N`` grid and its Nyquist modes are dropped."""
@@ -609,7 +610,7 @@ class DistributedFFT:
             return out
         return uh
 
-    def wavenumbers(self, lengths=(2 * math.pi,) * 3):
+    def wavenumbers(self, lengths: Sequence[float] = (2 * math.pi,) * 3) -> tuple:
         """Local angular wavenumbers ``(k0, k1, k2)`` for a box of side ``lengths``.
 
         Shapes ``(n0, 1, 1)``, ``(1, n1, 1)``, ``(1, 1, n2)`` broadcast to
@@ -627,10 +628,10 @@ class DistributedFFT:
             out.append(self.from_host(np.ascontiguousarray(k.reshape(shape), dtype=self._host_real)))
         return tuple(out)
 
-    def empty_real(self):
+    def empty_real(self) -> Any:
         """Uninitialised real array of ``real_shape_local``."""
         return self.xp.empty(self.real_shape_local, dtype=self.real_dtype, **self.dev)
 
-    def empty_spectral(self):
+    def empty_spectral(self) -> Any:
         """Uninitialised complex array of ``spectral_shape_local``."""
         return self.xp.empty(self.spectral_shape_local, dtype=self.complex_dtype, **self.dev)

@@ -5,7 +5,14 @@ Stillinger-Weber cost ratio) and 10^12 LJ atoms; a 10^15-point mesh (spectral DN
 pencils; the explicit heat stencil and the incompressible PETSc solver at 10^5 cubed); and the
 largest problem of each calibrated solver that fits on the cards.
 """
-from .targets import MW_DENSITY_PER_A3, MW_GHOST_CUT_A, Cards, largest_fitting, params_for, project
+from .targets import (
+    MW_DENSITY_PER_A3,
+    MW_GHOST_CUT_A,
+    Cards,
+    largest_fitting,
+    params_for,
+    project,
+)
 
 
 def cards_from(args, count=None):

@@ -40,7 +40,7 @@ class BandForcing:
     def band_energy(self, uh):
         g, xp = self.grid, self.grid.xp
         w = g.weight * self.band_mask
-        total = sum(g.local_sum(lambda r: xp.real(uh[c][r] * xp.conj(uh[c][r])) * w[r]) for c in range(3))
+        total = sum(g.local_sum(lambda r, c=c: xp.real(uh[c][r] * xp.conj(uh[c][r])) * w[r]) for c in range(3))
         return 0.5 * g.sum(total) * g.norm
 
     def coefficient(self, uh):

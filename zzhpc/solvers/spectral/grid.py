@@ -29,8 +29,8 @@ import math
 import numpy as np
 from mpi4py import MPI
 
-from ...parallel.fft import DistributedFFT
 from ...device.fftlib import fft_namespace
+from ...parallel.fft import DistributedFFT
 
 DEALIAS_RULES = ("2/3", "3/2", "none")
 
@@ -72,7 +72,6 @@ class SpectralGrid:
         self.dtype = dtype
         self.npoints = math.prod(self.shape)
         self.spacing = tuple(L / n for L, n in zip(self.lengths, self.shape))
-        xp = self.xp
         # Only 1-D factors are stored: a full-block wavenumber, |k|^2 or mask array would cost 4-8 bytes
         # per grid point each (docs/spectral.md, memory). Full arrays are made on demand (ksq, mask).
         self.k = self.fft.wavenumbers(self.lengths)            # (n0,1,1), (1,n1,1), (1,1,n2)
@@ -256,7 +255,7 @@ class SpectralGrid:
         total = 0.0
         for c in range(ah.shape[0]):
             a, b = ah[c], bh[c]
-            total += self.local_sum(lambda r: xp.real(a[r] * xp.conj(b[r])) * w)
+            total += self.local_sum(lambda r, a=a, b=b: xp.real(a[r] * xp.conj(b[r])) * w)
         return self.sum(total) * self.norm
 
     def shell_sum_density(self, density_rows):

@@ -270,7 +270,7 @@ class LowStorageStepper:
 
     def step(self, uh, dt=None, *, choose_dt=None, want_cfl=False):
         """Advance ``uh`` by one step in place; returns the ``dt`` used."""
-        g, kept, s = self.grid, self.grid.kept, self.scheme
+        kept, s = self.grid.kept, self.scheme
         if self.d is None or tuple(self.d.shape) != (3,) + kept.shape:
             self.d = kept.zeros()
         d = self.d
