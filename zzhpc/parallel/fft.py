@@ -462,10 +462,11 @@ class DistributedFFT:
         out[...] = self.xp.fft.rfftn(u, axes=(2,))
         return out
 
-    def _c2r(self, x, out):
+    def _c2r(self, x, out, n=None):
+        n = self.shape[2] if n is None else n
         if self._into:
-            return self.xp.fft.c2r_into(x, 2, self.shape[2], out)
-        out[...] = self.xp.fft.irfftn(x, s=(self.shape[2],), axes=(2,))
+            return self.xp.fft.c2r_into(x, 2, n, out)
+        out[...] = self.xp.fft.irfftn(x, s=(n,), axes=(2,))
         return out
 
     def _check(self, x, shape, name):
@@ -582,11 +583,10 @@ class DistributedFFT:
         u = xp.fft.ifftn(self._pad(u, 1), axes=(1,), **self._own)
         if self._pt1r is not None:
             u = self._transpose(self._pt1r, u, None)[0]
-        u = xp.fft.irfftn(self._pad(u, 2), s=(self.padded_shape[2],), axes=(2,))
+        if out is None:
+            out = xp.empty(self.padded_shape_local, dtype=self.real_dtype, **self.dev)
+        u = self._c2r(self._pad(u, 2), out, self.padded_shape[2])
         u *= self._pad_scale
-        if out is not None:
-            out[...] = u
-            return out
         return u
 
     def forward_padded(self, u_local: Any, out: Any = None) -> Any:
