@@ -14,7 +14,12 @@ from zzhpc.errors import ConfigError
 from zzhpc.parallel import PhaseTimers
 from zzhpc.solvers.spectral import diagnostics as dg
 from zzhpc.solvers.spectral import initial
-from zzhpc.solvers.spectral.cases import forced_budget, run_spectral, spectral_deck, taylor_green
+from zzhpc.solvers.spectral.cases import (
+    forced_budget,
+    run_spectral,
+    spectral_deck,
+    taylor_green,
+)
 from zzhpc.solvers.spectral.grid import SpectralGrid
 from zzhpc.solvers.spectral.navier_stokes import NavierStokesRHS
 
@@ -208,3 +213,81 @@ def test_comparison_plot_of_runs_against_the_reference(tmp_path):
     assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
     assert main(["compare", str(png), f"x={tmp_path / 'nothing'}"]) == 2
     assert main(["compare"]) == 2
+
+
+@pytest.mark.parametrize("scheme", ["rk3", "rk4"])
+def test_low_storage_scheme_reaches_its_order_with_the_integrating_factor(scheme):
+    """Error at t = 0.4 against a run with dt/16: halving dt divides it by 2^order (3 or 4)."""
+    from zzhpc.solvers.spectral.navier_stokes import SCHEMES, LowStorageStepper
+    g = _grid(16)
+    u0 = initial.random_isotropic(g, energy=0.5, k0=3.0, seed=2)
+    nu, t_end = 0.05, 0.4
+
+    def run(dt):
+        uh = u0.copy()
+        st = LowStorageStepper(g, NavierStokesRHS(g, nu), nu, scheme=scheme)
+        for _ in range(round(t_end / dt)):
+            st.step(uh, dt)
+        return uh
+    ref = run(t_end / 64)
+    e1, e2 = (np.abs(run(dt) - ref).max() for dt in (t_end / 4, t_end / 8))
+    order = math.log2(e1 / e2)
+    assert SCHEMES[scheme].order - 0.3 < order < SCHEMES[scheme].order + 0.5, order
+
+
+def test_scheme_stability_bounds_and_explicit_limit():
+    from zzhpc.solvers.spectral.navier_stokes import SCHEMES, cfl_dt
+    rk3, rk4 = SCHEMES["rk3"], SCHEMES["rk4"]
+    assert rk3.axis_limit(1j) == pytest.approx(math.sqrt(3), abs=1e-3)   # RK3's imaginary-axis bound
+    assert rk3.axis_limit(-1.0) == pytest.approx(2.5127, abs=1e-3)
+    assert rk4.axis_limit(1j) > 3.3 and rk4.axis_limit(-1.0) > 4.6          # Carpenter-Kennedy: larger
+    for s in (rk3, rk4):   # R(z) = exp(z) + O(z^(order+1))
+        assert abs(s.amplification(0.01) - math.exp(0.01)) < 0.01 ** (s.order + 1)
+    assert cfl_dt(10.0, 1.0, nu=1.0, kmax=1.0, explicit_viscous=True, scheme="rk3") == pytest.approx(2.5127, abs=1e-3)
+
+
+def _held_bytes(*objs):
+    """Bytes of the NumPy arrays an object graph holds (attributes, lists, tuples), each array once."""
+    seen, total, stack = set(), 0, list(objs)
+    while stack:
+        o = stack.pop()
+        if id(o) in seen:
+            continue
+        seen.add(id(o))
+        if isinstance(o, np.ndarray):
+            base = o if o.base is None else o.base
+            if id(base) not in seen and isinstance(base, np.ndarray):
+                seen.add(id(base))
+                total += base.nbytes
+            elif o.base is None:
+                total += o.nbytes
+        elif isinstance(o, (list, tuple)):
+            stack.extend(o)
+        elif hasattr(o, "__dict__") and type(o).__module__.startswith("zzhpc"):
+            stack.extend(vars(o).values())
+    return total
+
+
+@pytest.mark.parametrize("dtype, limit", [("float64", 80), ("float32", 40)])
+def test_step_holds_state_register_and_work_arrays_only(dtype, limit):
+    """What a 2/3-rule step keeps between calls: the state (3 spectra), the kept-mode register (30 % of
+    3 spectra), three real work arrays and the FFT's two work buffers, nothing else of the grid's size."""
+    from zzhpc.solvers.spectral.navier_stokes import LowStorageStepper
+    n = 32
+    g = _grid(n, dtype=dtype)
+    uh = initial.taylor_green(g)
+    st = LowStorageStepper(g, NavierStokesRHS(g, 1 / 1600), 1 / 1600)
+    st.step(uh, 0.01)
+    real = np.dtype(dtype).itemsize
+    spectrum = math.prod(g.spectral_shape_local) * 2 * real
+    expected = 5 * spectrum + 3 * n ** 3 * real + 3 * math.prod(g.kept.shape) * 2 * real
+    held = _held_bytes(g, st, uh)
+    assert expected <= held < expected + 16 * n * 2 * real * 3 * 4   # plus 1-D wavenumbers and factors
+    assert held / n ** 3 < limit
+
+
+def test_float32_taylor_green_meets_the_float64_tolerances():
+    from zzhpc.solvers.spectral.cases import taylor_green_float32
+    metrics = taylor_green_float32(quick=True)
+    assert all(m.passed for m in metrics), [(m.name, m.measured) for m in metrics]
+    assert [m.tolerance for m in metrics] == [m.tolerance for m in taylor_green(quick=True)]

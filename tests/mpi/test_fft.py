@@ -9,7 +9,6 @@ import math
 
 import numpy as np
 import pytest
-
 from mpi4py import MPI
 
 from zzhpc.parallel.fft import DistributedFFT
@@ -307,3 +306,102 @@ def test_spectral_derivative(decomposition, grid, lengths):
         expect[ax] = fft.spectral_shape_local[ax]
         assert k.shape == tuple(expect)
         np.testing.assert_allclose(fft.backward(1j * k * uh), exact[ax], atol=1e-11 * max(a))
+
+
+@pytest.mark.mpi(min_size=1)
+@pytest.mark.parametrize("library", ["native", "auto"])
+@pytest.mark.parametrize("decomposition,grid", _layouts())
+def test_transforms_into_given_arrays_and_work_buffers(decomposition, grid, library):
+    """``out=`` arrays, ``out="work"`` and the work views give the plain transforms; the caller's input is
+    kept; a field in ``work_real``/``work_spectral`` is consumed without harm."""
+    from zzhpc.device import get_backend
+    from zzhpc.device.fftlib import fft_namespace
+    comm, shape = MPI.COMM_WORLD, (16, 12, 10)
+    grid = _grid(grid, comm.size)
+    if not _admissible(shape, comm.size, decomposition, grid):
+        pytest.skip("layout not admissible at this rank count")
+    fft = DistributedFFT(comm, shape, decomposition=decomposition, proc_grid=grid,
+                         xp=fft_namespace(get_backend("numpy"), library))
+    assert fft._into == (library == "auto")
+    u = _field(shape, "float64")[fft.real_slice_local].copy()
+    keep = u.copy()
+    want = np.fft.rfftn(_field(shape, "float64"))[fft.spectral_slice_local]
+    tol = 1e-12 * np.abs(want).max()
+    out = fft.empty_spectral()
+    assert fft.forward(u, out=out) is out
+    np.testing.assert_allclose(out, want, atol=tol)
+    np.testing.assert_allclose(fft.forward(u, out="work"), want, atol=tol)
+    assert np.array_equal(u, keep)
+    w = fft.work_real()
+    w[...] = u
+    np.testing.assert_allclose(fft.forward(w, out="work"), want, atol=tol)
+    back = fft.empty_real()
+    assert fft.backward(out, out=back) is back
+    np.testing.assert_allclose(back, u, atol=1e-12)
+    ws = fft.work_spectral()
+    ws[...] = out
+    np.testing.assert_allclose(fft.backward(ws, out=back), u, atol=1e-12)
+
+
+@pytest.mark.mpi(min_size=2)
+def test_alltoall_is_timed_as_its_own_phase():
+    from zzhpc.parallel import PhaseTimers
+    comm, timers = MPI.COMM_WORLD, PhaseTimers()
+    fft = DistributedFFT(comm, (8, 8, 8), decomposition="pencil", timers=timers)
+    fft.backward(fft.forward(np.ones(fft.real_shape_local)))
+    transposes = 2 * sum(p > 1 for p in fft.proc_grid)
+    assert timers.counts["alltoall"] == transposes and timers.totals["alltoall"] > 0
+
+
+def test_process_grid_chooser_is_shared_with_cartesian_grids():
+    from zzhpc.parallel.cartesian import choose_process_grid as dims
+    from zzhpc.parallel.fft import _choose_grid, choose_process_grid
+    assert _choose_grid is choose_process_grid
+    for nproc in range(1, 65):
+        lim = (16, 9)
+        old = [(p0, nproc // p0) for p0 in range(1, nproc + 1)
+               if nproc % p0 == 0 and p0 <= lim[0] and nproc // p0 <= lim[1]]
+        want = min(old, key=lambda g: (max(g), -g[0])) if old else None
+        assert dims(nproc, lim) == want, nproc                       # the pencil rule of before
+        if want:
+            assert choose_process_grid((16, 16, 16), nproc, "pencil") == dims(nproc, (16, 9))
+    assert dims(16, (16, 16, 16)) == (4, 2, 2)                        # as MPI_Dims_create orders them
+    assert dims(12, (100, 100, 1)) == (4, 3, 1) and dims(7, (6, 6)) is None
+    assert dims(8, (8, 8, 8), fixed=(0, 4, 0)) == (2, 4, 1)
+
+
+def _local_runs(n, sl, half=False):
+    """Runs (local slices) of the modes |m| < n/3 of one axis within the local slice ``sl``."""
+    m = (np.fft.rfftfreq(n, 1 / n) if half else np.fft.fftfreq(n, 1 / n))[sl]
+    idx = np.nonzero(np.abs(m) < n / 3)[0]
+    groups = np.split(idx, np.nonzero(np.diff(idx) > 1)[0] + 1) if idx.size else []
+    return [slice(int(g[0]), int(g[-1]) + 1) for g in groups if g.size]
+
+
+@pytest.mark.mpi(min_size=1)
+@pytest.mark.parametrize("decomposition,grid", _layouts())
+def test_truncated_transforms_match_full_ones_on_the_kept_modes(decomposition, grid):
+    """``kept=`` skips the columns outside the 2/3-rule boxes: the same field (backward of a field zero
+    outside them) and the same kept modes (forward)."""
+    from zzhpc.device import get_backend
+    from zzhpc.device.fftlib import fft_namespace
+    comm, shape = MPI.COMM_WORLD, (16, 12, 10)
+    grid = _grid(grid, comm.size)
+    if not _admissible(shape, comm.size, decomposition, grid):
+        pytest.skip("layout not admissible at this rank count")
+    for xp in (None, fft_namespace(get_backend("numpy"))):
+        fft = DistributedFFT(comm, shape, decomposition=decomposition, proc_grid=grid, xp=xp)
+        sl = fft.spectral_slice_local
+        kept = (_local_runs(shape[1], sl[1]), _local_runs(shape[2], sl[2], half=True))
+        m = [np.fft.fftfreq(shape[0], 1 / shape[0]), np.fft.fftfreq(shape[1], 1 / shape[1])[sl[1]],
+             np.fft.rfftfreq(shape[2], 1 / shape[2])[sl[2]]]
+        keep = [np.abs(mi) < n / 3 for mi, n in zip(m, shape)]
+        mask = keep[0][:, None, None] & keep[1][None, :, None] & keep[2][None, None, :]
+        uh = fft.forward(_field(shape, "float64")[fft.real_slice_local]) * mask
+        full, trunc = fft.backward(uh), fft.empty_real()
+        fft.backward(uh, out=trunc, kept=kept)
+        np.testing.assert_allclose(trunc, full, atol=1e-13 * np.abs(full).max())
+        want = fft.forward(full * full)
+        got = np.array(fft.forward(full * full, out="work", kept=kept))
+        np.testing.assert_allclose(got[:, mask.any(axis=0)], want[:, mask.any(axis=0)],
+                                   atol=1e-12 * np.abs(want).max())

@@ -16,7 +16,8 @@ held per rank (what the calibrated bytes per unit multiply), ``halo`` / ``alltoa
   forces back every step (24 B per atom each), migration every ``neigh_every`` steps (56 B per atom);
   compute units :math:`N/P + G/2` (pairs with ghosts counted once under Newton's third law); memory
   units :math:`N/P + G`; 5 reductions every ``diag_every`` steps.
-* **spectral** (pseudo-spectral, RK4): ``F`` distributed 3-D FFTs per step (36: 4 stages x 9), one
+* **spectral** (pseudo-spectral): ``F`` distributed 3-D FFTs per step (40 for the 2N RK4: 5 stages x 8;
+  runs record theirs in ``results.ffts_per_step``; 36 for summaries from before it), one
   all-to-all per FFT for slabs, two for pencils (over sub-groups of :math:`\sqrt P`); each moves the
   rank's complex block, :math:`V = 16 N_0 N_1 (N_2/2+1)/P` bytes (float64), of which the fraction
   :math:`(p-1)/p` leaves the rank: :math:`t = (p-1)\alpha + V(p-1)/(p B_{a2a})`; compute units

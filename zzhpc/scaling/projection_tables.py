@@ -5,7 +5,14 @@ Stillinger-Weber cost ratio) and 10^12 LJ atoms; a 10^15-point mesh (spectral DN
 pencils; the explicit heat stencil and the incompressible PETSc solver at 10^5 cubed); and the
 largest problem of each calibrated solver that fits on the cards.
 """
-from .targets import MW_DENSITY_PER_A3, MW_GHOST_CUT_A, Cards, largest_fitting, params_for, project
+from .targets import (
+    MW_DENSITY_PER_A3,
+    MW_GHOST_CUT_A,
+    Cards,
+    largest_fitting,
+    params_for,
+    project,
+)
 
 
 def cards_from(args, count=None):
@@ -66,6 +73,17 @@ def assumptions(args):
             "efficiency = compute / (compute + communication).\n")
 
 
+def spectral_fit_note(cal, args, points):
+    """The memory arithmetic of a spectral mesh of ``points`` on the cards, in plain words."""
+    room = args.cards * args.memory_gb * 1e9 / points
+    b = cal["mem_bytes_per_unit"]
+    return (f"\nA {points:.3g}-point mesh on {args.cards:,} cards of {args.memory_gb:g} GB leaves "
+            f"{args.cards:,} x {args.memory_gb:g}e9 B / {points:.3g} = {room:.3g} bytes per point; this "
+            f"calibration needs {b:.3g}. The velocity field alone, three float32 components, is 12 bytes per "
+            f"point (even stored only on the 2/3-rule modes, 12 x (2/3)^3 = 3.6, with nothing left for a "
+            f"Runge-Kutta register or a transform), so such a mesh {'fits' if b <= room else 'cannot fit'}.\n")
+
+
 def headline(cals, args):
     by = {c["solver"]: c for c in cals}
     out = [assumptions(args)]
@@ -84,6 +102,8 @@ def headline(cals, args):
             label = labels[s]
             out.append(f"\n**{s}, 10^15-point mesh** (calibration: {by[s].get('source', '?')})\n\n")
             out.append(target_table(by[s], [(label, 1e15)], args))
+            if s == "spectral":
+                out.append(spectral_fit_note(by[s], args, 1e15))
     out.append(f"\n**Largest problem that fits on {args.cards:,} cards of {args.memory_gb:g} GB**\n\n"
                + HEAD)
     cards = cards_from(args)

@@ -45,7 +45,8 @@ def params_for(solver, units, *, decomposition="pencil", value_bytes=8, density=
         n = round(units ** (1 / 3))
         p = {"shape": [n, n, n], "diag_every": diag_every, "value_bytes": value_bytes}
         if solver == "spectral":
-            p.update(decomposition=decomposition, ffts_per_step=36)
+            # The default scheme: Carpenter-Kennedy 2N RK4, 5 stages x 8 FFTs (docs/spectral.md).
+            p.update(decomposition=decomposition, ffts_per_step=40)
         return p
     if solver == "md":
         return {"natoms": units, "density": density or 0.8442, "ghost_cut": ghost_cut or 2.8,

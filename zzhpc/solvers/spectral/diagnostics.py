@@ -17,7 +17,7 @@ import numpy as np
 
 from ...io.summary import CsvSeries
 from .initial import shell_spectrum
-from .navier_stokes import curl, divergence
+from .navier_stokes import curl, velocity_bound
 
 REFERENCE = os.path.join(os.path.dirname(__file__), "data", "tgv_re1600_spectral512.dat")
 
@@ -29,17 +29,32 @@ def energy(grid, uh):
 def enstrophy(grid, uh):
     r""":math:`\tfrac12\langle|\omega|^2\rangle = \tfrac12\langle k^2|\hat u|^2\rangle` (no curl transform needed)."""
     xp = grid.xp
-    return 0.5 * grid.sum(xp.sum(xp.real(uh * xp.conj(uh)) * (grid.ksq * grid.weight))) * grid.norm
+    k0, k1, k2 = grid.k
+    w = grid.weight
+
+    def rows(r):
+        ksq = k0[r] * k0[r] + k1 * k1 + k2 * k2
+        return sum(xp.real(uh[c][r] * xp.conj(uh[c][r])) for c in range(3)) * (ksq * w)
+    return 0.5 * grid.sum(grid.local_sum(rows)) * grid.norm
 
 
 def physical_extrema(grid, uh):
-    """``(max |u|, max_x sum_i |u_i|/h_i, max |div u|)``: four inverse FFTs."""
-    xp = grid.xp
-    u = grid.backward(uh)
-    speed = grid.max(xp.max(xp.sqrt(u[0] * u[0] + u[1] * u[1] + u[2] * u[2])))
+    """``(max |u|, max_x sum_i |u_i|/h_i, max |div u|)``: four inverse FFTs, into the grid's three
+    real work arrays (the divergence is formed in the FFT's work memory)."""
+    xp, fft = grid.xp, grid.fft
+    outs = grid.physical_work() if grid.padded_shape is None else [None] * 3   # N-grid values
+    r = [fft.backward(uh[c], out=outs[c]) for c in range(3)]
     h = grid.spacing
-    bound = grid.max(xp.max(xp.abs(u[0]) / h[0] + xp.abs(u[1]) / h[1] + xp.abs(u[2]) / h[2]))
-    div = grid.max(xp.max(xp.abs(grid.fft.backward(divergence(grid, uh)))))
+    parts = grid.chunks(r[0].shape[0])
+    speed = grid.max(max([float(xp.max(xp.sqrt(r[0][s] * r[0][s] + r[1][s] * r[1][s] + r[2][s] * r[2][s])))
+                          for s in parts], default=0.0))
+    bound = grid.max(velocity_bound(xp, r, h, parts))
+    divh = fft.work_spectral()
+    ik0, ik1, ik2 = grid.ik
+    for s in grid.chunks():
+        divh[s] = ik0[s] * uh[0][s] + ik1 * uh[1][s] + ik2 * uh[2][s]
+    div = fft.backward(divh, out=r[0])
+    div = grid.max(max([float(xp.max(xp.abs(div[s]))) for s in parts], default=0.0))
     return speed, bound, div
 
 

@@ -32,18 +32,25 @@ class BandForcing:
         self.grid, self.power, self.band = grid, float(power), tuple(band)
         xp = grid.xp
         ka, kb = band
-        sel = (grid.ksq >= ka * ka) & (grid.ksq <= kb * kb)
-        self.band_mask = xp.astype(sel, grid.ksq.dtype) * grid.mask
+        ksq = grid.ksq
+        sel = (ksq >= ka * ka) & (ksq <= kb * kb)
+        self.band_mask = xp.astype(sel, ksq.dtype) * grid.mask
         self.last_band_energy = None
 
     def band_energy(self, uh):
-        xp = self.grid.xp
-        density = xp.sum(xp.real(uh * xp.conj(uh)), axis=0) * self.grid.weight * self.band_mask
-        return 0.5 * self.grid.sum(xp.sum(density)) * self.grid.norm
+        g, xp = self.grid, self.grid.xp
+        w = g.weight * self.band_mask
+        total = sum(g.local_sum(lambda r, c=c: xp.real(uh[c][r] * xp.conj(uh[c][r])) * w[r]) for c in range(3))
+        return 0.5 * g.sum(total) * g.norm
 
-    def __call__(self, uh):
+    def coefficient(self, uh):
+        """``P / (2 E_f)``: the force is this times ``band_mask * u_hat`` (None with an empty band)."""
         ef = self.band_energy(uh)
         self.last_band_energy = ef
         if ef <= 0:
             return None   # nothing to force in the band: no direction to inject along
-        return ((self.power / (2 * ef)) * self.band_mask) * uh
+        return self.power / (2 * ef)
+
+    def __call__(self, uh):
+        coef = self.coefficient(uh)
+        return None if coef is None else (coef * self.band_mask) * uh

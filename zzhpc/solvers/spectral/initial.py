@@ -26,23 +26,34 @@ from .navier_stokes import project
 
 def taylor_green(grid, amplitude=1.0):
     x, y, z = grid.coordinates()
-    u = np.zeros((3,) + tuple(grid.real_shape_local))
-    u[0] = amplitude * np.sin(x) * np.cos(y) * np.cos(z)
-    u[1] = -amplitude * np.cos(x) * np.sin(y) * np.cos(z)
-    return _to_spectral(grid, u)
+    comps = (lambda: amplitude * np.sin(x) * np.cos(y) * np.cos(z),
+             lambda: -amplitude * np.cos(x) * np.sin(y) * np.cos(z),
+             lambda: np.zeros(grid.real_shape_local))
+    return _to_spectral(grid, comps)
 
 
-def _to_spectral(grid, u_host):
-    uh = grid.forward(grid.backend.asarray(u_host.astype(grid.dtype)))
-    uh *= grid.mask
+def _to_spectral(grid, comps):
+    """Spectrum ``(3, block)`` of three host fields given as callables (made and sent one at a time, so
+    the set-up needs no more memory than a step), dealiased and projected."""
+    fft = grid.fft
+    uh = fft.xp.empty((3,) + tuple(grid.spectral_shape_local), dtype=fft.complex_dtype, **fft.dev)
+    k0, k1, k2 = (grid.backend.asarray(k.astype(grid.dtype)) for k in grid.keep_host)
+    for c, make in enumerate(comps):
+        fft.forward(grid.backend.asarray(np.asarray(make(), dtype=grid.dtype)), out=uh[c])
+        uh[c] *= k0[:, None, None]
+        uh[c] *= k1[None, :, None]
+        uh[c] *= k2[None, None, :]
     return project(grid, uh)
 
 
 def shell_spectrum(grid, uh):
     """Shell-summed energy spectrum ``E(k)`` on every rank (host array; shell ``s`` = ``|k|/k_min`` rounded)."""
     xp = grid.xp
-    density = 0.5 * grid.norm * xp.sum(xp.real(uh * xp.conj(uh)), axis=0) * grid.weight
-    return grid.shell_sum(grid.backend.to_host(density))
+    w = (0.5 * grid.norm) * grid.weight
+
+    def density(r):
+        return sum(xp.real(uh[c][r] * xp.conj(uh[c][r])) for c in range(3)) * w
+    return grid.shell_sum_density(density)
 
 
 def model_spectrum(k, k0):
@@ -89,4 +100,4 @@ def from_file(grid, path):
         u = read_block(f, name, grid.real_start(), list(grid.real_shape_local), path)
     finally:
         f.close()
-    return _to_spectral(grid, np.asarray(u, dtype=np.float64))
+    return _to_spectral(grid, [lambda c=c: u[c] for c in range(3)])

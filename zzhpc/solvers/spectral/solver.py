@@ -1,8 +1,8 @@
 r"""Pseudo-spectral DNS of incompressible turbulence in a triply periodic box.
 
 Velocity form, nonlinear term in rotational form :math:`\mathbf u\times\boldsymbol\omega`, pressure by
-Leray projection, 2/3-rule or 3/2-rule (padded) dealiasing, classical RK4 with the viscous term exact (integrating factor)
-or explicit; fixed or CFL-adaptive time step; Taylor-Green, random isotropic or file initial fields;
+Leray projection, 2/3-rule or 3/2-rule (padded) dealiasing, low-storage (2N) Runge-Kutta (Carpenter-Kennedy
+RK4 or Williamson RK3) with the viscous term exact (integrating factor) or explicit; fixed or CFL-adaptive time step; Taylor-Green, random isotropic or file initial fields;
 optional constant-power band forcing. Method and references: :mod:`.navier_stokes`, :mod:`.grid`,
 :mod:`.initial`, :mod:`.forcing`, :mod:`.diagnostics`; docs/spectral.md.
 
@@ -18,12 +18,12 @@ from ...config import Param
 from ...core import Solver, register_solver
 from ...errors import ConfigError, InputError
 from ...io import read_block, write_block
-from ...parallel.fft import _choose_grid
+from ...parallel.fft import choose_process_grid
 from . import diagnostics as dg
 from . import initial
 from .forcing import BandForcing
 from .grid import DEALIAS_RULES, SpectralGrid
-from .navier_stokes import FFTS_PER_RHS, RHS_PER_STEP, RK4, NavierStokesRHS, cfl_dt
+from .navier_stokes import SCHEMES, LowStorageStepper, NavierStokesRHS, cfl_dt
 
 TWO_PI = 2 * math.pi
 
@@ -31,7 +31,7 @@ TWO_PI = 2 * math.pi
 @register_solver
 class SpectralSolver(Solver):
     name = "spectral"
-    description = "pseudo-spectral DNS of incompressible turbulence (periodic box, distributed FFT, RK4)"
+    description = "pseudo-spectral DNS of incompressible turbulence (periodic box, distributed FFT, 2N RK)"
     cases_module = "zzhpc.solvers.spectral.cases"
     restart_any_ranks = True
     schema = {
@@ -50,7 +50,10 @@ class SpectralSolver(Solver):
         "decomposition": Param(str, "slab", choices=("slab", "pencil"),
                                help="distributed FFT layout (pencil grid from parallel.dims if given)"),
         "viscous": Param(str, "integrating_factor", choices=("integrating_factor", "explicit"),
-                         help="viscous term exact (integrating factor) or explicit in RK4"),
+                         help="viscous term exact (integrating factor) or explicit"),
+        "time_stepper": Param(str, "rk4", choices=tuple(SCHEMES),
+                              help="2N-storage Runge-Kutta: rk4 = Carpenter-Kennedy 5-stage 4th order, "
+                                   "rk3 = Williamson 3-stage 3rd order"),
         "dealias": Param(str, "2/3", choices=DEALIAS_RULES,
                          help="2/3: truncate |m| >= N/3; 3/2: products on a 3N/2 padded grid, keep |m| < N/2; "
                               "none: aliased"),
@@ -78,7 +81,7 @@ class SpectralSolver(Solver):
                                   "as 2 entries [P0, P1]", dims)
             proc_grid = dims
         try:
-            _choose_grid(tuple(shape), nranks, p["decomposition"], proc_grid)
+            choose_process_grid(tuple(shape), nranks, p["decomposition"], proc_grid)
         except ValueError as exc:
             raise ConfigError("spectral.decomposition", str(exc).split(": ", 1)[-1], p["decomposition"]) from None
         if p["initial"] == "file" and not p["initial_file"]:
@@ -92,9 +95,9 @@ class SpectralSolver(Solver):
         if dt is not None and p["viscous"] == "explicit" and p["nu"] > 0:
             lengths = p["lengths"] or [TWO_PI] * 3
             kmax2 = sum((n // 2 * TWO_PI / L) ** 2 for n, L in zip(shape, lengths))
-            limit = 2.78 / (p["nu"] * kmax2)
+            limit = SCHEMES[p["time_stepper"]].axis_limit(-1.0) / (p["nu"] * kmax2)
             if dt > limit:
-                raise ConfigError("run.dt", f"exceeds RK4's explicit viscous limit {limit:.4g}; use "
+                raise ConfigError("run.dt", f"exceeds {p['time_stepper']}'s explicit viscous limit {limit:.4g}; use "
                                             "spectral.viscous = 'integrating_factor' or a smaller dt", dt)
 
     def __init__(self, ctx, cfg):
@@ -110,7 +113,8 @@ class SpectralSolver(Solver):
             if p["forcing"] == "band" else None
         self.explicit = p["viscous"] == "explicit"
         self.rhs = NavierStokesRHS(self.grid, self.nu, explicit_viscous=self.explicit, forcing=self.forcing)
-        self.rk = RK4(self.grid, self.rhs, self.nu, integrating_factor=not self.explicit)
+        self.rk = LowStorageStepper(self.grid, self.rhs, self.nu, scheme=p["time_stepper"],
+                                    integrating_factor=not self.explicit)
         self.adaptive = cfg["run"]["dt"] is None
         self.t_end = cfg["run"]["t_end"]
         self.uh = None
@@ -139,7 +143,8 @@ class SpectralSolver(Solver):
 
     def _adaptive_dt(self, velocity_bound):
         p = self.params
-        dt = cfl_dt(p["cfl"], velocity_bound, nu=self.nu, kmax=self.grid.kmax, explicit_viscous=self.explicit)
+        dt = cfl_dt(p["cfl"], velocity_bound, nu=self.nu, kmax=self.grid.kmax, explicit_viscous=self.explicit,
+                    scheme=p["time_stepper"])
         if p["dt_max"]:
             dt = min(dt, p["dt_max"])
         if not math.isfinite(dt):
@@ -150,10 +155,7 @@ class SpectralSolver(Solver):
 
     # Time stepping ----------------------------------------------------------------------------------
     def advance(self):
-        k1 = self.rk.first_stage(self.uh, want_cfl=self.adaptive)
-        if self.adaptive:
-            self.dt = self._adaptive_dt(self.rhs.last_velocity_bound)
-        self.uh = self.rk.step(self.uh, self.dt, k1)
+        self.dt = self.rk.step(self.uh, self.dt, choose_dt=self._adaptive_dt if self.adaptive else None)
         if self._time_base is None:   # fixed dt: t = t0 + (step - s0) dt, exact multiples from a fresh start
             self._time_base = (self.step, self.time) if self._restart_dt not in (None, self.dt) else (0, 0.0)
         self.step += 1
@@ -187,7 +189,7 @@ class SpectralSolver(Solver):
 
     def nonfinite_field(self):
         xp = self.xp
-        ok = bool(xp.all(xp.isfinite(xp.real(self.uh)) & xp.isfinite(xp.imag(self.uh))))
+        ok = all(bool(xp.all(xp.isfinite(self.uh[c][r]))) for c in range(3) for r in self.grid.chunks())
         return None if self.grid.comm.allreduce(ok, op=MPI.LAND) else "velocity"
 
     def poison(self):
@@ -236,7 +238,7 @@ class SpectralSolver(Solver):
             self._record_spectrum()   # the final state's spectrum is always stored
         out = {"dt": float(self.dt), "global_shape": list(g.shape), "lengths": list(g.lengths),
                "decomposition": g.fft.decomposition, "process_grid": list(g.fft.proc_grid),
-               "ffts_per_step": FFTS_PER_RHS * RHS_PER_STEP, "kmax": g.kmax,
+               "ffts_per_step": self.rk.ffts_per_step, "time_stepper": self.rk.scheme.name, "kmax": g.kmax,
                "spectrum": {"k": (np.arange(len(self.last_spectrum)) * g.kunit).tolist(),
                             "E": self.last_spectrum.tolist(), "time": self.time}
                if self.last_spectrum is not None else None,
