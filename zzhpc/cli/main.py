@@ -5,10 +5,10 @@ import sys
 
 from .. import __version__
 from ..errors import ZzhpcError
-from . import bench, check_backend, info, jobs, project, run, sbatch, scale, validate
+from . import bench, check_backend, convert, info, jobs, project, run, sbatch, scale, validate
 
 COMMANDS = {"info": info, "run": run, "validate": validate, "bench": bench, "check-backend": check_backend,
-            "sbatch": sbatch, "jobs": jobs, "scale": scale, "project": project}
+            "sbatch": sbatch, "jobs": jobs, "scale": scale, "project": project, "convert": convert}
 
 
 def build_parser():
