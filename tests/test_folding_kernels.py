@@ -6,7 +6,7 @@ import pytest
 
 from zzhpc.errors import NotSuitableError
 from zzhpc.solvers.folding import kernels_numba as kn
-from zzhpc.solvers.folding.cases import load_model, perturbed
+from zzhpc.solvers.folding.proteins import load_model, perturbed
 from zzhpc.solvers.folding.kernels import sbm_baoab_step, sbm_forces
 
 pytest.importorskip("numba", reason="numba (the compiled CPU kernels) is not installed")

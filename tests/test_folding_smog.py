@@ -8,7 +8,7 @@ import pytest
 
 from conftest import ROOT, read_summary, run_zzhpc
 from zzhpc.errors import InputError
-from zzhpc.solvers.folding.cases import load_model, perturbed
+from zzhpc.solvers.folding.proteins import load_model, perturbed
 from zzhpc.solvers.folding.kernels import sbm_forces
 from zzhpc.solvers.folding.smog import read_smog, write_smog
 

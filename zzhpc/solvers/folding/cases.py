@@ -15,25 +15,10 @@ from ...core.peers import run_peer
 from ...core.run import run
 from . import kernels_numba
 from .kernels import sbm_forces
-from .model import build_model
-from .structure import find_structure, read_structure
+from .proteins import PROTEINS, TF, load_model, perturbed  # noqa: F401  (also used by the tests)
+from .structure import find_structure
 
 PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peer_openmm.py")
-PROTEINS = {"villin": ("villin_hp35.pdb", "A", [1, 35]), "ci2": ("ci2_2ci2.pdb", "I", None)}
-# Folding temperatures measured with examples/fold_*.toml (docs/folding.md), used to place folding runs.
-TF = {"villin": 0.84, "ci2": 1.01}
-
-
-def load_model(protein):
-    path, chain, res = PROTEINS[protein]
-    return build_model(read_structure(find_structure(path), chain, res))
-
-
-def perturbed(model, count, amplitude, seed=7):
-    rng = np.random.default_rng(seed)
-    return model.native[None] + amplitude * rng.standard_normal((count, model.n, 3))
-
-
 def deck(protein, **folding):
     path, chain, res = PROTEINS[protein]
     run_keys = folding.pop("run", {})

@@ -8,7 +8,7 @@ import numpy as np
 
 from ...core import Metric, validation_case
 from ...core.peers import run_peer
-from .cases import load_model, perturbed
+from .proteins import load_model, perturbed
 from .kernels import sbm_forces
 from .smog import read_gro, read_smog, write_smog
 

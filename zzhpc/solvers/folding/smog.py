@@ -77,7 +77,8 @@ def read_gro(path):
         x = np.array([[float(a[20:28]), float(a[28:36]), float(a[36:44])] for a in atoms])
         names = [a[5:10].strip() for a in atoms]
     except (IndexError, ValueError) as exc:
-        raise InputError(path, f"not a .gro file ({exc}); expected title, atom count, fixed-width atom lines")
+        raise InputError(path, f"not a .gro file ({exc}); expected title, atom count, fixed-width atom lines") \
+            from None
     if x.shape != (n, 3):
         raise InputError(path, f"{len(atoms)} atom lines for an atom count of {n}")
     return x, names
@@ -88,7 +89,7 @@ def _contacts_from_xml(path):
     try:
         root = ET.parse(path).getroot()
     except (ET.ParseError, OSError) as exc:
-        raise InputError(path, f"not readable as OpenSMOG XML: {exc}")
+        raise InputError(path, f"not readable as OpenSMOG XML: {exc}") from None
     for tag in ("nonbond", "dihedrals", "angles", "externals"):
         if root.find(tag) is not None:
             raise InputError(path, f"custom <{tag}> terms: zzhpc's C-alpha model has no such term "
