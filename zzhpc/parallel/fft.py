@@ -78,7 +78,7 @@ def _runs(n, p):
     return [g for g in ((r, q + 1, 0), (p - r, q, r * (q + 1))) if g[0] and g[1]]
 
 
-def _choose_grid(shape, nproc, decomposition, proc_grid):
+def choose_grid(shape, nproc, decomposition, proc_grid):
     """Validate (shape, nproc, decomposition) without communicating; return (P0, P1)."""
     n0, n1, n2 = shape
     head = (f"DistributedFFT: grid {shape} cannot be split over {nproc} rank(s) with "
@@ -244,7 +244,7 @@ class DistributedFFT:
         rdt = np.dtype(dtype)
         if rdt not in (np.float32, np.float64):
             raise ValueError(f"DistributedFFT: dtype must be float32 or float64, got {dtype!r}")
-        p0, p1 = _choose_grid(shape, comm.Get_size(), decomposition, proc_grid)  # no communication
+        p0, p1 = choose_grid(shape, comm.Get_size(), decomposition, proc_grid)  # no communication
         if padded_shape is not None:
             padded_shape = tuple(int(m) for m in padded_shape)
             if len(padded_shape) != 3 or any(m < n for m, n in zip(padded_shape, shape)):

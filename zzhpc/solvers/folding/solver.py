@@ -17,6 +17,7 @@ from ...device import get_kernel
 from ...errors import ConfigError, InputError
 from ...io import read_block, write_block
 from ...parallel import ReplicaSet
+from . import perfmodel
 from . import kernels, kernels_numba  # noqa: F401  (register sbm_forces, sbm_baoab_step and overrides)
 from .analysis import fraction_native, kabsch_rmsd, radius_of_gyration
 from .dynamics import BAOAB, NoiseStreams, TemperatureExchange, geometric_ladder, initial_velocities
@@ -34,6 +35,12 @@ class FoldingSolver(Solver):
     description = "C-alpha structure-based protein model, batched Langevin replicas, temperature exchange"
     cases_module = "zzhpc.solvers.folding.cases"
     restart_any_ranks = True
+    work_unit = "replica"
+    weak_scaling_key = "folding.replicas"
+    # The performance model of zzhpc scale / zzhpc project (perfmodel.py)
+    model_params = staticmethod(perfmodel.model_params)
+    step_model = staticmethod(perfmodel.step_model)
+    target_params = staticmethod(perfmodel.target_params)
     schema = {
         "structure": Param(str, help="PDB or mmCIF file, or the name of one in zzhpc/solvers/folding/data"),
         "chain": Param(str, "", help="chain ID (empty: the first chain)"),

@@ -26,7 +26,9 @@ from mpi4py import MPI
 
 from ...config import Param
 from ...core import Solver, register_solver
+from ...core.perfmodel import cube_label
 from ...errors import ConfigError
+from . import perfmodel
 from . import operators as ops
 from .boundaries import AXES, FACES, Boundaries, check_boundaries, lid_of
 from .profiles import centreline_profiles, channel_development
@@ -41,6 +43,15 @@ class IncompressibleSolver(FieldsAndCheckpoints, Solver):
     description = "incompressible Navier-Stokes, staggered grid on a PETSc DMDA, projection method, KSP"
     cases_module = "zzhpc.solvers.incompressible.cases"
     restart_any_ranks = True
+    requires_float64 = True      # PETSc here is built for float64
+    work_unit = "grid point"
+    weak_scaling_key = "incompressible.shape"
+    # The performance model of zzhpc scale / zzhpc project (perfmodel.py)
+    model_params = staticmethod(perfmodel.model_params)
+    step_model = staticmethod(perfmodel.step_model)
+    target_params = staticmethod(perfmodel.target_params)
+    projections = staticmethod(perfmodel.projections)
+    describe_units = staticmethod(cube_label)
     schema = {
         "shape": Param((list, int), [64, 64], lo=4, length=(2, 3), help="cells per axis (x, y[, z])"),
         "lengths": Param((list, float), None, lo=0, lo_open=True, length=(2, 3),

@@ -23,6 +23,7 @@ from ...device.kernels import kernel_registry
 from ...errors import ConfigError, InputError
 from ...io import read_concatenated, write_concatenated
 from ...io.hdf5 import concatenated_share
+from . import perfmodel
 from . import kernels  # noqa: F401  (registers the reference kernels)
 from . import kernels_numba, kernels_cuda  # noqa: F401  (register the overrides)
 from . import kernels_sw, kernels_sw_numba  # noqa: F401  (Stillinger-Weber reference and override)
@@ -46,6 +47,14 @@ class MDSolver(Solver):
                    "NVE/Langevin/Nose-Hoover/SVR, c-rescale barostat")
     cases_module = "zzhpc.solvers.md.cases"
     restart_any_ranks = True     # bitwise on the same rank count; re-decomposed on another
+    work_unit = "atom"
+    weak_scaling_key = "md.cells"
+    # The performance model of zzhpc scale / zzhpc project (perfmodel.py)
+    work_units = staticmethod(perfmodel.work_units)
+    model_params = staticmethod(perfmodel.model_params)
+    step_model = staticmethod(perfmodel.step_model)
+    target_params = staticmethod(perfmodel.target_params)
+    projections = staticmethod(perfmodel.projections)
     schema = {
         "units": Param(str, "lj", choices=tuple(UNITS), help="lj (reduced) or real (A, fs, kcal/mol, g/mol)"),
         "boundary": Param((list, str), ["p", "p", "p"], choices=("p", "f"), length=3,

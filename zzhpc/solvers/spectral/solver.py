@@ -16,9 +16,11 @@ from mpi4py import MPI
 
 from ...config import Param
 from ...core import Solver, register_solver
+from ...core.perfmodel import cube_label
 from ...errors import ConfigError, InputError
 from ...io import read_block, write_block
-from ...parallel.fft import _choose_grid
+from ...parallel.fft import choose_grid
+from . import perfmodel
 from . import diagnostics as dg
 from . import initial
 from .forcing import BandForcing
@@ -34,6 +36,14 @@ class SpectralSolver(Solver):
     description = "pseudo-spectral DNS of incompressible turbulence (periodic box, distributed FFT, RK4)"
     cases_module = "zzhpc.solvers.spectral.cases"
     restart_any_ranks = True
+    work_unit = "grid point"
+    weak_scaling_key = "spectral.shape"
+    # The performance model of zzhpc scale / zzhpc project (perfmodel.py)
+    model_params = staticmethod(perfmodel.model_params)
+    step_model = staticmethod(perfmodel.step_model)
+    target_params = staticmethod(perfmodel.target_params)
+    projections = staticmethod(perfmodel.projections)
+    describe_units = staticmethod(cube_label)
     schema = {
         "shape": Param((list, int), [32, 32, 32], lo=4, length=3, help="collocation points per axis"),
         "lengths": Param((list, float), None, lo=0, lo_open=True, length=3,
@@ -78,7 +88,7 @@ class SpectralSolver(Solver):
                                   "as 2 entries [P0, P1]", dims)
             proc_grid = dims
         try:
-            _choose_grid(tuple(shape), nranks, p["decomposition"], proc_grid)
+            choose_grid(tuple(shape), nranks, p["decomposition"], proc_grid)
         except ValueError as exc:
             raise ConfigError("spectral.decomposition", str(exc).split(": ", 1)[-1], p["decomposition"]) from None
         if p["initial"] == "file" and not p["initial_file"]:
@@ -194,7 +204,7 @@ class SpectralSolver(Solver):
         self.uh[(0, 0, 0, 0)] = float("nan")
 
     # Output and state -------------------------------------------------------------------------------
-    def mesh(self):
+    def xdmf_geometry(self):
         return self.grid.shape, self.grid.spacing, (0.0, 0.0, 0.0)  # grid points at x = j h
 
     def write_fields(self, h5):

@@ -26,6 +26,7 @@ from ..md import kernels as md_kernels  # noqa: F401  (registers md_neighbor_lis
 from ..md import kernels_numba  # noqa: F401  (its override)
 from ..md.coupling import WATER_COMPRESSIBILITY_ATM
 from ..md.units import UNITS
+from . import perfmodel
 from . import molecules as mol
 from . import pairlist
 from .builder import box_length
@@ -44,6 +45,12 @@ class WaterSolver(Solver):
     description = "rigid water (SPC/E, TIP3P): SETTLE, PME, SVR thermostat, c-rescale barostat"
     cases_module = "zzhpc.solvers.water.cases"
     restart_any_ranks = True     # bitwise on the same rank count; re-decomposed on another
+    work_unit = "molecule"
+    weak_scaling_key = "water.molecules"
+    # The performance model of zzhpc scale / zzhpc project (perfmodel.py)
+    model_params = staticmethod(perfmodel.model_params)
+    step_model = staticmethod(perfmodel.step_model)
+    target_params = staticmethod(perfmodel.target_params)
     schema = {
         "model": Param(str, "spce", choices=tuple(MODELS), help="water model"),
         "molecules": Param(int, 512, lo=2, help="number of molecules (a cubic box at water.density)"),
