@@ -15,7 +15,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from typing import Any, Mapping, NamedTuple, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
 
 from ..errors import ConfigError
 
@@ -38,13 +39,13 @@ class RunResult(NamedTuple):
     diagnostics: list
 
 
-def child_env(base: Mapping[str, str] | None = None, **extra: str) -> dict[str, str]:
-    """The environment for a child ``mpiexec`` (or a Slurm submission): ``base`` (default ``os.environ``)
-    without an enclosing MPI job's variables, plus ``extra``.
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment for a child ``mpiexec`` (or a Slurm submission): ``os.environ`` without an
+    enclosing MPI job's variables, plus ``extra``.
 
-    ``os.environ``, not the C environment, is the default base: MPI_Init adds OMPI_/PMIX_ variables to
-    the latter that would make the child think it is a rank of this job."""
-    env = {k: v for k, v in (os.environ if base is None else base).items() if not k.startswith(MPI_JOB_VARIABLES)}
+    ``os.environ``, not the C environment: MPI_Init adds OMPI_/PMIX_ variables to the latter that would
+    make the child think it is a rank of this job."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(MPI_JOB_VARIABLES)}
     env.update(extra)
     return env
 
@@ -73,7 +74,7 @@ def run_mpi(ranks: int, argv: Sequence[str], *, timeout: float | None = 900, env
     """Run ``argv`` under ``mpiexec -n ranks`` in a clean child environment (oversubscription allowed);
     raise RuntimeError with the end of stderr when it fails."""
     cmd = mpi_command(ranks, argv, **kw)
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False,
                           env=child_env(**dict(OVERSUBSCRIBE, **(env or {}))))
     if proc.returncode:
         raise RuntimeError(f"{' '.join(cmd[:6])} ... failed ({proc.returncode}): {proc.stderr[-2000:]}")
@@ -152,9 +153,9 @@ def read_summary(outdir: str) -> dict:
 
 
 def _with_output(deck: Mapping[str, Any], outdir: str) -> dict:
-    deck = json.loads(json.dumps(deck))  # the caller's deck stays as it was
-    deck["output"] = dict(deck.get("output") or {}, dir=outdir)
-    return deck
+    out: dict = json.loads(json.dumps(deck))  # the caller's deck stays as it was
+    out["output"] = dict(out.get("output") or {}, dir=outdir)
+    return out
 
 
 def run_deck(deck: Mapping[str, Any], outdir: str | None = None, comm: Any = None, *,
@@ -170,19 +171,20 @@ def run_deck(deck: Mapping[str, Any], outdir: str | None = None, comm: Any = Non
 
     comm = MPI.COMM_SELF if comm is None else comm
     temporary = outdir is None
-    if temporary:
+    if outdir is None:
         tmp = tempfile.mkdtemp(prefix="zzhpc-run-") if comm.Get_rank() == 0 else None
         outdir = comm.bcast(tmp, root=0)  # one output folder for all ranks
+    where: str = outdir
     try:
-        cls, cfg = resolve(_with_output(deck, outdir), comm.Get_size())
+        cls, cfg = resolve(_with_output(deck, where), comm.Get_size())
         summary = run(cls, cfg, comm, quiet=quiet, install_signals=False)
         comm.Barrier()  # diagnostics.csv is complete on every rank's view
-        return RunResult(summary, read_diagnostics(outdir))
+        return RunResult(summary, read_diagnostics(where))
     finally:
         if temporary:
             comm.Barrier()
             if comm.Get_rank() == 0:
-                shutil.rmtree(outdir, ignore_errors=True)
+                shutil.rmtree(where, ignore_errors=True)
 
 
 def run_deck_mpi(deck: Mapping[str, Any], outdir: str, ranks: int, *, timeout: float | None = 900,

@@ -12,8 +12,9 @@ Formulas and their sources: docs/scaling.md.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 StepCost = dict  # {"work", "memory", "halo", "alltoall", "reduction": float, ...extra figures}
 Network = dict   # {"latency_s", "bandwidth_Bps", "alltoall_Bps_per_rank", "allreduce_latency_s": float}

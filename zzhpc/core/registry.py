@@ -5,7 +5,8 @@ never names one); third-party solvers come from the entry point group ``zzhpc.so
 """
 import importlib
 import pkgutil
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from ..errors import ConfigError
 from .solver import Solver
@@ -22,6 +23,8 @@ F = TypeVar("F", bound=Callable)
 
 def register_solver(cls: type[S]) -> type[S]:
     """Class decorator: make a :class:`~zzhpc.core.solver.Solver` available as ``solver = "<name>"``."""
+    if not cls.name:
+        raise TypeError(f"{cls.__name__}: set the class attribute 'name' before @register_solver")
     _SOLVERS[cls.name] = cls
     return cls
 
@@ -43,7 +46,7 @@ def discover() -> None:
     try:
         eps = entry_points(group="zzhpc.solvers")
     except TypeError:
-        eps = entry_points().get("zzhpc.solvers", [])
+        eps = entry_points().get("zzhpc.solvers", [])  # type: ignore[arg-type]
     for ep in eps:
         try:
             cls = ep.load()

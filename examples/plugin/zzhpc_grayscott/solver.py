@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from zzhpc.config import Param
-from zzhpc.core import Solver, register_solver
+from zzhpc.core import Solver, perfmodel, register_solver
 from zzhpc.device import get_kernel
 from zzhpc.errors import ConfigError, InputError
 from zzhpc.io import read_block, write_block
@@ -40,6 +40,9 @@ class GrayScottSolver(Solver):
     description = "Gray-Scott reaction-diffusion (Pearson 1993), explicit, periodic box (plugin example)"
     cases_module = "zzhpc_grayscott.cases"
     restart_any_ranks = True
+    # What `zzhpc scale` and `zzhpc project` need (docs/extending.md, "The performance model").
+    work_unit = "grid point"
+    weak_scaling_key = "grayscott.shape"
     schema = {
         "shape": Param((list, int), [128, 128], lo=2, length=(1, 3), help="global cells per axis"),
         "lengths": Param((list, float), None, lo=0, lo_open=True, length=(1, 3),
@@ -59,6 +62,20 @@ class GrayScottSolver(Solver):
         "stability": Param(float, 0.8, lo=0, lo_open=True, hi=1.0,
                            help="dt as a fraction of the stability limit when run.dt is absent"),
     }
+
+    @classmethod
+    def model_params(cls, cfg, results, dtype):
+        return {"shape": list(cfg["grayscott"]["shape"]), "diag_every": cfg["run"]["diag_every"],
+                "value_bytes": perfmodel.value_bytes(dtype)}
+
+    @classmethod
+    def step_model(cls, params, ranks, net):
+        # One halo exchange of (u, v) per step; 4 reductions per diagnostics step.
+        return perfmodel.stencil_step(params, ranks, net, diag_reductions=4, components=2)
+
+    @classmethod
+    def target_params(cls, units, diag_every=100, **geometry):
+        return {"shape": perfmodel.cube(units, ndim=2), "diag_every": diag_every, "value_bytes": 8}
 
     @classmethod
     def check_config(cls, cfg, nranks):
