@@ -56,6 +56,11 @@ class Solver(abc.ABC):
     work_unit: ClassVar[str] = "unit"
     #: ``SECTION.KEY`` of the deck that a weak-scaling sweep grows P-fold (an integer or an array of them).
     weak_scaling_key: ClassVar[str | None] = None
+    #: A module holding the solver's performance model: functions named as the class methods of the
+    #: performance model below (``work_units``, ``model_params``, ``step_model``, ``target_params``,
+    #: ``projections``, ``describe_units``), with the same arguments less ``cls``. Those it defines
+    #: replace the defaults; overriding the class methods does the same.
+    cost_model: ClassVar[Any] = None
 
     def __init__(self, ctx: RunContext, cfg: dict) -> None:
         self.ctx, self.cfg = ctx, cfg
@@ -131,9 +136,15 @@ class Solver(abc.ABC):
     # The performance model (``zzhpc scale``, ``zzhpc project``; docs/scaling.md). Class methods: they
     # read finished runs' summaries and describe problems far larger than any run.
     @classmethod
+    def _cost(cls, name: str) -> Any:
+        return getattr(cls.cost_model, name, None)
+
+    @classmethod
     def work_units(cls, cfg: dict, results: dict | None = None) -> float | None:
         """Units of work (:attr:`work_unit`) of a validated configuration (``summary.json``'s
         provenance config) and its results; default: the product of :attr:`weak_scaling_key`'s value."""
+        if cls._cost("work_units"):
+            return cls._cost("work_units")(cfg, results or {})
         if not cls.weak_scaling_key:
             return None
         section, name = cls.weak_scaling_key.split(".", 1)
@@ -146,6 +157,8 @@ class Solver(abc.ABC):
     def model_params(cls, cfg: dict, results: dict, dtype: str | None) -> dict:
         """The step model's parameters of one finished run: its validated configuration, its
         ``results`` and its ``dtype``. Default: ``units`` (:meth:`work_units`) and ``diag_every``."""
+        if cls._cost("model_params"):
+            return cls._cost("model_params")(cfg, results, dtype)
         return {"units": cls.work_units(cfg, results), "diag_every": (cfg.get("run") or {}).get("diag_every", 10)}
 
     @classmethod
@@ -154,6 +167,8 @@ class Solver(abc.ABC):
 
         Default: the units split evenly over the ranks, no halo or all-to-all, one allreduce per
         diagnostics step. A solver with communication overrides it."""
+        if cls._cost("step_model"):
+            return cls._cost("step_model")(params, ranks, net)
         units = params["units"]
         return {"work": units / ranks, "memory": units / ranks, "halo": 0.0, "alltoall": 0.0,
                 "reduction": perfmodel.reductions(net, ranks, 1, params.get("diag_every", 10))}
@@ -162,6 +177,8 @@ class Solver(abc.ABC):
     def target_params(cls, units: float, **geometry: Any) -> dict:
         """Step model parameters of a problem of ``units`` units for a projection (a cube for a mesh);
         ``geometry`` comes from :meth:`projections`."""
+        if cls._cost("target_params"):
+            return cls._cost("target_params")(units, **geometry)
         return {"units": units, "diag_every": geometry.get("diag_every", 100)}
 
     @classmethod
@@ -169,9 +186,13 @@ class Solver(abc.ABC):
         """How to project calibration ``cal``: one :class:`~.perfmodel.Projection` for
         ``zzhpc project predict`` (``headline=False``), every variant and its headline targets for
         ``zzhpc project headline``. ``options`` are the command's options (``decomposition``, ...)."""
+        if cls._cost("projections"):
+            return cls._cost("projections")(cal, options, headline)
         return [Projection()]
 
     @classmethod
     def describe_units(cls, units: float) -> str:
         """Words after a unit count in projection tables (a mesh: its side, ``" (1,000^3)"``)."""
+        if cls._cost("describe_units"):
+            return cls._cost("describe_units")(units)
         return ""

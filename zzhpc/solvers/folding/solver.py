@@ -37,10 +37,7 @@ class FoldingSolver(Solver):
     restart_any_ranks = True
     work_unit = "replica"
     weak_scaling_key = "folding.replicas"
-    # The performance model of zzhpc scale / zzhpc project (perfmodel.py)
-    model_params = staticmethod(perfmodel.model_params)
-    step_model = staticmethod(perfmodel.step_model)
-    target_params = staticmethod(perfmodel.target_params)
+    cost_model = perfmodel      # zzhpc scale / zzhpc project: perfmodel.py
     schema = {
         "structure": Param(str, help="PDB or mmCIF file, or the name of one in zzhpc/solvers/folding/data"),
         "chain": Param(str, "", help="chain ID (empty: the first chain)"),

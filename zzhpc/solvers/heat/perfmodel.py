@@ -23,3 +23,6 @@ def target_params(units, *, value_bytes=8, diag_every=100, **_):
 
 def projections(cal, options, headline):
     return [perfmodel.mesh_projection("heat", "heat stencil 100000^3", cal)]
+
+
+describe_units = perfmodel.cube_label

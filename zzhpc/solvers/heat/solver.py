@@ -15,7 +15,6 @@ import numpy as np
 
 from ...config import Param
 from ...core import Solver, register_solver
-from ...core.perfmodel import cube_label
 from ...device import get_kernel
 from ...errors import ConfigError, InputError
 from ...io import read_block, write_block
@@ -32,12 +31,7 @@ class HeatSolver(Solver):
     restart_any_ranks = True
     work_unit = "grid point"
     weak_scaling_key = "heat.shape"
-    # The performance model of zzhpc scale / zzhpc project (perfmodel.py)
-    model_params = staticmethod(perfmodel.model_params)
-    step_model = staticmethod(perfmodel.step_model)
-    target_params = staticmethod(perfmodel.target_params)
-    projections = staticmethod(perfmodel.projections)
-    describe_units = staticmethod(cube_label)
+    cost_model = perfmodel      # zzhpc scale / zzhpc project: perfmodel.py
     schema = {
         "shape": Param((list, int), [64, 64], lo=2, length=(1, 3), help="global cells per axis"),
         "lengths": Param((list, float), None, lo=0, lo_open=True, length=(1, 3),

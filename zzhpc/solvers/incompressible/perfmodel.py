@@ -87,3 +87,6 @@ def projections(cal, options, headline):
     pts = [q["params"] for q in cal.get("points", []) if "pressure_its" in q["params"]]
     geometry = {k: sum(q[k] for q in pts) / len(pts) for k in ("pressure_its", "momentum_its")} if pts else {}
     return [perfmodel.mesh_projection("incompressible", "incompressible (PETSc, GAMG) 100000^3", cal, **geometry)]
+
+
+describe_units = perfmodel.cube_label

@@ -26,7 +26,6 @@ from mpi4py import MPI
 
 from ...config import Param
 from ...core import Solver, register_solver
-from ...core.perfmodel import cube_label
 from ...errors import ConfigError
 from . import perfmodel
 from . import operators as ops
@@ -46,12 +45,7 @@ class IncompressibleSolver(FieldsAndCheckpoints, Solver):
     requires_float64 = True      # PETSc here is built for float64
     work_unit = "grid point"
     weak_scaling_key = "incompressible.shape"
-    # The performance model of zzhpc scale / zzhpc project (perfmodel.py)
-    model_params = staticmethod(perfmodel.model_params)
-    step_model = staticmethod(perfmodel.step_model)
-    target_params = staticmethod(perfmodel.target_params)
-    projections = staticmethod(perfmodel.projections)
-    describe_units = staticmethod(cube_label)
+    cost_model = perfmodel      # zzhpc scale / zzhpc project: perfmodel.py
     schema = {
         "shape": Param((list, int), [64, 64], lo=4, length=(2, 3), help="cells per axis (x, y[, z])"),
         "lengths": Param((list, float), None, lo=0, lo_open=True, length=(2, 3),

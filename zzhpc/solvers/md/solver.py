@@ -49,12 +49,7 @@ class MDSolver(Solver):
     restart_any_ranks = True     # bitwise on the same rank count; re-decomposed on another
     work_unit = "atom"
     weak_scaling_key = "md.cells"
-    # The performance model of zzhpc scale / zzhpc project (perfmodel.py)
-    work_units = staticmethod(perfmodel.work_units)
-    model_params = staticmethod(perfmodel.model_params)
-    step_model = staticmethod(perfmodel.step_model)
-    target_params = staticmethod(perfmodel.target_params)
-    projections = staticmethod(perfmodel.projections)
+    cost_model = perfmodel      # zzhpc scale / zzhpc project: perfmodel.py
     schema = {
         "units": Param(str, "lj", choices=tuple(UNITS), help="lj (reduced) or real (A, fs, kcal/mol, g/mol)"),
         "boundary": Param((list, str), ["p", "p", "p"], choices=("p", "f"), length=3,

@@ -45,3 +45,6 @@ def target_params(units, *, decomposition="pencil", value_bytes=8, diag_every=10
 def projections(cal, options, headline):
     geometry = {"decomposition": options.get("decomposition", "pencil")}
     return [perfmodel.mesh_projection("spectral", "spectral DNS 100000^3 (10^15 points)", cal, **geometry)]
+
+
+describe_units = perfmodel.cube_label

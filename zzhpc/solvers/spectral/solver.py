@@ -16,7 +16,6 @@ from mpi4py import MPI
 
 from ...config import Param
 from ...core import Solver, register_solver
-from ...core.perfmodel import cube_label
 from ...errors import ConfigError, InputError
 from ...io import read_block, write_block
 from ...parallel.fft import choose_grid
@@ -38,12 +37,7 @@ class SpectralSolver(Solver):
     restart_any_ranks = True
     work_unit = "grid point"
     weak_scaling_key = "spectral.shape"
-    # The performance model of zzhpc scale / zzhpc project (perfmodel.py)
-    model_params = staticmethod(perfmodel.model_params)
-    step_model = staticmethod(perfmodel.step_model)
-    target_params = staticmethod(perfmodel.target_params)
-    projections = staticmethod(perfmodel.projections)
-    describe_units = staticmethod(cube_label)
+    cost_model = perfmodel      # zzhpc scale / zzhpc project: perfmodel.py
     schema = {
         "shape": Param((list, int), [32, 32, 32], lo=4, length=3, help="collocation points per axis"),
         "lengths": Param((list, float), None, lo=0, lo_open=True, length=3,

@@ -47,10 +47,7 @@ class WaterSolver(Solver):
     restart_any_ranks = True     # bitwise on the same rank count; re-decomposed on another
     work_unit = "molecule"
     weak_scaling_key = "water.molecules"
-    # The performance model of zzhpc scale / zzhpc project (perfmodel.py)
-    model_params = staticmethod(perfmodel.model_params)
-    step_model = staticmethod(perfmodel.step_model)
-    target_params = staticmethod(perfmodel.target_params)
+    cost_model = perfmodel      # zzhpc scale / zzhpc project: perfmodel.py
     schema = {
         "model": Param(str, "spce", choices=tuple(MODELS), help="water model"),
         "molecules": Param(int, 512, lo=2, help="number of molecules (a cubic box at water.density)"),
