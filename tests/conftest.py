@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from zzhpc.core.harness import child_env, zzhpc_command
+from zzhpc.core.harness import child_env, read_summary, zzhpc_command  # noqa: F401  (tests import read_summary from here)
 
 ROOT = Path(__file__).resolve().parent.parent
 MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
@@ -56,11 +56,6 @@ def jobs(root, *extra, env=None):
                           capture_output=True, text=True, timeout=60, env=env or clean_env(), cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     return {os.path.relpath(r["path"], root): r for r in json.loads(proc.stdout)}
-
-
-def read_summary(outdir):
-    with open(Path(outdir) / "summary.json") as fh:
-        return json.load(fh)
 
 
 @pytest.fixture(params=["numpy", "torch"])
