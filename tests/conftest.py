@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from zzhpc.core.harness import child_env, read_summary, zzhpc_command  # noqa: F401  (tests import read_summary from here)
+
 ROOT = Path(__file__).resolve().parent.parent
 MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
            "OMPI_MCA_rmaps_base_oversubscribe": "1", "H5PY_ALWAYS_USE_MPI": "1"}
@@ -18,22 +20,13 @@ def _launched_by_mpi():
 
 
 def clean_env(**extra):
-    """Environment for a child mpiexec: no inherited rank variables from an enclosing MPI job."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("OMPI_COMM_WORLD", "OMPI_MCA_ess", "OMPI_MCA_orte", "PMIX_", "PMI_",
-                                "OMPI_FILE_LOCATION", "OMPI_UNIVERSE", "OMPI_APP_CTX", "OMPI_FIRST_RANKS",
-                                "OMPI_NUM_APP_CTX", "OMPI_ARGV", "OMPI_COMMAND", "OMPI_MCA_initial_wdir",
-                                "OMPI_MCA_mpi_oversubscribe", "OMPI_MCA_pmix", "OMPI_MCA_shmem",
-                                "OMPI_MCA_ompi_", "OMPI_MCA_orte_", "OMPI_NPROC"))}
-    env.update(MPI_ENV)
-    env.update(extra)
-    return env
+    """Environment for a child mpiexec (the harness's: no inherited rank variables of an enclosing MPI job)."""
+    return child_env(**dict(MPI_ENV, **extra))
 
 
 def zzhpc_cmd(ranks, *args):
     """``mpiexec -n ranks python -m zzhpc ARGS`` (plain python for ranks == 0)."""
-    base = [sys.executable, "-m", "zzhpc", *map(str, args)]
-    return base if ranks == 0 else ["mpiexec", "-n", str(ranks), *base]
+    return zzhpc_command(ranks, *args)
 
 
 def run_zzhpc(ranks, *args, timeout=300, check=False, **kw):
@@ -63,11 +56,6 @@ def jobs(root, *extra, env=None):
                           capture_output=True, text=True, timeout=60, env=env or clean_env(), cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     return {os.path.relpath(r["path"], root): r for r in json.loads(proc.stdout)}
-
-
-def read_summary(outdir):
-    with open(Path(outdir) / "summary.json") as fh:
-        return json.load(fh)
 
 
 @pytest.fixture(params=["numpy", "torch"])

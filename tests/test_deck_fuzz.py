@@ -14,6 +14,7 @@ from conftest import ROOT, run_zzhpc
 from zzhpc.config.loader import load_deck
 from zzhpc.config.schema import Section
 from zzhpc.core.deck import full_schema, resolve
+from zzhpc.core.harness import dumps_deck
 from zzhpc.core.registry import get_solver
 from zzhpc.errors import ConfigError
 
@@ -137,22 +138,4 @@ def test_cli_exits_2_with_one_line(name, ranks, tmp_path):
         assert not (tmp_path / "out").exists()
 
 
-def _toml(d, prefix=""):
-    """A tiny TOML writer for the generated decks (tables, arrays, scalars, inline tables)."""
-    def val(v):
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, float):
-            return {math.inf: "inf", -math.inf: "-inf"}.get(v, "nan" if v != v else repr(v))
-        if isinstance(v, (int,)):
-            return str(v)
-        if isinstance(v, str):
-            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        if isinstance(v, list):
-            return "[" + ", ".join(val(x) for x in v) + "]"
-        if isinstance(v, dict):
-            return "{" + ", ".join(f"{k} = {val(x)}" for k, x in v.items()) + "}"
-        raise TypeError(v)
-    scalars = [f"{k} = {val(v)}" for k, v in d.items() if not isinstance(v, dict)]
-    tables = [f"\n[{prefix}{k}]\n" + _toml(v, prefix + k + ".") for k, v in d.items() if isinstance(v, dict)]
-    return "\n".join(scalars) + "\n" + "".join(tables)
+_toml = dumps_deck   # the harness's deck writer (test_deck_fuzz_mpi imports it by this name)

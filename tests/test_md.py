@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from zzhpc.core.deck import resolve
+from zzhpc.core.harness import run_deck
 from zzhpc.errors import ConfigError, InputError
-from zzhpc.solvers.md.cases import analytic_forces, fd_forces, make_solver, lammps_thermo
+from zzhpc.solvers.md.cases import lammps_thermo
+from zzhpc.solvers.md.cases_common import analytic_forces, fd_forces, make_solver, md_deck
 from zzhpc.solvers.md.datafile import read_data, write_data
-from zzhpc.solvers.md.runner import md_deck, run_inprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -26,7 +27,7 @@ def lammps_ref(tmp_path_factory):
 @pytest.mark.slow
 def test_thermo_agrees_with_lammps(lammps_ref, tmp_path):
     data, ref = lammps_ref
-    _, rows = run_inprocess(md_deck({"data_file": data, "temperature": None}, {"steps": 60, "diag_every": 20}),
+    _, rows = run_deck(md_deck({"data_file": data, "temperature": None}, {"steps": 60, "diag_every": 20}),
                             str(tmp_path))
     assert [r["step"] for r in rows] == [r["step"] for r in ref]
     for got, want in zip(rows, ref):
@@ -64,24 +65,24 @@ def test_two_types_mixing_and_total_force_zero():
 
 def test_numpy_and_torch_runs_agree(tmp_path):
     base = md_deck({"cells": [4, 4, 4]}, {"steps": 30, "diag_every": 10})
-    _, r1 = run_inprocess(base, str(tmp_path / "np"))
+    _, r1 = run_deck(base, str(tmp_path / "np"))
     tdeck = dict(base, backend={"name": "torch"})
-    _, r2 = run_inprocess(tdeck, str(tmp_path / "torch"))
+    _, r2 = run_deck(tdeck, str(tmp_path / "torch"))
     for a, b in zip(r1, r2):
         for k in ("temp", "pe", "press"):
             assert a[k] == pytest.approx(b[k], rel=1e-10)
 
 
 def test_reference_kernels_and_full_lists_agree_with_fast_path(tmp_path):
-    _, fast = run_inprocess(md_deck({"cells": [4, 4, 4]}, {"steps": 30, "diag_every": 30}), str(tmp_path / "a"))
-    _, ref = run_inprocess(md_deck({"cells": [4, 4, 4], "kernels": "reference", "newton": False},
+    _, fast = run_deck(md_deck({"cells": [4, 4, 4]}, {"steps": 30, "diag_every": 30}), str(tmp_path / "a"))
+    _, ref = run_deck(md_deck({"cells": [4, 4, 4], "kernels": "reference", "newton": False},
                                    {"steps": 30, "diag_every": 30}), str(tmp_path / "b"))
     for k in ("temp", "pe", "etotal", "press"):
         assert fast[-1][k] == pytest.approx(ref[-1][k], rel=1e-10)
 
 
 def test_nve_conserves_energy_with_shifted_cutoff(tmp_path):
-    _, rows = run_inprocess(md_deck({"cells": [4, 4, 4], "pair_shift": True}, {"steps": 400, "diag_every": 50}),
+    _, rows = run_deck(md_deck({"cells": [4, 4, 4], "pair_shift": True}, {"steps": 400, "diag_every": 50}),
                             str(tmp_path))
     e = [r["etotal"] for r in rows]
     assert max(abs(v - e[0]) for v in e) < 2e-4 * abs(e[0])
@@ -89,7 +90,7 @@ def test_nve_conserves_energy_with_shifted_cutoff(tmp_path):
 
 
 def test_neighbor_every_check_no_rebuilds_on_schedule(tmp_path):
-    s, rows = run_inprocess(md_deck({"cells": [4, 4, 4], "neigh_every": 10, "neigh_check": False},
+    s, rows = run_deck(md_deck({"cells": [4, 4, 4], "neigh_every": 10, "neigh_check": False},
                                     {"steps": 50, "diag_every": 50}), str(tmp_path))
     assert s["results"]["neigh_builds"] == 1 + 5
 
@@ -97,11 +98,11 @@ def test_neighbor_every_check_no_rebuilds_on_schedule(tmp_path):
 def test_restart_is_bitwise(tmp_path):
     deck = md_deck({"cells": [4, 4, 4], "integrator": "nhc", "t_target": 1.2}, {"steps": 40, "diag_every": 10,
                                                                                  "checkpoint_every": 20})
-    _, full = run_inprocess(deck, str(tmp_path / "a"))
+    _, full = run_deck(deck, str(tmp_path / "a"))
     half = dict(deck, run=dict(deck["run"], steps=20))
-    run_inprocess(half, str(tmp_path / "b"))
+    run_deck(half, str(tmp_path / "b"))
     rest = dict(deck, run=dict(deck["run"], restart="auto"))
-    _, cont = run_inprocess(rest, str(tmp_path / "b"))
+    _, cont = run_deck(rest, str(tmp_path / "b"))
     with h5py.File(tmp_path / "a/checkpoints/ckpt_0000000040.h5") as fa, \
             h5py.File(tmp_path / "b/checkpoints/ckpt_0000000040.h5") as fb:
         for k in ("x", "v", "id", "image"):
@@ -111,8 +112,8 @@ def test_restart_is_bitwise(tmp_path):
 
 def test_langevin_results_do_not_depend_on_atom_order(tmp_path):
     deck = md_deck({"cells": [3, 3, 3], "integrator": "langevin", "t_target": 1.0}, {"steps": 20, "diag_every": 20})
-    _, a = run_inprocess(deck, str(tmp_path / "a"))
-    _, b = run_inprocess(deck, str(tmp_path / "b"))
+    _, a = run_deck(deck, str(tmp_path / "a"))
+    _, b = run_deck(deck, str(tmp_path / "b"))
     assert a[-1] == b[-1]
 
 
@@ -185,7 +186,7 @@ def test_write_data_and_h5md_outputs(tmp_path):
     deck = md_deck({"cells": [3, 3, 3], "write_data": "final.data"}, {"steps": 10, "diag_every": 5,
                                                                        "output_every": 5})
     deck["output"] = {"fields": True}
-    s, _ = run_inprocess(deck, str(tmp_path))
+    s, _ = run_deck(deck, str(tmp_path))
     d = read_data(str(tmp_path / "final.data"))
     assert len(d["id"]) == 108 and "v" in d
     with h5py.File(tmp_path / "trajectory.h5md") as f:

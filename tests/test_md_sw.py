@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 from zzhpc.core.deck import resolve
+from zzhpc.core.harness import run_deck
 from zzhpc.device import kernel_registry
 from zzhpc.errors import ConfigError, InputError
 from zzhpc.solvers.md import kernels_sw_numba
-from zzhpc.solvers.md.cases import analytic_forces, fd_forces, make_solver
+from zzhpc.solvers.md.cases_common import analytic_forces, fd_forces, make_solver, md_deck
 from zzhpc.solvers.md.cases_mw import PEER, lattice_constant, mw_deck, write_mw_file
 from zzhpc.particles.neighbors import neighbor_list
 from zzhpc.solvers.md.kernels_sw import sample_system
-from zzhpc.solvers.md.runner import md_deck, run_inprocess
 from zzhpc.solvers.md.sw import BUILTIN, SWParams, read_sw_file, sw_constants, sw_file_text
 
 REF = kernel_registry()["md_sw_forces"]["generic"]
@@ -82,7 +82,7 @@ def test_energy_forces_and_thermo_match_lammps(tmp_path):
     th = s.thermo()
     for k in ("pe", "press", "temp"):
         assert th[k] == pytest.approx(rows[0][k], rel=1e-10), k
-    _, got = run_inprocess(deck, str(tmp_path / "z"))
+    _, got = run_deck(deck, str(tmp_path / "z"))
     assert [r["step"] for r in got] == [r["step"] for r in rows]
     for a, b in zip(got, rows):
         for k in ("pe", "ke", "etotal", "press"):
@@ -101,7 +101,7 @@ LJ_BEFORE = [
 
 @pytest.mark.parametrize("md, want", LJ_BEFORE)
 def test_lj_cut_results_unchanged(md, want, tmp_path):
-    _, rows = run_inprocess(md_deck(md, {"steps": 30, "diag_every": 30}), str(tmp_path))
+    _, rows = run_deck(md_deck(md, {"steps": 30, "diag_every": 30}), str(tmp_path))
     got = tuple(rows[-1][k] for k in ("pe", "ke", "etotal", "press"))
     assert got == pytest.approx(want, rel=1e-14, abs=0)
 
@@ -110,7 +110,7 @@ def _npt(tmp_path, p_target, steps=300, **run):
     deck = mw_deck({"cells": [5, 5, 5], "integrator": "svr", "t_target": 298.0, "damp": 100.0,
                     "barostat": "c-rescale", "p_target": p_target, "p_damp": 300.0, "p_every": 5},
                    dict({"steps": steps, "diag_every": 50}, **run))
-    return deck, run_inprocess(deck, str(tmp_path))[1]
+    return deck, run_deck(deck, str(tmp_path))[1]
 
 
 def test_barostat_responds_to_the_target_pressure(tmp_path):
@@ -125,8 +125,8 @@ def test_barostat_responds_to_the_target_pressure(tmp_path):
 def test_barostat_restart_is_bitwise(tmp_path):
     deck, full = _npt(tmp_path / "a", 1.0, steps=40, checkpoint_every=20)
     half = dict(deck, run=dict(deck["run"], steps=20))
-    run_inprocess(half, str(tmp_path / "b"))
-    _, cont = run_inprocess(dict(deck, run=dict(deck["run"], restart="auto")), str(tmp_path / "b"))
+    run_deck(half, str(tmp_path / "b"))
+    _, cont = run_deck(dict(deck, run=dict(deck["run"], restart="auto")), str(tmp_path / "b"))
     assert full[-1] == cont[-1]
     with h5py.File(tmp_path / "b/checkpoints/ckpt_0000000040.h5") as fb:
         assert fb.attrs["box_hi"][0] - fb.attrs["box_lo"][0] == pytest.approx(full[-1]["volume"] ** (1 / 3))
@@ -198,8 +198,8 @@ def test_torch_backend_matches_numpy_npt(tmp_path, one_torch_thread):
     # The generic kernel on torch is checked in test_kernels.py; this runs the barostat's box updates too.
     md = {"cells": [3, 3, 3], "integrator": "svr", "t_target": 298.0, "damp": 100.0, "barostat": "c-rescale",
           "p_target": 1.0, "p_damp": 300.0, "p_every": 2}
-    _, a = run_inprocess(mw_deck(md, {"steps": 6, "diag_every": 3}), str(tmp_path / "np"))
-    _, b = run_inprocess(dict(mw_deck(md, {"steps": 6, "diag_every": 3}), backend={"name": "torch"}),
+    _, a = run_deck(mw_deck(md, {"steps": 6, "diag_every": 3}), str(tmp_path / "np"))
+    _, b = run_deck(dict(mw_deck(md, {"steps": 6, "diag_every": 3}), backend={"name": "torch"}),
                          str(tmp_path / "torch"))
     for x, y in zip(a, b):
         for k in ("pe", "press", "density"):
@@ -211,9 +211,9 @@ def test_npt_trajectory_records_the_box_of_each_frame_and_appends_on_restart(tmp
                     "barostat": "c-rescale", "p_target": 1.0, "p_damp": 200.0, "p_every": 2},
                    {"steps": 20, "diag_every": 5, "output_every": 5, "checkpoint_every": 10})
     deck["output"]["fields"] = True
-    run_inprocess(deck, str(tmp_path / "full"))
-    run_inprocess(dict(deck, run=dict(deck["run"], steps=10)), str(tmp_path / "a"))
-    run_inprocess(dict(deck, run=dict(deck["run"], restart="auto")), str(tmp_path / "a"))
+    run_deck(deck, str(tmp_path / "full"))
+    run_deck(dict(deck, run=dict(deck["run"], steps=10)), str(tmp_path / "a"))
+    run_deck(dict(deck, run=dict(deck["run"], restart="auto")), str(tmp_path / "a"))
     with h5py.File(tmp_path / "a" / "trajectory.h5md") as fa, h5py.File(tmp_path / "full" / "trajectory.h5md") as ff:
         ga, gf = fa["particles/trajectory"], ff["particles/trajectory"]
         assert list(ga["position/step"][()]) == list(gf["position/step"][()]) == [0, 5, 10, 15, 20]

@@ -1,6 +1,7 @@
 """A solver from another package (examples/plugin, Gray-Scott): pip-installed, discovered by `zzhpc run`
 and `zzhpc info`, run under MPI with checkpoint/restart (bitwise), the same on 1 and 2 ranks and on numpy
 and torch, validated, and its kernel picked up by `zzhpc check-backend`."""
+import csv
 import json
 import os
 import subprocess
@@ -101,3 +102,50 @@ def test_check_backend_runs_the_plugin_kernel(env, tmp_path):
         rows = json.load(fh)["checks"]
     row = next(r for r in rows if r["name"] == "grayscott_step")
     assert row["status"] == "pass" and row["detail"] == "zzhpc_grayscott.kernels"
+
+
+SWEEP = """solver = "grayscott"
+
+[run]
+dt = 1.0
+steps = 6
+diag_every = 3
+output_every = 0
+
+[grayscott]
+shape = [48, 40]
+
+[scaling]
+mode = "weak"
+ranks = [1, 2]
+"""
+NETWORK = {"latency_s": 2e-6, "bandwidth_Bps": 1e10, "alltoall_Bps_per_rank": 5e9, "allreduce_latency_s": 3e-6}
+
+
+def test_scaled_and_projected_by_the_same_code(env, tmp_path):
+    """`zzhpc scale` grows the plugin's declared weak-scaling key and counts its work units; `zzhpc project`
+    calibrates its step model and projects it: no line of zzhpc.scaling knows the solver."""
+    deck, out = tmp_path / "gs.toml", tmp_path / "sweep"
+    deck.write_text(SWEEP)
+    zz(env, 0, "scale", deck, "-o", out, "--no-plots", "--timeout", "240")
+    with open(out / "runs.csv") as fh:
+        runs = list(csv.DictReader(fh))
+    assert [(r["status"], int(r["ranks"]), int(r["units"])) for r in runs] == \
+        [("done", 1, 48 * 40), ("done", 2, 2 * 48 * 40)]
+    assert "shape = [96, 40]" in (out / "runs" / "p0002-r1" / "deck.toml").read_text()
+    net = tmp_path / "net.json"
+    net.write_text(json.dumps(NETWORK))
+    cal_path = tmp_path / "gs.cal.json"
+    zz(env, 0, "project", "calibrate", out, "--network", net, "-o", cal_path, "--fit", "origin")
+    cal = json.loads(cal_path.read_text())
+    assert cal["solver"] == "grayscott" and cal["unit"] == "grid point"
+    # Two ranks split the doubled mesh along its first axis: one halo exchange of two components per step.
+    two = cal["points"][1]
+    assert two["work"] == 48 * 40 and two["comm_s"] >= 2 * (2e-6 + 2 * 8 * 40 / 1e10)
+    cal["c_s_per_unit"] = max(cal["c_s_per_unit"], 1e-9)      # noise guard for the CLI's c > 0 check
+    cal["mem_bytes_per_unit"] = max(cal["mem_bytes_per_unit"], 8.0)
+    cal_path.write_text(json.dumps(cal))
+    pred = zz(env, 0, "project", "predict", cal_path, "--units", "1e12", "--cards", "1000").stdout
+    assert "| 1e+12 grid points | 1,000 |" in pred
+    head = zz(env, 0, "project", "headline", "--cal", cal_path, "--cards", "60000").stdout
+    assert "| grayscott: " in head and "grid points" in head

@@ -7,7 +7,8 @@ from zzhpc.core.deck import resolve
 from zzhpc.device import kernel_registry
 from zzhpc.errors import ConfigError
 from zzhpc.solvers.md.kernels_numba import lj_forces_numba
-from zzhpc.solvers.md.runner import md_deck, run_inprocess
+from zzhpc.core.harness import run_deck as run_inprocess
+from zzhpc.solvers.md.cases_common import md_deck
 
 LJ = kernel_registry()["md_lj_forces"]
 

@@ -12,7 +12,8 @@ import pytest
 from conftest import ROOT, clean_env
 from zzhpc.config.loader import tomllib
 from zzhpc.errors import ConfigError
-from zzhpc.scaling.deckio import dumps_toml, read_sweep_deck
+from zzhpc.core.harness import dumps_deck
+from zzhpc.scaling.deckio import read_sweep_deck
 from zzhpc.scaling.sweep import parse_ranks, plan_sweep
 from zzhpc.scaling.workloads import scale_value
 
@@ -52,7 +53,7 @@ def test_sweep_deck_table_stripped_and_toml_roundtrip(tmp_path):
     plan = plan_sweep(deck, table, str(deck_file), mode="weak", ranks="1,2,4", steps=3)
     assert [r.ranks for r in plan.runs] == [1, 2, 4]
     assert [r.deck["heat"]["shape"] for r in plan.runs] == [[512, 512], [1024, 512], [1024, 1024]]
-    back = tomllib.loads(dumps_toml(plan.runs[2].deck))
+    back = tomllib.loads(dumps_deck(plan.runs[2].deck))
     assert back == plan.runs[2].deck and back["run"]["steps"] == 3 and "t_end" not in back["run"]
     deck_file.write_text(SWEEP_DECK + "bogus = 1\n")
     with pytest.raises(ConfigError, match="scaling.bogus"):
@@ -205,7 +206,8 @@ ranks = [1, 2]
 
 def test_incompressible_communication_model():
     """Halo exchanges per scatter, MatMult and V-cycle level; allreduces per CG iteration."""
-    from zzhpc.scaling.comm import CG_REDUCTIONS, incompressible, multigrid_sizes
+    from zzhpc.solvers.incompressible.perfmodel import CG_REDUCTIONS, multigrid_sizes
+    from zzhpc.solvers.incompressible.perfmodel import step_model as incompressible
     net = {"latency_s": 1e-6, "bandwidth_Bps": 1e10, "alltoall_Bps_per_rank": 1e10, "allreduce_latency_s": 2e-6}
     params = {"shape": [64, 64, 64], "pressure_its": 12.0, "momentum_its": 36.0, "diag_every": 10**9}
     one = incompressible(params, 1, net)

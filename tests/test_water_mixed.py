@@ -12,7 +12,8 @@ from zzhpc.solvers.water import cases_forces, peer_gromacs
 from zzhpc.solvers.water.builder import water_box
 from zzhpc.solvers.water.forcefield import WaterForceField
 from zzhpc.solvers.water.kernels_numba import pair_forces_numba
-from zzhpc.solvers.water.runner import run_inprocess, water_deck
+from zzhpc.core.harness import run_deck as run_inprocess
+from zzhpc.solvers.water.cases_common import water_deck
 
 BE = get_backend("numpy")
 COMM = MPI.COMM_SELF
@@ -135,7 +136,7 @@ def test_mixed_on_a_device_without_float64(tmp_path):
     import sys
     sys.path.insert(0, os.path.dirname(__file__))
     from conftest import ROOT, install_example_package, zzhpc_cmd
-    from zzhpc.solvers.md.runner import write_toml
+    from zzhpc.core.harness import write_deck as write_toml
     env = install_example_package("backend_plugin", tmp_path / "plugin")
     rows = {}
     for name, backend in (("f64", {"precision": "uniform"}),
@@ -152,7 +153,7 @@ def test_mixed_on_a_device_without_float64(tmp_path):
     assert b["precision"] == "mixed" and b["dtype"] == "float32"
     assert b["results"]["thermo"]["etotal"] == pytest.approx(a["results"]["thermo"]["etotal"], rel=1e-4)
     # LJ MD (in.lj, 864 atoms) likewise.
-    from zzhpc.solvers.md.runner import md_deck
+    from zzhpc.solvers.md.cases_common import md_deck
     for name, backend in (("md64", {"precision": "uniform"}),
                           ("md32", {"name": "numpy32", "dtype": "float32", "precision": "mixed"})):
         deck = md_deck(run={"steps": 20, "diag_every": 20}, backend=backend)

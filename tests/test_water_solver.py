@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, read_summary, run_zzhpc
+from zzhpc.core.harness import run_deck, write_deck
 from zzhpc.particles import analysis, coupling
-from zzhpc.solvers.md.runner import write_toml
+from zzhpc.solvers.water.cases_common import water_deck
 from zzhpc.solvers.water.models import get_model
-from zzhpc.solvers.water.runner import run_inprocess, water_deck
 from zzhpc.solvers.water.settle import SettleGeometry, settle_positions, settle_velocities
 
 SMALL = {"molecules": 125, "cutoff": 6.0, "skin": 1.0, "minimise_steps": 10, "plots": False}
@@ -87,7 +87,7 @@ def test_rdf_of_an_ideal_gas_and_diffusion_of_a_random_walk():
 
 
 def test_nve_conserves_energy_and_constraints(tmp_path):
-    s, rows = run_inprocess(water_deck(dict(SMALL, ensemble="nve", ewald_tolerance=1e-5),
+    s, rows = run_deck(water_deck(dict(SMALL, ensemble="nve", ewald_tolerance=1e-5),
                                        {"steps": 60, "dt": 1.0, "diag_every": 10}), str(tmp_path))
     e = np.array([r["etotal"] for r in rows])
     ke = np.mean([r["ke"] for r in rows])
@@ -97,7 +97,7 @@ def test_nve_conserves_energy_and_constraints(tmp_path):
 
 
 def test_thermostat_brings_the_temperature_to_the_target(tmp_path):
-    _, rows = run_inprocess(water_deck(dict(SMALL, ensemble="nvt", temperature=250.0, tau_t=20.0),
+    _, rows = run_deck(water_deck(dict(SMALL, ensemble="nvt", temperature=250.0, tau_t=20.0),
                                        {"steps": 300, "diag_every": 10}), str(tmp_path))
     late = [r["temp"] for r in rows if r["step"] >= 150]
     assert np.mean(late) == pytest.approx(250.0, rel=0.05)
@@ -108,7 +108,7 @@ def test_thermostat_brings_the_temperature_to_the_target(tmp_path):
 
 
 def test_barostat_compresses_a_dilute_start(tmp_path):
-    _, rows = run_inprocess(water_deck(dict(SMALL, ensemble="npt", density=0.85, tau_p=200.0, pcouple_every=2),
+    _, rows = run_deck(water_deck(dict(SMALL, ensemble="npt", density=0.85, tau_p=200.0, pcouple_every=2),
                                        {"steps": 200, "diag_every": 20}), str(tmp_path))
     assert rows[0]["press"] < -500.0
     assert rows[-1]["density"] > rows[0]["density"] + 0.02
@@ -141,7 +141,7 @@ def test_two_level_lists_miss_no_pair(tmp_path, monkeypatch, kernels):
     monkeypatch.setattr(WaterSolver, "_forces", checked)
     w = dict(SMALL, ensemble="npt", pcouple_every=2, tau_p=200.0, skin=0.4, molecule_skin=0.6, kernels=kernels,
              minimise_steps=0)
-    s, _ = run_inprocess(water_deck(w, {"steps": 40, "diag_every": 10}), str(tmp_path))
+    s, _ = run_deck(water_deck(w, {"steps": 40, "diag_every": 10}), str(tmp_path))
     builds, prunes = seen[-1]
     assert len(seen) == 41 and builds >= 2 and prunes >= builds + 3, seen[-1]
     assert s["results"]["list_prunes"] == prunes
@@ -151,9 +151,9 @@ def test_restart_is_bitwise_and_outputs_are_written(tmp_path):
     w = dict(SMALL, ensemble="npt", pcouple_every=3, sample_every=5, plots=True)
     deck = water_deck(w, {"steps": 30, "diag_every": 5, "checkpoint_every": 15, "output_every": 10})
     deck["output"]["fields"] = True
-    s1, full = run_inprocess(deck, str(tmp_path / "a"))
+    s1, full = run_deck(deck, str(tmp_path / "a"))
     ck = str(tmp_path / "a" / "checkpoints" / "ckpt_0000000015.h5")
-    s2, cont = run_inprocess(water_deck(w, {"steps": 30, "diag_every": 5, "restart": ck}), str(tmp_path / "b"))
+    s2, cont = run_deck(water_deck(w, {"steps": 30, "diag_every": 5, "restart": ck}), str(tmp_path / "b"))
     assert cont == [r for r in full if r["step"] > 15]
     # Both list levels were rebuilt during the run, so the restart replayed an outer build and a prune.
     assert s1["results"]["list_prunes"] > s1["results"]["neigh_builds"] >= 2
@@ -184,15 +184,15 @@ def test_bad_input_is_one_line_exit_2(tmp_path):
              ({"ensemble": "nph"}, "water.ensemble")]
     for i, (bad, key) in enumerate(cases):
         path = tmp_path / f"bad{i}.toml"
-        write_toml(water_deck(dict(SMALL, **bad), {"steps": 1}, output={"dir": str(tmp_path / "out")}), str(path))
+        write_deck(water_deck(dict(SMALL, **bad), {"steps": 1}, output={"dir": str(tmp_path / "out")}), str(path))
         proc = run_zzhpc(0, "run", path)
         lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("zzhpc")]
         assert proc.returncode == 2 and len(lines) == 1 and key in lines[0], proc.stderr[-1500:]
     # A checkpoint of another system is refused, naming the file.
-    run_inprocess(water_deck(SMALL, {"steps": 2}), str(tmp_path / "c"))
+    run_deck(water_deck(SMALL, {"steps": 2}), str(tmp_path / "c"))
     ck = tmp_path / "c" / "checkpoints" / "ckpt_0000000002.h5"
     path = tmp_path / "other.toml"
-    write_toml(water_deck(dict(SMALL, molecules=150), {"steps": 4, "restart": str(ck)},
+    write_deck(water_deck(dict(SMALL, molecules=150), {"steps": 4, "restart": str(ck)},
                           output={"dir": str(tmp_path / "d")}), str(path))
     proc = run_zzhpc(0, "run", path)
     lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("zzhpc")]
@@ -215,8 +215,8 @@ def test_numpy_and_torch_runs_agree(tmp_path):
     if not ok:
         pytest.skip(f"torch backend not available: {why}")
     deck = water_deck(dict(SMALL, ensemble="npt", pcouple_every=2, minimise_steps=3), {"steps": 10, "diag_every": 5})
-    _, a = run_inprocess(deck, str(tmp_path / "np"))
-    _, b = run_inprocess(dict(deck, backend={"name": "torch"}), str(tmp_path / "torch"))
+    _, a = run_deck(deck, str(tmp_path / "np"))
+    _, b = run_deck(dict(deck, backend={"name": "torch"}), str(tmp_path / "torch"))
     for x, y in zip(a, b):
         for k in ("pe", "ke", "press", "volume"):
             assert y[k] == pytest.approx(x[k], rel=1e-10), (k, x["step"])
@@ -247,11 +247,11 @@ def test_restart_in_the_same_folder_replaces_later_frames_and_keeps_npt_box(tmp_
     run = {"diag_every": 5, "output_every": 5, "checkpoint_every": 10}
     deck = water_deck(w, dict(run, steps=20))
     deck["output"]["fields"] = True
-    run_inprocess(deck, str(tmp_path / "full"))
+    run_deck(deck, str(tmp_path / "full"))
     part = dict(deck, run=dict(deck["run"], steps=15))
-    run_inprocess(part, str(tmp_path / "a"))
+    run_deck(part, str(tmp_path / "a"))
     ck = str(tmp_path / "a" / "checkpoints" / "ckpt_0000000010.h5")
-    run_inprocess(dict(deck, run=dict(deck["run"], restart=ck)), str(tmp_path / "a"))
+    run_deck(dict(deck, run=dict(deck["run"], restart=ck)), str(tmp_path / "a"))
     import h5py
     with h5py.File(tmp_path / "a" / "trajectory.h5md") as fa, h5py.File(tmp_path / "full" / "trajectory.h5md") as ff:
         ga, gf = fa["particles/trajectory"], ff["particles/trajectory"]
@@ -275,7 +275,7 @@ def test_cli_requeue_on_more_ranks_in_the_same_folder(tmp_path):
         d = water_deck(w, dict(run, steps=steps), output={"dir": str(tmp_path / ("full" if name == "full" else "a")),
                                                           "fields": True})
         decks[name] = tmp_path / f"{name}.toml"
-        write_toml(d, str(decks[name]))
+        write_deck(d, str(decks[name]))
     run_zzhpc(2, "run", decks["full"], "-q", check=True)
     run_zzhpc(2, "run", decks["short"], "-q", check=True)
     run_zzhpc(3, "run", decks["long"], "-q", "--restart", "auto", check=True)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 
-from zzhpc.solvers.md.runner import md_deck, run_inprocess
+from zzhpc.core.harness import run_deck
+from zzhpc.solvers.md.cases_common import md_deck
 
 pytestmark = pytest.mark.mpi(min_size=2)
 KEYS = ("temp", "pe", "ke", "etotal", "press")
@@ -24,9 +25,9 @@ def compare(deck, keys=KEYS, tol=1e-10):
     test_md_sw_mpi.py)."""
     comm = MPI.COMM_WORLD
     work = shared_dir()
-    s, par = run_inprocess(deck, os.path.join(work, "par"), comm)
+    s, par = run_deck(deck, os.path.join(work, "par"), comm)
     serial = {k: v for k, v in deck.items() if k != "parallel"}
-    _, ser = run_inprocess(serial, os.path.join(work, f"ser{comm.rank}"), MPI.COMM_SELF)
+    _, ser = run_deck(serial, os.path.join(work, f"ser{comm.rank}"), MPI.COMM_SELF)
     assert len(par) == len(ser)
     for a, b in zip(par, ser):
         for k in keys:
@@ -57,9 +58,9 @@ def test_restart_bitwise_on_same_ranks():
     comm = MPI.COMM_WORLD
     work = shared_dir()
     deck = md_deck({"cells": [4, 4, 4]}, {"steps": 30, "diag_every": 10, "checkpoint_every": 15})
-    _, full = run_inprocess(deck, os.path.join(work, "a"), comm)
-    run_inprocess(dict(deck, run=dict(deck["run"], steps=15)), os.path.join(work, "b"), comm)
-    _, cont = run_inprocess(dict(deck, run=dict(deck["run"], restart="auto")), os.path.join(work, "b"), comm)
+    _, full = run_deck(deck, os.path.join(work, "a"), comm)
+    run_deck(dict(deck, run=dict(deck["run"], steps=15)), os.path.join(work, "b"), comm)
+    _, cont = run_deck(dict(deck, run=dict(deck["run"], restart="auto")), os.path.join(work, "b"), comm)
     assert full[-1] == cont[-1]
     if comm.rank == 0:
         with h5py.File(os.path.join(work, "a/checkpoints/ckpt_0000000030.h5")) as fa, \
@@ -112,14 +113,14 @@ def test_restart_on_another_rank_count_continues_the_run(kind):
                         "barostat": "c-rescale", "p_target": 1.0, "p_damp": 300.0, "p_every": 3}, run)
         keys = ("temp", "pe", "ke", "etotal", "press", "density")
     ck = os.path.join("checkpoints", "ckpt_0000000010.h5")
-    _, full = run_inprocess(deck, os.path.join(work, "par"), comm)
+    _, full = run_deck(deck, os.path.join(work, "par"), comm)
     runs = []
     if comm.rank == 0:
-        runs.append(run_inprocess(dict(deck, run=dict(deck["run"], restart=os.path.join(work, "par", ck))),
+        runs.append(run_deck(dict(deck, run=dict(deck["run"], restart=os.path.join(work, "par", ck))),
                                   os.path.join(work, "one"), MPI.COMM_SELF))
-        run_inprocess(deck, os.path.join(work, "ser"), MPI.COMM_SELF)
+        run_deck(deck, os.path.join(work, "ser"), MPI.COMM_SELF)
     comm.Barrier()
-    runs.append(run_inprocess(dict(deck, run=dict(deck["run"], restart=os.path.join(work, "ser", ck))),
+    runs.append(run_deck(dict(deck, run=dict(deck["run"], restart=os.path.join(work, "ser", ck))),
                               os.path.join(work, "many"), comm))
     for s, cont in runs:
         assert s["restarted_from"] and sum(s["results"]["atoms_per_rank"]) == s["results"]["natoms"]

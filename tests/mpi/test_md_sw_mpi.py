@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 
-from zzhpc.solvers.md.cases import make_solver
+from zzhpc.solvers.md.cases_common import make_solver
 from zzhpc.solvers.md.cases_mw import mw_deck
 from test_md_mpi import compare  # the same serial-vs-parallel comparison
 

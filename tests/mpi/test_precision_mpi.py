@@ -5,7 +5,8 @@ import tempfile
 import pytest
 from mpi4py import MPI
 
-from zzhpc.solvers.md.runner import md_deck, run_inprocess
+from zzhpc.core.harness import run_deck as run_inprocess
+from zzhpc.solvers.md.cases_common import md_deck
 
 pytestmark = pytest.mark.mpi(min_size=2)
 

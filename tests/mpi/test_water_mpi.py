@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 
-from zzhpc.solvers.water.runner import run_inprocess, water_deck
+from zzhpc.core.harness import run_deck
+from zzhpc.solvers.water.cases_common import water_deck
 
 pytestmark = pytest.mark.mpi(min_size=2)
 KEYS = ("temp", "pe", "ke", "etotal", "press", "volume", "conserved")
@@ -25,8 +26,8 @@ def test_npt_thermo_independent_of_rank_count():
     work = shared_dir()
     deck = water_deck(dict(SMALL, ensemble="npt", pcouple_every=2, tau_p=200.0, sample_every=10),
                       {"steps": 20, "diag_every": 5})
-    s, par = run_inprocess(deck, os.path.join(work, "par"), comm)
-    _, ser = run_inprocess(deck, os.path.join(work, f"ser{comm.rank}"), MPI.COMM_SELF)
+    s, par = run_deck(deck, os.path.join(work, "par"), comm)
+    _, ser = run_deck(deck, os.path.join(work, f"ser{comm.rank}"), MPI.COMM_SELF)
     assert len(par) == len(ser)
     for a, b in zip(par, ser):
         for k in KEYS:
@@ -41,9 +42,9 @@ def test_restart_bitwise_on_same_ranks():
     work = shared_dir()
     deck = water_deck(dict(SMALL, ensemble="npt", pcouple_every=3),
                       {"steps": 16, "diag_every": 4, "checkpoint_every": 8})
-    _, full = run_inprocess(deck, os.path.join(work, "a"), comm)
-    run_inprocess(dict(deck, run=dict(deck["run"], steps=8)), os.path.join(work, "b"), comm)
-    _, cont = run_inprocess(dict(deck, run=dict(deck["run"], restart="auto")), os.path.join(work, "b"), comm)
+    _, full = run_deck(deck, os.path.join(work, "a"), comm)
+    run_deck(dict(deck, run=dict(deck["run"], steps=8)), os.path.join(work, "b"), comm)
+    _, cont = run_deck(dict(deck, run=dict(deck["run"], restart="auto")), os.path.join(work, "b"), comm)
     assert full[-1] == cont[-1]
     if comm.rank == 0:
         with h5py.File(os.path.join(work, "a/checkpoints/ckpt_0000000016.h5")) as fa, \
@@ -61,13 +62,13 @@ def test_restart_on_another_rank_count_continues_the_run():
     deck = water_deck(dict(SMALL, ensemble="npt", pcouple_every=3, sample_every=4),
                       {"steps": 16, "diag_every": 4, "checkpoint_every": 8})
     ck = os.path.join("checkpoints", "ckpt_0000000008.h5")
-    s_par, full = run_inprocess(deck, os.path.join(work, "par"), comm)
+    s_par, full = run_deck(deck, os.path.join(work, "par"), comm)
     if comm.rank == 0:   # P ranks -> 1 rank, and a 1-rank run to restart on P ranks
-        s1, cont1 = run_inprocess(dict(deck, run=dict(deck["run"], restart=os.path.join(work, "par", ck))),
+        s1, cont1 = run_deck(dict(deck, run=dict(deck["run"], restart=os.path.join(work, "par", ck))),
                                   os.path.join(work, "one"), MPI.COMM_SELF)
-        run_inprocess(deck, os.path.join(work, "ser"), MPI.COMM_SELF)
+        run_deck(deck, os.path.join(work, "ser"), MPI.COMM_SELF)
     comm.Barrier()
-    s2, cont2 = run_inprocess(dict(deck, run=dict(deck["run"], restart=os.path.join(work, "ser", ck))),
+    s2, cont2 = run_deck(dict(deck, run=dict(deck["run"], restart=os.path.join(work, "ser", ck))),
                               os.path.join(work, "many"), comm)
     assert s2["restarted_from"] and sum(s2["results"]["molecules_per_rank"]) == 125
     for cont, s in ([(cont1, s1)] if comm.rank == 0 else []) + [(cont2, s2)]:
@@ -87,12 +88,12 @@ def test_mixed_precision_independent_of_rank_count_and_restarts_bitwise():
     work = shared_dir()
     deck = water_deck(dict(SMALL, ensemble="npt", pcouple_every=2, tau_p=200.0),
                       {"steps": 16, "diag_every": 4, "checkpoint_every": 8}, backend={"precision": "mixed"})
-    s, par = run_inprocess(deck, os.path.join(work, "par"), comm)
-    _, ser = run_inprocess(deck, os.path.join(work, f"ser{comm.rank}"), MPI.COMM_SELF)
+    s, par = run_deck(deck, os.path.join(work, "par"), comm)
+    _, ser = run_deck(deck, os.path.join(work, f"ser{comm.rank}"), MPI.COMM_SELF)
     assert s["precision"] == "mixed"
     for a, b in zip(par, ser):
         for k in KEYS:
             assert a[k] == pytest.approx(b[k], rel=1e-5), (k, a["step"])   # pressure: 1e-6 at step 16
-    run_inprocess(dict(deck, run=dict(deck["run"], steps=8)), os.path.join(work, "b"), comm)
-    _, cont = run_inprocess(dict(deck, run=dict(deck["run"], restart="auto")), os.path.join(work, "b"), comm)
+    run_deck(dict(deck, run=dict(deck["run"], steps=8)), os.path.join(work, "b"), comm)
+    _, cont = run_deck(dict(deck, run=dict(deck["run"], restart="auto")), os.path.join(work, "b"), comm)
     assert par[-1] == cont[-1]

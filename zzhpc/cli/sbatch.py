@@ -58,6 +58,7 @@ def add_parser(sub):
 def main(args):
     from ..cluster.jobscript import JobRequest, plan, render
     from ..cluster.sites import load_site
+    from ..core.harness import child_env
 
     site = load_site(args.site)
     req = JobRequest(
@@ -79,10 +80,10 @@ def main(args):
     path = args.script or os.path.join(job.output, "job.sbatch")
     _write(path, text)
     try:
-        # os.environ, not the C environment: MPI_Init (mpi4py, imported with the solvers) adds OMPI_/PMIX_
-        # variables there that would make the job's mpiexec think it is already inside an MPI job.
+        # Not the C environment: MPI_Init (mpi4py, imported with the solvers) adds OMPI_/PMIX_ variables there
+        # that would make the job's mpiexec think it is already inside an MPI job.
         proc = subprocess.run(["sbatch", "--parsable", path], capture_output=True, text=True, timeout=120,
-                              env=dict(os.environ))
+                              env=child_env())
     except FileNotFoundError:
         raise ZzhpcError("sbatch not found: is this a Slurm login node? (the script is in "
                          f"{path}; --dry-run prints it)") from None

@@ -3,36 +3,24 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 
+from ..core.harness import OVERSUBSCRIBE, child_env, zzhpc_command
 from .result import FAIL, SKIP, Check
-
-# Variables that tie a process to an enclosing MPI job; a child mpiexec must not inherit them.
-_JOB_VARS = ("OMPI_COMM_WORLD", "OMPI_MCA_ess", "OMPI_MCA_orte", "OMPI_MCA_pmix", "OMPI_MCA_shmem",
-             "OMPI_MCA_initial_wdir", "OMPI_FILE_LOCATION", "OMPI_UNIVERSE", "OMPI_APP_CTX", "OMPI_FIRST_RANKS",
-             "OMPI_NUM_APP_CTX", "OMPI_ARGV", "OMPI_COMMAND", "OMPI_NPROC", "PMIX_", "PMI_", "MPI_LOCALRANKID",
-             "MPI_LOCALNRANKS", "HYDI_", "HYDRA_")
-
-
-def child_env():
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_JOB_VARS)}
-    env.setdefault("OMPI_MCA_rmaps_base_oversubscribe", "1")  # 2 ranks must start on a 1-core machine too
-    return env
-
 
 def mpi_part(name, device, gpu_aware_mpi, ranks=2, timeout=600):
     """Rows of the MPI checks run in a child job of ``ranks`` ranks (or one row saying why not)."""
-    mpiexec = os.environ.get("ZZHPC_MPIEXEC") or shutil.which("mpiexec") or shutil.which("mpirun")
-    if not mpiexec:
+    if not (os.environ.get("ZZHPC_MPIEXEC") or shutil.which("mpiexec") or shutil.which("mpirun")):
         return [Check("mpi", "MPI part", status=SKIP, detail="not run: no mpiexec on PATH (run "
                       f"`mpiexec -n 2 zzhpc check-backend {name}` where MPI is installed)")]
     with tempfile.TemporaryDirectory(prefix="zzhpc-check-") as tmp:
         out = os.path.join(tmp, "mpi.json")
-        cmd = [mpiexec, "-n", str(ranks), sys.executable, "-m", "zzhpc", "check-backend", name, "--device",
-               str(device), "--mpi-only", "--json", out] + (["--gpu-aware-mpi"] if gpu_aware_mpi else [])
+        cmd = zzhpc_command(ranks, "check-backend", name, "--device", device, "--mpi-only", "--json", out,
+                            *(["--gpu-aware-mpi"] if gpu_aware_mpi else []))
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=child_env())
+            # 2 ranks must start on a 1-core machine too
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                                  env=child_env(**OVERSUBSCRIBE))
         except subprocess.TimeoutExpired:
             return [Check("mpi", "MPI part", status=FAIL, ranks=ranks,
                           detail=f"`{' '.join(cmd[:3])} ...` did not finish in {timeout} s (a hang in MPI?)")]

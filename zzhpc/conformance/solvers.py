@@ -5,17 +5,17 @@ from ..errors import ConfigError
 def float64_needs():
     """``{solver: (needs_float64, why)}`` with ``needs_float64`` True, False or None (undetermined).
 
-    A solver needs float64 when it declares ``requires_float64 = True`` or when its deck check rejects
-    ``backend.dtype = "float32"`` on a minimal deck (the NumPy backend, default keys, one step).
+    A solver needs float64 when it declares :attr:`~zzhpc.core.Solver.requires_float64` or when its deck
+    check rejects ``backend.dtype = "float32"`` on a minimal deck (the NumPy backend, default keys, one
+    step): the check is asked too, so an undeclared need is still found.
     """
     from ..core.deck import resolve
     from ..core.registry import get_solver, solver_names
     out = {}
     for name in solver_names():
         cls = get_solver(name)
-        declared = getattr(cls, "requires_float64", None)
-        if declared is not None:
-            out[name] = (bool(declared), "declared by the solver")
+        if cls.requires_float64:
+            out[name] = (True, "declared by the solver (requires_float64)")
             continue
         deck = {"solver": name, "backend": {"name": "numpy", "dtype": "float32"}, "run": {"steps": 1}}
         try:

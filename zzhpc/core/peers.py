@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 from ..errors import ZzhpcError
+from .harness import child_env
 
 
 class PeerUnavailable(ZzhpcError):
@@ -33,10 +34,8 @@ def peer_python():
 def run_peer(script, payload, *, timeout=600, env=None):
     """Run ``script`` (a path) in the peer environment with ``payload`` as JSON on stdin; return its JSON."""
     py = peer_python()
-    e = {k: v for k, v in os.environ.items() if not k.startswith(("OMPI_COMM_WORLD", "PMIX_", "OMPI_MCA_ess"))}
-    e.update(env or {})
     proc = subprocess.run([py, script], input=json.dumps(payload), capture_output=True, text=True,
-                          timeout=timeout, env=e)
+                          timeout=timeout, env=child_env(**(env or {})))
     if proc.returncode != 0:
         raise ZzhpcError(f"peer script {os.path.basename(script)} failed ({proc.returncode}): "
                          f"{proc.stderr.strip()[-2000:]}")

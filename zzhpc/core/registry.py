@@ -5,24 +5,31 @@ never names one); third-party solvers come from the entry point group ``zzhpc.so
 """
 import importlib
 import pkgutil
-from dataclasses import dataclass
+from collections.abc import Callable
+from typing import TypeVar
 
 from ..errors import ConfigError
+from .solver import Solver
 
-_SOLVERS = {}
-_VALIDATION = {}
-_BENCHMARKS = {}
-_ERRORS = {}
+_SOLVERS: dict[str, type[Solver]] = {}
+_VALIDATION: dict[str, dict] = {}
+_BENCHMARKS: dict[str, dict] = {}
+_ERRORS: dict[str, str] = {}
 _discovered = False
 
+S = TypeVar("S", bound=Solver)
+F = TypeVar("F", bound=Callable)
 
-def register_solver(cls):
+
+def register_solver(cls: type[S]) -> type[S]:
     """Class decorator: make a :class:`~zzhpc.core.solver.Solver` available as ``solver = "<name>"``."""
+    if not cls.name:
+        raise TypeError(f"{cls.__name__}: set the class attribute 'name' before @register_solver")
     _SOLVERS[cls.name] = cls
     return cls
 
 
-def discover():
+def discover() -> None:
     """Import built-in solver packages and entry-point plugins once; broken ones are recorded, not fatal."""
     global _discovered
     if _discovered:
@@ -39,7 +46,7 @@ def discover():
     try:
         eps = entry_points(group="zzhpc.solvers")
     except TypeError:
-        eps = entry_points().get("zzhpc.solvers", [])
+        eps = entry_points().get("zzhpc.solvers", [])  # type: ignore[arg-type]
     for ep in eps:
         try:
             cls = ep.load()
@@ -48,17 +55,17 @@ def discover():
             _ERRORS[ep.name] = f"{type(exc).__name__}: {exc}"
 
 
-def solver_names():
+def solver_names() -> list[str]:
     discover()
     return sorted(_SOLVERS)
 
 
-def discovery_errors():
+def discovery_errors() -> dict[str, str]:
     discover()
     return dict(_ERRORS)
 
 
-def get_solver(name):
+def get_solver(name: str) -> type[Solver]:
     discover()
     if name not in _SOLVERS:
         known = ", ".join(sorted(_SOLVERS)) or "none"
@@ -67,44 +74,14 @@ def get_solver(name):
     return _SOLVERS[name]
 
 
-@dataclass
-class Metric:
-    """One checked number of a validation case."""
-
-    name: str
-    measured: float
-    reference: float
-    tolerance: float
-    mode: str = "abs"     # 'abs': |m - r| <= tol; 'rel': |m - r| <= tol |r|; 'max': m <= tol; 'min': m >= tol
-    note: str = ""
-
-    @property
-    def passed(self):
-        return bool(self._passed())
-
-    def _passed(self):
-        m, r, t = self.measured, self.reference, self.tolerance
-        if m is None or m != m:
-            return False
-        if self.mode == "abs":
-            return abs(m - r) <= t
-        if self.mode == "rel":
-            return abs(m - r) <= t * abs(r)
-        if self.mode == "max":
-            return m <= t
-        if self.mode == "min":
-            return m >= t
-        raise ValueError(self.mode)
-
-
-def _case_decorator(table, name, solver, description):
-    def deco(fn):
+def _case_decorator(table: dict, name: str, solver: str, description: str) -> Callable[[F], F]:
+    def deco(fn: F) -> F:
         table[name] = {"name": name, "solver": solver, "run": fn, "description": description or fn.__doc__}
         return fn
     return deco
 
 
-def case_precision():
+def case_precision() -> str:
     """``backend.precision`` that the cases' decks get by default (``zzhpc validate --precision``, carried to
     child ranks as ``$ZZHPC_PRECISION``): ``"uniform"`` unless set. Cases loosen tolerances that float32
     rounding sets (not physics) with it."""
@@ -112,17 +89,17 @@ def case_precision():
     return os.environ.get("ZZHPC_PRECISION") or "uniform"
 
 
-def validation_case(name, solver, description=""):
+def validation_case(name: str, solver: str, description: str = "") -> Callable[[F], F]:
     """Decorator: ``fn(quick: bool) -> list[Metric]``, run by ``zzhpc validate``."""
     return _case_decorator(_VALIDATION, name, solver, description)
 
 
-def benchmark_case(name, solver, description=""):
+def benchmark_case(name: str, solver: str, description: str = "") -> Callable[[F], F]:
     """Decorator: ``fn(quick: bool) -> dict`` (times of zzhpc and the peer, ratios), run by ``zzhpc bench``."""
     return _case_decorator(_BENCHMARKS, name, solver, description)
 
 
-def _load_cases():
+def _load_cases() -> None:
     discover()
     for cls in list(_SOLVERS.values()):
         if cls.cases_module:
@@ -132,11 +109,11 @@ def _load_cases():
                 _ERRORS[f"{cls.name} cases"] = f"{type(exc).__name__}: {exc}"
 
 
-def validation_cases():
+def validation_cases() -> dict[str, dict]:
     _load_cases()
     return dict(_VALIDATION)
 
 
-def benchmark_cases():
+def benchmark_cases() -> dict[str, dict]:
     _load_cases()
     return dict(_BENCHMARKS)

@@ -215,7 +215,7 @@ def _run(solver_cls, cfg, comm, outdir, *, quiet, install_signals):
             f.create_group("fields")
             comps = solver.write_fields(f)
         outputs.append(os.path.relpath(path, outdir))
-        mesh = solver.mesh()
+        mesh = solver.xdmf_geometry()
         if rank == 0 and mesh and comps:
             prec = 4 if cfg["backend"]["dtype"] == "float32" else 8
             xdmf_entries[:] = [e for e in xdmf_entries if e["step"] != solver.step]

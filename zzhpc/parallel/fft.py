@@ -133,7 +133,7 @@ def choose_process_grid(shape: Sequence[int], nproc: int, decomposition: str = "
     return dims[0], dims[1]
 
 
-_choose_grid = choose_process_grid   # the old private name (used by the harness)
+choose_grid = choose_process_grid   # the name the spectral solver's deck check uses
 
 
 def _kept(n):

@@ -4,6 +4,7 @@ from mpi4py import MPI
 
 from .cartesian import ProcessGrid
 from .halo import halo_exchange
+from .timers import PHASE_REDUCTION
 
 
 class DistributedMesh:
@@ -62,7 +63,7 @@ class DistributedMesh:
 
     def _reduce(self, value, op):
         if self.timers is not None:
-            with self.timers("reduction"):
+            with self.timers(PHASE_REDUCTION):
                 return self.comm.allreduce(value, op=op)
         return self.comm.allreduce(value, op=op)
 

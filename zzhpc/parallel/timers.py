@@ -1,12 +1,26 @@
 """Per-phase wall-clock timers, reduced over ranks for ``summary.json``.
 
 Phases nest: time spent in an inner phase (``halo``) is not also counted in the outer one (``compute``).
+Phase names are the constants below: the performance model (:mod:`zzhpc.scaling.model`) compares its
+``compute``, ``halo``, ``alltoall`` and ``reduction`` terms with the phases of these names, so code that
+does such work times it under the constant, never a free string. A solver may time further phases of its
+own (``forces``, ``pressure_solve``); they are reported, not modelled.
 """
 import time
 
 from mpi4py import MPI
 
-PHASES = ("compute", "halo", "alltoall", "reduction", "io", "checkpoint")
+PHASE_COMPUTE = "compute"        # local arithmetic of a step
+PHASE_HALO = "halo"              # ghost exchange with the neighbours (stencils, particle ghosts, migration)
+PHASE_ALLTOALL = "alltoall"      # the all-to-all of a distributed FFT's transposes
+PHASE_REDUCTION = "reduction"    # global reductions (diagnostics, time-step control, convergence)
+PHASE_IO = "io"                  # field output
+PHASE_CHECKPOINT = "checkpoint"  # checkpoint writing
+
+#: Phases the performance model has a term for, in the order reports show them.
+MODEL_PHASES = (PHASE_COMPUTE, PHASE_HALO, PHASE_ALLTOALL, PHASE_REDUCTION)
+#: Every phase named by the core and the parallel layer.
+PHASES = MODEL_PHASES + (PHASE_IO, PHASE_CHECKPOINT)
 
 
 class PhaseTimers:

@@ -14,11 +14,13 @@ import json
 import os
 import statistics
 
+from ..parallel.timers import MODEL_PHASES, PHASE_CHECKPOINT, PHASE_IO
 from .sweep import read_state
-from .workloads import WORKLOADS, Workload
+from .workloads import workload
 
-LOOP_PHASES = ("compute", "halo", "alltoall", "fft", "reduction")
-PER_RUN_PHASES = ("io", "checkpoint")
+# The model's phases first, then "fft" (the local transforms, which spectral solvers time apart).
+LOOP_PHASES = MODEL_PHASES[:3] + ("fft",) + MODEL_PHASES[3:]
+PER_RUN_PHASES = (PHASE_IO, PHASE_CHECKPOINT)
 
 
 def load_sweep(sweep_dir):
@@ -29,9 +31,7 @@ def load_sweep(sweep_dir):
 def run_rows(sweep_dir):
     """One dict per run that has a summary (any status), in plan order."""
     meta = load_sweep(sweep_dir)
-    wl = WORKLOADS.get(meta["solver"]) or Workload(meta["solver"], "unit", meta["key"])
-    if wl.key != meta["key"]:
-        wl = Workload(meta["solver"], wl.unit, meta["key"])
+    wl = workload(meta["solver"], meta["key"])
     rows = []
     for r in meta["runs"]:
         run_dir = os.path.join(sweep_dir, "runs", r["name"])

@@ -1,13 +1,12 @@
 """Sweep decks: a solver deck plus an optional ``[scaling]`` table, and writing per-run decks.
 
 The solver's schema rejects unknown tables, so ``[scaling]`` is removed before a run's deck is
-written; relative file names in the deck are made absolute so that the run's deck (in the sweep
+written (by :func:`zzhpc.core.harness.write_deck`); relative file names in the deck are made absolute so that the run's deck (in the sweep
 folder) still finds them.
 """
 import copy
 import hashlib
 import json
-import math
 import os
 
 from ..config.loader import apply_overrides, load_deck
@@ -42,47 +41,6 @@ def _absolutise(node, base):
 
 def with_overrides(deck, overrides):
     return apply_overrides(copy.deepcopy(deck), list(overrides))
-
-
-def _literal(v):
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if math.isnan(v) or math.isinf(v):
-            return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)  # a JSON string is a valid TOML basic string
-    if isinstance(v, list):
-        return "[" + ", ".join(_literal(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{_key(k)} = {_literal(x)}" for k, x in v.items()) + "}"
-    raise ConfigError("deck", "cannot write this value back as TOML", v)
-
-
-def _key(k):
-    return k if k.replace("_", "").replace("-", "").isalnum() else json.dumps(k)
-
-
-def dumps_toml(deck):
-    """A deck (nested dicts of TOML values) as TOML text: top-level keys, then one table per section."""
-    lines = [f"{_key(k)} = {_literal(v)}" for k, v in deck.items() if not isinstance(v, dict)]
-
-    def table(prefix, node):
-        scal = [(k, v) for k, v in node.items() if not isinstance(v, dict)]
-        subs = [(k, v) for k, v in node.items() if isinstance(v, dict)]
-        if scal or not subs:
-            lines.append("")
-            lines.append(f"[{prefix}]")
-            lines.extend(f"{_key(k)} = {_literal(v)}" for k, v in scal)
-        for k, v in subs:
-            table(f"{prefix}.{_key(k)}", v)
-    for k, v in deck.items():
-        if isinstance(v, dict):
-            table(_key(k), v)
-    return "\n".join(lines) + "\n"
 
 
 def fingerprint(deck, ranks):

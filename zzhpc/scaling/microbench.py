@@ -129,11 +129,13 @@ def run_benchmarks(comm, quick=False):
 
 def measure(ranks=2, *, mpiexec="mpiexec", quick=False, timeout=300, extra_args=()):
     """Run the benchmarks under ``mpiexec -n ranks`` in a child process; returns the result dict."""
-    from .sweep import child_env, mpiexec_options
+    from ..core.harness import child_env, mpi_command
+    from .sweep import mpiexec_options
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "net.json")
-        cmd = [mpiexec, "-n", str(ranks), *mpiexec_options(mpiexec, ranks), *extra_args, sys.executable, "-m",
-               "zzhpc.scaling.microbench", "--json", path] + (["--quick"] if quick else [])
+        cmd = mpi_command(ranks, [sys.executable, "-m", "zzhpc.scaling.microbench", "--json", path]
+                          + (["--quick"] if quick else []), launcher=mpiexec,
+                          launcher_args=[*mpiexec_options(mpiexec, ranks), *extra_args])
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=child_env())
         if proc.returncode != 0 or not os.path.isfile(path):
             raise RuntimeError(f"microbenchmark failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")

@@ -4,7 +4,7 @@ r"""The performance model: calibrate on measured runs, predict time per step and
           M(P) = m_0 + b\,U(P)
 
 ``W`` and ``U`` are the compute and memory units per rank and the communication times come from
-:mod:`.comm` with the network measured by :mod:`.microbench`. ``t_0`` (fixed cost per step: Python,
+:mod:`.comm` (each solver's step model) with the network measured by :mod:`.microbench`. ``t_0`` (fixed cost per step: Python,
 kernel launches), ``c`` (seconds per unit per step), ``m_0`` (fixed memory per rank) and ``b`` (bytes per
 unit) are fitted by least squares to the calibration runs; with two runs and two
 unknowns each fit is exact. A negative constant (noise larger than the signal) is kept, so the fit
@@ -15,7 +15,7 @@ uses ``s = 1`` (one rank per card) and divides ``t_0 + cW`` by the stated comput
 import json
 import math
 
-from .comm import MODELS, params_from_summary
+from .comm import params_from_summary, step_cost
 
 
 def _lstsq(rows, rhs):
@@ -35,7 +35,7 @@ def point(summary, net, cores):
     """A calibration point from a ``summary.json``: measured times and the model's units."""
     params = params_from_summary(summary)
     p = summary["ranks"]
-    m = MODELS[summary["solver"]](params, p, net)
+    m = step_cost(summary["solver"], params, p, net)
     return {"ranks": p, "params": params, "time_per_step_s": summary["time_per_step_s"],
             "memory_max_mb": (summary.get("memory_hwm_mb") or {}).get("max"),
             "work": m["work"], "memory_units": m["memory"],
@@ -62,8 +62,8 @@ def calibrate(summaries, net, cores, solver=None, fit="exact"):
     mems = [q for q in pts if q["memory_max_mb"]]
     m0, b = _lstsq([[1.0, q["memory_units"]] for q in mems], [q["memory_max_mb"] * 2**20 for q in mems]) \
         if mems else (0.0, 0.0)
-    from .workloads import WORKLOADS
-    cal = {"solver": solver, "unit": WORKLOADS[solver].unit if solver in WORKLOADS else "unit",
+    from ..core.registry import get_solver
+    cal = {"solver": solver, "unit": get_solver(solver).work_unit,
            "t0_s": t0, "c_s_per_unit": c, "mem_fixed_bytes": m0, "mem_bytes_per_unit": b,
            "network": {k: net[k] for k in ("latency_s", "bandwidth_Bps", "alltoall_Bps_per_rank",
                                             "allreduce_latency_s")},
@@ -88,7 +88,7 @@ def predict(cal, params, ranks, *, net=None, shared_cores=False, compute_speedup
     applies the oversubscription factor of the calibration machine.
     """
     net = dict(cal["network"], **(net or {}))
-    m = MODELS[cal["solver"]](params, ranks, net)
+    m = step_cost(cal["solver"], params, ranks, net)
     share = max(1.0, ranks / cal["cores"]) if shared_cores else 1.0
     compute = share * (cal["t0_s"] + cost_ratio * cal["c_s_per_unit"] * m["work"]) / compute_speedup
     total = compute + m["halo"] + m["alltoall"] + m["reduction"]
@@ -97,7 +97,7 @@ def predict(cal, params, ranks, *, net=None, shared_cores=False, compute_speedup
     return {"ranks": ranks, "time_per_step_s": total, "compute_s": compute, "halo_s": m["halo"],
             "alltoall_s": m["alltoall"], "reduction_s": m["reduction"], "memory_per_rank_bytes": mem,
             "efficiency": compute / total if total > 0 else None, "work_per_rank": m["work"],
-            "memory_units_per_rank": m["memory"]}
+            "memory_units_per_rank": m["memory"], **({"note": m["note"]} if m.get("note") else {})}
 
 
 def cards_needed(cal, params, card_bytes, start, **kw):

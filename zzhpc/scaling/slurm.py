@@ -11,17 +11,16 @@ import shlex
 import subprocess
 import sys
 
+from ..core.harness import write_deck
 from ..io import write_json_atomic
-from .deckio import dumps_toml
 from .sweep import is_done
 
 
 def _has_sbatch_command():
-    try:
-        from ..cli import main
-        return "sbatch" in main.COMMANDS
-    except ImportError:
-        return False
+    """Whether this installation has ``zzhpc sbatch`` (the job-script renderer of :mod:`zzhpc.cluster`),
+    asked of the package, not of the CLI (which sits above this module)."""
+    import importlib.util
+    return importlib.util.find_spec("zzhpc.cluster.jobscript") is not None
 
 
 def slurm_commands(plan, sweep_dir, *, time="00:30:00", ranks_per_node=None, gpus_per_node=0, site=None,
@@ -36,8 +35,7 @@ def slurm_commands(plan, sweep_dir, *, time="00:30:00", ranks_per_node=None, gpu
         if is_done(run_dir, spec):
             continue
         os.makedirs(run_dir, exist_ok=True)
-        with open(os.path.join(run_dir, "deck.toml"), "w") as fh:
-            fh.write(dumps_toml(spec.deck))
+        write_deck(spec.deck, os.path.join(run_dir, "deck.toml"))
         write_json_atomic(os.path.join(run_dir, "state.json"),
                           {"status": "submitted" if submit else "rendered", "name": spec.name,
                            "ranks": spec.ranks, "repeat": spec.repeat, "fingerprint": spec.fingerprint})

@@ -22,15 +22,13 @@ import time
 from dataclasses import dataclass, field
 
 from ..cluster.procs import kill_session
+from ..core.harness import child_env, mpi_command, write_deck
 from ..errors import ConfigError
 from ..io import write_json_atomic
-from .deckio import dumps_toml, fingerprint, with_overrides
+from .deckio import fingerprint, with_overrides
 from .workloads import get_key, scale_value, schema_default, workload
 
 MODES = ("strong", "weak")
-_MPI_CHILD_VARS = ("OMPI_COMM_WORLD", "OMPI_MCA_ess", "OMPI_MCA_orte", "PMIX_", "PMI_", "OMPI_FILE_LOCATION",
-                   "OMPI_UNIVERSE", "OMPI_APP_CTX", "OMPI_FIRST_RANKS", "OMPI_NUM_APP_CTX", "OMPI_ARGV",
-                   "OMPI_COMMAND", "OMPI_MCA_initial_wdir", "OMPI_MCA_pmix", "OMPI_MCA_shmem", "OMPI_NPROC")
 
 
 @dataclass
@@ -135,11 +133,6 @@ def mpiexec_options(mpiexec, max_ranks):
     return ["--oversubscribe"] if "Open MPI" in text or "OpenRTE" in text else []
 
 
-def child_env():
-    """The environment for a child ``mpiexec``: none of an enclosing MPI job's rank variables."""
-    return {k: v for k, v in os.environ.items() if not k.startswith(_MPI_CHILD_VARS)}
-
-
 def read_state(run_dir):
     try:
         with open(os.path.join(run_dir, "state.json")) as fh:
@@ -237,11 +230,9 @@ def _run_one(spec, run_dir, i, progress, mpiexec, mpiexec_args, backend, timeout
     if os.path.isdir(out):
         shutil.rmtree(out)  # a half-done run starts again from nothing: its timings would be mixed
     os.makedirs(out)
-    deck_file = os.path.join(run_dir, "deck.toml")
-    with open(deck_file, "w") as fh:
-        fh.write(dumps_toml(spec.deck))
-    cmd = [mpiexec, "-n", str(spec.ranks), *mpiexec_args, python, "-m", "zzhpc", "run", deck_file,
-           "-o", out, "-q"] + (["--backend", backend] if backend else [])
+    deck_file = write_deck(spec.deck, os.path.join(run_dir, "deck.toml"))
+    cmd = mpi_command(spec.ranks, [python, "-m", "zzhpc", "run", deck_file, "-o", out, "-q"]
+                      + (["--backend", backend] if backend else []), launcher=mpiexec, launcher_args=mpiexec_args)
     state = {"status": "running", "name": spec.name, "ranks": spec.ranks, "repeat": spec.repeat,
              "fingerprint": spec.fingerprint, "command": cmd,
              "started": datetime.datetime.now(datetime.timezone.utc).isoformat(),

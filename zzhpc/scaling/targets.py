@@ -2,18 +2,15 @@
 
 A target names the problem size in the calibrated solver's terms (``units``: grid points, atoms,
 replicas) and the cards: memory per card, link bandwidth, latency, compute speed-up over one
-calibration rank. :func:`project` returns the predicted time per step, memory per card, whether it
-fits, and the fewest cards it would need; :func:`largest_fitting` the largest problem that fits.
+calibration rank. The solver turns a unit count into its model's parameters
+(:meth:`~zzhpc.core.Solver.target_params`). :func:`project` returns the predicted time per step,
+memory per card, whether it fits, and the fewest cards it would need; :func:`largest_fitting` the
+largest problem that fits.
 """
 import math
 from dataclasses import dataclass
 
 from .model import cards_needed, predict
-
-# Stated assumptions (docs/scaling.md): mW water (Molinero & Moore, J. Phys. Chem. B 113, 4008 (2009))
-# is one particle per molecule, Stillinger-Weber form, cutoff a*sigma = 1.8 * 2.3925 A, at 1 g/cm^3.
-MW_DENSITY_PER_A3 = 0.0334
-MW_GHOST_CUT_A = 1.8 * 2.3925 + 2.0   # cutoff + LAMMPS real-units default skin (2 A)
 
 
 @dataclass
@@ -33,27 +30,11 @@ class Cards:
                 "allreduce_latency_s": self.latency_us * 1e-6}
 
 
-def params_for(solver, units, *, decomposition="pencil", value_bytes=8, density=None, ghost_cut=None,
-               diag_every=100, neigh_every=10, exchange_every=100, pressure_its=13.0, momentum_its=36.0):
-    """Model parameters of a cubic problem of ``units`` work units (incompressible: KSP iterations per
-    step as given, by default those measured on the 3-D cavity; GAMG levels by the stated ratio)."""
-    if solver == "incompressible":
-        n = round(units ** (1 / 3))
-        return {"shape": [n, n, n], "diag_every": diag_every, "pressure_its": pressure_its,
-                "momentum_its": momentum_its}
-    if solver in ("heat", "spectral"):
-        n = round(units ** (1 / 3))
-        p = {"shape": [n, n, n], "diag_every": diag_every, "value_bytes": value_bytes}
-        if solver == "spectral":
-            # The default scheme: Carpenter-Kennedy 2N RK4, 5 stages x 8 FFTs (docs/spectral.md).
-            p.update(decomposition=decomposition, ffts_per_step=40)
-        return p
-    if solver == "md":
-        return {"natoms": units, "density": density or 0.8442, "ghost_cut": ghost_cut or 2.8,
-                "neigh_every": neigh_every, "diag_every": diag_every}
-    if solver == "folding":
-        return {"replicas": int(units), "exchange_every": exchange_every}
-    raise KeyError(solver)
+def params_for(solver, units, **geometry):
+    """Model parameters of ``solver``'s problem of ``units`` work units (a cube for a mesh), shaped by
+    ``geometry`` (a :class:`~zzhpc.core.perfmodel.Projection`'s)."""
+    from ..core.registry import get_solver
+    return get_solver(solver).target_params(units, **geometry)
 
 
 def project(cal, params, cards, **kw):
@@ -65,8 +46,6 @@ def project(cal, params, cards, **kw):
     out["card_memory_bytes"] = card_bytes
     out["fits"] = out["memory_per_rank_bytes"] <= card_bytes
     out["cards_needed"] = cards.count if out["fits"] else cards_needed(cal, params, card_bytes, cards.count, **kw)
-    if cal["solver"] == "spectral" and params.get("decomposition") == "slab" and cards.count > params["shape"][0]:
-        out["note"] = f"slab decomposition needs P <= N0 = {params['shape'][0]}: use pencils"
     return out
 
 

@@ -1,17 +1,22 @@
-"""What one unit of work is for each solver, and how a weak-scaling sweep grows the problem.
+"""What one unit of work is for a solver, and how a weak-scaling sweep grows the problem.
 
-A *work unit* is the quantity a solver's cost and memory are proportional to: grid points (heat,
-spectral, incompressible), atoms (md), replicas (folding). The weak-scaling rule multiplies the unit
-count by the rank count ``P`` through one deck key: an integer key is multiplied by ``P``; an array
-key (a grid shape, lattice cells) has the prime factors of ``P`` spread over its axes, largest
-factor onto the axis that has grown least, so the product grows by exactly ``P``.
+A *work unit* is the quantity a solver's cost and memory are proportional to (grid points, atoms,
+replicas); the solver declares it (:attr:`~zzhpc.core.Solver.work_unit`,
+:meth:`~zzhpc.core.Solver.work_units`) together with the deck key a weak sweep scales
+(:attr:`~zzhpc.core.Solver.weak_scaling_key`), so this module names no solver. The weak-scaling rule
+multiplies the unit count by the rank count ``P`` through that key: an integer key is multiplied by
+``P``; an array key (a grid shape, lattice cells) has the prime factors of ``P`` spread over its axes,
+largest factor onto the axis that has grown least, so the product grows by exactly ``P``.
 """
 import math
 from dataclasses import dataclass
 
 from ..errors import ConfigError
 
-LATTICE_BASIS = {"sc": 1, "bcc": 2, "fcc": 4}
+
+def _solver(name):
+    from ..core.registry import get_solver
+    return get_solver(name)
 
 
 @dataclass(frozen=True)
@@ -23,37 +28,27 @@ class Workload:
     key: str         # deck key scaled for weak scaling, e.g. "heat.shape"
 
     def count(self, cfg, results=None):
-        """Units of work of a validated configuration (``summary.json``'s provenance config)."""
-        results = results or {}
-        if self.solver == "md" and results.get("natoms"):
-            return int(results["natoms"])
+        """Units of work of a validated configuration (``summary.json``'s provenance config): the
+        solver's count, else the product of the scaled key's value."""
+        units = _solver(self.solver).work_units(cfg, results or {})
+        if units is not None:
+            return units
         section, name = self.key.split(".", 1)
         value = cfg.get(section, {}).get(name)
         if value is None:
             return None
-        if self.solver == "md":
-            return LATTICE_BASIS.get(cfg["md"].get("lattice", "fcc"), 1) * math.prod(value)
         return math.prod(value) if isinstance(value, list) else int(value)
 
 
-WORKLOADS = {
-    "heat": Workload("heat", "grid point", "heat.shape"),
-    "spectral": Workload("spectral", "grid point", "spectral.shape"),
-    "incompressible": Workload("incompressible", "grid point", "incompressible.shape"),
-    "md": Workload("md", "atom", "md.cells"),
-    "folding": Workload("folding", "replica", "folding.replicas"),
-}
-
-
 def workload(solver, key=None):
-    """The workload of ``solver`` (``key`` overrides the scaled key; unknown solvers need one)."""
-    w = WORKLOADS.get(solver)
-    if key:
-        return Workload(solver, w.unit if w else "unit", key)
-    if w is None:
+    """The workload of ``solver`` (``key`` overrides the scaled key; a solver without a declared
+    weak-scaling key needs one)."""
+    cls = _solver(solver)
+    key = key or cls.weak_scaling_key
+    if not key:
         raise ConfigError("scaling.key", f"no default weak-scaling key for solver '{solver}'; give one, "
                                          "e.g. --weak-key SECTION.KEY", None)
-    return w
+    return Workload(solver, cls.work_unit, key)
 
 
 def prime_factors(n):
@@ -93,9 +88,8 @@ def get_key(deck, key, default=None):
 
 def schema_default(solver, key):
     """The solver schema's default for ``SECTION.KEY`` (the value a deck without the key runs with)."""
-    from ..core.registry import get_solver
     section, name = key.split(".", 1)
-    cls = get_solver(solver)
+    cls = _solver(solver)
     param = cls.schema.get(name) if section == solver else None
     default = getattr(param, "default", None)
     if default is None or not isinstance(default, (int, list)):

@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from zzhpc.config import Param
-from zzhpc.core import Solver, register_solver
+from zzhpc.core import Solver, perfmodel, register_solver
 from zzhpc.device import get_kernel
 from zzhpc.errors import ConfigError, InputError
 from zzhpc.io import read_block, write_block
@@ -40,6 +40,9 @@ class GrayScottSolver(Solver):
     description = "Gray-Scott reaction-diffusion (Pearson 1993), explicit, periodic box (plugin example)"
     cases_module = "zzhpc_grayscott.cases"
     restart_any_ranks = True
+    # What `zzhpc scale` and `zzhpc project` need (docs/extending.md, "The performance model").
+    work_unit = "grid point"
+    weak_scaling_key = "grayscott.shape"
     schema = {
         "shape": Param((list, int), [128, 128], lo=2, length=(1, 3), help="global cells per axis"),
         "lengths": Param((list, float), None, lo=0, lo_open=True, length=(1, 3),
@@ -59,6 +62,20 @@ class GrayScottSolver(Solver):
         "stability": Param(float, 0.8, lo=0, lo_open=True, hi=1.0,
                            help="dt as a fraction of the stability limit when run.dt is absent"),
     }
+
+    @classmethod
+    def model_params(cls, cfg, results, dtype):
+        return {"shape": list(cfg["grayscott"]["shape"]), "diag_every": cfg["run"]["diag_every"],
+                "value_bytes": perfmodel.value_bytes(dtype)}
+
+    @classmethod
+    def step_model(cls, params, ranks, net):
+        # One halo exchange of (u, v) per step; 4 reductions per diagnostics step.
+        return perfmodel.stencil_step(params, ranks, net, diag_reductions=4, components=2)
+
+    @classmethod
+    def target_params(cls, units, diag_every=100, **geometry):
+        return {"shape": perfmodel.cube(units, ndim=2), "diag_every": diag_every, "value_bytes": 8}
 
     @classmethod
     def check_config(cls, cfg, nranks):
@@ -81,26 +98,26 @@ class GrayScottSolver(Solver):
         p = self.params
         nd = len(p["shape"])
         self.lengths = p["lengths"] or [2.5 * n / 256 for n in p["shape"]]
-        self.mesh_ = DistributedMesh(self.comm, p["shape"], self.lengths, [True] * nd, self.backend, halo=1,
+        self.mesh = DistributedMesh(self.comm, p["shape"], self.lengths, [True] * nd, self.backend, halo=1,
                                      dims=ctx.dims or None, dtype=ctx.dtype, timers=self.timers)
         self.dt = self.dt or p["stability"] * _limit(p, p["shape"], self.lengths)
         self._coefficients()
         self.kappa = [2 * math.pi * m / L for m, L in zip(p["mode"] or [1] * nd, self.lengths)]
         self.kernel = get_kernel("grayscott_step", self.backend)
-        self.w = self.mesh_.zeros((2,))
-        self.w_new = self.mesh_.zeros((2,))
+        self.w = self.mesh.zeros((2,))
+        self.w_new = self.mesh.zeros((2,))
 
     def _coefficients(self):
-        h, p = self.mesh_.spacing, self.params
+        h, p = self.mesh.spacing, self.params
         self.cu = tuple(p["du"] * self.dt / hd ** 2 for hd in h)
         self.cv = tuple(p["dv"] * self.dt / hd ** 2 for hd in h)
 
     def grid_description(self):
-        return self.mesh_.describe()
+        return self.mesh.describe()
 
     # Initial state ----------------------------------------------------------------------------------
     def _pearson(self):
-        p, m = self.params, self.mesh_
+        p, m = self.params, self.mesh
         u, v = np.ones(m.local_shape), np.zeros(m.local_shape)
         lo = [int(round(n * (1 - p["square"]) / 2)) for n in m.shape]
         side = [max(1, int(round(n * p["square"]))) for n in m.shape]
@@ -120,31 +137,31 @@ class GrayScottSolver(Solver):
     def exact_mode(self, t):
         """Continuous ``u - 1`` of the mode state at time ``t`` (host array, local block)."""
         p = self.params
-        s = np.ones(self.mesh_.local_shape)
-        for x, k in zip(self.mesh_.meshgrid(), self.kappa):
+        s = np.ones(self.mesh.local_shape)
+        for x, k in zip(self.mesh.meshgrid(), self.kappa):
             s = s * np.sin(k * x)
         return p["amplitude"] * s * math.exp(-(p["feed"] + p["du"] * sum(k * k for k in self.kappa)) * t)
 
     def discrete_decay(self, steps):
         """Amplification of the mode after ``steps`` forward-Euler steps: the scheme's exact answer."""
         g = 1.0 - self.dt * self.params["feed"] - sum(
-            4 * c * math.sin(k * h / 2) ** 2 for c, k, h in zip(self.cu, self.kappa, self.mesh_.spacing))
+            4 * c * math.sin(k * h / 2) ** 2 for c, k, h in zip(self.cu, self.kappa, self.mesh.spacing))
         return g ** steps
 
     def initialise(self):
-        p, shape = self.params, self.mesh_.local_shape
+        p, shape = self.params, self.mesh.local_shape
         if p["initial"] == "pearson":
             u, v = self._pearson()
         elif p["initial"] == "mode":
             u, v = 1.0 + self.exact_mode(0.0), np.zeros(shape)
         else:
             u, v = np.full(shape, p["u0"]), np.full(shape, p["v0"])
-        self.w = self.mesh_.from_host(np.stack([u, v]), components=(2,))
+        self.w = self.mesh.from_host(np.stack([u, v]), components=(2,))
 
     # Time stepping ----------------------------------------------------------------------------------
     def advance(self):
         p = self.params
-        self.mesh_.exchange(self.w)
+        self.mesh.exchange(self.w)
         self.kernel(self.w, self.w_new, self.cu, self.cv, p["feed"], p["kill"], self.dt)
         self.w, self.w_new = self.w_new, self.w
         self.step += 1
@@ -152,7 +169,7 @@ class GrayScottSolver(Solver):
 
     # Diagnostics, output, state ---------------------------------------------------------------------
     def diagnostics(self):
-        m, xp = self.mesh_, self.xp
+        m, xp = self.mesh, self.xp
         w = m.interior_of(self.w)
         n = float(np.prod(m.shape))
         d = {"u_mean": m.global_sum(xp.sum(w[0])) / n, "v_mean": m.global_sum(xp.sum(w[1])) / n,
@@ -164,19 +181,19 @@ class GrayScottSolver(Solver):
         return d
 
     def nonfinite_field(self):
-        return None if self.mesh_.all_finite(self.w) else "u, v"
+        return None if self.mesh.all_finite(self.w) else "u, v"
 
     def poison(self):
-        self.w[(0,) + (1,) * self.mesh_.ndim] = float("nan")
+        self.w[(0,) + (1,) * self.mesh.ndim] = float("nan")
 
-    def mesh(self):
-        return self.mesh_.shape, self.mesh_.spacing
+    def xdmf_geometry(self):
+        return self.mesh.shape, self.mesh.spacing
 
     def _write(self, h5, group):
-        start, _ = self.mesh_.hyperslab()
-        w = self.backend.to_host(self.mesh_.interior_of(self.w))
-        write_block(h5, f"{group}/u", w[0], self.mesh_.shape, start)
-        write_block(h5, f"{group}/v", w[1], self.mesh_.shape, start)
+        start, _ = self.mesh.hyperslab()
+        w = self.backend.to_host(self.mesh.interior_of(self.w))
+        write_block(h5, f"{group}/u", w[0], self.mesh.shape, start)
+        write_block(h5, f"{group}/v", w[1], self.mesh.shape, start)
 
     def write_fields(self, h5):
         self._write(h5, "fields")
@@ -191,17 +208,17 @@ class GrayScottSolver(Solver):
             ds = f"state/{name}"
             if ds not in h5:
                 raise InputError(path, f"dataset '{ds}' is missing")
-            if tuple(h5[ds].shape) != tuple(self.mesh_.shape):
+            if tuple(h5[ds].shape) != tuple(self.mesh.shape):
                 raise InputError(path, f"dataset '{ds}' has shape {h5[ds].shape}, the deck asks for "
-                                       f"{tuple(self.mesh_.shape)}")
-        start, count = self.mesh_.hyperslab()
+                                       f"{tuple(self.mesh.shape)}")
+        start, count = self.mesh.hyperslab()
         uv = [read_block(h5, f"state/{n}", start, count, path) for n in ("u", "v")]
-        self.w = self.mesh_.from_host(np.stack(uv), components=(2,))
+        self.w = self.mesh.from_host(np.stack(uv), components=(2,))
         self.dt = float(h5.attrs.get("dt", self.dt))
         self._coefficients()
 
     def results(self):
-        out = {"dt": self.dt, "global_shape": list(self.mesh_.shape), "process_grid": self.mesh_.grid.dims}
+        out = {"dt": self.dt, "global_shape": list(self.mesh.shape), "process_grid": self.mesh.grid.dims}
         if self.params["initial"] == "mode":
             p = self.params
             out["exact_decay"] = math.exp(-(p["feed"] + p["du"] * sum(k * k for k in self.kappa)) * self.time)

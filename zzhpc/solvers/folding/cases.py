@@ -1,18 +1,14 @@
 """Validation and benchmark cases of the folding solver (``zzhpc validate folding``, ``zzhpc bench folding``)."""
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 
 import numpy as np
-from mpi4py import MPI
 
 from ...core import Metric, benchmark_case, validation_case
-from ...core.deck import resolve
+from ...core.harness import run_deck, run_deck_mpi
 from ...core.peers import run_peer
-from ...core.run import run
 from . import kernels_numba
 from .kernels import sbm_forces
 from .proteins import PROTEINS, TF, load_model, perturbed  # noqa: F401  (also used by the tests)
@@ -27,13 +23,6 @@ def deck(protein, **folding):
     if res:
         d["folding"]["residues"] = res
     return d
-
-
-def run_inprocess(d, comm=MPI.COMM_SELF):
-    with tempfile.TemporaryDirectory() as tmp:
-        d["output"]["dir"] = tmp
-        cls, cfg = resolve(d, comm.Get_size())
-        return run(cls, cfg, comm, quiet=True, install_signals=False)
 
 
 @validation_case("folding-openmm-forces", "folding")
@@ -88,35 +77,8 @@ def finite_differences(quick=False):
     return out
 
 
-def _mpirun(d, ranks, outdir, timeout=1200):
-    """Run deck ``d`` under ``mpiexec -n ranks``; return its summary."""
-    d = json.loads(json.dumps(d))
-    d["output"]["dir"] = outdir
-    deck_path = os.path.join(outdir + ".toml")
-    with open(deck_path, "w") as fh:
-        fh.write(_toml(d))
-    cmd = ["mpiexec", "-n", str(ranks), sys.executable, "-m", "zzhpc", "run", deck_path, "-q"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMPI_COMM_WORLD", "PMIX_", "OMPI_MCA_ess"))}
-    env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-               OMPI_MCA_rmaps_base_oversubscribe="1", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
-    if proc.returncode != 0:
-        raise RuntimeError(f"mpiexec -n {ranks} failed: {proc.stderr[-1500:]}")
-    with open(os.path.join(outdir, "summary.json")) as fh:
-        return json.load(fh)
-
-
-def _toml(d, prefix=""):
-    lines, tables = [], []
-    for k, v in d.items():
-        if isinstance(v, dict):
-            tables.append((k, v))
-        else:
-            lines.append(f"{k} = {json.dumps(v)}")
-    for k, v in tables:
-        lines.append(f"\n[{prefix}{k}]")
-        lines.append(_toml(v, prefix + k + "."))
-    return "\n".join(lines)
+# One thread per rank: the 1/2/4-rank comparison must not share cores among BLAS threads.
+SINGLE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
 
 def remd_deck(protein, quick):
@@ -135,7 +97,8 @@ def tf_ranks(quick=False):
     with tempfile.TemporaryDirectory() as tmp:
         for protein in ("villin",) if quick else ("villin", "ci2"):
             d = remd_deck(protein, quick)
-            res = {n: _mpirun(d, n, os.path.join(tmp, f"{protein}{n}"))["results"] for n in (1, 2, 4)}
+            res = {n: run_deck_mpi(d, os.path.join(tmp, f"{protein}{n}"), n, timeout=1200, env=SINGLE_THREAD)
+                   .summary["results"] for n in (1, 2, 4)}
             err = res[1]["tf_error"]
             for n in (2, 4):
                 out.append(Metric(f"{protein}: |Tf({n} ranks) - Tf(1)|", abs(res[n]["tf"] - res[1]["tf"]), 0.0,
@@ -162,7 +125,7 @@ def fold(quick=False):
     out = []
     for protein in ("villin",) if quick else ("villin", "ci2"):
         t0 = time.perf_counter()
-        s = run_inprocess(fold_deck(protein, quick))
+        s = run_deck(fold_deck(protein, quick)).summary
         r = s["results"]
         steps = [k for k in r["first_fold_step"] if k >= 0]
         note = (f"median first passage {np.median(steps):.0f} steps" if steps else "none folded") + \
@@ -212,7 +175,7 @@ def _zz_rate(protein, replicas, steps):
         d = deck(protein, replicas=replicas, t_min=1.0, t_max=1.0, exchange_every=0, sample_every=10 ** 6,
                  run={"steps": n, "seed": 3, "dt": 0.002})
         c0 = time.process_time()
-        s = run_inprocess(d)
+        s = run_deck(d).summary
         cpu.append((n, time.process_time() - c0))
     (n0, c0), (n1, c1) = cpu[1:]
     return replicas / s["time_per_step_s"], replicas * (n1 - n0) / max(c1 - c0, 1e-9)

@@ -18,7 +18,7 @@ from ...device import get_kernel
 from ...errors import ConfigError, InputError
 from ...io import read_block, write_block
 from ...parallel import ReplicaSet
-from . import kernels_numba
+from . import kernels_numba, perfmodel
 from .analysis import fraction_native, kabsch_rmsd, radius_of_gyration
 from .dynamics import BAOAB, NoiseStreams, TemperatureExchange, geometric_ladder, initial_velocities
 from .model import build_model
@@ -36,6 +36,9 @@ class FoldingSolver(Solver):
     description = "C-alpha structure-based protein model, batched Langevin replicas, temperature exchange"
     cases_module = "zzhpc.solvers.folding.cases"
     restart_any_ranks = True
+    work_unit = "replica"
+    weak_scaling_key = "folding.replicas"
+    cost_model = perfmodel      # zzhpc scale / zzhpc project: perfmodel.py
     schema = {
         "structure": Param(str, help="PDB or mmCIF file, or the name of one in zzhpc/solvers/folding/data; "
                                       "or a SMOG 2 C-alpha model NAME.top (with NAME.gro and NAME.xml)"),

@@ -1,18 +1,13 @@
 """Validation and benchmark cases of the heat solver (``zzhpc validate heat``, ``zzhpc bench heat``)."""
 import json
 import math
-import os
-import shutil
-import subprocess
 import sys
-import tempfile
 
 import numpy as np
 from mpi4py import MPI
 
 from ...core import Metric, benchmark_case, validation_case
-from ...core.deck import resolve
-from ...core.run import run
+from ...core.harness import run_deck, run_mpi_json
 
 
 def run_mode(shape, t_end, *, steps=None, boundary="periodic", dt=None, mode=None, backend="numpy",
@@ -28,15 +23,7 @@ def run_mode(shape, t_end, *, steps=None, boundary="periodic", dt=None, mode=Non
         deck["run"]["dt"] = dt
     if t_end is not None:
         deck["run"]["t_end"] = t_end
-    tmp = tempfile.mkdtemp(prefix="zzhpc-heat-") if comm.Get_rank() == 0 else None
-    deck["output"]["dir"] = comm.bcast(tmp, root=0)  # one output folder shared by all ranks
-    try:
-        cls, cfg = resolve(deck, comm.Get_size())
-        return run(cls, cfg, comm, quiet=True, install_signals=False)
-    finally:
-        comm.Barrier()
-        if comm.Get_rank() == 0:
-            shutil.rmtree(tmp, ignore_errors=True)
+    return run_deck(deck, comm=comm).summary
 
 
 @validation_case("heat-mode-decay", "heat")
@@ -135,13 +122,8 @@ def bench(quick=False):
     rows = []
     for shape, steps in cases:
         for ranks in (1, 2):
-            cmd = ["mpiexec", "-n", str(ranks), sys.executable, "-m", "zzhpc.solvers.heat.cases",
-                   json.dumps({"shape": shape, "steps": steps})]
-            env = dict(os.environ, OMPI_MCA_rmaps_base_oversubscribe="1")
-            out = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
-            if out.returncode:
-                raise RuntimeError(f"benchmark worker failed: {out.stderr[-1000:]}")
-            res = json.loads(out.stdout.strip().splitlines()[-1])
+            res = run_mpi_json(ranks, [sys.executable, "-m", "zzhpc.solvers.heat.cases",
+                                       json.dumps({"shape": shape, "steps": steps})], timeout=900)
             points = int(np.prod(shape))
             rows.append({"label": f"{'x'.join(map(str, shape))} on {ranks} rank(s)", "peer": "PETSc DMDA",
                          "ratio": res["zzhpc_s_per_step"] / res["peer_s_per_step"],

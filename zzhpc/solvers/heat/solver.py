@@ -19,6 +19,7 @@ from ...device import get_kernel
 from ...errors import ConfigError, InputError
 from ...io import read_block, write_block
 from ...parallel import DistributedMesh
+from . import perfmodel
 
 
 @register_solver
@@ -27,6 +28,9 @@ class HeatSolver(Solver):
     description = "heat equation, explicit finite differences on a decomposed box (1-D to 3-D)"
     cases_module = "zzhpc.solvers.heat.cases"
     restart_any_ranks = True
+    work_unit = "grid point"
+    weak_scaling_key = "heat.shape"
+    cost_model = perfmodel      # zzhpc scale / zzhpc project: perfmodel.py
     schema = {
         "shape": Param((list, int), [64, 64], lo=2, length=(1, 3), help="global cells per axis"),
         "lengths": Param((list, float), None, lo=0, lo_open=True, length=(1, 3),
@@ -63,26 +67,26 @@ class HeatSolver(Solver):
         self.lengths = p["lengths"] or [1.0] * nd
         self.periodic = p["boundary"] == "periodic"
         self.alpha = p["diffusivity"]
-        self.mesh_ = DistributedMesh(self.comm, p["shape"], self.lengths, [self.periodic] * nd, self.backend,
+        self.mesh = DistributedMesh(self.comm, p["shape"], self.lengths, [self.periodic] * nd, self.backend,
                                      halo=1, dims=ctx.dims or None, dtype=ctx.dtype, timers=self.timers)
-        h = self.mesh_.spacing
+        h = self.mesh.spacing
         limit = 1.0 / (2 * self.alpha * sum(1 / hd ** 2 for hd in h))
         self.dt = self.dt or p["stability"] * limit
         self.coefs = tuple(self.alpha * self.dt / hd ** 2 for hd in h)
         self.kappa = [(2 if self.periodic else 1) * math.pi * k / L
                       for k, L in zip(p["mode"] or [1] * nd, self.lengths)]
         self.stencil = get_kernel("heat_ftcs", self.backend)
-        self.u = self.mesh_.zeros()
-        self.u_new = self.mesh_.zeros()
+        self.u = self.mesh.zeros()
+        self.u_new = self.mesh.zeros()
 
     def grid_description(self):
-        return self.mesh_.describe()
+        return self.mesh.describe()
 
     # Initial state ----------------------------------------------------------------------------------
     def exact(self, t):
         """Continuous solution of the mode initial condition at time ``t`` (host array, local block)."""
-        xs = self.mesh_.meshgrid()
-        u = np.ones(self.mesh_.local_shape)
+        xs = self.mesh.meshgrid()
+        u = np.ones(self.mesh.local_shape)
         for x, k in zip(xs, self.kappa):
             u = u * np.sin(k * x)
         return u * math.exp(-self.alpha * sum(k * k for k in self.kappa) * t)
@@ -90,23 +94,23 @@ class HeatSolver(Solver):
     def discrete_decay(self, steps):
         """Amplification of the mode after ``steps`` FTCS steps (the scheme's exact answer)."""
         g = 1.0 - sum(4 * c * math.sin(k * h / 2) ** 2
-                      for c, k, h in zip(self.coefs, self.kappa, self.mesh_.spacing))
+                      for c, k, h in zip(self.coefs, self.kappa, self.mesh.spacing))
         return g ** steps
 
     def initialise(self):
         if self.params["initial"] == "mode":
             u0 = self.exact(0.0)
         else:
-            xs = self.mesh_.meshgrid()
+            xs = self.mesh.meshgrid()
             r2 = sum((x - L / 2) ** 2 for x, L in zip(xs, self.lengths))
             u0 = np.exp(-r2 / (2 * (0.1 * min(self.lengths)) ** 2))
-        self.u = self.mesh_.from_host(u0)
+        self.u = self.mesh.from_host(u0)
 
     # Time stepping ----------------------------------------------------------------------------------
     def _fill_walls(self, u):
         """Homogeneous Dirichlet: odd reflection across every wall face this rank owns."""
-        g = self.mesh_.grid
-        nd = self.mesh_.ndim
+        g = self.mesh.grid
+        nd = self.mesh.ndim
         for a in range(nd):
             def sl(i):
                 return tuple(slice(i, i + 1) if b == a else slice(None) for b in range(nd))
@@ -117,7 +121,7 @@ class HeatSolver(Solver):
                 u[sl(n - 1)] = -u[sl(n - 2)]
 
     def advance(self):
-        self.mesh_.exchange(self.u)
+        self.mesh.exchange(self.u)
         if not self.periodic:
             self._fill_walls(self.u)
         self.stencil(self.u, self.u_new, self.coefs)
@@ -127,7 +131,7 @@ class HeatSolver(Solver):
 
     # Diagnostics, output, state ---------------------------------------------------------------------
     def diagnostics(self):
-        m = self.mesh_
+        m = self.mesh
         u = m.interior_of(self.u)
         xp = self.xp
         d = {"integral": m.integral(self.u),
@@ -139,37 +143,37 @@ class HeatSolver(Solver):
         return d
 
     def nonfinite_field(self):
-        return None if self.mesh_.all_finite(self.u) else "u"
+        return None if self.mesh.all_finite(self.u) else "u"
 
     def local_nonfinite_field(self):
-        return None if bool(self.xp.all(self.xp.isfinite(self.mesh_.interior_of(self.u)))) else "u"
+        return None if bool(self.xp.all(self.xp.isfinite(self.mesh.interior_of(self.u)))) else "u"
 
     def poison(self):
-        self.u[(1,) * self.mesh_.ndim] = float("nan")
+        self.u[(1,) * self.mesh.ndim] = float("nan")
 
-    def mesh(self):
-        return self.mesh_.shape, self.mesh_.spacing
+    def xdmf_geometry(self):
+        return self.mesh.shape, self.mesh.spacing
 
     def write_fields(self, h5):
-        start, _ = self.mesh_.hyperslab()
-        write_block(h5, "fields/u", self.backend.to_host(self.mesh_.interior_of(self.u)), self.mesh_.shape, start)
+        start, _ = self.mesh.hyperslab()
+        write_block(h5, "fields/u", self.backend.to_host(self.mesh.interior_of(self.u)), self.mesh.shape, start)
         return {"u": 1}
 
     def save_state(self, h5):
-        start, _ = self.mesh_.hyperslab()
-        write_block(h5, "state/u", self.backend.to_host(self.mesh_.interior_of(self.u)), self.mesh_.shape, start)
+        start, _ = self.mesh.hyperslab()
+        write_block(h5, "state/u", self.backend.to_host(self.mesh.interior_of(self.u)), self.mesh.shape, start)
         h5.attrs["dt"] = self.dt
 
     def load_state(self, h5, path):
-        if "state/u" in h5 and tuple(h5["state/u"].shape) != tuple(self.mesh_.shape):
+        if "state/u" in h5 and tuple(h5["state/u"].shape) != tuple(self.mesh.shape):
             raise InputError(path, f"dataset 'state/u' has shape {h5['state/u'].shape}, the deck asks for "
-                                   f"{tuple(self.mesh_.shape)}")
-        start, count = self.mesh_.hyperslab()
-        self.u = self.mesh_.from_host(read_block(h5, "state/u", start, count, path))
+                                   f"{tuple(self.mesh.shape)}")
+        start, count = self.mesh.hyperslab()
+        self.u = self.mesh.from_host(read_block(h5, "state/u", start, count, path))
         self.dt = float(h5.attrs.get("dt", self.dt))
 
     def results(self):
-        out = {"dt": self.dt, "global_shape": list(self.mesh_.shape), "process_grid": self.mesh_.grid.dims}
+        out = {"dt": self.dt, "global_shape": list(self.mesh.shape), "process_grid": self.mesh.grid.dims}
         if self.params["initial"] == "mode":
             out["exact_decay"] = math.exp(-self.alpha * sum(k * k for k in self.kappa) * self.time)
             out["discrete_decay"] = self.discrete_decay(self.step)

@@ -3,13 +3,13 @@
 import json
 import math
 import os
-import subprocess
 import sys
 
 import numpy as np
 from mpi4py import MPI
 
 from ...core import Metric, benchmark_case, validation_case
+from ...core.harness import run_mpi_json
 from .validation import ghia_comparison, run_deck
 
 FIGURES = os.path.join("runs", "validate", "incompressible")
@@ -127,13 +127,8 @@ def cavity3d(quick=False):
 
 def run_mpi(ranks, payload, timeout=900):
     """Run this module's worker under ``mpiexec -n ranks``; return its JSON answer."""
-    cmd = ["mpiexec", "-n", str(ranks), sys.executable, "-m", "zzhpc.solvers.incompressible.cases",
-           json.dumps(payload)]
-    env = dict(os.environ, OMPI_MCA_rmaps_base_oversubscribe="1")
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
-    if out.returncode:
-        raise RuntimeError(f"worker on {ranks} ranks failed: {out.stderr[-1500:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_mpi_json(ranks, [sys.executable, "-m", "zzhpc.solvers.incompressible.cases", json.dumps(payload)],
+                        timeout=timeout)
 
 
 @validation_case("incompressible-ranks", "incompressible")

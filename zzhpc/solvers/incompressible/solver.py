@@ -27,6 +27,7 @@ from mpi4py import MPI
 from ...config import Param
 from ...core import Solver, register_solver
 from ...errors import ConfigError
+from . import perfmodel
 from . import operators as ops
 from .boundaries import AXES, FACES, Boundaries, check_boundaries, lid_of
 from .profiles import centreline_profiles, channel_development
@@ -41,6 +42,10 @@ class IncompressibleSolver(FieldsAndCheckpoints, Solver):
     description = "incompressible Navier-Stokes, staggered grid on a PETSc DMDA, projection method, KSP"
     cases_module = "zzhpc.solvers.incompressible.cases"
     restart_any_ranks = True
+    requires_float64 = True      # PETSc here is built for float64
+    work_unit = "grid point"
+    weak_scaling_key = "incompressible.shape"
+    cost_model = perfmodel      # zzhpc scale / zzhpc project: perfmodel.py
     schema = {
         "shape": Param((list, int), [64, 64], lo=4, length=(2, 3), help="cells per axis (x, y[, z])"),
         "lengths": Param((list, float), None, lo=0, lo_open=True, length=(2, 3),

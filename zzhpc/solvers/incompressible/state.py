@@ -17,7 +17,7 @@ class FieldsAndCheckpoints:
         vel = np.stack(cc[::-1])
         return vel, self.grid.owned(self.P).copy()
 
-    def mesh(self):
+    def xdmf_geometry(self):
         return list(reversed(self.grid.shape)), list(reversed(self.grid.h))
 
     def write_fields(self, h5):

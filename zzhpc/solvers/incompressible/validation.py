@@ -9,13 +9,10 @@ profiles against Ghia's points::
 import argparse
 import json
 import os
-import shutil
-import tempfile
 
 from mpi4py import MPI
 
-from ...core.deck import resolve
-from ...core.run import run
+from ...core import harness
 from .ghia import deviations, ghia
 
 
@@ -34,18 +31,7 @@ def run_deck(params, *, steps=0, t_end=None, comm=MPI.COMM_SELF, outdir=None, fi
         deck["run"]["t_end"] = t_end
     if dt is not None:
         deck["run"]["dt"] = dt
-    tmp = None
-    if outdir is None:
-        tmp = tempfile.mkdtemp(prefix="zzhpc-incompressible-") if comm.Get_rank() == 0 else None
-        outdir = comm.bcast(tmp, root=0)
-    deck["output"]["dir"] = outdir
-    try:
-        cls, cfg = resolve(deck, comm.Get_size())
-        return run(cls, cfg, comm, quiet=True, install_signals=False)
-    finally:
-        comm.Barrier()
-        if tmp and comm.Get_rank() == 0:
-            shutil.rmtree(tmp, ignore_errors=True)
+    return harness.run_deck(deck, outdir, comm).summary
 
 
 def cavity(re, cells, steady_tol, *, comm=MPI.COMM_SELF, outdir=None, t_end=500.0, petsc_options=""):

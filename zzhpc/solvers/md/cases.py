@@ -6,11 +6,13 @@ import os
 import tempfile
 
 import numpy as np
-from mpi4py import MPI
 
+from ...core.harness import run_deck, run_deck_mpi
+from ...core.metric import Metric
 from ...core.peers import run_peer
-from ...core.registry import Metric, benchmark_case, validation_case
-from .runner import md_deck, run_inprocess, run_ranks
+from ...core.registry import benchmark_case, validation_case
+from . import cases_mw  # noqa: F401  (registers the mW water cases)
+from .cases_common import analytic_forces, fd_forces, make_solver, md_deck
 
 PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peer_lammps.py")
 THERMO = ("pe", "ke", "etotal", "press")
@@ -33,14 +35,14 @@ def case_lammps(quick):
     work = tempfile.mkdtemp(prefix="md_lammps_")
     data, ref = lammps_thermo(cells, 100, 100, work)
     deck = md_deck({"data_file": data, "temperature": None, "cells": cells}, {"steps": 100, "diag_every": 100})
-    _, rows = run_inprocess(deck, os.path.join(work, "zzhpc"))
+    _, rows = run_deck(deck, os.path.join(work, "zzhpc"))
     got, want = rows[-1], ref[-1]
     metrics = [Metric(f"{k} at step 100 ({np.prod(cells) * 4} atoms)", got[k], want[k], 1e-6, "rel")
                for k in THERMO]
     if not quick:
         os.makedirs(os.path.join(work, "lmp_drift"), exist_ok=True)
         deck = md_deck({"data_file": data, "temperature": None}, {"steps": 10000, "diag_every": 1000})
-        _, rows = run_inprocess(deck, os.path.join(work, "drift"))
+        _, rows = run_deck(deck, os.path.join(work, "drift"))
         e = [r["etotal"] for r in rows]
         _, lref = lammps_thermo(cells, 10000, 1000, os.path.join(work, "lmp_drift"))
         drift = abs(e[-1] - e[0]) / abs(e[0])
@@ -57,73 +59,13 @@ def case_ranks(quick):
     cells = [6, 6, 6] if quick else [12, 12, 12]
     work = tempfile.mkdtemp(prefix="md_ranks_")
     deck = md_deck({"cells": cells}, {"steps": 100, "diag_every": 10})
-    base = run_ranks(deck, os.path.join(work, "r1"), 1)[1]
+    base = run_deck_mpi(deck, os.path.join(work, "r1"), 1)[1]
     metrics = []
     for n in (2, 4):
-        rows = run_ranks(deck, os.path.join(work, f"r{n}"), n)[1]
+        rows = run_deck_mpi(deck, os.path.join(work, f"r{n}"), n)[1]
         err = max(abs(r[k] - b[k]) / max(abs(b[k]), 1e-300) for r, b in zip(rows, base) for k in THERMO)
         metrics.append(Metric(f"max rel thermo diff, {n} vs 1 ranks", err, None, 1e-8, "max"))
     return metrics
-
-
-def fd_forces(solver, ids, h=1e-5):
-    """Central differences -dE/dx of the total energy for the atoms ``ids`` (collective, host arrays)."""
-    out = np.zeros((len(ids), 3))
-    be = solver.backend
-    for a, gid in enumerate(ids):
-        for d in range(3):
-            e = []
-            for s in (+h, -h):
-                loc = np.nonzero(be.to_host(solver.ids) == gid)[0]
-                x = be.to_host(solver.x).copy()
-                if len(loc):
-                    x[loc[0], d] += s
-                solver.x = be.asarray(x[:solver.nlocal], dtype=solver.ctx.dtype)
-                solver._rebuild()
-                solver._forces()
-                e.append(solver.comm.allreduce(float(solver.energy)))
-                loc = np.nonzero(be.to_host(solver.ids) == gid)[0]
-                x = be.to_host(solver.x).copy()
-                if len(loc):
-                    x[loc[0], d] -= s
-                solver.x = be.asarray(x[:solver.nlocal], dtype=solver.ctx.dtype)
-            out[a, d] = -(e[0] - e[1]) / (2 * h)
-    solver._rebuild()
-    solver._forces()
-    return out
-
-
-def analytic_forces(solver, ids):
-    be = solver.backend
-    f = be.to_host(solver.f)[:solver.nlocal]
-    mine = be.to_host(solver.ids)
-    out = np.zeros((len(ids), 3))
-    for a, gid in enumerate(ids):
-        loc = np.nonzero(mine == gid)[0]
-        if len(loc):
-            out[a] = f[loc[0]]
-    return solver.comm.allreduce(out)
-
-
-def make_solver(deck, comm=MPI.COMM_SELF):
-    """An initialised MD solver outside the run loop (for force checks and tests)."""
-    from ...core.deck import resolve
-    from ...core.solver import RunContext
-    from ...device import get_backend
-    from ...parallel import PhaseTimers
-    cls, cfg = resolve(deck, comm.Get_size())
-    be = get_backend(cfg["backend"]["name"], "cpu", comm=comm)
-    ctx = RunContext(comm=comm, backend=be, timers=PhaseTimers(), output_dir=tempfile.gettempdir(),
-                     seed=cfg["run"]["seed"], dims=cfg["parallel"]["dims"], dtype=cfg["backend"]["dtype"])
-    s = cls(ctx, cfg)
-    s.initialise()
-    return s
-
-
-def disordered_deck(cells=(4, 4, 4), **md):
-    """Two atom types, mixed and explicit cross terms, shifted cutoffs, a liquid-like configuration."""
-    return md_deck(dict({"cells": list(cells), "masses": [1.0], "pair_shift": True,
-                         "pair_coeff": ["1 1 1.0 1.0 2.5"]}, **md), {"steps": 1})
 
 
 @validation_case("md_forces_fd", "md", "pair forces = -dE/dx by central finite differences")
@@ -155,7 +97,7 @@ def case_thermostats(quick):
     for kind in ("langevin", "nhc"):
         deck = md_deck({"cells": [6, 6, 6], "integrator": kind, "t_target": 1.0, "damp": 0.5, "pair_shift": True},
                        {"steps": steps, "diag_every": 20})
-        _, rows = run_inprocess(deck, os.path.join(work, kind))
+        _, rows = run_deck(deck, os.path.join(work, kind))
         half = rows[len(rows) // 2:]
         tmean = float(np.mean([r["temp"] for r in half]))
         out.append(Metric(f"{kind}: mean T (2nd half of {steps} steps)", tmean, 1.0, 0.03, "rel"))
@@ -176,7 +118,7 @@ def bench_lj(quick):
     for ranks in (1, 2):
         deck = md_deck({"cells": cells, "neigh_every": 20, "neigh_check": False},
                        {"steps": steps, "diag_every": steps})
-        summ, _ = run_ranks(deck, os.path.join(work, f"z{ranks}"), ranks, timeout=3600)
+        summ, _ = run_deck_mpi(deck, os.path.join(work, f"z{ranks}"), ranks, timeout=3600)
         peer = run_peer(PEER, {"mode": "bench", "cells": cells, "steps": steps, "ranks": ranks,
                                "every": 20, "check": "no"}, timeout=3600)
         z = summ["time_per_step_s"]
@@ -191,5 +133,3 @@ def bench_lj(quick):
                      "zzhpc_kernels": summ["results"]["kernels"], "timers_s": summ["timers_s"]})
     return rows
 
-
-from . import cases_mw  # noqa: E402,F401  (mW water cases, registered on import)

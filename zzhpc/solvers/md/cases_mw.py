@@ -1,6 +1,6 @@
 """Validation and benchmark cases of mW water (Stillinger-Weber, :mod:`.sw`) in the MD solver.
 
-Imported by :mod:`.cases`; measured figures of the full forms are in docs/mw.md.
+Imported by :mod:`.cases` (never the other way); measured figures of the full forms are in docs/mw.md.
 """
 import os
 import tempfile
@@ -8,9 +8,11 @@ import tempfile
 import numpy as np
 
 from ...core.peers import run_peer
-from ...core.registry import Metric, benchmark_case, validation_case
+from ...core.metric import Metric
+from ...core.registry import benchmark_case, validation_case
 from .datafile import read_data
-from .runner import md_deck, run_inprocess, run_ranks
+from ...core.harness import run_deck, run_deck_mpi
+from .cases_common import make_solver, md_deck
 from .sw import BUILTIN, MW_MASS, sw_file_text
 
 PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peer_lammps.py")
@@ -51,7 +53,6 @@ def case_mw_lammps(quick):
     """A liquid made by LAMMPS (simple-cubic lattice at 0.997 g/cm^3 melted by ``fix langevin`` at 298 K)
     is read by both codes with the same ``mW.sw`` file: energy, pressure and every per-atom force agree
     to 1e-8 relative, and thermo after 100 NVE steps of 10 fs to 1e-6."""
-    from .cases import make_solver
     cells, melt = (8, 500) if quick else (16, 2000)
     work = tempfile.mkdtemp(prefix="md_mw_lammps_")
     swf = write_mw_file(work)
@@ -73,7 +74,7 @@ def case_mw_lammps(quick):
            Metric("press at step 0", th["press"], rows[0]["press"], 1e-8, "rel"),
            Metric("max |F - F_lammps| / max |F_lammps|", float(np.abs(f - fl).max() / np.abs(fl).max()), None,
                   1e-8, "max")]
-    _, got = run_inprocess(deck, os.path.join(work, "zzhpc"))
+    _, got = run_deck(deck, os.path.join(work, "zzhpc"))
     out += [Metric(f"{k} at step 100", got[-1][k], rows[-1][k], 1e-6, "rel") for k in THERMO]
     return out
 
@@ -88,10 +89,10 @@ def case_mw_ranks(quick):
     deck = mw_deck({"cells": [cells] * 3, "integrator": "svr", "t_target": 298.0, "damp": 200.0,
                     "barostat": "c-rescale", "p_target": ONE_BAR_ATM, "p_damp": 1000.0},
                    {"steps": steps, "diag_every": 10})
-    base = run_ranks(deck, os.path.join(work, "r1"), 1)[1]
+    base = run_deck_mpi(deck, os.path.join(work, "r1"), 1)[1]
     metrics = []
     for n in (2, 4):
-        rows = run_ranks(deck, os.path.join(work, f"r{n}"), n)[1]
+        rows = run_deck_mpi(deck, os.path.join(work, f"r{n}"), n)[1]
         err = max(abs(r[k] - b[k]) / max(abs(b[k]), 1e-300) for r, b in zip(rows, base)
                   for k in THERMO + ("density",))
         metrics.append(Metric(f"max rel thermo diff, {n} vs 1 ranks ({cells ** 3} molecules)", err, None, 1e-8,
@@ -105,9 +106,9 @@ def density_run(cells, steps, outdir, ranks=1):
                     "barostat": "c-rescale", "p_target": ONE_BAR_ATM, "p_damp": 2000.0, "write_data": "final.data"},
                    {"steps": steps, "diag_every": 100})
     if ranks == 1:
-        _, rows = run_inprocess(deck, outdir)
+        _, rows = run_deck(deck, outdir)
     else:
-        rows = run_ranks(deck, outdir, ranks, timeout=7200)[1]
+        rows = run_deck_mpi(deck, outdir, ranks, timeout=7200)[1]
     return rows, read_data(os.path.join(outdir, "final.data"))
 
 
@@ -179,10 +180,10 @@ def bench_mw(quick):
         load = os.getloadavg()[0]
         deck = mw_deck({"data_file": liquid, "sw_file": swf, "temperature": None}, {"steps": steps,
                                                                                     "diag_every": steps})
-        summ, _ = run_ranks(deck, os.path.join(work, f"z{ranks}"), ranks, timeout=7200)
+        summ, _ = run_deck_mpi(deck, os.path.join(work, f"z{ranks}"), ranks, timeout=7200)
         peer = run_peer(PEER, {"mode": "sw_bench", "data_file": liquid, "sw_file": swf, "steps": steps,
                                "ranks": ranks, "skin": 2.0}, timeout=7200)
-        lj = run_ranks(md_deck({"cells": lj_cells, "neigh_every": 20, "neigh_check": False},
+        lj = run_deck_mpi(md_deck({"cells": lj_cells, "neigh_every": 20, "neigh_check": False},
                                 {"steps": lj_steps, "diag_every": lj_steps}), os.path.join(work, f"lj{ranks}"),
                        ranks, timeout=7200)[0]
         lj_peer = run_peer(PEER, {"mode": "bench", "cells": lj_cells, "steps": lj_steps, "ranks": ranks,

@@ -24,6 +24,7 @@ from ...errors import ConfigError, InputError
 from ...io import read_concatenated, write_concatenated
 from ...io.hdf5 import concatenated_share
 from ...particles import neighbors
+from . import perfmodel
 from ...particles.coupling import WATER_COMPRESSIBILITY_ATM
 from .datafile import read_data, velocities_by_id, write_data
 from ...particles.domain import Domain
@@ -49,6 +50,9 @@ class MDSolver(Solver):
     cases_module = "zzhpc.solvers.md.cases"
     restart_any_ranks = True     # bitwise on the same rank count; re-decomposed on another
     precisions = ("uniform", "mixed")   # mixed: float32 pairs for lj; sw stays in dtype (docs/precision.md)
+    work_unit = "atom"
+    weak_scaling_key = "md.cells"
+    cost_model = perfmodel      # zzhpc scale / zzhpc project: perfmodel.py
     schema = {
         "units": Param(str, "lj", choices=tuple(UNITS), help="lj (reduced) or real (A, fs, kcal/mol, g/mol)"),
         "boundary": Param((list, str), ["p", "p", "p"], choices=("p", "f"), length=3,

@@ -1,8 +1,6 @@
 """Validation and benchmark cases of the spectral solver (``zzhpc validate spectral``, ``zzhpc bench spectral``)."""
 import json
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 
@@ -10,8 +8,7 @@ import numpy as np
 from mpi4py import MPI
 
 from ...core import Metric, benchmark_case, validation_case
-from ...core.deck import resolve
-from ...core.run import run
+from ...core.harness import run_deck, run_mpi, run_mpi_json
 from . import diagnostics as dg
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
@@ -33,22 +30,11 @@ def run_spectral(deck, *, comm=MPI.COMM_SELF, backend="numpy", dtype="float64", 
     """Run ``deck`` in-process; returns ``(summary, series)`` where ``series`` is diagnostics.csv's columns.
 
     ``keep``: an output folder to keep (default: a temporary folder, removed afterwards)."""
-    deck = json.loads(json.dumps(deck))
-    deck["backend"] = {"name": backend, "dtype": dtype}
+    deck = dict(deck, backend={"name": backend, "dtype": dtype})
     if dims:
         deck["parallel"] = {"dims": list(dims)}
-    tmp = keep or (tempfile.mkdtemp(prefix="zzhpc-spectral-") if comm.Get_rank() == 0 else None)
-    deck["output"]["dir"] = comm.bcast(tmp, root=0)
-    try:
-        cls, cfg = resolve(deck, comm.Get_size())
-        summary = run(cls, cfg, comm, quiet=True, install_signals=False)
-        series = dg.read_series(os.path.join(deck["output"]["dir"], "diagnostics.csv")) \
-            if comm.Get_rank() == 0 else None
-        return summary, comm.bcast(series, root=0)
-    finally:
-        comm.Barrier()
-        if comm.Get_rank() == 0 and not keep:
-            shutil.rmtree(tmp, ignore_errors=True)
+    summary, rows = run_deck(deck, keep, comm)
+    return summary, {k: np.array([r[k] for r in rows]) for k in (rows[0] if rows else {})}
 
 
 def tgv_metrics(series, *, full):
@@ -104,14 +90,11 @@ def _taylor_green(quick, dtype):
     out = os.path.join("runs", "validate", "spectral-tgv-re1600", f"n{n}" + ("" if rule == "3/2" else
                                                                            "_" + rule.replace("/", "-"))
                        + ("" if dtype == "float64" else "_" + dtype))
-    cmd = ["mpiexec", "-n", str(ranks), sys.executable, "-m", "zzhpc", "run", DECK, "-o", out, "-q",
-           "--set", f"spectral.shape=[{n},{n},{n}]", "--set", "run.diag_every=2",
-           "--set", f'spectral.dealias="{rule}"', "--set", f'backend.dtype="{dtype}"',
-           "--set", "run.restart=auto"]   # an interrupted validation continues from its checkpoint
-    env = dict(os.environ, OMPI_MCA_rmaps_base_oversubscribe="1")
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if proc.returncode:
-        raise RuntimeError(f"TGV run failed: {proc.stderr[-1500:]}")
+    run_mpi(ranks, [sys.executable, "-m", "zzhpc", "run", DECK, "-o", out, "-q",
+                    "--set", f"spectral.shape=[{n},{n},{n}]", "--set", "run.diag_every=2",
+                    "--set", f'spectral.dealias="{rule}"', "--set", f'backend.dtype="{dtype}"',
+                    "--set", "run.restart=auto"],   # an interrupted validation continues from its checkpoint
+            timeout=None)
     return tgv_metrics(dg.read_series(os.path.join(out, "diagnostics.csv")), full=True)
 
 
@@ -179,6 +162,7 @@ def _bench_worker(n, steps, decomposition="slab", dealias="2/3", dtype="float64"
     import resource
     import time
 
+    from ...core.deck import resolve
     from ...core.solver import RunContext
     from ...device import get_backend
     from ...parallel import PhaseTimers
@@ -239,16 +223,6 @@ def fftpeer_python():
     return cand if os.path.isfile(cand) else None
 
 
-def _mpirun(ranks, argv, timeout=1800):
-    env = dict(os.environ, OMPI_MCA_rmaps_base_oversubscribe="1")
-    env = {k: v for k, v in env.items() if not k.startswith(("OMPI_COMM_WORLD", "PMIX_", "OMPI_MCA_ess"))}
-    proc = subprocess.run(["mpiexec", "-n", str(ranks), *argv], capture_output=True, text=True,
-                          timeout=timeout, env=env)
-    if proc.returncode:
-        raise RuntimeError(f"{os.path.basename(argv[1])} failed: {proc.stderr[-1500:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 @benchmark_case("spectral-step", "spectral")
 def bench(quick=False):
     """One step of the default scheme (Carpenter-Kennedy 2N RK4: 5 stages x 8 distributed FFTs) of zzhpc,
@@ -268,7 +242,7 @@ def bench(quick=False):
 
 def _bench_row(n, steps, rule, dtype, ranks, peer_py, peer_script):
     args = json.dumps({"n": n, "steps": steps, "dealias": rule, "dtype": dtype})
-    zz = _mpirun(ranks, [sys.executable, "-m", "zzhpc.solvers.spectral.cases", args])
+    zz = run_mpi_json(ranks, [sys.executable, "-m", "zzhpc.solvers.spectral.cases", args], timeout=1800)
     nf = zz["ffts_per_step"]
     row = {"label": f"{n}^3 on {ranks} rank(s), {rule} rule, {dtype}", "n": n, "ranks": ranks, "dealias": rule,
            "dtype": dtype, "peer": "mpi4py-fft", "time_stepper": zz["time_stepper"],
@@ -281,7 +255,7 @@ def _bench_row(n, steps, rule, dtype, ranks, peer_py, peer_script):
         row.update(peer_s_per_step=None, ratio=None,
                    peer_skipped="no .fftpeer environment: run scripts/setup_fftpeer.sh (or set ZZHPC_FFTPEER_PYTHON)")
         return row
-    pe = _mpirun(ranks, [peer_py, peer_script, args])
+    pe = run_mpi_json(ranks, [peer_py, peer_script, args], timeout=1800)
     row.update(peer=pe["peer"], peer_s_per_step=pe["best_s_per_step"],
                peer_median_s_per_step=pe["median_s_per_step"], peer_s_per_fft=pe["s_per_fft"],
                peer_bytes_per_point=pe["bytes_per_point"], peer_ffts_per_step=pe.get("ffts_per_step", 45),

@@ -19,6 +19,7 @@ from ...core import Solver, register_solver
 from ...errors import ConfigError, InputError
 from ...io import read_block, write_block
 from ...parallel.fft import choose_process_grid
+from . import perfmodel
 from . import diagnostics as dg
 from . import initial
 from .forcing import BandForcing
@@ -34,6 +35,9 @@ class SpectralSolver(Solver):
     description = "pseudo-spectral DNS of incompressible turbulence (periodic box, distributed FFT, 2N RK)"
     cases_module = "zzhpc.solvers.spectral.cases"
     restart_any_ranks = True
+    work_unit = "grid point"
+    weak_scaling_key = "spectral.shape"
+    cost_model = perfmodel      # zzhpc scale / zzhpc project: perfmodel.py
     schema = {
         "shape": Param((list, int), [32, 32, 32], lo=4, length=3, help="collocation points per axis"),
         "lengths": Param((list, float), None, lo=0, lo_open=True, length=3,
@@ -196,7 +200,7 @@ class SpectralSolver(Solver):
         self.uh[(0, 0, 0, 0)] = float("nan")
 
     # Output and state -------------------------------------------------------------------------------
-    def mesh(self):
+    def xdmf_geometry(self):
         return self.grid.shape, self.grid.spacing, (0.0, 0.0, 0.0)  # grid points at x = j h
 
     def write_fields(self, h5):

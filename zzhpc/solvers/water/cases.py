@@ -25,12 +25,14 @@ import tempfile
 import numpy as np
 
 from ...core.peers import run_peer
-from ...core.registry import Metric, benchmark_case, case_precision, validation_case
+from ...core.harness import run_deck, run_deck_mpi
+from ...core.metric import Metric
+from ...core.registry import benchmark_case, case_precision, validation_case
 from . import cases_forces  # noqa: F401  (registers the force-field cases)
 from . import cases_gromacs, cases_mixed  # noqa: F401  (register the GROMACS bench and the mixed-precision case)
 from .builder import water_box
 from .models import get_model
-from .runner import run_inprocess, run_ranks, water_deck
+from .cases_common import water_deck
 
 PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peer_openmm.py")
 THERMO = ("pe", "ke", "etotal", "press", "volume")
@@ -46,14 +48,14 @@ def case_ranks(quick):
     work = tempfile.mkdtemp(prefix="water_ranks_")
     deck = water_deck({"molecules": nmol, "ensemble": "npt", "pcouple_every": 5, "cutoff": 8.0, "skin": 1.0},
                       {"steps": steps, "diag_every": 10})
-    base = run_ranks(deck, os.path.join(work, "r1"), 1, timeout=3600)[1]
+    base = run_deck_mpi(deck, os.path.join(work, "r1"), 1, timeout=3600)[1]
     metrics = []
     # Mixed precision: the float32 distributed FFT rounds differently on a split grid (1e-8 relative in the
     # energy at step 0), which the dynamics amplifies; pressure, a difference of large terms, most.
     mixed = case_precision() == "mixed"
     tol = 1e-4 if mixed else 1e-8     # mixed: 4.6e-6 after 40 steps (quick form); chaos grows it with time
     for n in (2, 4):
-        rows = run_ranks(deck, os.path.join(work, f"r{n}"), n, timeout=3600)[1]
+        rows = run_deck_mpi(deck, os.path.join(work, f"r{n}"), n, timeout=3600)[1]
         err = max(abs(r[k] - b[k]) / max(abs(b[k]), 1e-300) for r, b in zip(rows, base) for k in THERMO)
         metrics.append(Metric(f"max rel thermo diff, {n} vs 1 ranks ({nmol} molecules, {steps} steps)", err,
                               None, tol, "max", note="mixed precision: float32 FFT on a split grid" if mixed else ""))
@@ -82,7 +84,7 @@ def case_physics(quick, precision="uniform"):
                       {"steps": steps, "diag_every": 50, "progress_every": 60.0})
     if precision != "uniform":
         deck["backend"] = {"precision": precision}
-    summ, rows = run_ranks(deck, os.path.join(work, "run"), 1 if quick else 2, timeout=6 * 3600)
+    summ, rows = run_deck_mpi(deck, os.path.join(work, "run"), 1 if quick else 2, timeout=6 * 3600)
     late = [r for r in rows if r["step"] >= start]
     rho = float(np.mean([r["density"] for r in late]))
     temp = float(np.mean([r["temp"] for r in late]))
@@ -115,9 +117,9 @@ def case_nve(quick):
     cutoff, skin = (8.0, 1.0) if quick else (10.0, 2.0)
     work = tempfile.mkdtemp(prefix="water_nve_")
     common = {"molecules": nmol, "cutoff": cutoff, "skin": skin, "ewald_tolerance": 1e-5}
-    run_inprocess(water_deck(dict(common, ensemble="nvt"), {"steps": eq, "diag_every": eq}), os.path.join(work, "eq"))
+    run_deck(water_deck(dict(common, ensemble="nvt"), {"steps": eq, "diag_every": eq}), os.path.join(work, "eq"))
     ckpt = os.path.join(work, "eq", "checkpoints", f"ckpt_{eq:010d}.h5")
-    summ, rows = run_inprocess(water_deck(dict(common, ensemble="nve"),
+    summ, rows = run_deck(water_deck(dict(common, ensemble="nve"),
                                           {"steps": eq + nve, "diag_every": 10, "restart": ckpt}),
                                os.path.join(work, "nve"))
     t = np.array([r["time"] for r in rows])
@@ -146,7 +148,7 @@ def bench_tip3p(quick):
     for ranks in (1, 2):
         deck = water_deck({"model": "tip3p", "molecules": nmol, "cutoff": 9.0, "skin": 1.0, "ensemble": "nvt",
                            "minimise_steps": 50}, {"steps": steps, "diag_every": steps})
-        summ, _ = run_ranks(deck, os.path.join(work, f"z{ranks}"), ranks, timeout=3600)
+        summ, _ = run_deck_mpi(deck, os.path.join(work, f"z{ranks}"), ranks, timeout=3600)
         payload = {"mode": "bench", "positions": x.tolist(), "box": L, "model": model.describe(), "cutoff": 9.0,
                    "tolerance": 5e-4, "dt": 2.0, "threads": ranks, "steps": steps, "warmup": 20, "minimize": 50}
         peer = run_peer(PEER, payload, timeout=3600)

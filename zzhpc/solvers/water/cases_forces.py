@@ -8,7 +8,8 @@ import numpy as np
 from mpi4py import MPI
 
 from ...core.peers import run_peer
-from ...core.registry import Metric, validation_case
+from ...core.metric import Metric
+from ...core.registry import validation_case
 from ...device import get_backend, get_kernel
 from ...particles.domain import Domain
 from .builder import water_box

@@ -9,7 +9,8 @@ from ...core.registry import benchmark_case
 from . import peer_gromacs as gmx
 from .builder import water_box
 from .models import get_model
-from .runner import run_ranks, water_deck
+from ...core.harness import run_deck_mpi as run_ranks
+from .cases_common import water_deck
 
 DT_FS = 2.0
 

@@ -12,11 +12,13 @@ import h5py
 import numpy as np
 from mpi4py import MPI
 
-from ...core.registry import Metric, validation_case, validation_cases
+from ...core.metric import Metric
+from ...core.registry import validation_case, validation_cases
 from ...device import get_backend
 from .cases_forces import distributed_forces, rms_rel
 from .forcefield import WaterForceField
-from .runner import run_inprocess, water_deck
+from ...core.harness import run_deck as run_inprocess
+from .cases_common import water_deck
 
 # GROMACS's default verlet-buffer-tolerance, 0.005 kJ/mol/ps per atom, in kcal/mol/ns per molecule.
 GMX_BUFFER_DRIFT = 0.005 / 4.184 * 1000.0 * 3.0

@@ -24,6 +24,7 @@ from ...errors import ConfigError
 from ...particles.coupling import WATER_COMPRESSIBILITY_ATM
 from ...particles.domain import Domain
 from ...particles.units import UNITS
+from . import perfmodel
 from . import molecules as mol
 from . import pairlist
 from .builder import box_length
@@ -43,6 +44,9 @@ class WaterSolver(Solver):
     cases_module = "zzhpc.solvers.water.cases"
     restart_any_ranks = True     # bitwise on the same rank count; re-decomposed on another
     precisions = ("uniform", "mixed")   # mixed: float32 pair terms and PME, float64 sums (docs/precision.md)
+    work_unit = "molecule"
+    weak_scaling_key = "water.molecules"
+    cost_model = perfmodel      # zzhpc scale / zzhpc project: perfmodel.py
     schema = {
         "model": Param(str, "spce", choices=tuple(MODELS), help="water model"),
         "molecules": Param(int, 512, lo=2, help="number of molecules (a cubic box at water.density)"),

@@ -1,5 +1,4 @@
-"""Water decks for the validation and benchmark cases and the tests (run with :mod:`zzhpc.solvers.md.runner`)."""
-from ..md.runner import read_thermo, run_inprocess, run_ranks  # noqa: F401  (re-exported)
+"""The deck of the water cases and tests."""
 
 
 def water_deck(water=None, run=None, **sections):
