@@ -7,8 +7,8 @@ Layout (all created and removed by :class:`NetnsCluster`; nothing in the host's 
     namespace PREFIXnode1 : eth0 10.254.0.11/24, lo         (hostname node1)
 
 The switch namespace has no other interface and no node has a default route, so no packet can leave the
-test's bridge. Processes enter a node through :meth:`NetnsCluster.wrap` (``ip netns exec`` then
-``unshare --uts`` and ``hostname``). The file system, ``/dev/shm`` and the process table stay shared, as
+test's bridge. Processes enter a node through :meth:`NetnsCluster.wrap` (``enter.sh``: ``nsenter --net``,
+then ``unshare --uts --mount`` with the node's hostname and a private ``/etc/hosts`` naming every node). The file system, ``/dev/shm`` and the process table stay shared, as
 on a cluster with a shared file system: forcing ``--mca btl tcp,self`` keeps Open MPI off shared memory.
 
 Open MPI reaches the other nodes through ``rsh_agent.sh`` (``--mca plm_rsh_agent``), which starts
@@ -20,11 +20,14 @@ import os
 import re
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 AGENT = HERE / "rsh_agent.sh"
+ENTER = HERE / "enter.sh"
+TMP = Path(tempfile.gettempdir())
 SUBNET = "10.254.0"        # private (RFC 1918) test range, only ever inside the test's namespaces
 PREFIX_RE = re.compile(r"^zzhpc-(\d+)-")
 
@@ -60,7 +63,7 @@ def permitted():
     if proc.returncode != 0:
         return False, f"ip netns add is not permitted here: {proc.stderr.strip()}"
     _ip("netns", "del", name, check=False)
-    for tool in ("unshare", "hostname"):
+    for tool in ("nsenter", "unshare", "hostname", "tc"):
         if subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True).returncode:
             return False, f"{tool} not found"
     return True, ""
@@ -73,6 +76,10 @@ def remove_stale():
         if m and not _alive(int(m.group(1))):
             _kill_in(ns)
             _ip("netns", "del", ns, check=False)
+    for hosts in TMP.glob("zzhpc-*-hosts"):
+        m = PREFIX_RE.match(hosts.name)
+        if m and not _alive(int(m.group(1))):
+            hosts.unlink(missing_ok=True)
 
 
 def _kill_in(ns, timeout=5.0):
@@ -100,6 +107,7 @@ class NetnsCluster:
             raise ValueError(f"nodes={nodes}: expected 1 to 8")
         self.prefix = f"zzhpc-{os.getpid()}-"
         self.hosts = [f"node{i}" for i in range(nodes)]
+        self.hosts_file = TMP / f"{self.prefix}hosts"
         self.started = False
 
     def ns(self, host):
@@ -119,6 +127,7 @@ class NetnsCluster:
         self.stop()  # anything of ours from an earlier start in this process
         atexit.register(self.stop)
         self.started = True
+        self.hosts_file.write_text("127.0.0.1 localhost\n" + "".join(f"{self.addr(h)} {h}\n" for h in self.hosts))
         sw = self.prefix + "sw"
         _ip("netns", "add", sw)
         _ip("-n", sw, "link", "add", "br0", "type", "bridge")
@@ -140,18 +149,19 @@ class NetnsCluster:
             if ns.startswith(self.prefix):
                 _kill_in(ns)
                 _ip("netns", "del", ns, check=False)
+        self.hosts_file.unlink(missing_ok=True)
         self.started = False
 
     def env(self, base=None, **extra):
         env = dict(os.environ if base is None else base)
         env["ZZHPC_NETNS_PREFIX"] = self.prefix
+        env["ZZHPC_NETNS_HOSTS"] = str(self.hosts_file)
         env.update(extra)
         return env
 
     def wrap(self, host, argv):
         """``argv`` run on ``host``: in its network namespace, with its hostname."""
-        return ["ip", "netns", "exec", self.ns(host), "unshare", "--uts", "/bin/sh", "-c",
-                'hostname "$0" && exec "$@"', host, *map(str, argv)]
+        return [str(ENTER), self.ns(host), str(self.hosts_file), host, *map(str, argv)]
 
     def mca(self):
         """Open MPI options: orted through the agent, TCP only (no shared memory), on the test subnet."""
