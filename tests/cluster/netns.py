@@ -12,8 +12,8 @@ then ``unshare --uts --mount`` with the node's hostname and a private ``/etc/hos
 on a cluster with a shared file system: forcing ``--mca btl tcp,self`` keeps Open MPI off shared memory.
 
 Open MPI reaches the other nodes through ``rsh_agent.sh`` (``--mca plm_rsh_agent``), which starts
-``orted`` in the node's namespace the way ssh would on a real cluster. ``tc netem`` on a node's eth0
-emulates a slower fabric (:meth:`NetnsCluster.shape`).
+``orted`` in the node's namespace the way ssh would on a real cluster. ``tc`` on a node's eth0
+emulates a slower fabric (:meth:`NetnsCluster.shape`: netem delay where the kernel has it, tbf rate caps).
 """
 import atexit
 import os
@@ -180,16 +180,23 @@ class NetnsCluster:
         _ip("-n", self.ns(host), "link", "set", "eth0", "up" if up else "down")
 
     def shape(self, delay_ms=None, rate_mbit=None):
-        """``tc netem`` on every node's eth0: one-way ``delay_ms`` and a ``rate_mbit`` cap (None: remove)."""
+        """Emulate a slower fabric on every node's eth0 (egress): ``tc netem`` for a one-way ``delay_ms``
+        (with its ``rate`` when both are given), ``tc tbf`` for a rate cap alone (kernels without
+        sch_netem, like this machine's, still have tbf). ``shape()`` removes the shaping."""
         for host in self.hosts:
             base = ["ip", "netns", "exec", self.ns(host), "tc", "qdisc"]
             if delay_ms is None and rate_mbit is None:
                 subprocess.run([*base, "del", "dev", "eth0", "root"], capture_output=True, timeout=20)
                 continue
-            opts = (["delay", f"{delay_ms}ms"] if delay_ms else []) + (["rate", f"{rate_mbit}mbit"]
-                                                                      if rate_mbit else [])
-            subprocess.run([*base, "replace", "dev", "eth0", "root", "netem", *opts], check=True,
-                           capture_output=True, timeout=20)
+            if delay_ms:
+                opts = ["netem", "delay", f"{delay_ms}ms"] + (["rate", f"{rate_mbit}mbit"] if rate_mbit else [])
+            else:  # a token bucket: burst of at least one timer tick (250 Hz) worth of bytes
+                burst = max(32 * 1024, int(rate_mbit * 1e6 / 8 / 250))
+                opts = ["tbf", "rate", f"{rate_mbit}mbit", "burst", str(burst), "latency", "100ms"]
+            proc = subprocess.run([*base, "replace", "dev", "eth0", "root", *opts], capture_output=True,
+                                  text=True, timeout=20)
+            if proc.returncode != 0:
+                raise RuntimeError(f"tc qdisc {' '.join(opts)} on {host}: {proc.stderr.strip()}")
 
     def __enter__(self):
         return self.start()
