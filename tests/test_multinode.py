@@ -57,6 +57,20 @@ def cluster():
         c.stop()
 
 
+@pytest.fixture(scope="module")
+def heat_reference(cluster, tmp_path_factory):
+    """``t_end -> run folder`` of the heat deck on one node (2 ranks, shared memory), each made once."""
+    made = {}
+
+    def get(t_end):
+        if t_end not in made:
+            out = tmp_path_factory.mktemp("heat-ref")
+            run(["mpiexec", "-n", "2", *zzhpc_run(*HEAT, "--set", f"run.t_end={t_end}", "-o", out)], cluster)
+            made[t_end] = out
+        return made[t_end]
+    return get
+
+
 def run(argv, cluster, timeout=300, **env):
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
                           env=cluster.env(clean_env(**env)))
@@ -131,16 +145,15 @@ def test_solver_bitwise_equal_on_two_nodes_and_on_one(cluster, name, tmp_path):
         assert differing(a, b) == [], (a, b)
 
 
-def test_checkpoint_from_two_nodes_restarts_on_three_bitwise(cluster, tmp_path):
+def test_checkpoint_from_two_nodes_restarts_on_three_bitwise(cluster, heat_reference, tmp_path):
     """Stop a 2x2 run half-way (its end time), restart its checkpoint on 3 nodes x 1 rank to the full end
     time: the final field equals an uninterrupted one-node run."""
-    out, ref = tmp_path / "run", tmp_path / "ref"
+    out, ref = tmp_path / "run", heat_reference(0.002)
     run(cluster.mpiexec(zzhpc_run(*HEAT, "--set", "run.t_end=0.001", "-o", out), nodes=cluster.hosts[:2]),
         cluster)
     first = read_summary(out)["steps"]
     run(cluster.mpiexec(zzhpc_run(*HEAT, "--set", "run.t_end=0.002", "-o", out, "--restart", "auto"),
                         per_node=1), cluster)
-    run(["mpiexec", "-n", "2", *zzhpc_run(*HEAT, "--set", "run.t_end=0.002", "-o", ref)], cluster)
     s, r = read_summary(out), read_summary(ref)
     assert s["restarted_from"] and 0 < first < s["steps"] == r["steps"]
     assert s["provenance"]["hosts"] == ["node0", "node1", "node2"] and s["ranks"] == 3
@@ -163,9 +176,10 @@ def _ranks_on(cluster, host):
 
 
 @pytest.mark.parametrize("how", ["kill-ranks", "link-down"])
-def test_lost_node_ends_the_job_within_10_s_naming_it_and_the_checkpoint_restarts(cluster, tmp_path, how):
+def test_lost_node_ends_the_job_within_10_s_naming_it_and_the_checkpoint_restarts(cluster, heat_reference,
+                                                                                  tmp_path, how):
     out = tmp_path / "run"
-    deck = [*HEAT, "--set", "run.t_end=0.01", "--set", "run.checkpoint_every=10"]
+    deck = [*HEAT, "--set", "run.t_end=0.005", "--set", "run.checkpoint_every=10"]
     job = subprocess.Popen(cluster.mpiexec(zzhpc_run(*deck, "-o", out), nodes=cluster.hosts[:2], extra=KEEPALIVE),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
                            env=cluster.env(clean_env(ZZHPC_SLOW_STEP="0.02")))
@@ -203,8 +217,7 @@ def test_lost_node_ends_the_job_within_10_s_naming_it_and_the_checkpoint_restart
     step = int(re.search(r"(\d+)", latest.name).group(1))
     # The last checkpoint restarts (on the surviving node) and the run finishes as an uninterrupted one.
     run(cluster.mpiexec(zzhpc_run(*deck, "-o", out, "--restart", "auto"), nodes=["node0"]), cluster)
-    ref = tmp_path / "ref"
-    run(["mpiexec", "-n", "2", *zzhpc_run(*deck, "-o", ref)], cluster)
+    ref = heat_reference(0.005)
     s, r = read_summary(out), read_summary(ref)
     assert s["status"] == "done" and s["steps"] == r["steps"] > step > 0
     assert differing(final_files(out, s)[0], final_files(ref, r)[0]) == []
