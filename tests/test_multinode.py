@@ -110,20 +110,38 @@ comm = MPI.COMM_WORLD
 rec = dict(rank=comm.rank, host=socket.gethostname(), env_local=os.environ["OMPI_COMM_WORLD_LOCAL_RANK"],
            local=local_rank(comm), card=choose_device(TwoCards, "local-rank", comm),
            btl=os.environ.get("OMPI_MCA_btl"), sum=comm.allreduce(comm.rank))
-rec["provenance_hosts"] = provenance(comm, backend=Backend())["hosts"]
-print(json.dumps(rec), flush=True)
+prov = provenance(comm, backend=Backend())
+rec["provenance_hosts"], rec["host_map"] = prov["hosts"], prov.get("host_map")
+recs = comm.gather(rec)  # one line from rank 0: forwarded output of several ranks may interleave
+if comm.rank == 0:
+    print(json.dumps(recs), flush=True)
 """
 
 
-def test_local_ranks_restart_at_zero_on_each_node_and_cards_follow(cluster):
+@pytest.fixture(scope="module")
+def probe(cluster):
+    """What each of 2 x 2 ranks sees: host, local rank, card, transport, provenance."""
     import json
     proc = run(cluster.mpiexec([PY, "-c", PROBE], nodes=cluster.hosts[:2]), cluster)
-    recs = sorted((json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")),
-                  key=lambda r: r["rank"])
+    return json.loads([line for line in proc.stdout.splitlines() if line.startswith("[")][-1])
+
+
+def test_local_ranks_restart_at_zero_on_each_node_and_cards_follow(probe):
+    recs = probe
     assert [(r["host"], r["local"], r["card"]) for r in recs] == [
         ("node0", 0, "cuda:0"), ("node0", 1, "cuda:1"), ("node1", 0, "cuda:0"), ("node1", 1, "cuda:1")]
     assert all(r["env_local"] == str(r["local"]) and r["btl"] == "tcp,self" and r["sum"] == 6 for r in recs)
     assert all(r["provenance_hosts"] == ["node0", "node1"] for r in recs)
+
+
+def test_provenance_maps_every_host_to_its_ranks_and_devices(probe):
+    """Provenance ``host_map``: ``{host: [{"rank", "local_rank", "device"}, ...]}`` (the reliability
+    work owns zzhpc/io/provenance.py; skipped until the record has the map)."""
+    if probe[0]["host_map"] is None:
+        pytest.skip("provenance has no host_map yet (zzhpc/io/provenance.py, see docs/clusters.md)")
+    want = {"node0": [{"rank": 0, "local_rank": 0, "device": "cpu"}, {"rank": 1, "local_rank": 1, "device": "cpu"}],
+            "node1": [{"rank": 2, "local_rank": 0, "device": "cpu"}, {"rank": 3, "local_rank": 1, "device": "cpu"}]}
+    assert all(r["host_map"] == want for r in probe)
 
 
 def test_mpi_subset_passes_across_two_nodes(cluster):

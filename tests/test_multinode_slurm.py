@@ -88,7 +88,9 @@ import json, os, socket
 from mpi4py import MPI
 from zzhpc.device.mapping import local_rank
 c = MPI.COMM_WORLD
-print(json.dumps([c.rank, socket.gethostname(), os.environ["SLURM_LOCALID"], local_rank(c)]), flush=True)
+rows = c.gather([c.rank, socket.gethostname(), os.environ["SLURM_LOCALID"], local_rank(c)])
+if c.rank == 0:
+    print(json.dumps(rows), flush=True)
 """
 
 
@@ -97,7 +99,7 @@ def test_srun_local_ranks_restart_at_zero_on_each_node(slurm):
                      env=slurm.env(clean_env(OMPI_MCA_btl="tcp,self",
                                              OMPI_MCA_btl_tcp_if_include=slurm.netns.subnet,
                                              OMPI_MCA_oob_tcp_if_include=slurm.netns.subnet)))
-    rows = sorted(json.loads(line) for line in proc.stdout.splitlines() if line.startswith("["))
+    rows = json.loads([line for line in proc.stdout.splitlines() if line.startswith("[[")][-1])
     assert rows == [[0, "node0", "0", 0], [1, "node0", "1", 1], [2, "node1", "0", 0], [3, "node1", "1", 1]]
 
 
