@@ -17,7 +17,7 @@ import time
 import pytest
 
 from cluster.compare import differing, final_files
-from cluster.netns import NetnsCluster, permitted
+from cluster.netns import NetnsCluster, permitted, remove_stale
 from conftest import ROOT, clean_env, read_summary
 
 OK, WHY = permitted()
@@ -81,6 +81,32 @@ def run(argv, cluster, timeout=300, **env):
 
 def zzhpc_run(*args):
     return [PY, "-m", "zzhpc", "run", *map(str, args)]
+
+
+def _namespaces():
+    return subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, timeout=20).stdout
+
+
+def test_cluster_start_stop_idempotent_and_leftovers_of_dead_runs_removed():
+    c = NetnsCluster(2)
+    try:
+        assert c.start() is c.start()  # a second start is a no-op
+        sleeper = subprocess.Popen(c.wrap("node1", ["sleep", "60"]))
+        assert _namespaces().count(c.prefix) == 3  # switch + 2 nodes
+    finally:
+        c.stop()
+        c.stop()
+    assert c.prefix not in _namespaces() and not c.hosts_file.exists()
+    assert sleeper.wait(10) != 0  # what ran inside was ended, not left behind
+    # A namespace named for a process that no longer exists (a killed test run) is removed.
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    subprocess.run(["ip", "netns", "add", f"zzhpc-{dead.pid}-node0"], check=True, timeout=20)
+    try:
+        remove_stale()
+        assert f"zzhpc-{dead.pid}-" not in _namespaces()
+    finally:
+        subprocess.run(["ip", "netns", "del", f"zzhpc-{dead.pid}-node0"], capture_output=True, timeout=20)
 
 
 def test_nodes_have_their_own_hostname_address_and_no_route_out(cluster):
