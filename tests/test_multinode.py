@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -211,7 +212,7 @@ def _ranks_on(cluster, host):
     ranks = []
     for pid in pids:
         try:
-            argv = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
         if b"zzhpc" in argv and b"run" in argv and not any(a.endswith(b"orted") for a in argv):

@@ -30,7 +30,7 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(ROOT))
 
-from cluster.netns import NetnsCluster  # noqa: E402
+from cluster.netns import NetnsCluster
 
 # (one-way delay ms or None, rate Mbit/s): Gigabit and Fast Ethernet rate caps (tc tbf). Delays need
 # sch_netem, which this machine's kernel lacks ("Specified qdisc kind is unknown"); --delay adds them.
@@ -109,11 +109,12 @@ def experiment(quick=False, fabrics=FABRICS):
 
 def table(result):
     fast = result["fast"]["network"]
-    lines = [f"Fast link (veth, no shaping): latency {fast['latency_s'] * 1e6:.0f} us, bandwidth "
-             f"{fast['bandwidth_Bps'] / 1e6:.0f} MB/s. Load average at start {result['load_average_start'][0]:.1f}, "
-             f"end {result['load_average_end'][0]:.1f} ({result['cores']} logical CPUs).", "",
-             "| fabric (tc) | latency [us] | bandwidth [MB/s] | solver | fast link t/step [s] | measured [s] "
-             "| model [s] | model / measured |", "|---|---:|---:|---|---:|---:|---:|---:|"]
+    lines = [(f"Fast link (veth, no shaping): latency {fast['latency_s'] * 1e6:.0f} us, bandwidth "
+              f"{fast['bandwidth_Bps'] / 1e6:.0f} MB/s. Load average at start "
+              f"{result['load_average_start'][0]:.1f}, end {result['load_average_end'][0]:.1f} "
+              f"({result['cores']} logical CPUs)."), "",
+             ("| fabric (tc) | latency [us] | bandwidth [MB/s] | solver | fast link t/step [s] | measured [s] "
+              "| model [s] | model / measured |"), "|---|---:|---:|---|---:|---:|---:|---:|"]
     for row in result["fabrics"]:
         net = row["network"]
         for solver, r in row["solvers"].items():

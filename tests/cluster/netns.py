@@ -8,8 +8,9 @@ Layout (all created and removed by :class:`NetnsCluster`; nothing in the host's 
 
 The switch namespace has no other interface and no node has a default route, so no packet can leave the
 test's bridge. Processes enter a node through :meth:`NetnsCluster.wrap` (``enter.sh``: ``nsenter --net``,
-then ``unshare --uts --mount`` with the node's hostname and a private ``/etc/hosts`` naming every node). The file system, ``/dev/shm`` and the process table stay shared, as
-on a cluster with a shared file system: forcing ``--mca btl tcp,self`` keeps Open MPI off shared memory.
+then ``unshare --uts --mount`` with the node's hostname and a private ``/etc/hosts`` naming every node).
+The file system, ``/dev/shm`` and the process table stay shared, as on a cluster with a shared file
+system: forcing ``--mca btl tcp,self`` keeps Open MPI off shared memory.
 
 Open MPI reaches the other nodes through ``rsh_agent.sh`` (``--mca plm_rsh_agent``), which starts
 ``orted`` in the node's namespace the way ssh would on a real cluster. ``tc`` on a node's eth0

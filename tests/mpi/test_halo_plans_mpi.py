@@ -5,8 +5,7 @@ import pytest
 from mpi4py import MPI
 
 from zzhpc.device import get_backend
-from zzhpc.parallel import DistributedMesh
-from zzhpc.parallel import halo
+from zzhpc.parallel import DistributedMesh, halo
 
 pytestmark = pytest.mark.mpi(min_size=2)
 
