@@ -4,12 +4,16 @@ under ``srun --mpi=pmix`` with Open MPI on TCP only (site profile tests/cluster/
 
 Checks: a real 2x2 job bitwise equal to a one-node run, with per-node local ranks; the time-limit signal
 -> checkpoint -> requeue -> finish bitwise equal to the uninterrupted run; a checkpoint of 2 nodes x 2
-ranks finished on 3 nodes x 1 rank.
+ranks finished on 3 nodes x 1 rank; a node's ranks killed mid-job: the job ends within 10 s, its log names
+the node on one line, and the last checkpoint finishes on the other node.
 """
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -140,3 +144,43 @@ def test_checkpoint_of_two_nodes_finishes_on_three(slurm, reference, tmp_path):
     s = same_final_field(out, reference)
     assert s["ranks"] == 3 and s["restarted_from"] and 0 < stopped < s["steps"]
     assert s["provenance"]["hosts"] == ["node0", "node1", "node2"]
+
+
+def _ranks_on(slurm, host):
+    """Process ids of the zzhpc ranks inside ``host``'s namespace."""
+    pids = subprocess.run(["ip", "netns", "pids", slurm.netns.ns(host)], capture_output=True, text=True,
+                          timeout=20).stdout.split()
+    found = []
+    for pid in pids:
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"zzhpc" in argv and b"run" in argv:
+            found.append(int(pid))
+    return found
+
+
+def test_lost_node_ends_the_job_naming_it_and_the_checkpoint_finishes_elsewhere(slurm, reference, tmp_path):
+    out = tmp_path / "run"
+    jid = submit(slurm, out, "--set", "run.checkpoint_every=10", ZZHPC_SLOW_STEP="0.02")
+    _wait_for(lambda: (out / "checkpoints" / "LATEST").exists(), 120, "a checkpoint")
+    time.sleep(0.5)
+    victims = _ranks_on(slurm, "node1")
+    assert len(victims) == 2
+    t0 = time.time()
+    for pid in victims:
+        os.kill(pid, signal.SIGKILL)
+    _wait_for(lambda: not _ranks_on(slurm, "node0") and
+              slurm.job(jid)["JobState"] != "RUNNING", 10, "the job to end")
+    elapsed = time.time() - t0
+    print(f"job {jid} ended {elapsed:.1f} s after node1's ranks were killed")
+    rec = slurm.wait_job(jid)
+    log = log_of(out, jid)
+    assert rec["JobState"] == "FAILED" and rec["Restarts"] == "0" and elapsed < 10, log
+    assert len([line for line in log.splitlines() if "node1" in line and "Killed" in line]) == 1, log
+    jid2 = submit(slurm, out, alloc=["--nodes", "1", "--ntasks-per-node", "2", "--time", "00:30:00"])
+    rec2 = slurm.wait_job(jid2, timeout=180)
+    assert rec2["JobState"] == "COMPLETED", log_of(out, jid2)
+    s = same_final_field(out, reference)
+    assert s["restarted_from"] and s["provenance"]["hosts"] == ["node0"]
