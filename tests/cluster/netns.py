@@ -17,6 +17,7 @@ Open MPI reaches the other nodes through ``rsh_agent.sh`` (``--mca plm_rsh_agent
 emulates a slower fabric (:meth:`NetnsCluster.shape`: netem delay where the kernel has it, tbf rate caps).
 """
 import atexit
+import itertools
 import os
 import re
 import signal
@@ -31,6 +32,7 @@ ENTER = HERE / "enter.sh"
 TMP = Path(tempfile.gettempdir())
 SUBNET = "10.254.0"        # private (RFC 1918) test range, only ever inside the test's namespaces
 PREFIX_RE = re.compile(r"^zzhpc-(\d+)-")
+_INSTANCES = itertools.count()  # several clusters of one test process never share a name
 
 
 def _ip(*args, check=True):
@@ -106,7 +108,7 @@ class NetnsCluster:
     def __init__(self, nodes=2):
         if not 1 <= nodes <= 8:
             raise ValueError(f"nodes={nodes}: expected 1 to 8")
-        self.prefix = f"zzhpc-{os.getpid()}-"
+        self.prefix = f"zzhpc-{os.getpid()}-{next(_INSTANCES)}-"
         self.hosts = [f"node{i}" for i in range(nodes)]
         self.hosts_file = TMP / f"{self.prefix}hosts"
         self.started = False
