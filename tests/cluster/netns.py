@@ -58,17 +58,27 @@ def _alive(pid):
 
 
 def permitted():
-    """``(True, "")`` where this process may create network namespaces, else ``(False, reason)``."""
+    """``(True, "")`` where this process may build the cluster (namespaces, and entering one with its own
+    hostname and /etc/hosts), else ``(False, reason)``."""
     if os.geteuid() != 0:
         return False, "network namespaces need root (ip netns add)"
+    for tool in ("ip", "nsenter", "unshare", "hostname", "tc"):
+        if subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True).returncode:
+            return False, f"{tool} not found (iproute2, util-linux)"
     name = f"zzhpc-{os.getpid()}-probe"
     proc = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True, timeout=20)
     if proc.returncode != 0:
         return False, f"ip netns add is not permitted here: {proc.stderr.strip()}"
-    _ip("netns", "del", name, check=False)
-    for tool in ("nsenter", "unshare", "hostname", "tc"):
-        if subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True).returncode:
-            return False, f"{tool} not found"
+    try:
+        with tempfile.NamedTemporaryFile("w", prefix=f"{name}-", suffix="-hosts") as hosts:
+            hosts.write("127.0.0.1 localhost\n")
+            hosts.flush()
+            proc = subprocess.run([str(ENTER), name, hosts.name, "probe", "hostname"], capture_output=True,
+                                  text=True, timeout=20)
+        if proc.returncode != 0 or proc.stdout.strip() != "probe":
+            return False, f"cannot enter a namespace with its own hostname and /etc/hosts: {proc.stderr.strip()}"
+    finally:
+        _ip("netns", "del", name, check=False)
     return True, ""
 
 
