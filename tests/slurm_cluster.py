@@ -1,9 +1,15 @@
-"""A private single-node Slurm (munged, slurmctld, slurmd) on 127.0.0.1, for the tests.
+"""A private Slurm (munged, slurmctld, slurmd) for the tests: one node on 127.0.0.1, or one slurmd per node
+of a network-namespace test cluster (tests/cluster/netns.py).
 
 Everything lives under one temporary folder: the munge key and socket, slurm.conf, state, spool and
 logs. The daemons run in the foreground as children of the test process, listen on the loopback address
 only (``CommunicationParameters=NoCtldInAddrAny,NoInAddrAny``) and are ended by their process ids.
 Clients find the cluster through ``SLURM_CONF`` (see :meth:`SlurmCluster.env`).
+
+On a namespace cluster (``SlurmCluster(tmpdir, netns=NetnsCluster(2).start())``) slurmctld runs on the
+first node, one slurmd on every node with its own ``NodeName``/``NodeAddr`` and hostname, munged stays in
+the host's namespace (its socket is a file, shared by every node), and every client command runs on the
+first node (:meth:`SlurmCluster.client`), the only place from which the controller can be reached.
 
 Usage::
 
@@ -24,9 +30,9 @@ DAEMONS = ("munged", "slurmctld", "slurmd")
 CLIENTS = ("sbatch", "squeue", "scontrol", "scancel", "srun", "sinfo")
 
 SLURM_CONF = """\
-# Private single-node test cluster (tests/slurm_cluster.py); nothing listens beyond 127.0.0.1.
+# Private test cluster (tests/slurm_cluster.py); the daemons listen on the node addresses only.
 ClusterName=zzhpctest
-SlurmctldHost=localhost(127.0.0.1)
+SlurmctldHost={ctld_host}
 SlurmctldPort={ctld_port}
 SlurmdPort={slurmd_port}
 SrunPortRange={srun_lo}-{srun_hi}
@@ -38,12 +44,12 @@ AuthInfo=socket={dir}/munge/munge.socket.2,cred_expire=5
 SlurmUser={user}
 SlurmdUser=root
 StateSaveLocation={dir}/state
-SlurmdSpoolDir={dir}/spool
+SlurmdSpoolDir={dir}/spool{per_node}
 SlurmctldPidFile={dir}/run/slurmctld.pid
-SlurmdPidFile={dir}/run/slurmd.pid
+SlurmdPidFile={dir}/run/slurmd{per_node}.pid
 SlurmctldLogFile={dir}/log/slurmctld.log
-SlurmdLogFile={dir}/log/slurmd.log
-MailProg=/bin/true
+SlurmdLogFile={dir}/log/slurmd{per_node}.log
+{tmpfs}MailProg=/bin/true
 # No cgroups: processes tracked through /proc, no task confinement.
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
@@ -63,8 +69,8 @@ MinJobAge=600
 JobRequeue=1
 # 2 CPUs whatever the machine has; jobs may share them (OverSubscribe), so array tasks run side by side.
 SlurmdParameters=config_overrides
-NodeName=localhost NodeAddr=127.0.0.1 CPUs={cpus} State=UNKNOWN
-PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
+{node_lines}
+PartitionName=debug Nodes={node_names} Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
 """
 
 
@@ -89,11 +95,19 @@ def _free_port():
 
 
 class SlurmCluster:
-    def __init__(self, directory, cpus=2):
+    def __init__(self, directory, cpus=2, netns=None):
         self.dir = Path(directory)
         self.cpus = cpus
+        self.netns = netns  # a started tests/cluster/netns.NetnsCluster, or None for one node on 127.0.0.1
         self.procs = {}
         self.conf = self.dir / "etc" / "slurm.conf"
+
+    @property
+    def nodes(self):
+        return self.netns.hosts if self.netns else ["localhost"]
+
+    def _addr(self, node):
+        return self.netns.addr(node) if self.netns else "127.0.0.1"
 
     # Set-up ---------------------------------------------------------------------------------------
     def _write_config(self):
@@ -107,16 +121,31 @@ class SlurmCluster:
         lo = 20000 + (os.getpid() * 37) % 40000
         self.conf.write_text(SLURM_CONF.format(
             dir=self.dir, ctld_port=_free_port(), slurmd_port=_free_port(), srun_lo=lo, srun_hi=lo + 199,
-            user=_user(), cpus=self.cpus))
+            user=_user(), cpus=self.cpus, ctld_host=f"{self.nodes[0]}({self._addr(self.nodes[0])})",
+            per_node="-%n" if self.netns else "",
+            # The nodes share /tmp: PMIx's per-step folders (TmpFS/spmix_appdir_UID_JOB.STEP) must not.
+            tmpfs=f"TmpFS={self.dir}/tmp-%n\n" if self.netns else "", node_names=",".join(self.nodes),
+            node_lines="\n".join(f"NodeName={n} NodeAddr={self._addr(n)} CPUs={self.cpus} State=UNKNOWN"
+                                 for n in self.nodes)))
 
     def env(self, base=None, **extra):
         env = dict(os.environ if base is None else base)
         env["SLURM_CONF"] = str(self.conf)
         env["PATH"] = env.get("PATH", "") + ":/usr/sbin:/sbin"
+        if self.netns:
+            env = self.netns.env(env)
         env.update(extra)
         return env
 
-    def _spawn(self, name, argv):
+    def client(self, argv):
+        """``argv`` where it can reach slurmctld: as is on one node, on the first node of a namespace cluster."""
+        argv = [str(a) for a in argv]
+        return self.netns.wrap(self.nodes[0], argv) if self.netns else argv
+
+    def _spawn(self, name, argv, node=None):
+        """Start a daemon in the foreground: on ``node`` of a namespace cluster, else in this namespace."""
+        if self.netns and node:
+            argv = self.netns.wrap(node, argv)
         log = open(self.dir / "log" / f"{name}.stdout", "w")
         self.procs[name] = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=self.env(),
                                             start_new_session=True, preexec_fn=_die_with_parent)
@@ -125,19 +154,30 @@ class SlurmCluster:
     def start(self, timeout=30):
         self._write_config()
         sock = self.dir / "munge" / "munge.socket.2"
+        if self.netns:
+            for node in self.nodes:
+                for sub in ("spool", "tmp"):
+                    (self.dir / f"{sub}-{node}").mkdir(exist_ok=True)
+        # munged stays in this namespace: its socket is a file, which every node sees.
         self._spawn("munged", ["munged", "--foreground", "--force", f"--socket={sock}",
                                f"--key-file={self.dir}/munge/munge.key", f"--pid-file={self.dir}/run/munged.pid",
                                f"--log-file={self.dir}/log/munged.log", f"--seed-file={self.dir}/munge/seed",
                                "--origin=127.0.0.1"])
         self._wait(lambda: sock.exists(), timeout, "munged socket")
-        self._spawn("slurmctld", ["slurmctld", "-D", "-i", "-f", str(self.conf)])
-        self._spawn("slurmd", ["slurmd", "-D", "-N", "localhost", "-f", str(self.conf)])
-        self._wait(self._node_ready, timeout, "node localhost idle")
+        self._spawn("slurmctld", ["slurmctld", "-D", "-i", "-f", str(self.conf)], self.nodes[0])
+        for node in self.nodes:
+            self._spawn(self._slurmd(node), ["slurmd", "-D", "-N", node, "-f", str(self.conf)], node)
+        self._wait(self._node_ready, timeout, f"nodes {','.join(self.nodes)} idle")
         return self
+
+    def _slurmd(self, node):
+        return f"slurmd-{node}" if self.netns else "slurmd"
 
     def _node_ready(self):
         proc = self.run("sinfo", "-h", "-N", "-o", "%t", check=False)
-        return proc.returncode == 0 and proc.stdout.strip() in ("idle", "mix", "alloc")
+        states = proc.stdout.split()
+        return proc.returncode == 0 and len(states) == len(self.nodes) and \
+            all(s in ("idle", "mix", "alloc") for s in states)
 
     def _wait(self, ready, timeout, what):
         deadline = time.time() + timeout
@@ -152,7 +192,7 @@ class SlurmCluster:
 
     # Use ------------------------------------------------------------------------------------------
     def run(self, *argv, check=True, timeout=60, **kw):
-        proc = subprocess.run(list(argv), capture_output=True, text=True, env=kw.pop("env", self.env()),
+        proc = subprocess.run(self.client(argv), capture_output=True, text=True, env=kw.pop("env", self.env()),
                               timeout=timeout, **kw)
         if check and proc.returncode != 0:
             raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr}")
@@ -192,7 +232,7 @@ class SlurmCluster:
                 if q.returncode != 0 or not q.stdout.strip():
                     break
                 time.sleep(0.2)
-        for name in ("slurmd", "slurmctld", "munged"):
+        for name in (*map(self._slurmd, self.nodes), "slurmctld", "munged"):
             p = self.procs.get(name)
             if p and p.poll() is None:
                 p.terminate()

@@ -1,0 +1,1 @@
+"""Test clusters built on this machine (network-namespace nodes); see netns.py."""
