@@ -2,9 +2,9 @@
 importing another solver, nothing below the CLI importing it, and the layers under the solvers never
 importing a solver (docs/architecture.md).
 
-Every import counts, also one inside a function: it is a dependency all the same. ``KNOWN`` lists the
-violations that other work in progress removes (issue 21); the lead empties it at merge, and an entry
-that no longer happens fails the test, so the list cannot go stale.
+Every import counts, also one inside a function: it is a dependency all the same. ``KNOWN`` would list
+violations that work in progress removes; an entry that no longer happens fails the test, so the list
+cannot go stale (it is empty).
 """
 import ast
 from pathlib import Path
@@ -13,17 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent / "zzhpc"
 
-#: Known violations, each ``(rule, importer, imported)``, owned by the ``harness`` helper of issue 21.
-KNOWN = {
-    ("cycle", "zzhpc.cli.main", "zzhpc.cli.scale"),                # cli/main -> cli/scale -> scaling/slurm -> cli
-    ("cycle", "zzhpc.cli.scale", "zzhpc.scaling.slurm"),
-    ("cycle", "zzhpc.scaling.slurm", "zzhpc.cli.main"),
-    ("below_cli", "zzhpc.scaling.slurm", "zzhpc.cli.main"),
-    ("cycle", "zzhpc.solvers.md.cases", "zzhpc.solvers.md.cases_mw"),    # md/cases <-> md/cases_mw
-    ("cycle", "zzhpc.solvers.md.cases_mw", "zzhpc.solvers.md.cases"),
-    ("below_cli", "zzhpc.solvers.md.runner", "zzhpc.cli.main"),           # md/runner runs the CLI in-process
-    ("solver_to_solver", "zzhpc.solvers.water.runner", "zzhpc.solvers.md.runner"),   # water re-exports md's runner
-}
+#: Known violations, each ``(rule, importer, imported)``.
+KNOWN: set = set()   # empty since the harness and particles work of issue 21 landed
 
 #: Layers under the solvers: none of them may import ``zzhpc.solvers`` (the core never names a solver).
 BELOW_SOLVERS = ("zzhpc.core", "zzhpc.device", "zzhpc.parallel", "zzhpc.io", "zzhpc.config", "zzhpc.particles",
@@ -168,3 +159,17 @@ def test_imports_follow_the_layers(rule):
     assert not new, f"{rule}: " + "; ".join(f"{a} imports {b}" for _, a, b in new)
     gone = sorted(v for v in KNOWN - violations() if v[0] == rule)
     assert not gone, f"{rule}: fixed, remove from KNOWN: {gone}"
+
+
+def test_scaling_names_no_solver():
+    """zzhpc.scaling asks the solver classes (their performance models); it neither imports a solver nor
+    spells a solver's name, so a plug-in solver is scaled and projected by the same code."""
+    from zzhpc.core.registry import solver_names
+    names = set(solver_names())
+    assert {"heat", "md", "water", "spectral"} <= names
+    for path in (ROOT / "scaling").glob("*.py"):
+        mod = "zzhpc.scaling" if path.stem == "__init__" else f"zzhpc.scaling.{path.stem}"
+        tree = ast.parse(path.read_text())
+        strings = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+        assert not strings & names, (path.name, strings & names)
+        assert not any(solver_of(t) for t in GRAPH[mod]), path.name
