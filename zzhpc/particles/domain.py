@@ -65,7 +65,7 @@ class Swap:
 class Domain:
     """Box, process grid, sub-domain bounds and the ghost communication pattern of this rank."""
 
-    def __init__(self, comm: MPI.Comm, backend: Backend, lo: Sequence[float], hi: Sequence[float],
+    def __init__(self, comm: MPI.Intracomm, backend: Backend, lo: Sequence[float], hi: Sequence[float],
                  periodic: Sequence[bool], cutghost: float, dims: Sequence[int] | None = None, *,
                  key: str = "parallel.dims") -> None:
         self.backend, self.xp = backend, backend.xp
