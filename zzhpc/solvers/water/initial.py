@@ -12,7 +12,7 @@ rigid geometry of the model**: the centre of mass is kept, the H-O-H bisector an
 kept, and O, H, H are put at the model's distances from the centre of mass (:class:`.settle.SettleGeometry`:
 O at :math:`r_a` along the bisector, the hydrogens at :math:`-r_b` along it and :math:`\pm r_c` across).
 GROMACS's ``spc216.gro`` is SPC geometry (0.1 nm, 109.47 deg); TIP3P's is 0.9572 A, 104.52 deg, so the
-projection moves hydrogens by up to about 0.05 A; a molecule already rigid to the model is reproduced to
+projection moves atoms by up to about 0.07 A; a molecule already rigid to the model is reproduced to
 rounding. Oxygens are then wrapped into ``[0, L)`` with their hydrogens.
 """
 import numpy as np
@@ -103,7 +103,8 @@ def read_water_gro(path, model):
     """A water box of ``model`` from ``path``.
 
     Returns a dict: ``x`` ``(nmol, 3, 3)`` [A] rigid to the model, oxygens in ``[0, L)``; ``v``
-    ``(nmol, 3, 3)`` [A/fs] or None when the file has no velocities; ``lengths`` [A]; ``nmol``;
+    ``(nmol, 3, 3)`` [A/fs] or None when the file has no velocities (``has_velocities``); ``lengths`` [A];
+    ``nmol``;
     ``projection_A`` the largest distance an atom moved onto the rigid geometry; ``title``.
     Raises InputError (one line naming what was found and what is expected) for anything but water.
     """
@@ -132,7 +133,8 @@ def read_water_gro(path, model):
     v = None
     if frame.velocities is not None:
         v = NM_PER_PS * np.asarray(frame.velocities, float).reshape(-1, 3, 3)
-    return {"x": wrap_oxygens(xr, lengths), "v": v, "lengths": lengths, "nmol": frame.n // 3,
+    return {"x": wrap_oxygens(xr, lengths), "v": v, "has_velocities": v is not None, "lengths": lengths,
+            "nmol": frame.n // 3,
             "projection_A": moved, "title": frame.title}
 
 
@@ -161,7 +163,7 @@ def start_record(start, p):
     """What ``summary.json`` says of the start: the builder's lattice or the file, projection, velocities."""
     if start is None:
         return {"source": "lattice", "density": p["density"], "box_seed": p["box_seed"]}
-    from_file = start["v"] is not None and not p["minimise_steps"]
+    from_file = start["has_velocities"] and not p["minimise_steps"]
     return {"source": p["initial"], "title": start["title"], "box_A": start["lengths"],
             "rigid_projection_max_A": start["projection_A"],
             "velocities": "file" if from_file else "maxwell-boltzmann"}

@@ -111,7 +111,8 @@ class WaterSolver(Solver):
         self.geom = SettleGeometry(self.model)
         self.start = None
         if p["initial"]:
-            self.start = self.comm.bcast(read_water_gro(p["initial"], self.model) if self.comm.Get_rank() == 0 else None)
+            first = self.comm.Get_rank() == 0           # one reader; every rank gets the box
+            self.start = self.comm.bcast(read_water_gro(p["initial"], self.model) if first else None)
             self.nmol, lengths = self.start["nmol"], list(self.start["lengths"])
         else:
             self.nmol = int(p["molecules"])
@@ -191,6 +192,7 @@ class WaterSolver(Solver):
             self.vm = file_velocities(self, be.asarray(self.start["v"][be.to_host(self.mid)], dtype=dt))
         else:
             self.vm = initial_velocities(self, p["temperature"], p["velocity_seed"])
+        self._drop_start_arrays()
         self.integrator.refresh_pressure()
 
     # Neighbours and forces ---------------------------------------------------------------------------
@@ -332,7 +334,13 @@ class WaterSolver(Solver):
         save_water_state(self, h5)
         self.sampler.save(h5)
 
+    def _drop_start_arrays(self):
+        """The file's whole box is not kept on every rank once the owned molecules are taken from it."""
+        if self.start is not None:
+            self.start["x"] = self.start["v"] = None
+
     def load_state(self, h5, path):
+        self._drop_start_arrays()
         load_water_state(self, h5, path)
         self.sampler.load(h5, path)
 
