@@ -175,3 +175,16 @@ def test_deck_keys_against_the_file_are_refused_one_line_exit_2(tmp_path):
     lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("zzhpc")]
     assert proc.returncode == 2 and len(lines) == 1 and "ion.gro" in lines[0], proc.stderr[-1500:]
     assert not (tmp_path / "out" / "diagnostics.csv").exists()
+
+
+def test_first_frame_of_a_multi_frame_file_is_the_start(tmp_path):
+    """`zzhpc convert --all` writes every frame: the start is the first frame, with its own box line."""
+    from zzhpc.solvers.water.initial import read_water_gro
+    from zzhpc.solvers.water.models import get_model
+    one = water_lines(216)
+    path = tmp_path / "two.gro"
+    triclinic = "   1.90000   1.90000   1.90000   0.0   0.0   0.3   0.0   0.0   0.0"
+    path.write_text("\n".join(["f0", "  648", *one, "   1.86000   1.86000   1.86000", "f1", "  648", *one, triclinic])
+                    + "\n")
+    start = read_water_gro(str(path), get_model("spce"))
+    assert start["nmol"] == 216 and start["lengths"] == pytest.approx([18.6] * 3) and start["title"] == "f0"

@@ -33,12 +33,13 @@ def element(name):
     return letters[0].upper() if letters else "?"
 
 
-def box_line(path):
-    """The numbers of the box line (the last non-blank line) of a ``.gro`` file, in nm."""
+def box_line(path, natoms):
+    """The numbers of the first frame's box line of a ``.gro`` file of ``natoms`` atoms, in nm (all nine of a
+    triclinic box; :func:`read_gro` keeps the first three)."""
     with open(path) as fh:
-        lines = [ln for ln in fh.read().splitlines() if ln.strip()]
+        lines = fh.read().splitlines()
     try:
-        return [float(b) for b in lines[-1].split()]
+        return [float(b) for b in lines[2 + natoms].split()]
     except ValueError as exc:
         raise InputError(path, f"bad box line ({exc}); expected 3 (or 9) numbers in nm") from None
 
@@ -108,8 +109,8 @@ def read_water_gro(path, model):
     ``projection_A`` the largest distance an atom moved onto the rigid geometry; ``title``.
     Raises InputError (one line naming what was found and what is expected) for anything but water.
     """
-    frame = read_gro(path)
-    box = box_line(path)
+    frame = read_gro(path)          # the first frame of a multi-frame file
+    box = box_line(path, frame.n)
     if len(box) not in (3, 9):
         raise InputError(path, f"box line has {len(box)} numbers; expected 3 (orthorhombic) or 9")
     if len(box) == 9 and any(b != 0.0 for b in box[3:]):
