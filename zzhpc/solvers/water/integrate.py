@@ -158,6 +158,15 @@ def initial_velocities(w, temperature, seed):
     return v * np.sqrt(target / ke) if ke > 0 else v
 
 
+def file_velocities(w, v):
+    """Velocities read with the initial box, constrained (RATTLE: no relative velocity along a bond of the
+    rigid molecules) and with zero total momentum; not rescaled (the file's temperature is kept)."""
+    v, _ = settle_velocities(w.xm, v, w.geom, w.dt)
+    integ = w.integrator
+    P = integ._allreduce(integ._momentum_local(v))
+    return v - w.backend.asarray((P / integ.mtot).reshape(1, 1, 3), dtype=w.ctx.dtype)
+
+
 def minimise(w, nsteps, h0):
     """Steepest descent of the rigid molecules (gentle start): atoms moved by ``h F/max|F|``, SETTLE back.
 

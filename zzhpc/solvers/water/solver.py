@@ -30,7 +30,8 @@ from . import pairlist
 from .builder import box_length
 from .checkpoint import load_water_state, save_water_state
 from .forcefield import WaterForceField
-from .integrate import RigidVerlet, initial_velocities, minimise
+from .initial import check_initial, read_water_gro, start_record
+from .integrate import RigidVerlet, file_velocities, initial_velocities, minimise
 from .models import MODELS, get_model
 from .outputs import Sampler, write_figures
 from .settle import SettleGeometry, bond_error
@@ -49,6 +50,11 @@ class WaterSolver(Solver):
     cost_model = perfmodel      # zzhpc scale / zzhpc project: perfmodel.py
     schema = {
         "model": Param(str, "spce", choices=tuple(MODELS), help="water model"),
+        "initial": Param(str, None, is_file=True,
+                         help="start from this GROMACS .gro water box (e.g. from gmx solvate): water only, O, H, H "
+                              "per molecule, orthorhombic box; box and molecule count from the file (molecules "
+                              "and density must be left at their defaults), geometry made rigid to the model; the "
+                              "file's velocities are used when it has them and minimise_steps = 0"),
         "molecules": Param(int, 512, lo=2, help="number of molecules (a cubic box at water.density)"),
         "density": Param(float, 0.997, lo=0.1, hi=2.0, help="initial density [g/cm^3]"),
         "box_seed": Param(int, 1, lo=0, help="seed of the molecules' orientations"),
@@ -92,6 +98,8 @@ class WaterSolver(Solver):
             raise ConfigError("parallel.dims", "expected 3 entries (x, y, z)", dims)
         if dims and int(np.prod(dims)) != nranks:
             raise ConfigError("parallel.dims", f"must multiply to the {nranks} ranks", dims)
+        if cfg["water"]["initial"]:
+            check_initial(cfg["water"], cls.schema)
 
     # Construction ----------------------------------------------------------------------------------
     def __init__(self, ctx, cfg):
@@ -101,18 +109,25 @@ class WaterSolver(Solver):
         self.dt = self.dt or 2.0
         self.model = get_model(p["model"])
         self.geom = SettleGeometry(self.model)
-        self.nmol = int(p["molecules"])
-        L = box_length(self.nmol, self.model, p["density"])
+        self.start = None
+        if p["initial"]:
+            first = self.comm.Get_rank() == 0           # one reader; every rank gets the box
+            self.start = self.comm.bcast(read_water_gro(p["initial"], self.model) if first else None)
+            self.nmol, lengths = self.start["nmol"], list(self.start["lengths"])
+        else:
+            self.nmol = int(p["molecules"])
+            lengths = [box_length(self.nmol, self.model, p["density"])] * 3
+        L = min(lengths)
         if p["cutoff"] + p["skin"] > 0.5 * L:
             raise ConfigError("water.cutoff", f"cutoff + skin must not exceed half the box edge ({0.5 * L:.3f} A "
                               f"for {self.nmol} molecules); use more molecules or a shorter cutoff", p["cutoff"])
         self.cutneigh = p["cutoff"] + p["skin"]
         self.cutouter = pairlist.outer_cutoff(p["cutoff"], p["skin"], p["molecule_skin"], self.model.r_OH)
         be = self.backend
-        self.domain = Domain(self.comm, be, [0.0] * 3, [L] * 3, [True] * 3,
+        self.domain = Domain(self.comm, be, [0.0] * 3, lengths, [True] * 3,
                              mol.ghost_cutoff(p["cutoff"], p["skin"], p["molecule_skin"], self.model),
                              ctx.dims or None, key="parallel.dims")
-        self.ff = WaterForceField(self.comm, be, self.model, [L] * 3, p["cutoff"], self.nmol,
+        self.ff = WaterForceField(self.comm, be, self.model, lengths, p["cutoff"], self.nmol,
                                   coulomb=p["coulomb"], tolerance=p["ewald_tolerance"], alpha=p["ewald_alpha"],
                                   grid=p["pme_grid"], order=p["pme_order"],
                                   dispersion_correction=p["dispersion_correction"], dtype=ctx.dtype,
@@ -153,8 +168,11 @@ class WaterSolver(Solver):
     def initialise(self):
         from .builder import water_box
         p, dom, be = self.params, self.domain, self.backend
-        x, _ = water_box(self.nmol, self.model, p["density"], p["box_seed"])
-        x = x.reshape(self.nmol, 3, 3)
+        if self.start is not None:
+            x = self.start["x"]
+        else:
+            x, _ = water_box(self.nmol, self.model, p["density"], p["box_seed"])
+            x = x.reshape(self.nmol, 3, 3)
         o = x[:, 0]
         mine = np.all((o >= np.asarray(dom.sublo)) & (o < np.asarray(dom.subhi)), axis=1)
         mid = np.nonzero(mine)[0].astype(np.int64)
@@ -169,7 +187,12 @@ class WaterSolver(Solver):
         self._forces()
         if p["minimise_steps"]:
             self.minimise_log = minimise(self, p["minimise_steps"], p["minimise_displacement"])
-        self.vm = initial_velocities(self, p["temperature"], p["velocity_seed"])
+        if self.start is not None and self.start["v"] is not None and not p["minimise_steps"]:
+            # molecules were re-sorted by bin at the first build: index by their ids
+            self.vm = file_velocities(self, be.asarray(self.start["v"][be.to_host(self.mid)], dtype=dt))
+        else:
+            self.vm = initial_velocities(self, p["temperature"], p["velocity_seed"])
+        self._drop_start_arrays()
         self.integrator.refresh_pressure()
 
     # Neighbours and forces ---------------------------------------------------------------------------
@@ -311,7 +334,13 @@ class WaterSolver(Solver):
         save_water_state(self, h5)
         self.sampler.save(h5)
 
+    def _drop_start_arrays(self):
+        """The file's whole box is not kept on every rank once the owned molecules are taken from it."""
+        if self.start is not None:
+            self.start["x"] = self.start["v"] = None
+
     def load_state(self, h5, path):
+        self._drop_start_arrays()
         load_water_state(self, h5, path)
         self.sampler.load(h5, path)
 
@@ -339,6 +368,7 @@ class WaterSolver(Solver):
                "pme": {"alpha": getattr(self.ff, "alpha", None), "grid": list(getattr(self.ff, "grid", []) or []),
                        "order": self.params["pme_order"], "coulomb": self.params["coulomb"]},
                "energies": dict(self.energies), "thermo": self.thermo(), "minimise": self.minimise_log,
+               "initial": start_record(self.start, self.params),
                "kernels": {"neighbor": getattr(self.k_neigh, "__name__", ""),
                            "prune": getattr(self.k_prune, "__name__", "")}}
         analysis = self.sampler.results()
