@@ -153,3 +153,19 @@ def test_full_disk_is_a_clear_error_and_latest_stays_complete(small_fs):
     from zzhpc.io.checkpoint import is_complete
     latest = (out / "checkpoints" / "LATEST").read_text().split()[0]
     assert is_complete(out / "checkpoints" / latest)
+
+
+def test_full_output_folder_is_refused_before_any_work(small_fs):
+    """A disk already full: one line naming the folder, exit 2, before the solver starts."""
+    filler = small_fs / "filler"
+    with open(filler, "wb", buffering=0) as fh:
+        try:
+            while True:
+                fh.write(b"\0" * 4096)
+        except OSError:
+            pass
+    proc = run_zzhpc(2, "run", DECK, "-o", small_fs / "run", "-q", timeout=120)
+    mine = [ln for ln in proc.stderr.splitlines() if ln.startswith("zzhpc")]
+    assert proc.returncode == 2 and len(mine) == 1, proc.stderr[-3000:]
+    assert "no space left on device" in mine[0] or "cannot write the output folder" in mine[0], mine[0]
+    assert "Traceback" not in proc.stderr

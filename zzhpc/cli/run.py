@@ -83,6 +83,8 @@ def main(args):
     replay = apply_recorded_environment(args.deck) if is_provenance_file(args.deck) else None
     # Every rank imports the same solver modules (some initialise collective libraries such as PETSc).
     discover()
+    if os.environ.get("PETSC_OPTIONS", "").strip():
+        _start_petsc()  # every rank: options given are checked, recorded and reported whichever solver runs
     # Validate on rank 0 only, then share the verdict: every rank exits 2 together, no work started.
     result = None
     if rank == 0:
@@ -118,6 +120,13 @@ def main(args):
         abort_all(f"{type(exc).__name__}: {exc}", 1, show_traceback=True)
     _report_unused_petsc_options(rank)
     return 0 if summary["status"] in ("done", "interrupted") else 1
+
+
+def _start_petsc():
+    try:
+        from petsc4py import PETSc  # noqa: F401  (initialises PETSc on COMM_WORLD with PETSC_OPTIONS)
+    except ImportError:
+        pass
 
 
 def _report_unused_petsc_options(rank):

@@ -6,6 +6,13 @@ output, checkpoints, signals and the summary; the solver owns its physics and it
 """
 import abc
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, List
+
+if TYPE_CHECKING:  # annotations only: the core imports no MPI, device or parallel module here
+    from mpi4py import MPI
+
+    from ..device.base import Backend
+    from ..parallel.timers import PhaseTimers
 
 from ..config.schema import Section
 
@@ -14,16 +21,16 @@ from ..config.schema import Section
 class RunContext:
     """What the run loop hands a solver."""
 
-    comm: object                 # MPI communicator of the run
-    backend: object              # zzhpc.device.Backend
-    timers: object               # zzhpc.parallel.PhaseTimers
+    comm: "MPI.Comm"             # MPI communicator of the run
+    backend: "Backend"           # the array backend on this rank's device
+    timers: "PhaseTimers"        # phase timers (compute, halo, io, ...)
     output_dir: str = "."
     seed: int = 12345
-    dims: list = field(default_factory=list)   # [parallel] dims
+    dims: List[int] = field(default_factory=list)   # [parallel] dims
     dtype: str = "float64"
 
     @property
-    def rank(self):
+    def rank(self) -> int:
         return self.comm.Get_rank()
 
 

@@ -13,7 +13,7 @@ import uuid
 
 from .runlock import LOCK_NAME
 
-MIN_FREE_BYTES = 1 << 20  # less than this is a full disk: refuse before the first step
+MIN_FREE_BYTES = 64 << 10  # less than this is a full disk: refuse before the first step
 
 
 def new_run_id():
