@@ -102,13 +102,10 @@ def main(args):
             sys.stderr.write(f"zzhpc: {result[1]}\n")
         return result[2]
     cfg, notes = result[1], result[2]
-    if rank == 0:
-        for line in notes:
-            sys.stderr.write(f"zzhpc: {line}\n")
     install_excepthook()
     try:
         from ..core.run import run
-        summary = run(get_solver(cfg["solver"]), cfg, comm, quiet=args.quiet,
+        summary = run(get_solver(cfg["solver"]), cfg, comm, quiet=args.quiet, notes=notes,
                       replay_of=os.path.abspath(args.deck) if replay is not None else None)
     except CollectiveError as exc:  # every rank raised it: exit together, say it once
         if rank == 0:

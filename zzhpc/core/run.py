@@ -33,7 +33,8 @@ def _memory_hwm_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def _say(comm, quiet, lines):
+def _say(comm, lines):
+    """Rank 0: notes for the user on stderr (also under --quiet: they are not progress)."""
     if comm.Get_rank() == 0 and lines:
         for line in lines:
             sys.stderr.write(f"zzhpc: {line}\n")
@@ -82,15 +83,17 @@ def _apply_policy(outdir, cfg):
     return folder.refusal(outdir, found), []
 
 
-def run(solver_cls, cfg, comm=MPI.COMM_WORLD, *, quiet=False, install_signals=True, plugins=(), replay_of=None):
+def run(solver_cls, cfg, comm=MPI.COMM_WORLD, *, quiet=False, install_signals=True, plugins=(), replay_of=None,
+        notes=()):
     """Run a validated configuration; returns the summary dict (on every rank).
 
     ``plugins`` are extra :class:`~zzhpc.core.plugins.Plugin` objects (e.g. ``every(n, fn)``), called after
-    those named in ``run.plugins``; ``replay_of`` is the provenance file this run replays (recorded)."""
+    those named in ``run.plugins``; ``replay_of`` is the provenance file this run replays (recorded);
+    ``notes`` are lines for the user, said once the output folder is claimed (an error is the only line)."""
     outdir = os.path.abspath(cfg["output"]["dir"])
-    lock, notes = claim_output_dir(outdir, cfg, comm)
+    lock, claimed = claim_output_dir(outdir, cfg, comm)
     try:
-        _say(comm, quiet, notes)
+        _say(comm, list(notes) + claimed)
         loop = RunLoop(solver_cls, cfg, comm, outdir, quiet=quiet, replay_of=replay_of)
         return loop.run(make_plugins(cfg["run"]["plugins"]) + list(plugins), install_signals)
     finally:
@@ -136,7 +139,7 @@ class RunLoop:
         self.end = EndCondition(self.solver, runc)
         self.diags, self.status = {}, "running"
         if runc["steps"] and runc["t_end"]:
-            _say(comm, quiet, [f"run.steps = {runc['steps']} and run.t_end = {runc['t_end']:g} both set: the run "
+            _say(comm, [f"run.steps = {runc['steps']} and run.t_end = {runc['t_end']:g} both set: the run "
                                "stops at whichever comes first"])
 
     def stop(self, status):
