@@ -93,7 +93,8 @@ def test_cli_misuse_never_loses_a_file(tmp_path, read_only):
         label, argv, continues = _command(rng, tmp_path, read_only, finished)
         proc = run_zzhpc(ranks, *argv, timeout=300, cwd=tmp_path)
         mine = [ln for ln in proc.stderr.splitlines() if ln.startswith("zzhpc")]
-        where = f"trial {trial} ({label}, {max(ranks, 1)} rank(s)): zzhpc {' '.join(map(str, argv))}\n{proc.stderr[-2000:]}"
+        where = (f"trial {trial} ({label}, {max(ranks, 1)} rank(s)): zzhpc {' '.join(map(str, argv))}\n"
+                 f"{proc.stderr[-2000:]}")
         assert "Traceback" not in proc.stderr, where
         assert proc.returncode in (0, 2), where
         if proc.returncode == 2:

@@ -276,3 +276,9 @@ def test_setup_drops_pips_false_alarm_about_h5py(tmp_path):
     assert proc.returncode == 0
     assert "h5py" not in proc.stdout and "dependency resolver" not in proc.stdout
     assert "ERROR: a real failure" in proc.stdout
+
+
+def test_info_prints_no_nul_byte():
+    proc = subprocess.run([sys.executable, "-m", "zzhpc", "info"], capture_output=True, timeout=120,
+                          env=clean_env(), cwd=ROOT)
+    assert proc.returncode == 0 and b"MPI:" in proc.stdout and b"\x00" not in proc.stdout

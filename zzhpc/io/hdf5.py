@@ -6,7 +6,6 @@ import shutil
 
 import h5py
 import numpy as np
-from mpi4py import MPI
 
 from ..errors import InputError, ZzhpcError
 
