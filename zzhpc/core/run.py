@@ -140,7 +140,7 @@ class RunLoop:
         self.diags, self.status = {}, "running"
         if runc["steps"] and runc["t_end"]:
             _say(comm, [f"run.steps = {runc['steps']} and run.t_end = {runc['t_end']:g} both set: the run "
-                               "stops at whichever comes first"])
+                        "stops at whichever comes first"])
 
     def stop(self, status):
         """Called by a plug-in: end the loop after this step with ``status``."""
