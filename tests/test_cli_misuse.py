@@ -6,7 +6,7 @@ After every command: the exit status is 0, or 2 with exactly one ``zzhpc:`` line
 file of every earlier run is where it was, byte for byte (sha256), or, when the folder was backed up, in
 ``DIR.~N~`` with the same bytes. A run continued by ``--restart auto`` is that run going on (its diagnostics
 grow, old checkpoints are pruned), so its files are hashed again afterwards. ``ZZHPC_MISUSE_TRIALS`` sets
-the number of commands (default 24, about 100 s on a loaded 2-core machine)."""
+the number of commands (default 24, sized for CI: aim under 2 minutes)."""
 import collections
 import os
 import random
