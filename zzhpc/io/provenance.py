@@ -5,8 +5,8 @@ device models), the run id, what the run replays, and everything outside the dec
 PETSc options from every source (``PETSC_OPTIONS``, which also carries the options after ``--``, and the
 ``.petscrc`` files PETSc reads) and the environment knobs of :data:`NUMERIC_ENV`. A replay (``zzhpc run
 OLD/summary.json``) applies both. While a run is going, :func:`current` is its record, so that every writer
-(H5MD, DCD side-car, folding time series, PNG plots) can stamp its file with :func:`stamp_h5` or
-:func:`png_metadata`.
+(H5MD, DCD side-car, folding time series, PNG plots) can stamp its file with :func:`stamp_h5`;
+:func:`stamp_outputs` stamps what a solver wrote at the end of the run.
 """
 import datetime
 import json
@@ -127,12 +127,6 @@ def stamp_h5(obj, rec=None):
         return False
     obj.attrs["provenance"] = json.dumps(rec, default=str)
     return True
-
-
-def png_metadata(rec=None):
-    """``metadata=`` for matplotlib's ``savefig`` of a PNG: the record as a tEXt chunk."""
-    rec = current() if rec is None else rec
-    return {"Software": f"zzhpc {__version__}"} | ({"zzhpc-provenance": json.dumps(rec, default=str)} if rec else {})
 
 
 def provenance(comm, config=None, backend=None, grid=None, seeds=None, start_time=None, run_id=None,
