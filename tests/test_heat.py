@@ -121,12 +121,13 @@ def _seconds_after_fault(stderr, t_exit):
 
 
 @pytest.mark.parametrize("fault, code, words", [
-    ("raise:1:20", 1, "zzhpc: rank 1: RuntimeError: injected fault at step 20"),
-    ("nan:2:20", 3, "zzhpc: non-finite values (NaN/Inf) in 'u' on rank 2 at step 20"),
-    ("kill:2:30", None, "injecting fault 'kill' at step 30")])
+    ("kind=raise,rank=1,step=20", 1, "zzhpc: rank 1: RuntimeError: injected fault at step 20"),
+    ("kind=nan,rank=2,step=20", 3, "zzhpc: non-finite values (NaN/Inf) in 'u' on rank 2 at step 20"),
+    ("kind=kill,rank=2,step=30", None, "injecting fault 'kill' at step 30")])
 def test_fault_on_one_rank_ends_all_ranks_within_10_s(tmp_path, fault, code, words):
-    proc = subprocess.run(zzhpc_cmd(3, "run", DECK, "-o", tmp_path, "-q", "--set", "run.t_end=100.0"),
-                          capture_output=True, text=True, timeout=60, env=clean_env(ZZHPC_FAULT=fault))
+    proc = subprocess.run(zzhpc_cmd(3, "run", DECK, "-o", tmp_path, "-q", "--set", "run.t_end=100.0",
+                                    "--set", f"run.plugins=['fault:{fault}']"),
+                          capture_output=True, text=True, timeout=60, env=clean_env())
     elapsed = _seconds_after_fault(proc.stderr, time.time())
     assert proc.returncode != 0 and (code is None or proc.returncode == code), proc.returncode
     assert words in proc.stderr, proc.stderr[-2000:]
@@ -141,8 +142,9 @@ def test_signal_checkpoints_and_resumes_to_the_same_state(tmp_path, sig):
     run_zzhpc(2, *args, "-o", full, check=True)
     ref, s_ref = _final_field(full)
     part = tmp_path / "part"
-    proc = subprocess.Popen(zzhpc_cmd(2, *args, "-o", part), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=clean_env(ZZHPC_SLOW_STEP="0.005"), start_new_session=True)
+    proc = subprocess.Popen(zzhpc_cmd(2, *args, "--set", "run.plugins=['slow:seconds=0.005']", "-o", part),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(),
+                            start_new_session=True)
     deadline = time.time() + 60
     while not (part / "diagnostics.csv").exists() and time.time() < deadline:
         time.sleep(0.05)

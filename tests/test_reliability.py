@@ -72,7 +72,8 @@ def test_sigkill_of_a_run_then_restart_is_bitwise(tmp_path):
     for trial in range(3):
         out = tmp_path / f"k{trial}"
         proc = subprocess.Popen(["mpiexec", "-n", "2", sys.executable, "-m", "zzhpc", *args, "-o", str(out),
-                                 "--set", "run.checkpoint_every=1"], env=clean_env(ZZHPC_SLOW_STEP="0.002"),
+                                 "--set", "run.checkpoint_every=1", "--set", "run.plugins=['slow:seconds=0.002']"],
+                                env=clean_env(),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.time() + 60
         while not (out / "checkpoints" / "LATEST").exists() and time.time() < deadline:
@@ -92,8 +93,8 @@ def test_sigkill_of_a_run_then_restart_is_bitwise(tmp_path):
 def test_second_run_into_a_busy_output_dir_is_refused_and_the_first_finishes(tmp_path):
     args = ["run", DECK, "-q", "--set", "heat.shape=[64,64]", "--set", "run.t_end=0.03",
             "--set", "run.output_every=0", "--set", "run.checkpoint_every=50", "-o", str(tmp_path / "r")]
-    first = subprocess.Popen(["mpiexec", "-n", "2", sys.executable, "-m", "zzhpc", *args],
-                             env=clean_env(ZZHPC_SLOW_STEP="0.01"), stdout=subprocess.DEVNULL,
+    first = subprocess.Popen(["mpiexec", "-n", "2", sys.executable, "-m", "zzhpc", *args,
+                              "--set", "run.plugins=['slow:seconds=0.01']"], env=clean_env(), stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         deadline = time.time() + 60
@@ -150,5 +151,21 @@ def test_full_disk_is_a_clear_error_and_latest_stays_complete(small_fs):
     mine = [ln for ln in proc.stderr.splitlines() if ln.startswith("zzhpc")]
     assert mine and "could not be written: no space left on device" in mine[0], proc.stderr[-3000:]
     from zzhpc.io.checkpoint import is_complete
-    latest = (out / "checkpoints" / "LATEST").read_text().strip()
+    latest = (out / "checkpoints" / "LATEST").read_text().split()[0]
     assert is_complete(out / "checkpoints" / latest)
+
+
+def test_full_output_folder_is_refused_before_any_work(small_fs):
+    """A disk already full: one line naming the folder, exit 2, before the solver starts."""
+    filler = small_fs / "filler"
+    with open(filler, "wb", buffering=0) as fh:
+        try:
+            while True:
+                fh.write(b"\0" * 4096)
+        except OSError:
+            pass
+    proc = run_zzhpc(2, "run", DECK, "-o", small_fs / "run", "-q", timeout=120)
+    mine = [ln for ln in proc.stderr.splitlines() if ln.startswith("zzhpc")]
+    assert proc.returncode == 2 and len(mine) == 1, proc.stderr[-3000:]
+    assert "no space left on device" in mine[0] or "cannot write the output folder" in mine[0], mine[0]
+    assert "Traceback" not in proc.stderr

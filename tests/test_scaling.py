@@ -105,6 +105,8 @@ def test_interrupted_sweep_resumes_without_rerunning(resumed_sweep):
     assert (run1 / "out" / "summary.json").stat().st_mtime == r["mtime"]
     assert json.loads((run1 / "state.json").read_text())["started"] == r["state1"]["started"]
     assert json.loads((r["out"] / "runs" / "p0002-r1" / "state.json").read_text())["status"] == "done"
+    if r["state2"]["status"] == "interrupted":  # the half-done point was moved aside, not deleted
+        assert (r["out"] / "runs" / "p0002-r1" / "out.~1~").is_dir()
 
 
 def test_sweep_writes_csv_markdown_png(resumed_sweep):

@@ -192,7 +192,7 @@ def test_sbatch_run_equals_the_mpiexec_run(slurm, reference, tmp_path):
 
 def test_time_limit_signal_checkpoints_requeues_and_resumes_bitwise(slurm, reference, tmp_path):
     out = tmp_path / "run"
-    jid = submit(slurm, "-o", out, ZZHPC_SLOW_STEP="0.005")
+    jid = submit(slurm, "-o", out, "--set", "run.plugins=['slow:seconds=0.005']")
     wait_for(lambda: (out / "diagnostics.csv").exists(), what="the solver to start")
     time.sleep(0.3)
     assert jobs(tmp_path, env=slurm.env(clean_env()))["run"]["state"] == "running"
@@ -216,7 +216,7 @@ def test_time_limit_signal_checkpoints_requeues_and_resumes_bitwise(slurm, refer
 
 def test_spent_requeue_budget_exits_75_then_resubmission_finishes(slurm, reference, tmp_path):
     out = tmp_path / "run"
-    jid = submit(slurm, "-o", out, "--max-requeues", "0", ZZHPC_SLOW_STEP="0.005")
+    jid = submit(slurm, "-o", out, "--max-requeues", "0", "--set", "run.plugins=['slow:seconds=0.005']")
     wait_for(lambda: (out / "diagnostics.csv").exists(), what="the solver to start")
     time.sleep(0.3)
     slurm.run("scancel", "--batch", "--signal=USR1", jid)
@@ -235,7 +235,7 @@ def test_spent_requeue_budget_exits_75_then_resubmission_finishes(slurm, referen
 
 def test_failing_job_is_not_requeued(slurm, tmp_path):
     out = tmp_path / "run"
-    jid = submit(slurm, "-o", out, ZZHPC_FAULT="raise:1:5")
+    jid = submit(slurm, "-o", out, "--set", "run.plugins=['fault:kind=raise,rank=1,step=5']")
     rec = slurm.wait_job(jid)
     assert rec["JobState"] == "FAILED" and rec["Restarts"] == "0" and rec["ExitCode"] != "0:0"
     assert "injected fault at step 5" in log_of(out, jid)

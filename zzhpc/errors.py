@@ -1,4 +1,5 @@
 """Exceptions that the CLI turns into one-line messages and exit codes."""
+import functools
 
 
 class ZzhpcError(Exception):
@@ -37,3 +38,21 @@ class SimulationError(ZzhpcError):
 
 class NotSuitableError(Exception):
     """Raised by a kernel override that cannot serve a call; the generic kernel is used instead."""
+
+
+class CollectiveError(ZzhpcError):
+    """An error raised identically on every rank (a verdict the ranks agreed on): the ranks exit together
+    and rank 0 alone reports it. Made with :func:`collective`, which keeps the error's own type, so
+    ``except SimulationError`` still catches a collective NaN."""
+
+
+@functools.lru_cache(maxsize=None)
+def _collective_type(cls):
+    return type(f"Collective{cls.__name__}", (CollectiveError, cls), {"__module__": __name__})
+
+
+def collective(exc):
+    """``exc`` itself, now a :class:`CollectiveError` of its own type (message and exit code unchanged)."""
+    if not isinstance(exc, CollectiveError):
+        exc.__class__ = _collective_type(type(exc))
+    return exc

@@ -13,15 +13,24 @@ def add_parser(sub):
     p.add_argument("--quick", action="store_true", help="small sizes, for CI")
     p.add_argument("--json", metavar="FILE", help="write the results as JSON")
     add_precision(p)
+    p.add_argument("--list", action="store_true", help="list the benchmark cases and stop")
 
 
 def main(args):
     from ..io.summary import write_json_atomic
     from ..core.registry import benchmark_cases
     from ..io.provenance import cpu_model
+    cases = select(benchmark_cases(), args.cases)
+    if args.list:
+        for c in cases:
+            print(f"{c['name']:28s} {c['solver']:10s} {(c['description'] or '').strip().splitlines()[0]}")
+        return 0
+    if args.json:  # before the first case runs: a bad path must not cost the timings
+        from ..io.outdir import check_file_writable
+        check_file_writable(args.json)
     results = []
     apply_precision(args)
-    for case in select(benchmark_cases(), args.cases):
+    for case in cases:
         res = case["run"](quick=args.quick)
         for row in res if isinstance(res, list) else [res]:
             row = dict({"case": case["name"]}, **row)

@@ -23,6 +23,7 @@ def main(args):
     from ..core.deck import full_schema
     from ..core.registry import discovery_errors, get_solver, solver_names
     from ..device import backend_status, get_backend, local_rank
+    from ..io.provenance import mpi_library
 
     if args.solver:
         cls = get_solver(args.solver)
@@ -44,7 +45,7 @@ def main(args):
     info = {
         "zzhpc": __version__,
         "backends": {n: {"available": ok, "detail": why} for n, (ok, why) in status.items()},
-        "mpi": {"library": MPI.Get_library_version().strip().splitlines()[0],
+        "mpi": {"library": mpi_library(),
                 "standard": "%d.%d" % MPI.Get_version(), "ranks": comm.Get_size()},
         "rank_devices": rows, "device_backend": args.backend,
         "gpu_aware_mpi": "off unless backend.gpu_aware_mpi = true (an explicit setting)",

@@ -47,6 +47,9 @@ def main(args):
     from ..core.registry import validation_cases
     cases = select(validation_cases(), args.cases)
     apply_precision(args)
+    if args.json and not args.list:  # before the first case runs: a bad path must not cost the results
+        from ..io.outdir import check_file_writable
+        check_file_writable(args.json)
     if args.list:
         for c in cases:
             print(f"{c['name']:28s} {c['solver']:10s} {(c['description'] or '').strip().splitlines()[0]}")

@@ -9,7 +9,11 @@ A run folder is one holding ``summary.json``, ``slurm_job.json`` (written by the
 - ``done``: summary.json says ``"status": "done"``;
 - ``resumable``: not done, with a complete checkpoint to resume from (``--restart auto``): stopped by a
   signal or the wall limit, or ended by a fault after a checkpoint;
-- ``failed``: not done and nothing to resume from.
+- ``failed``: summary.json says ``"status": "failed"`` (a physical blow-up: the step and reason are in the
+  detail), or not done and nothing to resume from.
+
+The detail also says when the folder's files disagree: a ``LATEST`` that names a missing file, or a
+checkpoint of another run (run ids differ) than the summary's.
 """
 import json
 import os
@@ -19,7 +23,7 @@ import time
 from dataclasses import asdict, dataclass
 
 from ..io import runlock
-from ..io.checkpoint import is_complete
+from ..io.checkpoint import checkpoint_info, latest_in, read_latest
 
 RUN_MARKERS = ("summary.json", "slurm_job.json", "diagnostics.csv", "checkpoints")
 RECENT_S = 600  # a run without a Slurm record counts as running while its diagnostics are this fresh
@@ -37,6 +41,7 @@ class RunState:
     checkpoint_step: int = None
     job_id: str = ""
     restarts: int = None
+    run_id: str = ""
     detail: str = ""
 
 
@@ -64,18 +69,25 @@ def latest_checkpoint(run_dir):
     d = os.path.join(run_dir, "checkpoints")
     if not os.path.isdir(d):
         return None, None
-    names = []
-    try:
-        with open(os.path.join(d, "LATEST")) as fh:
-            names.append(fh.read().strip())
-    except OSError:
-        pass
-    names += sorted((n for n in os.listdir(d) if n.startswith("ckpt_") and n.endswith(".h5")), reverse=True)
-    for name in names:
-        path = os.path.join(d, name)
-        if name and os.path.isfile(path) and is_complete(path):
-            return int(name[5:-3]), path
-    return None, None
+    path = latest_in(d)
+    if path is None:
+        return None, None
+    step = checkpoint_info(path)[2]
+    return (int(os.path.basename(path)[5:-3]) if step is None else step), path
+
+
+def _checkpoint_notes(run_dir, summary, ck_path):
+    """What disagrees between the summary, LATEST and the checkpoints (empty when all agree)."""
+    d = os.path.join(run_dir, "checkpoints")
+    name, rid = read_latest(d)
+    notes = []
+    if name and not os.path.isfile(os.path.join(d, name)):
+        notes.append(f"checkpoints/LATEST names {name}, which is missing")
+    srid = summary.get("run_id")
+    ck_rid = checkpoint_info(ck_path)[1] if ck_path else None
+    if srid and ck_rid and srid != ck_rid:
+        notes.append(f"the checkpoint is of run {ck_rid}, the summary of run {srid}")
+    return notes
 
 
 def slurm_states(job_ids):
@@ -106,10 +118,18 @@ def run_state(run_dir, slurm=None, now=None):
     now = time.time() if now is None else now
     summary = _read_json(os.path.join(run_dir, "summary.json")) or {}
     job = _read_json(os.path.join(run_dir, "slurm_job.json")) or {}
-    ck_step, _ = latest_checkpoint(run_dir)
+    ck_step, ck_path = latest_checkpoint(run_dir)
     rs = RunState(path=run_dir, state="failed", solver=summary.get("solver", ""), steps=summary.get("steps"),
                   sim_time=summary.get("time"), checkpoint_step=ck_step, job_id=str(job.get("job_id", "")),
-                  restarts=job.get("restarts"))
+                  restarts=job.get("restarts"), run_id=summary.get("run_id") or "")
+    notes = _checkpoint_notes(run_dir, summary, ck_path)
+    rs = _classify(rs, run_dir, summary, job, ck_step, slurm, now)
+    if notes:
+        rs.detail = "; ".join(filter(None, [rs.detail] + notes))
+    return rs
+
+
+def _classify(rs, run_dir, summary, job, ck_step, slurm, now):
     status = summary.get("status")
     summary_t = _mtime(os.path.join(run_dir, "summary.json"))
     diag_t = _mtime(os.path.join(run_dir, "diagnostics.csv"))
@@ -135,6 +155,12 @@ def run_state(run_dir, slurm=None, now=None):
         return rs
     if not rs.job_id and diag_t and diag_t > (summary_t or 0) and now - diag_t < RECENT_S:
         rs.state, rs.detail = "running", "diagnostics written in the last minutes (no Slurm record)"
+        return rs
+    if status == "failed" and (summary_t or 0) >= (diag_t or 0):
+        rs.state = "failed"
+        rs.detail += f"at step {summary.get('failed_at_step')}: {summary.get('reason', '?')}"
+        if ck_step is not None:
+            rs.detail += f"; a checkpoint at step {ck_step} (zzhpc run DECK -o {run_dir} --restart auto)"
         return rs
     if status == "done" and ((summary_t or 0) >= (diag_t or 0) or job.get("state") == "done"):
         rs.state, rs.detail = "done", rs.detail + (f"after {rs.restarts} requeue(s)" if rs.restarts else "")

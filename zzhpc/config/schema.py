@@ -126,7 +126,8 @@ def common_schema(backends=("numpy",)):
     return Section(
         solver=Param(str, help="registered solver name (zzhpc info lists them)"),
         run=Section(
-            steps=Param(int, 0, lo=0, help="number of steps; 0 = run to t_end"),
+            steps=Param(int, 0, lo=0, help="number of steps; 0 = run to t_end; with t_end too, the run stops at "
+                                                      "whichever comes first (said at the start)"),
             t_end=Param(float, None, lo=0, lo_open=True, help="simulated end time"),
             dt=Param(float, None, lo=0, lo_open=True, help="time step (solver default if absent)"),
             seed=Param(int, 12345, lo=0, help="random seed"),
@@ -140,6 +141,8 @@ def common_schema(backends=("numpy",)):
             stop_check_every=Param(int, 10, lo=1,
                                    help="steps between the ranks' agreement on a stop signal or wall limit"),
             restart=Param(str, "none", help="'none', 'auto' (newest checkpoint in the output folder) or a file"),
+            plugins=Param((list, str), [], help="run-loop plug-ins, 'NAME' or 'NAME:key=value,...' (tests: "
+                                                "'fault:kind=nan,rank=1,step=20', 'slow:seconds=0.01')"),
             help="time stepping, diagnostics, checkpoints"),
         backend=Section(
             name=Param(str, "numpy", choices=tuple(backends), help="array backend"),
@@ -159,6 +162,9 @@ def common_schema(backends=("numpy",)):
         output=Section(
             dir=Param(str, "", help="output folder (default runs/<solver>)"),
             fields=Param(bool, True, help="write field/trajectory output"),
+            existing=Param(str, "refuse", choices=("refuse", "backup"),
+                           help="a fresh run into a folder holding an earlier run's results: 'refuse' (one line, "
+                                "exit 2) or 'backup' (move them aside to DIR.~N~ first)"),
             help="output files"),
     )
 

@@ -42,12 +42,16 @@ def resolve(deck, nranks, base_dir=".", backend=None, output=None):
     if prec not in getattr(cls, "precisions", ("uniform",)):
         raise ConfigError("backend.precision", f"solver {name} has no {prec} mode (it has: "
                           f"{', '.join(cls.precisions)})", prec)
+    from .plugins import parse_spec
+    for spec in run["plugins"]:
+        parse_spec(spec)
     cls.check_config(cfg, nranks)
     return cls, cfg
 
 
-def deck_from_provenance(path):
-    """The resolved configuration recorded in a run's ``summary.json`` or in any of its HDF5 files."""
+def read_provenance(path):
+    """The provenance record in a run's ``summary.json`` or in any HDF5 file zzhpc wrote (``.h5``,
+    ``.h5md``); InputError "this file holds no provenance" for any other file."""
     import json
     from ..errors import InputError
     try:
@@ -58,9 +62,19 @@ def deck_from_provenance(path):
             import h5py
             with h5py.File(path, "r") as f:
                 prov = json.loads(f.attrs["provenance"])
-        deck = prov["config"]
+        if not isinstance(prov, dict) or not isinstance(prov.get("config"), dict):
+            raise KeyError("config")
     except (OSError, KeyError, ValueError, TypeError) as exc:
-        raise InputError(path, f"holds no zzhpc provenance record ({type(exc).__name__}: {exc})") from None
+        why = "not an HDF5 or JSON file zzhpc wrote" if isinstance(exc, (OSError, ValueError)) else \
+            f"no record '{exc.args[0] if exc.args else exc}'"
+        raise InputError(path, f"this file holds no provenance ({why}); give a TOML deck, or the summary.json "
+                               "or an HDF5 file of a zzhpc run") from None
+    return prov
+
+
+def deck_from_provenance(path):
+    """The resolved configuration recorded in a run's ``summary.json`` or in any of its HDF5 files."""
+    deck = read_provenance(path)["config"]
     deck["run"]["restart"] = "none"
 
     def strip(d):  # unset optional keys are recorded as null, which TOML has no word for
@@ -68,9 +82,17 @@ def deck_from_provenance(path):
     return strip(deck)
 
 
+PROVENANCE_SUFFIXES = (".json", ".h5", ".h5md", ".hdf5")
+
+
+def is_provenance_file(path):
+    """True for a file whose configuration comes from its provenance record (a replay), not from TOML."""
+    return str(path).endswith(PROVENANCE_SUFFIXES) and os.path.isfile(path)
+
+
 def load_config(path, nranks, overrides=(), backend=None, output=None):
     """Configuration from a TOML deck, or from the provenance of a previous run (summary.json / .h5)."""
-    if str(path).endswith((".json", ".h5")) and os.path.isfile(path):
+    if is_provenance_file(path):
         deck = apply_overrides(deck_from_provenance(str(path)), overrides)
     else:
         deck = apply_overrides(load_deck(path), overrides)

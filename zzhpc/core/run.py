@@ -1,360 +1,281 @@
-"""The run loop shared by every solver: steps, diagnostics, output, checkpoints, signals, summary."""
+"""The run loop shared by every solver: set-up, steps, plug-ins, summary.
+
+:func:`run` claims the output folder (:mod:`zzhpc.io.outdir`: never overwrite another run's results),
+builds the backend and the solver, starts fresh or restores a checkpoint, then :class:`RunLoop` advances
+the solver and calls its plug-ins after every step (:mod:`zzhpc.core.plugins`; the loop's own duties are in
+:mod:`zzhpc.core.loopparts`). A physical blow-up (NaN, atoms lost) still writes ``summary.json``, with
+``status = "failed"``, the step and the reason.
+"""
 import datetime
-import glob
-import math
+import json
 import os
 import resource
-import signal
 import sys
 import time
 
-import h5py
 from mpi4py import MPI
 
-from ..device import get_backend
-from ..errors import ConfigError, InputError, SimulationError
-from ..io import CheckpointManager, CsvSeries, provenance, runlock, write_json_atomic, write_xdmf
-from ..io.checkpoint import FORMAT as CHECKPOINT_FORMAT, open_checkpoint
-from ..io.hdf5 import guarded_write, write_attrs
-from ..parallel import PhaseTimers
 from .._version import __version__
+from ..device import get_backend
+from ..errors import ConfigError, InputError, SimulationError, collective
+from ..io import CheckpointManager, outdir as folder, runlock, write_json_atomic
+from ..io.checkpoint import FORMAT as CHECKPOINT_FORMAT, latest_in, open_checkpoint
+from ..io.provenance import provenance, set_current, stamp_outputs
+from ..parallel import PhaseTimers
+from .loopparts import Checkpointer, Diagnostics, EndCondition, FieldWriter, Progress, StopCheck
+from .plugins import make_plugins
+from .solver import RunContext
 
-STOP_SIGNALS = ("SIGTERM", "SIGUSR1")
 EXIT_INTERRUPTED = 0  # a clean checkpoint-and-stop; Slurm's requeue logic runs in the job script
-
-
-class _StopFlag:
-    def __init__(self):
-        self.signal = None
-
-    def __call__(self, signum, frame):
-        self.signal = signal.Signals(signum).name
-
-
-def _fmt_eta(seconds):
-    if not math.isfinite(seconds):
-        return "?"
-    return str(datetime.timedelta(seconds=int(seconds)))
-
-
-class Progress:
-    """Rank 0's progress line on stderr: at most one every ``every`` seconds."""
-
-    def __init__(self, name, enabled, every):
-        self.name, self.enabled, self.every = name, enabled, every
-        self.t0 = self.last = time.perf_counter()
-
-    def show(self, step, sim_time, frac, diags, force=False, steps_done=0):
-        now = time.perf_counter()
-        if not self.enabled or (not force and now - self.last < self.every):
-            return
-        self.last = now
-        rate = steps_done / max(now - self.t0, 1e-12)
-        eta = (now - self.t0) * (1 - frac) / frac if frac > 0 else float("nan")
-        keys = list(diags)[:3]
-        extra = " ".join(f"{k}={diags[k]:.6g}" for k in keys)
-        sys.stderr.write(f"[{self.name}] step {step} t={sim_time:.6g} {100 * frac:5.1f}% "
-                         f"{rate:.3g} steps/s ETA {_fmt_eta(eta)} | {extra}\n")
-        sys.stderr.flush()
-
-
-def _parse_fault(text):
-    """``ZZHPC_FAULT=kind:rank:step`` (kind = raise, kill, nan): deliberate faults for reliability tests."""
-    if not text:
-        return None
-    try:
-        kind, rank, step = text.split(":")
-        if kind not in ("raise", "kill", "nan"):
-            raise ValueError
-        return kind, int(rank), int(step)
-    except ValueError:
-        raise ConfigError("ZZHPC_FAULT", "expected kind:rank:step with kind raise, kill or nan", text) from None
-
-
-def _inject(fault, rank, solver):
-    kind, frank, fstep = fault
-    if rank != frank or solver.step != fstep:
-        return
-    sys.stderr.write(f"zzhpc: rank {rank}: injecting fault '{kind}' at step {solver.step} (t_wall={time.time():.3f})\n")
-    sys.stderr.flush()
-    if kind == "raise":
-        raise RuntimeError(f"injected fault at step {solver.step}")
-    if kind == "kill":
-        os.kill(os.getpid(), signal.SIGKILL)
-    solver.poison()
 
 
 def _memory_hwm_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def _lock_output_dir(outdir, comm):
-    """Rank 0 locks the output folder for the whole run (:mod:`zzhpc.io.runlock`): a second run into it
-    (or a restart while ranks of a killed job still live) stops with one clear error instead of both
-    writing the same checkpoints. Returns the open lock file (rank 0) or None."""
-    fh, err = None, None
+def _say(comm, lines):
+    """Rank 0: notes for the user on stderr (also under --quiet: they are not progress)."""
+    if comm.Get_rank() == 0 and lines:
+        for line in lines:
+            sys.stderr.write(f"zzhpc: {line}\n")
+        sys.stderr.flush()
+
+
+def claim_output_dir(outdir, cfg, comm):
+    """Collective, before any work: rank 0 makes sure ``outdir`` takes files, locks it for the whole run
+    (:mod:`zzhpc.io.runlock`: one live run per folder) and applies the folder policy of
+    :mod:`zzhpc.io.outdir` to an earlier run's results. Returns ``(open lock file or None, notes)``."""
+    fh, err, notes = None, None, []
     if comm.Get_rank() == 0:
-        fh, busy = runlock.acquire(outdir)
-        if busy:
-            err = (f"in use by another zzhpc run ({busy}); wait for it to end, or give another "
-                   f"--output (after a kill, a job's ranks may still be alive)")
-    err = comm.bcast(err, root=0)
+        err = folder.prepare(outdir)
+        if not err:
+            fh, busy = runlock.acquire(outdir)
+            if busy:
+                err = (f"in use by another zzhpc run ({busy}); wait for it to end, or give another "
+                       f"--output (after a kill, a job's ranks may still be alive)")
+        if not err:
+            err, notes = _apply_policy(outdir, cfg)
+            if err and fh is not None:
+                fh.close()
+                fh = None
+    err, notes = comm.bcast((err, notes), root=0)
     if err:
-        raise _collective(InputError(outdir, err))
-    return fh
+        raise collective(InputError(outdir, err))
+    return fh, notes
 
 
-def run(solver_cls, cfg, comm=MPI.COMM_WORLD, *, quiet=False, install_signals=True):
-    """Run a validated configuration; returns the summary dict (on every rank)."""
+def _apply_policy(outdir, cfg):
+    restart = cfg["run"]["restart"]
+    found = folder.earlier_results(outdir)
+    if restart == "auto":
+        if latest_in(os.path.join(outdir, "checkpoints")):
+            return None, []
+        notes = [f"no checkpoint in {outdir}: starting from step 0"]
+        if found:
+            notes.append(f"{outdir}: the earlier run's files ({', '.join(found)}) moved to {folder.set_aside(outdir)}")
+        return None, notes
+    if restart != "none" and os.path.abspath(restart).startswith(os.path.join(outdir, "checkpoints") + os.sep):
+        return None, []  # continuing the run of this folder from one of its own checkpoints
+    if not found:
+        return None, []
+    if cfg["output"]["existing"] == "backup":
+        return None, [f"{outdir}: the earlier run's files ({', '.join(found)}) moved to {folder.set_aside(outdir)}"]
+    return folder.refusal(outdir, found), []
+
+
+def run(solver_cls, cfg, comm=MPI.COMM_WORLD, *, quiet=False, install_signals=True, plugins=(), replay_of=None,
+        notes=()):
+    """Run a validated configuration; returns the summary dict (on every rank).
+
+    ``plugins`` are extra :class:`~zzhpc.core.plugins.Plugin` objects (e.g. ``every(n, fn)``), called after
+    those named in ``run.plugins``; ``replay_of`` is the provenance file this run replays (recorded);
+    ``notes`` are lines for the user, said once the output folder is claimed (an error is the only line)."""
     outdir = os.path.abspath(cfg["output"]["dir"])
-    lock = _lock_output_dir(outdir, comm)
+    lock, claimed = claim_output_dir(outdir, cfg, comm)
     try:
-        return _run(solver_cls, cfg, comm, outdir, quiet=quiet, install_signals=install_signals)
+        _say(comm, list(notes) + claimed)
+        loop = RunLoop(solver_cls, cfg, comm, outdir, quiet=quiet, replay_of=replay_of)
+        return loop.run(make_plugins(cfg["run"]["plugins"]) + list(plugins), install_signals)
     finally:
         if lock is not None:
             lock.close()
 
 
-def _run(solver_cls, cfg, comm, outdir, *, quiet, install_signals):
-    rank = comm.Get_rank()
-    runc, outc = cfg["run"], cfg["output"]
-    start_iso = datetime.datetime.now(datetime.timezone.utc).isoformat()
-    wall0 = time.perf_counter()
+class RunLoop:
+    """One run: the solver, its set-up and the state the plug-ins read (``solver``, ``comm``, ``rank``,
+    ``cfg``, ``outdir``, ``timers``, ``prov``, ``diags``, ``start_step``, ``restart_path``, ``status``)."""
 
-    backend = get_backend(cfg["backend"]["name"], cfg["backend"]["device"], comm=comm,
-                          gpu_aware_mpi=cfg["backend"]["gpu_aware_mpi"])
-    if cfg["backend"]["dtype"] == "float64" and not backend.float64:
-        raise ConfigError("backend.dtype", f"device {backend.device} has no float64; use float32", "float64")
-    timers = PhaseTimers(sync=backend.synchronize)
-    from .solver import RunContext
-    ctx = RunContext(comm=comm, backend=backend, timers=timers, output_dir=outdir, seed=runc["seed"],
-                     dims=cfg["parallel"]["dims"], dtype=cfg["backend"]["dtype"],
-                     precision=cfg["backend"]["precision"])
-    solver = solver_cls(ctx, cfg)
-    grid = getattr(solver, "grid_description", lambda: None)()
-    prov = provenance(comm, cfg, backend, grid, seeds={"seed": runc["seed"]}, start_time=start_iso)
-    ckpt = CheckpointManager(os.path.join(outdir, "checkpoints"), comm, keep=runc["keep_checkpoints"])
+    def __init__(self, solver_cls, cfg, comm, outdir, *, quiet=False, replay_of=None):
+        self.cfg, self.comm, self.outdir, self.quiet = cfg, comm, outdir, quiet
+        self.rank = comm.Get_rank()
+        self.start_iso = datetime.datetime.now(datetime.timezone.utc).isoformat()
+        self.wall0 = time.perf_counter()
+        runc, bc = cfg["run"], cfg["backend"]
+        self.backend = get_backend(bc["name"], bc["device"], comm=comm, gpu_aware_mpi=bc["gpu_aware_mpi"])
+        if bc["dtype"] == "float64" and not self.backend.float64:
+            raise ConfigError("backend.dtype", f"device {self.backend.device} has no float64; use float32", "float64")
+        self.timers = PhaseTimers(sync=self.backend.synchronize)
+        ctx = RunContext(comm=comm, backend=self.backend, timers=self.timers, output_dir=outdir, seed=runc["seed"],
+                         dims=cfg["parallel"]["dims"], dtype=bc["dtype"], precision=bc["precision"])
+        self.solver = solver_cls(ctx, cfg)
+        self.ckpt = CheckpointManager(os.path.join(outdir, "checkpoints"), comm, keep=runc["keep_checkpoints"])
+        self.restart_path = self.ckpt.latest() if runc["restart"] == "auto" else (
+            None if runc["restart"] == "none" else runc["restart"])
+        self.restart_changed = {}
+        run_id = None
+        if self.restart_path:
+            with self.timers("io"):
+                run_id = self._restore(self.restart_path)
+        else:
+            with self.timers("compute"):
+                self.solver.initialise()
+        self.run_id = comm.bcast(run_id or folder.new_run_id(), root=0)
+        self.ckpt.run_id = self.run_id
+        self.start_step = self.solver.step
+        grid = getattr(self.solver, "grid_description", lambda: None)()
+        self.prov = provenance(comm, cfg, self.backend, grid, seeds={"seed": runc["seed"]}, start_time=self.start_iso,
+                               run_id=self.run_id, replay_of=replay_of, restart_changed=self.restart_changed or None)
+        set_current(self.prov)
+        self.end = EndCondition(self.solver, runc)
+        self.diags, self.status = {}, "running"
+        if runc["steps"] and runc["t_end"]:
+            _say(comm, [f"run.steps = {runc['steps']} and run.t_end = {runc['t_end']:g} both set: the run "
+                        "stops at whichever comes first"])
 
-    # Fresh start or restart.
-    restart_path = None
-    if runc["restart"] == "auto":
-        restart_path = ckpt.latest()
-    elif runc["restart"] != "none":
-        restart_path = runc["restart"]
-    if restart_path:
-        with timers("io"):
-            _restore(solver, restart_path, comm)
-    else:
-        with timers("compute"):
-            solver.initialise()
-    start_step = solver.step
+    def stop(self, status):
+        """Called by a plug-in: end the loop after this step with ``status``."""
+        self.status = status
 
-    target_steps = runc["steps"] or None
-    t_end = runc["t_end"]
-
-    def fraction():
-        fr = []
-        if target_steps:
-            fr.append(solver.step / target_steps)
-        if t_end:
-            fr.append(solver.time / t_end)
-        return min(1.0, max(fr)) if fr else 0.0
-
-    def done():
-        if target_steps and solver.step >= target_steps:
-            return True
-        if solver.finished():
-            return True
-        return bool(t_end) and solver.time >= t_end * (1 - 1e-12)
-
-    fault = _parse_fault(os.environ.get("ZZHPC_FAULT"))
-    slow = float(os.environ.get("ZZHPC_SLOW_STEP", "0") or 0)  # tests: widen the window for signals
-    stop = _StopFlag()
-    old_handlers = {}
-    if install_signals:
-        for name in STOP_SIGNALS:
-            sig = getattr(signal, name)
-            old_handlers[sig] = signal.signal(sig, stop)
-
-    csv = CsvSeries(os.path.join(outdir, "diagnostics.csv"), restart_step=start_step if restart_path else None) \
-        if rank == 0 else None
-    progress = Progress(solver_cls.name, rank == 0 and not quiet, runc["progress_every"])
-    xdmf_entries = _existing_field_entries(outdir, start_step) if rank == 0 else []
-    outputs = []
-    diags = {}
-    status = "running"
-
-    def diagnose():
-        nonlocal diags
-        with timers("reduction"):
-            bad = solver.nonfinite_field()
-            diags = solver.diagnostics()
-        if bad is None:
-            bad = next((k for k, v in diags.items() if isinstance(v, float) and not math.isfinite(v)), None)
-        if bad is not None:
-            ranks = [r for r, v in enumerate(comm.allgather(solver.local_nonfinite_field())) if v]
-            where = f" on rank{'s' if len(ranks) > 1 else ''} {', '.join(map(str, ranks))}" if ranks else ""
-            err = SimulationError(f"non-finite values (NaN/Inf) in '{bad}'{where} at step {solver.step} "
-                                  f"(t = {solver.time:.6g}); try a smaller run.dt")
-            err.collective = True
-            raise err
-        if rank == 0:
-            csv.append(dict({"step": solver.step, "time": solver.time}, **diags))
-
-    def write_fields():
-        if not outc["fields"]:
-            return
-        fdir = os.path.join(outdir, "fields")
-        if rank == 0:
-            os.makedirs(fdir, exist_ok=True)
-        comm.Barrier()
-        path = os.path.join(fdir, f"fields_{solver.step:010d}.h5")
-        with timers("io"), guarded_write(path, comm, "field output") as f:
-            write_attrs(f, {"time": solver.time, "step": solver.step, "solver": solver_cls.name,
-                            "provenance": prov})
-            f.create_group("fields")
-            comps = solver.write_fields(f)
-        outputs.append(os.path.relpath(path, outdir))
-        mesh = solver.xdmf_geometry()
-        if rank == 0 and mesh and comps:
-            prec = 4 if cfg["backend"]["dtype"] == "float32" else 8
-            xdmf_entries[:] = [e for e in xdmf_entries if e["step"] != solver.step]
-            xdmf_entries.append({"file": os.path.join("fields", os.path.basename(path)), "time": solver.time,
-                                 "step": solver.step, "fields": comps, "precision": prec})
-            write_xdmf(os.path.join(outdir, "fields.xdmf"), xdmf_entries, *mesh)  # shape, spacing[, origin]
-
-    def checkpoint():
-        def write(f):
-            solver.save_state(f)
-        meta = {"time": solver.time, "solver": solver_cls.name, "zzhpc_version": __version__,
-                "ranks": comm.Get_size(), "provenance": prov}
-        with timers("checkpoint"):
-            return ckpt.save(solver.step, write, meta)
-
-    if not restart_path:
-        diagnose()
-        if runc["output_every"]:
-            write_fields()
-    progress.show(solver.step, solver.time, fraction(), diags, force=True)
-    loop0 = time.perf_counter()
-    cpu0 = time.process_time()
-    before_loop = timers.snapshot()
-    while not done():
-        with timers("compute"):
-            solver.advance()
-        if fault:
-            _inject(fault, rank, solver)
-        if slow:
-            time.sleep(slow)
-        s = solver.step
-        if s % runc["diag_every"] == 0:
-            diagnose()
-        if runc["output_every"] and s % runc["output_every"] == 0:
-            write_fields()
-        if runc["checkpoint_every"] and s % runc["checkpoint_every"] == 0:
-            checkpoint()
-        progress.show(s, solver.time, fraction(), diags, steps_done=s - start_step)
-        # Agree on stopping (signal on any rank, or the wall-time limit) so every rank stops together;
-        # one small allreduce every stop_check_every steps.
-        if s % runc["stop_check_every"]:
-            continue
-        over = runc["wall_limit"] is not None and time.perf_counter() - wall0 > runc["wall_limit"]
-        if comm.allreduce(1 if (stop.signal or over) else 0, op=MPI.MAX):
-            status = "interrupted"
-            break
-
-    loop_wall = time.perf_counter() - loop0
-    loop_cpu = comm.allreduce(time.process_time() - cpu0, op=MPI.SUM)   # all threads of all ranks
-    loop_totals = timers.snapshot()
-    if solver.step % runc["diag_every"] != 0 or status == "interrupted":
-        diagnose()
-    if status != "interrupted":
-        status = "done"
-        if not (runc["output_every"] and solver.step % runc["output_every"] == 0):
-            write_fields()
-    last_ckpt = None
-    if not (runc["checkpoint_every"] and solver.step % runc["checkpoint_every"] == 0 and solver.step > start_step):
-        last_ckpt = checkpoint()
-    progress.show(solver.step, solver.time, fraction(), diags, force=True, steps_done=solver.step - start_step)
-    for sig, h in old_handlers.items():
-        signal.signal(sig, h)
-
-    results = solver.results()
-    files = solver.finish(outdir)  # also after an interruption: plots of what was run
-    wall = time.perf_counter() - wall0
-    steps_run = solver.step - start_step
-    phases = timers.reduce(comm)
-    loop_phases = timers.reduce(comm, since=before_loop, until=loop_totals)
-    mem = comm.gather(_memory_hwm_mb(), root=0)
-    summary = {
-        "solver": solver_cls.name, "status": status, "stop_signal": stop.signal,
-        "ranks": comm.Get_size(), "backend": backend.describe(), "dtype": cfg["backend"]["dtype"],
-        "precision": cfg["backend"]["precision"],
-        "steps": solver.step, "steps_this_run": steps_run, "time": solver.time,
-        "restarted_from": restart_path, "wall_time_s": wall,
-        "time_per_step_s": loop_wall / steps_run if steps_run else None,
-        "cpu_s_per_step": loop_cpu / steps_run if steps_run else None,
-        "timers_s": phases,
-        "loop_timers_s": loop_phases,
-        "memory_hwm_mb": {"per_rank": mem, "max": max(mem) if mem else None} if rank == 0 else None,
-        "diagnostics": diags, "results": results,
-        "outputs": {"fields": outputs, "xdmf": "fields.xdmf" if xdmf_entries else None,
-                    "diagnostics_csv": "diagnostics.csv", "checkpoint": last_ckpt or ckpt.latest(),
-                    "files": files},
-        "provenance": prov,
-    }
-    if rank == 0:
-        write_json_atomic(os.path.join(outdir, "summary.json"), summary)
-        if not quiet:
-            sys.stderr.write(f"[{solver_cls.name}] {status}: {steps_run} steps in {wall:.3g} s on "
-                             f"{comm.Get_size()} rank(s); summary: {os.path.join(outdir, 'summary.json')}\n")
-    return summary
-
-
-def _collective(exc):
-    """Mark an error raised identically on every rank: the ranks exit together, rank 0 reports it."""
-    exc.collective = True
-    return exc
-
-
-def _restore(solver, path, comm):
-    f = open_checkpoint(path, comm)
-    try:
-        attrs = dict(f.attrs)
-        fmt = int(attrs.get("checkpoint_format", 0))
-        if fmt != CHECKPOINT_FORMAT:
-            raise _collective(InputError(path, f"checkpoint format {fmt} (zzhpc {attrs.get('zzhpc_version', '?')}); this "
-                                   f"zzhpc {__version__} reads format {CHECKPOINT_FORMAT}"))
-        name = attrs.get("solver")
-        if name != solver.name:
-            raise _collective(InputError(path, f"checkpoint of solver '{name}', not '{solver.name}'"))
-        ranks = int(attrs.get("ranks", -1))
-        if ranks != comm.Get_size() and not solver.restart_any_ranks:
-            raise _collective(InputError(path, f"written by {ranks} ranks; solver '{solver.name}' restarts "
-                                               f"only on the same rank count (now {comm.Get_size()})"))
-        solver.load_state(f, path)
-        solver.time = float(attrs["time"])
-        solver.step = int(attrs["step"])
-    except KeyError as exc:
-        raise InputError(path, f"missing checkpoint attribute {exc}") from None
-    finally:
-        f.close()
-
-
-def _existing_field_entries(outdir, upto_step):
-    """XDMF entries of field files already on disk (kept on restart up to the restart step)."""
-    entries = []
-    for path in sorted(glob.glob(os.path.join(outdir, "fields", "fields_*.h5"))):
+    # Restart ----------------------------------------------------------------------------------------
+    def _restore(self, path):
+        """Load the checkpoint; returns its run id (None for checkpoints written before run ids)."""
+        solver, comm = self.solver, self.comm
+        f = open_checkpoint(path, comm)
         try:
-            with h5py.File(path, "r") as f:
-                step = int(f.attrs["step"])
-                if step > upto_step:
-                    continue
-                fields = {k: int(f["fields"][k].attrs.get("components", 1)) for k in f["fields"]}
-                prec = f["fields"][next(iter(f["fields"]))].dtype.itemsize if fields else 8
-                entries.append({"file": os.path.join("fields", os.path.basename(path)),
-                                "time": float(f.attrs["time"]), "step": step, "fields": fields,
-                                "precision": prec})
-        except (OSError, KeyError, StopIteration):
-            continue
-    return entries
+            attrs = dict(f.attrs)
+            fmt = int(attrs.get("checkpoint_format", 0))
+            if fmt != CHECKPOINT_FORMAT:
+                raise collective(InputError(path, f"checkpoint format {fmt} (zzhpc {attrs.get('zzhpc_version', '?')}); "
+                                                  f"this zzhpc {__version__} reads format {CHECKPOINT_FORMAT}"))
+            name = attrs.get("solver")
+            if name != solver.name:
+                raise collective(InputError(path, f"checkpoint of solver '{name}', not '{solver.name}'"))
+            ranks = int(attrs.get("ranks", -1))
+            if ranks != comm.Get_size() and not solver.restart_any_ranks:
+                raise collective(InputError(path, f"written by {ranks} ranks; solver '{solver.name}' restarts "
+                                                  f"only on the same rank count (now {comm.Get_size()})"))
+            self.restart_changed = self._changed_keys(path, attrs.get("provenance"))
+            solver.load_state(f, path)
+            solver.time = float(attrs["time"])
+            solver.step = int(attrs["step"])
+            rid = attrs.get("run_id")
+        except KeyError as exc:
+            raise InputError(path, f"missing checkpoint attribute {exc}") from None
+        finally:
+            f.close()
+        return None if rid is None else str(rid)
+
+    def _changed_keys(self, path, prov_text):
+        """Keys of the solver's table that differ from the checkpoint's run. A solver's
+        ``restart_fixed_keys`` (keys that only shape the initial state) are refused; others are recorded
+        in provenance as ``restart_changed``, so the record says what the continued run used."""
+        try:
+            old = json.loads(prov_text)["config"].get(self.solver.name, {})
+        except (TypeError, ValueError, KeyError, AttributeError):
+            return {}
+        new = self.cfg.get(self.solver.name, {})
+        changed = {f"{self.solver.name}.{k}": {"checkpoint": old.get(k), "now": new.get(k)}
+                   for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)}
+        fixed = [k for k in changed if k.split(".", 1)[1] in getattr(self.solver, "restart_fixed_keys", ())]
+        if fixed:
+            k = fixed[0]
+            raise collective(ConfigError(k, f"a restart continues the checkpoint's state, which has {k} = "
+                                            f"{changed[k]['checkpoint']!r}; drop the --set, or start a fresh run "
+                                            f"into a new --output", changed[k]["now"]))
+        return changed
+
+    # The loop ---------------------------------------------------------------------------------------
+    def run(self, extra_plugins=(), install_signals=True):
+        cfg, comm, solver, runc = self.cfg, self.comm, self.solver, self.cfg["run"]
+        fields = FieldWriter(self)
+        ckpt = Checkpointer(self, self.ckpt)
+        stopper = StopCheck(self, install_signals)
+        progress = Progress(solver.name, self.rank == 0 and not self.quiet, runc["progress_every"])
+        # User and test plug-ins first (a fault injected at a step is seen by that step's NaN check).
+        parts = list(extra_plugins) + [Diagnostics(self), fields, ckpt, progress, stopper]
+        try:
+            for p in parts:
+                p.start(self)
+            loop0, cpu0 = time.perf_counter(), time.process_time()
+            before_loop = self.timers.snapshot()
+            while self.status == "running" and not self.end.reached():
+                with self.timers("compute"):
+                    solver.advance()
+                for p in parts:
+                    p.after_step(self)
+            loop_wall = time.perf_counter() - loop0
+            loop_cpu = comm.allreduce(time.process_time() - cpu0, op=MPI.SUM)   # all threads of all ranks
+            loop_totals = self.timers.snapshot()
+            if self.status != "interrupted":
+                self.status = "done"
+            for p in parts:
+                p.finish(self)
+        except SimulationError as exc:
+            self._write_failed_summary(exc)
+            raise
+        finally:
+            stopper.restore()
+            set_current(None)
+
+        results = solver.results()
+        files = solver.finish(self.outdir)  # also after an interruption: plots of what was run
+        comm.Barrier()  # every rank closed its files: stamp them with the record
+        if self.rank == 0:
+            stamp_outputs(self.outdir, self.prov)
+        wall = time.perf_counter() - self.wall0
+        steps_run = solver.step - self.start_step
+        phases = self.timers.reduce(comm)
+        loop_phases = self.timers.reduce(comm, since=before_loop, until=loop_totals)
+        mem = comm.gather(_memory_hwm_mb(), root=0)
+        summary = self._summary(stopper.signal, wall, steps_run)
+        summary.update({
+            "time_per_step_s": loop_wall / steps_run if steps_run else None,
+            "cpu_s_per_step": loop_cpu / steps_run if steps_run else None,
+            "timers_s": phases,
+            "loop_timers_s": loop_phases,
+            "memory_hwm_mb": {"per_rank": mem, "max": max(mem) if mem else None} if self.rank == 0 else None,
+            "diagnostics": self.diags, "results": results,
+            "outputs": {"fields": fields.files, "xdmf": "fields.xdmf" if fields.xdmf_entries else None,
+                        "diagnostics_csv": "diagnostics.csv", "checkpoint": ckpt.last or self.ckpt.latest(),
+                        "files": files},
+            "provenance": self.prov,
+        })
+        if self.rank == 0:
+            write_json_atomic(os.path.join(self.outdir, "summary.json"), summary)
+            if not self.quiet:
+                sys.stderr.write(f"[{solver.name}] {self.status}: {steps_run} steps in {wall:.3g} s on "
+                                 f"{comm.Get_size()} rank(s); summary: {os.path.join(self.outdir, 'summary.json')}\n")
+        return summary
+
+    def _summary(self, stop_signal, wall, steps_run):
+        s, bc = self.solver, self.cfg["backend"]
+        return {"solver": s.name, "status": self.status, "stop_signal": stop_signal, "run_id": self.run_id,
+                "ranks": self.comm.Get_size(), "backend": self.backend.describe(), "dtype": bc["dtype"],
+                "precision": bc["precision"],
+                "steps": s.step, "steps_this_run": steps_run, "time": s.time,
+                "restarted_from": self.restart_path, "wall_time_s": wall}
+
+    def _write_failed_summary(self, exc):
+        """Not collective: ``summary.json`` with ``status = "failed"``, the step and the reason, written by
+        rank 0 for an error every rank raised, else by the rank that raised it."""
+        from ..errors import CollectiveError
+        if isinstance(exc, CollectiveError) and self.rank != 0:
+            return
+        self.status = "failed"
+        summary = self._summary(None, time.perf_counter() - self.wall0, self.solver.step - self.start_step)
+        summary.update({"failed_at_step": self.solver.step, "reason": str(exc), "diagnostics": self.diags,
+                        "provenance": self.prov})
+        try:
+            write_json_atomic(os.path.join(self.outdir, "summary.json"), summary)
+        except OSError:
+            pass  # the error itself is what the user must see

@@ -29,7 +29,7 @@ class RunContext:
     timers: Any                  # zzhpc.parallel.PhaseTimers
     output_dir: str = "."
     seed: int = 12345
-    dims: list = field(default_factory=list)   # [parallel] dims
+    dims: List[int] = field(default_factory=list)   # [parallel] dims
     dtype: str = "float64"
     precision: str = "uniform"   # backend.precision: "uniform" or "mixed" (docs/precision.md)
 

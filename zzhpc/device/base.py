@@ -107,6 +107,11 @@ class Backend(abc.ABC):
     def version(self) -> str:
         return ""
 
+    def device_name(self) -> str:
+        """The model of the device arrays live on (recorded in provenance): the CPU's model name here."""
+        from ..io.provenance import cpu_model
+        return cpu_model()
+
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "device": str(self.device), "float64": self.float64,
                 "gpu_aware_mpi": self.gpu_aware_mpi, "version": self.version(),

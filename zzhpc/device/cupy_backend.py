@@ -36,6 +36,11 @@ class CupyBackend(Backend):
         import cupy
         return cupy.cuda.runtime.getDeviceCount()
 
+    def device_name(self):
+        """The card's model as the CUDA/ROCm runtime names it (e.g. ``NVIDIA H100 80GB HBM3``)."""
+        name = self.cupy.cuda.runtime.getDeviceProperties(self.index)["name"]
+        return name.decode() if isinstance(name, bytes) else str(name)
+
     def version(self):
         return self.cupy.__version__
 

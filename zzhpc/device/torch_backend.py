@@ -48,6 +48,15 @@ class TorchBackend(Backend):
     def version(self):
         return self.torch.__version__
 
+    def device_name(self):
+        """The card's model as torch names it; the CPU's model for ``cpu``."""
+        if self.kind == "cpu":
+            return super().device_name()
+        mod = getattr(self.torch, self._dev.type, None)  # torch.cuda, torch.npu, torch.mlu, ...
+        if mod is not None and hasattr(mod, "get_device_name"):
+            return str(mod.get_device_name(self._dev.index or 0))
+        return self._dev.type
+
     @property
     def device_obj(self):
         return self._dev

@@ -6,7 +6,6 @@ import shutil
 
 import h5py
 import numpy as np
-from mpi4py import MPI
 
 from ..errors import InputError, ZzhpcError
 
@@ -121,7 +120,9 @@ def write_attrs(obj, mapping):
 
 
 def all_ok(comm, ok):
-    return bool(comm.allreduce(bool(ok), op=MPI.LAND))
+    """Collective: True on every rank if ``ok`` on all ranks."""
+    from ..parallel.collectives import all_ranks
+    return all_ranks(comm, ok)
 
 
 def _reason(exc, path):

@@ -18,7 +18,8 @@ def _clean(obj):
 
 
 def write_json_atomic(path, obj):
-    tmp = path + ".tmp"
+    """Write ``obj`` as JSON to a temporary file, then rename it over ``path`` (never a torn file)."""
+    tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "w") as fh:
         json.dump(_clean(obj), fh, indent=1, default=str)
         fh.write("\n")

@@ -10,7 +10,9 @@ from .halo import halo_exchange
 from .timers import PhaseTimers
 from .mesh import DistributedMesh
 from .replicas import ReplicaSet
-from .faults import world, abort_all, install_excepthook, agree
+from .faults import abort_all, install_excepthook
+from .collectives import all_ranks, any_rank
 
 __all__ = ["block_partition", "block_ranges", "ProcessGrid", "halo_exchange", "PhaseTimers",
-           "DistributedMesh", "ReplicaSet", "world", "abort_all", "install_excepthook", "agree"]
+           "DistributedMesh", "ReplicaSet", "abort_all", "install_excepthook", "any_rank",
+           "all_ranks"]

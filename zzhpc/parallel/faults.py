@@ -1,13 +1,12 @@
-"""Failure on one rank ends every rank promptly: never a hang (after HOOMD's MPI_Abort on failure)."""
+"""Failure on one rank ends every rank promptly: never a hang (after HOOMD's MPI_Abort on failure).
+
+An error every rank raised alike is a :class:`zzhpc.errors.CollectiveError` instead: the ranks exit together
+and rank 0 says it once (:mod:`zzhpc.cli.run`)."""
 import os
 import sys
 import traceback
 
 from mpi4py import MPI
-
-
-def world():
-    return MPI.COMM_WORLD
 
 
 def abort_all(message, code=1, *, show_traceback=False):
@@ -31,7 +30,3 @@ def install_excepthook():
         abort_all(f"{etype.__name__}: {value}", 1)
     sys.excepthook = hook
 
-
-def agree(comm, flag):
-    """True on every rank if ``flag`` is true on any rank (collective)."""
-    return bool(comm.allreduce(bool(flag), op=MPI.LOR))

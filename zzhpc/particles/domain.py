@@ -26,7 +26,7 @@ from array_api_compat import device as _dev
 from mpi4py import MPI
 
 from ..device.base import Array, Backend
-from ..errors import ConfigError, SimulationError
+from ..errors import ConfigError, SimulationError, collective
 from ..parallel.cartesian import ProcessGrid
 from .messages import incoming, mpi_view, outgoing, receive_buffer, sendrecv_rows
 
@@ -170,6 +170,17 @@ class Domain:
             x[:, d] = xp.where(x[:, d] >= hi, lo, x[:, d])   # rounding of lo - tiny + L
             img[:, d] = img[:, d] + xp.astype(n, img.dtype)
 
+    def _lost_atoms_message(self, count, d):
+        """True for periodic and walled axes alike, with the usual causes."""
+        axis = "xyz"[d]
+        if self.periodic[d]:
+            what = (f"{count} atom(s) moved too far along {axis} in one step to be wrapped into the periodic box "
+                    f"(velocities blew up)")
+        else:
+            what = f"{count} atom(s) crossed the wall of the box along {axis} (non-periodic axis)"
+        return (f"{what}; usual causes: run.dt too large, or overlapping atoms in the initial configuration "
+                f"(energy minimise it, or start on a lattice)")
+
     def exchange(self, atoms: dict[str, Array]) -> dict[str, Array]:
         """Move atoms outside this sub-domain to the ranks that own them; returns the new ``atoms``."""
         xp = self.xp
@@ -177,16 +188,15 @@ class Domain:
             lo, hi = self.sublo[d], self.subhi[d]
             for _ in range(self.dims[d] + 1):
                 x = atoms["x"][:, d]
-                out = int(xp.sum((x < lo) | (x >= hi)))
-                if not self.comm.allreduce(out):
+                out = self.comm.allreduce(int(xp.sum((x < lo) | (x >= hi))))
+                if not out:
                     break
-                if self.dims[d] == 1:
-                    raise SimulationError(f"{out} atom(s) left the box along axis {'xyz'[d]} (non-periodic wall)")
                 low, high = x < lo, x >= hi
                 down, up = self.grid.neighbours[d]
-                if (down == MPI.PROC_NULL and bool(xp.any(low))) or (up == MPI.PROC_NULL and bool(xp.any(high))):
-                    raise SimulationError(f"atom(s) left the box through a non-periodic wall along "
-                                          f"axis {'xyz'[d]}")
+                lost = int(bool(xp.any(low))) if down == MPI.PROC_NULL else 0
+                lost += int(bool(xp.any(high))) if up == MPI.PROC_NULL else 0
+                if self.dims[d] == 1 or self.comm.allreduce(lost):
+                    raise collective(SimulationError(self._lost_atoms_message(out, d)))
                 keys = list(atoms)
                 from_up = sendrecv_rows(self.comm, self.backend, [atoms[k][low] for k in keys], down, up, 10 + d)
                 from_down = sendrecv_rows(self.comm, self.backend, [atoms[k][high] for k in keys], up, down, 20 + d)

@@ -9,6 +9,7 @@ redistributed so that rank ``r`` holds a contiguous block of ids and writes its 
 import numpy as np
 
 from ..io import open_parallel
+from ..io.provenance import stamp_h5
 from .._version import __version__
 
 # MDAnalysis's H5MD reader knows "Angstrom fs-1" (capitalised) for velocities.
@@ -24,6 +25,7 @@ class H5MDWriter:
         self.bounds = [natoms * k // size for k in range(size + 1)]
         self.domain = domain
         self.f = open_parallel(path, "a" if append else "w", comm)
+        stamp_h5(self.f)  # collective: the running run's provenance record, also in a file a kill cuts short
         f = self.f
         # Appending (a restart): species and ids are in the file already; the index of the first new frame
         # is looked up at the first write (frames from its step on are replaced).

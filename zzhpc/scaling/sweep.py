@@ -14,7 +14,6 @@ half-way (Ctrl-C, SIGTERM, a node failure) resumes where it stopped.
 import datetime
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from ..cluster.procs import kill_session
 from ..core.harness import child_env, mpi_command, write_deck
 from ..errors import ConfigError
 from ..io import write_json_atomic
+from ..io.outdir import set_aside
 from .deckio import fingerprint, with_overrides
 from .workloads import get_key, scale_value, schema_default, workload
 
@@ -227,9 +227,9 @@ def run_sweep(plan, sweep_dir, *, mpiexec="mpiexec", mpiexec_args=(), backend=No
 
 def _run_one(spec, run_dir, i, progress, mpiexec, mpiexec_args, backend, timeout, python):
     out = os.path.join(run_dir, "out")
-    if os.path.isdir(out):
-        shutil.rmtree(out)  # a half-done run starts again from nothing: its timings would be mixed
-    os.makedirs(out)
+    if os.path.isdir(out):  # a half-done run starts again from nothing (its timings would be mixed);
+        set_aside(out)      # its files move to out.~N~, never deleted (zzhpc.io.outdir)
+    os.makedirs(out, exist_ok=True)
     deck_file = write_deck(spec.deck, os.path.join(run_dir, "deck.toml"))
     cmd = mpi_command(spec.ranks, [python, "-m", "zzhpc", "run", deck_file, "-o", out, "-q"]
                       + (["--backend", backend] if backend else []), launcher=mpiexec, launcher_args=mpiexec_args)
