@@ -46,6 +46,7 @@ class Solver(abc.ABC):
     description = ""
     schema = Section()
     cases_module = None          # module defining validation/benchmark cases, imported on demand
+    diagnostic_units = {}        # {diagnostic name: unit}: thermo header, diagnostics.csv, summary.json
     restart_any_ranks = False    # True if a checkpoint can be re-decomposed onto another rank count
 
     def __init__(self, ctx, cfg):
@@ -104,6 +105,12 @@ class Solver(abc.ABC):
 
     def load_state(self, h5, path):
         """Collective: restore what ``save_state`` wrote (``path`` is for error messages)."""
+
+    def local_state(self):
+        """Not collective: this rank's part of the evolving state, ``{name: array}`` (backend or host
+        arrays; :meth:`zzhpc.Simulation.state` with ``gather=False`` returns them as host NumPy). Optional:
+        the gathered state comes from :meth:`save_state` for every solver."""
+        return {}
 
     def results(self):
         """Collective: key results for ``summary.json`` (after the last step)."""
