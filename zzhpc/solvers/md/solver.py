@@ -423,7 +423,7 @@ class MDSolver(Solver):
 
     def local_state(self):
         n = self.nlocal
-        return {"x": self.x[:n], "v": self.v, "id": self.ids, "type": self.types[:n]}
+        return {"x": self.x[:n], "v": self.v, "f": self.f[:n], "id": self.ids, "type": self.types[:n]}
 
     def save_state(self, h5):
         be, n = self.backend, self.nlocal
