@@ -18,4 +18,12 @@ _os.environ.setdefault("H5PY_ALWAYS_USE_MPI", "1")
 from ._version import __version__  # noqa: E402
 from .errors import ConfigError, InputError, ZzhpcError  # noqa: E402
 
-__all__ = ["__version__", "ConfigError", "InputError", "ZzhpcError"]
+__all__ = ["__version__", "ConfigError", "InputError", "Simulation", "ZzhpcError"]
+
+
+def __getattr__(name):
+    # Simulation imports MPI and the run loop: only when asked for, so `import zzhpc` stays light.
+    if name == "Simulation":
+        from .simulation import Simulation
+        return Simulation
+    raise AttributeError(f"module 'zzhpc' has no attribute {name!r}")

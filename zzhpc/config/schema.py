@@ -136,6 +136,10 @@ def common_schema(backends=("numpy",)):
             checkpoint_every=Param(int, 0, lo=0, help="steps between checkpoints; 0 = at the end only"),
             keep_checkpoints=Param(int, 3, lo=1, help="checkpoints kept on disk"),
             progress_every=Param(float, 5.0, lo=0, help="seconds between progress lines on rank 0"),
+            thermo=Param((list, str), [], help="LAMMPS-style thermo columns on screen, e.g. "
+                                               "['step', 'temp', 'pe', 'etotal', 'press']: 'step', 'time', "
+                                               "'cpu' (wall s) or any diagnostic name; empty = none"),
+            thermo_every=Param(int, 0, lo=0, help="steps between thermo lines; 0 = run.diag_every"),
             wall_limit=Param(float, None, lo=0, lo_open=True,
                              help="seconds; checkpoint and stop cleanly before this wall time"),
             stop_check_every=Param(int, 10, lo=1,

@@ -12,7 +12,7 @@ import h5py
 from mpi4py import MPI
 
 from .._version import __version__
-from ..errors import SimulationError, collective
+from ..errors import ConfigError, SimulationError, collective
 from ..io import CsvSeries, write_xdmf
 from ..io.hdf5 import guarded_write, write_attrs
 from .plugins import Plugin
@@ -169,6 +169,59 @@ class Progress(Plugin):
 
     def finish(self, loop):
         self.show(loop, force=True)
+
+
+class Thermo(Plugin):
+    """LAMMPS-style thermo output: aligned columns (``run.thermo``) every ``run.thermo_every`` steps on rank
+    0's stdout, a header line with units where the solver declares them (``Solver.diagnostic_units``)."""
+
+    def __init__(self, loop):
+        runc = loop.cfg["run"]
+        self.cols = list(runc["thermo"])
+        self.every = runc["thermo_every"] or runc["diag_every"]
+        self.diag_every = runc["diag_every"]
+        self.show = loop.rank == 0  # asked for in the deck: shown also with --quiet (which silences progress)
+        self.t0 = time.perf_counter()
+
+    def _values(self, loop):
+        s = loop.solver
+        # The loop's diagnostics are of this step on a diag_every step (they run before this part).
+        fresh = loop.diags and s.step % self.diag_every == 0 and s.step != loop.start_step
+        d = loop.diags if fresh else s.diagnostics()
+        known = {"step": s.step, "time": s.time, "cpu": time.perf_counter() - self.t0, **d}
+        missing = [c for c in self.cols if c not in known]
+        if missing:
+            raise collective(ConfigError("run.thermo", f"no column {missing[0]!r} for solver '{s.name}'; "
+                                                       f"expected among {', '.join(sorted(known))}", missing[0]))
+        return [known[c] for c in self.cols]
+
+    def line(self, loop):
+        vals = self._values(loop)
+        if self.show:
+            out = []
+            for v, w in zip(vals, self.widths):
+                out.append(f"{v:>{w}d}" if isinstance(v, int) and not isinstance(v, bool) else f"{v:>{w}.6g}")
+            sys.stdout.write(" ".join(out) + "\n")
+            sys.stdout.flush()
+
+    def start(self, loop):
+        units = getattr(loop.solver, "diagnostic_units", {}) or {}
+        self._values(loop)  # an unknown column ends the run before its first step
+        tags = [f"[{units[c]}]" if c in units else "" for c in self.cols]
+        self.widths = [max(12, len(c), len(t)) for c, t in zip(self.cols, tags)]
+        if self.show:
+            sys.stdout.write(" ".join(f"{c:>{w}s}" for c, w in zip(self.cols, self.widths)) + "\n")
+            if any(tags):
+                sys.stdout.write(" ".join(f"{t:>{w}s}" for t, w in zip(tags, self.widths)) + "\n")
+        self.line(loop)
+
+    def after_step(self, loop):
+        if loop.solver.step % self.every == 0:
+            self.line(loop)
+
+    def finish(self, loop):
+        if loop.solver.step % self.every != 0:
+            self.line(loop)
 
 
 class EndCondition:

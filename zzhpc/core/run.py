@@ -22,7 +22,7 @@ from ..io import CheckpointManager, outdir as folder, runlock, write_json_atomic
 from ..io.checkpoint import FORMAT as CHECKPOINT_FORMAT, latest_in, open_checkpoint
 from ..io.provenance import provenance, set_current, stamp_outputs
 from ..parallel import PhaseTimers
-from .loopparts import Checkpointer, Diagnostics, EndCondition, FieldWriter, Progress, StopCheck
+from .loopparts import Checkpointer, Diagnostics, EndCondition, FieldWriter, Progress, StopCheck, Thermo
 from .plugins import make_plugins
 from .solver import RunContext
 
@@ -196,36 +196,81 @@ class RunLoop:
 
     # The loop ---------------------------------------------------------------------------------------
     def run(self, extra_plugins=(), install_signals=True):
-        cfg, comm, solver, runc = self.cfg, self.comm, self.solver, self.cfg["run"]
-        fields = FieldWriter(self)
-        ckpt = Checkpointer(self, self.ckpt)
-        stopper = StopCheck(self, install_signals)
-        progress = Progress(solver.name, self.rank == 0 and not self.quiet, runc["progress_every"])
+        """The whole run: :meth:`begin`, :meth:`advance` to the end condition, :meth:`finish`."""
+        self.begin(extra_plugins, install_signals)
+        self.advance()
+        return self.finish()
+
+    def begin(self, extra_plugins=(), install_signals=True):
+        """Collective: set up the plug-ins and call their ``start`` (the initial diagnostics, ...)."""
+        runc = self.cfg["run"]
+        self.fields = FieldWriter(self)
+        self.checkpointer = Checkpointer(self, self.ckpt)
+        self.stopper = StopCheck(self, install_signals)
+        progress = Progress(self.solver.name, self.rank == 0 and not self.quiet, runc["progress_every"])
         # User and test plug-ins first (a fault injected at a step is seen by that step's NaN check).
-        parts = list(extra_plugins) + [Diagnostics(self), fields, ckpt, progress, stopper]
-        try:
-            for p in parts:
-                p.start(self)
-            loop0, cpu0 = time.perf_counter(), time.process_time()
-            before_loop = self.timers.snapshot()
-            while self.status == "running" and not self.end.reached():
+        thermo = [Thermo(self)] if runc["thermo"] else []
+        self.parts = list(extra_plugins) + [Diagnostics(self)] + thermo + [self.fields, self.checkpointer,
+                                                                           progress, self.stopper]
+        self.loop_wall, self._loop_cpu = 0.0, 0.0
+        self._guarded(lambda: [p.start(self) for p in self.parts])
+        self.before_loop = self.timers.snapshot()
+
+    def add_plugin(self, plugin):
+        """Collective: a plug-in joining a run already begun (before the loop's own parts)."""
+        self.parts.insert(0, plugin)
+        self._guarded(lambda: plugin.start(self))
+
+    def advance(self, until_step=None, until_time=None, honour_end=True):
+        """Collective: step until the end condition (``honour_end``), a plug-in's stop, ``until_step`` or
+        ``until_time``, whichever comes first. Resumable: called again, it continues."""
+        solver = self.solver
+        t0, c0 = time.perf_counter(), time.process_time()
+
+        def more():
+            if self.status != "running" or (honour_end and self.end.reached()):
+                return False
+            if until_step is not None and solver.step >= until_step:
+                return False
+            return until_time is None or solver.time < until_time * (1 - 1e-12)
+
+        def loop():
+            while more():
                 with self.timers("compute"):
                     solver.advance()
-                for p in parts:
+                for p in self.parts:
                     p.after_step(self)
-            loop_wall = time.perf_counter() - loop0
-            loop_cpu = comm.allreduce(time.process_time() - cpu0, op=MPI.SUM)   # all threads of all ranks
-            loop_totals = self.timers.snapshot()
-            if self.status != "interrupted":
-                self.status = "done"
-            for p in parts:
-                p.finish(self)
+        try:
+            self._guarded(loop)
+        finally:
+            self.loop_wall += time.perf_counter() - t0
+            self._loop_cpu += time.process_time() - c0
+
+    def _guarded(self, fn):
+        """Run ``fn``; a physical failure writes the failed summary and ends the run's hooks."""
+        try:
+            fn()
         except SimulationError as exc:
             self._write_failed_summary(exc)
-            raise
-        finally:
-            stopper.restore()
+            self.stopper.restore()
             set_current(None)
+            raise
+
+    def finish(self):
+        """Collective: the plug-ins' ``finish`` (last diagnostics, fields, checkpoint), the solver's results
+        and plots, ``summary.json``; returns the summary (on every rank)."""
+        comm, solver = self.comm, self.solver
+        loop_wall = self.loop_wall
+        loop_cpu = comm.allreduce(self._loop_cpu, op=MPI.SUM)   # all threads of all ranks
+        loop_totals = self.timers.snapshot()
+        if self.status != "interrupted":
+            self.status = "done"
+        try:
+            self._guarded(lambda: [p.finish(self) for p in self.parts])
+        finally:
+            self.stopper.restore()
+            set_current(None)
+        fields, ckpt, stopper, before_loop = self.fields, self.checkpointer, self.stopper, self.before_loop
 
         results = solver.results()
         files = solver.finish(self.outdir)  # also after an interruption: plots of what was run
@@ -263,7 +308,8 @@ class RunLoop:
                 "ranks": self.comm.Get_size(), "backend": self.backend.describe(), "dtype": bc["dtype"],
                 "precision": bc["precision"],
                 "steps": s.step, "steps_this_run": steps_run, "time": s.time,
-                "restarted_from": self.restart_path, "wall_time_s": wall}
+                "restarted_from": self.restart_path, "wall_time_s": wall,
+                "diagnostic_units": dict(getattr(s, "diagnostic_units", {}) or {})}
 
     def _write_failed_summary(self, exc):
         """Not collective: ``summary.json`` with ``status = "failed"``, the step and the reason, written by

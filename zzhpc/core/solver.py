@@ -29,12 +29,12 @@ class RunContext:
     timers: Any                  # zzhpc.parallel.PhaseTimers
     output_dir: str = "."
     seed: int = 12345
-    dims: List[int] = field(default_factory=list)   # [parallel] dims
+    dims: list = field(default_factory=list)   # [parallel] dims
     dtype: str = "float64"
     precision: str = "uniform"   # backend.precision: "uniform" or "mixed" (docs/precision.md)
 
     @property
-    def mixed(self):
+    def mixed(self) -> bool:
         """True when forces are computed in float32 and accumulated in ``dtype`` (mixed precision)."""
         return self.precision == "mixed"
 
@@ -55,6 +55,8 @@ class Solver(abc.ABC):
     description: ClassVar[str] = ""
     schema: ClassVar[Any] = Section()          # a Section, or a dict of Param
     cases_module: ClassVar[str | None] = None  # module defining validation/benchmark cases, imported on demand
+    #: ``{diagnostic name: unit}``: the thermo header and ``summary.json`` (``diagnostic_units``).
+    diagnostic_units: ClassVar[dict[str, str]] = {}
     restart_any_ranks: ClassVar[bool] = False  # True if a checkpoint can be re-decomposed onto another rank count
     #: ``backend.precision`` modes it implements (``"mixed"``: docs/precision.md).
     precisions: ClassVar[tuple[str, ...]] = ("uniform",)
@@ -132,6 +134,12 @@ class Solver(abc.ABC):
 
     def load_state(self, h5: Any, path: str) -> None:
         """Collective: restore what ``save_state`` wrote (``path`` is for error messages)."""
+
+    def local_state(self) -> dict:
+        """Not collective: this rank's part of the evolving state, ``{name: array}`` (backend or host
+        arrays; :meth:`zzhpc.Simulation.state` with ``gather=False`` returns them as host NumPy). Optional:
+        the gathered state comes from :meth:`save_state` for every solver."""
+        return {}
 
     def results(self) -> dict:
         """Collective: key results for ``summary.json`` (after the last step)."""

@@ -148,6 +148,17 @@ class FoldingSolver(Solver):
             k += len(chunk)
         self._update_scales()
 
+    def set_temperatures(self, temperatures):
+        """Collective: a new temperature for every rung (e.g. a quench from a callback of
+        :class:`zzhpc.Simulation`). The Langevin noise follows at once; velocities relax to the new
+        temperature within a few 1/friction."""
+        t = np.asarray(temperatures, dtype=np.float64)
+        if t.shape != self.exchange.t.shape or not (t > 0).all():
+            raise ConfigError("folding.temperatures", f"expected {len(self.exchange.t)} positive values",
+                              list(temperatures))
+        self.exchange.t = t
+        self._update_scales()
+
     def _update_scales(self):
         t = self.exchange.walker_temperatures()
         self.scales = [self.integrator.noise_scale(self.backend, t[c], self.np_dtype) for c in self.chunks]

@@ -159,6 +159,10 @@ class HeatSolver(Solver):
         write_block(h5, "fields/u", self.backend.to_host(self.mesh.interior_of(self.u)), self.mesh.shape, start)
         return {"u": 1}
 
+    def local_state(self):
+        start, _ = self.mesh_.hyperslab()
+        return {"u": self.mesh_.interior_of(self.u), "offset": np.asarray(start)}
+
     def save_state(self, h5):
         start, _ = self.mesh.hyperslab()
         write_block(h5, "state/u", self.backend.to_host(self.mesh.interior_of(self.u)), self.mesh.shape, start)

@@ -393,6 +393,13 @@ class MDSolver(Solver):
     def diagnostics(self):
         return self.thermo()
 
+    @property
+    def diagnostic_units(self):
+        u = self.units
+        energy = u.energy + ("/atom" if self.norm else "")
+        temp, press = ("epsilon/k_B", "epsilon/sigma^3") if u.name == "lj" else ("K", "atm")
+        return {"time": u.time, "temp": temp, "pe": energy, "ke": energy, "etotal": energy, "press": press}
+
     def nonfinite_field(self):
         ok = bool(self.xp.all(self.xp.isfinite(self.v))) and bool(self.xp.all(self.xp.isfinite(self.x)))
         return None if self.comm.allreduce(ok, op=MPI.LAND) else "x/v"
@@ -419,6 +426,10 @@ class MDSolver(Solver):
                                         self.domain, self.units, append=self.step > 0)
         self.traj.write_frame(self.host_atoms(), self.step, self.time)
         return {}
+
+    def local_state(self):
+        n = self.nlocal
+        return {"x": self.x[:n], "v": self.v, "f": self.f[:n], "id": self.ids, "type": self.types[:n]}
 
     def save_state(self, h5):
         be, n = self.backend, self.nlocal
