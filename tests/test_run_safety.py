@@ -184,7 +184,7 @@ def test_lost_atoms_write_a_failed_summary_and_jobs_says_failed(tmp_path):
 def test_lost_atoms_message_fits_the_box(periodic, words):
     from zzhpc.device import get_backend
     from zzhpc.errors import CollectiveError, SimulationError
-    from zzhpc.parallel import Domain
+    from zzhpc.particles import Domain
     dom = Domain(MPI.COMM_SELF, get_backend("numpy"), [0.0] * 3, [5.0] * 3, [periodic, True, True], 1.0)
     atoms = {"x": np.array([[7.5, 1.0, 1.0], [1.0, 1.0, 1.0]])}
     with pytest.raises(SimulationError) as err:

@@ -8,7 +8,7 @@ import tempfile
 import numpy as np
 
 import zzhpc
-from zzhpc.solvers.md.analysis import rdf
+from zzhpc.particles.analysis import rdf
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 out = os.environ.get("ZZHPC_EXAMPLE_OUT") or tempfile.mkdtemp(prefix="zzhpc-lj-rdf-")
