@@ -162,10 +162,8 @@ def test_local_ranks_restart_at_zero_on_each_node_and_cards_follow(probe):
 
 
 def test_provenance_maps_every_host_to_its_ranks_and_devices(probe):
-    """Provenance ``host_map``: ``{host: [{"rank", "local_rank", "device"}, ...]}`` (the reliability
-    work owns zzhpc/io/provenance.py; skipped until the record has the map)."""
-    if probe[0]["host_map"] is None:
-        pytest.skip("provenance has no host_map yet (zzhpc/io/provenance.py, see docs/clusters.md)")
+    """Provenance ``host_map``: ``{host: [{"rank", "local_rank", "device"}, ...]}``."""
+    assert probe[0]["host_map"] is not None
     want = {"node0": [{"rank": 0, "local_rank": 0, "device": "cpu"}, {"rank": 1, "local_rank": 1, "device": "cpu"}],
             "node1": [{"rank": 2, "local_rank": 0, "device": "cpu"}, {"rank": 3, "local_rank": 1, "device": "cpu"}]}
     assert all(r["host_map"] == want for r in probe)

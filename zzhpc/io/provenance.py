@@ -1,6 +1,6 @@
 """The provenance record attached to every output: enough to know and rerun what produced it.
 
-The record holds the resolved deck, the code (version, git commit), the machine (MPI library, hosts, CPU and
+The record holds the resolved deck, the code (version, git commit), the machine (MPI library, hosts and each host's ranks and cards, CPU and
 device models), the run id, what the run replays, and everything outside the deck that shapes the numbers:
 PETSc options from every source (``PETSC_OPTIONS``, which also carries the options after ``--``, and the
 ``.petscrc`` files PETSc reads) and the environment knobs of :data:`NUMERIC_ENV`. A replay (``zzhpc run
@@ -133,7 +133,11 @@ def provenance(comm, config=None, backend=None, grid=None, seeds=None, start_tim
                replay_of=None, restart_changed=None):
     """Collective: the provenance record (same dict on every rank)."""
     device = str(backend.device) if backend is not None else "cpu"
-    per_rank = comm.allgather((socket.gethostname(), device))
+    from ..device.mapping import local_rank
+    per_rank = comm.allgather((socket.gethostname(), device, local_rank()))
+    host_map = {}
+    for rank, (host, dev, local) in enumerate(per_rank):
+        host_map.setdefault(host, []).append({"rank": rank, "local_rank": local, "device": dev})
     rec = {
         "zzhpc_version": __version__,
         "git_commit": None,
@@ -146,8 +150,9 @@ def provenance(comm, config=None, backend=None, grid=None, seeds=None, start_tim
         "mpi_standard": "%d.%d" % MPI.Get_version(),
         "ranks": comm.Get_size(),
         "process_grid": grid,
-        "rank_devices": [d for _, d in per_rank],
-        "hosts": sorted({h for h, _ in per_rank}),
+        "rank_devices": [d for _, d, _ in per_rank],
+        "hosts": sorted(host_map),
+        "host_map": {h: host_map[h] for h in sorted(host_map)},   # every host: its ranks, local ranks, cards
         "cpu_model": cpu_model(),
         "device_model": None,
         "gpu_model": None,
