@@ -51,9 +51,9 @@ def main(nmol=4000, rounds=6, reps=5):
         for p, f in ffs.items():
             kw = {"mixed": True} if p == "mixed" else {}
             q = f.charges[ta[:n]]
-            t = {"pair": best(lambda: f.kernel(xa, ta, ma, neigh, n, f.tables, f.alpha, True, **kw)),
-                 "pme": best(lambda: f.pme.compute(xa[:n], q)),
-                 "total": best(lambda: f.compute(xa, ta, ma, n, neigh))}
+            t = {"pair": best(lambda f=f, kw=kw: f.kernel(xa, ta, ma, neigh, n, f.tables, f.alpha, True, **kw)),
+                 "pme": best(lambda f=f, q=q: f.pme.compute(xa[:n], q)),
+                 "total": best(lambda f=f: f.compute(xa, ta, ma, n, neigh))}
             for k, v in t.items():
                 res[p][k].append(v)
             print(f"round {rnd} {p:8s} pair {t['pair']:7.2f} ms  pme {t['pme']:6.2f} ms  "

@@ -2,7 +2,6 @@
 here, and the files zzhpc writes read back by the tools that own the formats (MDAnalysis, ASE) in the peer
 environment."""
 import json
-import os
 import subprocess
 
 import numpy as np

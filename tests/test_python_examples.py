@@ -1,6 +1,5 @@
 """examples/python: each script runs (the LJ one also on 2 ranks), each notebook is the script's current
 form (make_notebooks.py --check) and executes in a Jupyter kernel (nbclient)."""
-import os
 import subprocess
 import sys
 

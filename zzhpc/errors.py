@@ -46,7 +46,7 @@ class CollectiveError(ZzhpcError):
     ``except SimulationError`` still catches a collective NaN."""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _collective_type(cls):
     return type(f"Collective{cls.__name__}", (CollectiveError, cls), {"__module__": __name__})
 

@@ -6,7 +6,6 @@ Run: python examples/python/folding_quench.py
 import os
 import tempfile
 
-import numpy as np
 
 import zzhpc
 

@@ -30,7 +30,7 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(ROOT))
 
-from cluster.netns import NetnsCluster
+from cluster.netns import NetnsCluster  # noqa: E402  (after the sys.path entries above)
 
 # (one-way delay ms or None, rate Mbit/s): Gigabit and Fast Ethernet rate caps (tc tbf). Delays need
 # sch_netem, which this machine's kernel lacks ("Specified qdisc kind is unknown"); --delay adds them.

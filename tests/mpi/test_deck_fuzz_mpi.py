@@ -11,7 +11,7 @@ import pytest
 from mpi4py import MPI
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from test_deck_fuzz import EXAMPLES, SOLVERS, _toml, mutations, set_path  # noqa: E402
+from test_deck_fuzz import SOLVERS, _toml, mutations, set_path  # noqa: E402
 
 from zzhpc.cli.main import main  # noqa: E402
 

@@ -125,7 +125,7 @@ def test_checkpoints_atomic_keep_k_and_partial_ignored(tmp_path):
     d = os.path.join(shared_tmp(tmp_path), "ck")
     cm = CheckpointManager(d, comm, keep=2)
     for step in (10, 20, 30):
-        cm.save(step, lambda f: f.create_dataset("x", data=np.arange(step)), {"time": step * 0.1})
+        cm.save(step, lambda f, step=step: f.create_dataset("x", data=np.arange(step)), {"time": step * 0.1})
     names = [os.path.basename(p) for p in cm.complete()]
     assert names == ["ckpt_0000000020.h5", "ckpt_0000000030.h5"]
     assert cm.latest().endswith("ckpt_0000000030.h5")

@@ -46,7 +46,7 @@ def main(args):
         "zzhpc": __version__,
         "backends": {n: {"available": ok, "detail": why} for n, (ok, why) in status.items()},
         "mpi": {"library": mpi_library(),
-                "standard": "%d.%d" % MPI.Get_version(), "ranks": comm.Get_size()},
+                "standard": "{}.{}".format(*MPI.Get_version()), "ranks": comm.Get_size()},
         "rank_devices": rows, "device_backend": args.backend,
         "gpu_aware_mpi": "off unless backend.gpu_aware_mpi = true (an explicit setting)",
         "solvers": {n: {"description": _SOLVERS[n].description, "module": _SOLVERS[n].__module__}

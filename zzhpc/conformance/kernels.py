@@ -80,13 +80,13 @@ def kernel_checks(be):
         if k["sample"] is None:
             continue
         out.append(run_check(Check("kernels", name, dtype, detail=k["generic"].__module__),
-                             lambda: (_one(be, ref_be, k["generic"], k["generic"], k["sample"], single, 1,
+                             lambda k=k: (_one(be, ref_be, k["generic"], k["generic"], k["sample"], single, 1,
                                                    k["canonical"]),
                                       TOL[dtype]["kernel"])))
         for i, fn in enumerate(k["overrides"].get(be.name, [])):
             out.append(run_check(Check("kernels", f"{name} override {i} ({fn.__name__})", dtype,
                                        detail=fn.__module__),
-                                 lambda: (_one(be, ref_be, fn, k["generic"], k["sample"], single, 3,
+                                 lambda fn=fn, k=k: (_one(be, ref_be, fn, k["generic"], k["sample"], single, 3,
                                                        k["canonical"]),
                                           TOL[dtype]["override"])))
     for name, err in sorted(discovery_errors().items()):

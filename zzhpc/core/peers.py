@@ -42,7 +42,8 @@ def run_peer(script, payload, *, timeout=600, env=None):
     try:
         return json.loads(proc.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
-        raise ZzhpcError(f"peer script {os.path.basename(script)} printed no JSON: {proc.stdout[-500:]}")
+        raise ZzhpcError(f"peer script {os.path.basename(script)} printed no JSON: {proc.stdout[-500:]}") \
+            from None
 
 
 def python_executable():

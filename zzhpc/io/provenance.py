@@ -147,7 +147,7 @@ def provenance(comm, config=None, backend=None, grid=None, seeds=None, start_tim
         "versions": {d: _version(d) for d in ("numpy", "mpi4py", "h5py", "petsc4py", "array-api-compat",
                                                "torch", "cupy")},
         "mpi_library": mpi_library(),
-        "mpi_standard": "%d.%d" % MPI.Get_version(),
+        "mpi_standard": "{}.{}".format(*MPI.Get_version()),
         "ranks": comm.Get_size(),
         "process_grid": grid,
         "rank_devices": [d for _, d, _ in per_rank],

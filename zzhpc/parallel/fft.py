@@ -548,7 +548,8 @@ class DistributedFFT:
         One ``concat`` (each output element written once) rather than zeros plus slice assignments."""
         xp, n, m = self.xp, self.shape[axis], self.padded_shape[axis]
         pos, neg = _kept(n)
-        sl = lambda a, b: tuple(slice(a, b) if i == axis else slice(None) for i in range(3))
+        def sl(a, b):
+            return tuple(slice(a, b) if i == axis else slice(None) for i in range(3))
         if axis == 2:
             parts = [x[sl(0, pos)], self._zeros_like_along(x, axis, m // 2 + 1 - pos)]
         else:
@@ -561,7 +562,8 @@ class DistributedFFT:
         """Inverse of :meth:`_pad`: keep the ``N``-grid modes of ``axis`` (Nyquist set to zero)."""
         xp, n, m = self.xp, self.shape[axis], self.padded_shape[axis]
         pos, neg = _kept(n)
-        sl = lambda a, b: tuple(slice(a, b) if i == axis else slice(None) for i in range(3))
+        def sl(a, b):
+            return tuple(slice(a, b) if i == axis else slice(None) for i in range(3))
         full = n // 2 + 1 if axis == 2 else n
         parts = [x[sl(0, pos)]]
         if full - pos - (0 if axis == 2 else neg):

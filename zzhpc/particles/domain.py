@@ -19,7 +19,8 @@ on the device when the backend says GPU-aware MPI, else staged through host NumP
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 from array_api_compat import device as _dev
@@ -226,7 +227,7 @@ class Domain:
             # Hop 0 sends from every atom so far (owned + ghosts of earlier axes); hop k > 0 forwards
             # what hop k - 1 brought from the opposite side.
             cand = [xp.arange(x.shape[0], device=_dev(x))] * 2
-            for hop in range(self.need[d]):
+            for _hop in range(self.need[d]):
                 xs, cs, got = [x], [[c] for c in columns], []
                 first = int(x.shape[0])
                 for dirn, (dest, source) in enumerate(((down, up), (up, down))):

@@ -9,7 +9,8 @@ is that of the pickled messages these replace.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 from array_api_compat import device as _dev

@@ -42,7 +42,8 @@ def read_gro(path) -> Frame:
             lines = fh.read().splitlines()
         n = int(lines[1].split()[0])
     except (OSError, IndexError, ValueError) as exc:
-        raise InputError(path, f"not a .gro file ({exc}); expected a title line, then the atom count")
+        raise InputError(path, f"not a .gro file ({exc}); expected a title line, then the atom count") \
+            from None
     atoms = lines[2:2 + n]
     if len(atoms) < n or len(lines) < n + 3:
         raise InputError(path, f"{len(atoms)} atom lines for an atom count of {n} (or no box line)")
@@ -58,7 +59,7 @@ def read_gro(path) -> Frame:
              if has_v else None)
         box = np.array([float(b) for b in lines[2 + n].split()[:3]])
     except ValueError as exc:
-        raise InputError(path, f"bad atom or box line ({exc}); expected fixed-width .gro columns")
+        raise InputError(path, f"bad atom or box line ({exc}); expected fixed-width .gro columns") from None
     return Frame(positions=x.reshape(n, 3), box=box, velocities=v, ids=np.array([int(a[15:20]) for a in atoms]),
                  names=[a[10:15].strip() for a in atoms], resids=np.array([int(a[0:5]) for a in atoms]),
                  resnames=[a[5:10].strip() for a in atoms], title=lines[0].strip())

@@ -128,7 +128,7 @@ def write_dcd(req):
     """Write frames with OpenMM's own DCDFile (to check our writer byte for byte)."""
     top = app.Topology()
     ch = top.addChain()
-    for k in range(len(req["frames"][0])):
+    for _k in range(len(req["frames"][0])):
         r = top.addResidue("ALA", ch)
         top.addAtom("CA", app.element.carbon, r)
     with open(req["path"], "wb") as fh:

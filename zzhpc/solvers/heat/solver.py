@@ -112,7 +112,7 @@ class HeatSolver(Solver):
         g = self.mesh.grid
         nd = self.mesh.ndim
         for a in range(nd):
-            def sl(i):
+            def sl(i, a=a):
                 return tuple(slice(i, i + 1) if b == a else slice(None) for b in range(nd))
             if g.at_lower_wall(a):
                 u[sl(0)] = -u[sl(1)]

@@ -160,7 +160,7 @@ def write_data(path, d, title="zzhpc md"):
     with open(path, "w") as fh:
         fh.write(f"LAMMPS data file written by {title}\n\n")
         fh.write(f"{len(d['id'])} atoms\n{d['ntypes']} atom types\n")
-        for name, cols in _TOPOLOGY.items():
+        for name in _TOPOLOGY:
             top = d.get("topology", {}).get(name)
             if top is not None and len(top):
                 fh.write(f"{len(top)} {name.lower()}\n")

@@ -19,7 +19,7 @@ def pair_forces_cuda(x, types, mol, neigh, nlocal, tab, alpha, half, mixed=False
     try:
         import cupy
     except ImportError:   # pragma: no cover - only reached with CuPy arrays
-        raise NotSuitableError("cupy is not installed")
+        raise NotSuitableError("cupy is not installed") from None
     if not isinstance(x, cupy.ndarray) or x.dtype != np.float64:
         raise NotSuitableError("CuPy float64 positions only")
     nlocal = int(nlocal)
