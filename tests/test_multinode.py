@@ -132,6 +132,7 @@ class TwoCards:  # a backend description with two cards per node: the map is wha
 class Backend:
     kind, device = "cpu", "cpu"
     def describe(self): return None
+    def device_name(self): return "cpu"
 
 comm = MPI.COMM_WORLD
 rec = dict(rank=comm.rank, host=socket.gethostname(), env_local=os.environ["OMPI_COMM_WORLD_LOCAL_RANK"],
