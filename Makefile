@@ -28,6 +28,9 @@ demo: setup
 
 test: setup peers
 	@bash scripts/setup_slurm.sh
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 	$(PY) -m pytest -q tests -p no:cacheprovider --color=no
 	$(MPITEST) -n 2 $(PY) -m pytest -q --with-mpi -m mpi tests/mpi -p no:cacheprovider --color=no
 	$(MPITEST) -n 4 $(PY) -m pytest -q --with-mpi -m mpi tests/mpi -p no:cacheprovider --color=no

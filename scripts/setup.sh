@@ -31,9 +31,9 @@ np_ver=$(/usr/bin/python3 -c 'import numpy; print(numpy.__version__)')
 echo "numpy==$np_ver" > "$VENV/constraints.txt"
 
 stamp="$VENV/.zzhpc-installed"
-want=$(cat setup.py scripts/setup.sh | sha1sum | cut -c1-40)
+want=$(cat pyproject.toml setup.py scripts/setup.sh | sha1sum | cut -c1-40)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "setup: pip install -e .[test] torch (CPU) into $VENV"
+  echo "setup: pip install -e . with the test tools and torch (CPU) into $VENV"
   # pip's resolver counts Debian's "h5py.-debian-h5py-mpi" as no h5py and warns that zzhpc's h5py>=3.6 is
   # missing on every install; the import check below is the real test, so drop that false alarm.
   pipq() { "$VENV/bin/pip" install -q --disable-pip-version-check -c "$VENV/constraints.txt" "$@" 2>&1 \
@@ -45,6 +45,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   "$VENV/bin/pip" uninstall -y -q h5py >/dev/null 2>&1 || true
   pipq --no-deps -e .
   pipq "array-api-compat>=1.4" "pytest>=7" "pytest-mpi>=0.6" "hypothesis>=6" "pytest-timeout>=2"
+  # The checks and test extras of make test: ruff and mypy; notebooks (nbclient, ipykernel); ASE for the
+  # calculator's tests (pyproject.toml [project.optional-dependencies] test).
+  pipq "ruff>=0.6" "mypy>=1.8" "nbclient>=0.7" "nbformat>=5" "ipykernel>=6" "ase>=3.22"
   # numba: the fast CPU kernels (MD); zzhpc falls back to the reference kernels without it.
   pipq "numba>=0.57" || echo "setup: numba not installed (optional fast CPU kernels)"
   # torch (CPU) backs the torch backend tests; the wheel is optional for running zzhpc.
