@@ -1,5 +1,6 @@
 """Thin shim: the metadata lives in pyproject.toml; this file installs the kernel sources and Slurm templates
 under share/zzhpc/, which PEP 621 has no key for."""
+
 import os
 from pathlib import Path
 

@@ -15,6 +15,7 @@ Run in the .fftpeer environment (scripts/setup_fftpeer.sh), under mpiexec::
 Prints one JSON line (rank 0): best and median seconds per step, seconds per distributed FFT, energy
 after the timed steps (to check it is the same computation as zzhpc's), memory high-water mark.
 """
+
 import json
 import resource
 import sys
@@ -43,30 +44,49 @@ def main(args):
     real = np.dtype(args.get("dtype", "float64")).type
     fft = PFFT(comm, (n, n, n), axes=(0, 1, 2), dtype=real, grid=grid, backend="fftw")
     # Products (U, W, NL) live on the padded grid with 3/2; the state and the initial field on n^3.
-    pfft = PFFT(comm, (n, n, n), axes=(0, 1, 2), dtype=real, grid=grid, backend="fftw",
-                padding=[1.5, 1.5, 1.5]) if three_halves else fft
+    pfft = (
+        PFFT(comm, (n, n, n), axes=(0, 1, 2), dtype=real, grid=grid, backend="fftw", padding=[1.5, 1.5, 1.5])
+        if three_halves
+        else fft
+    )
     U = newDistArray(pfft, False, rank=1)
     U0 = newDistArray(fft, False, rank=1)
     U_hat = newDistArray(fft, True, rank=1)
-    NL_hat, dU = np.empty_like(U_hat), np.zeros_like(U_hat)   # dU *= A[0] = 0 must not meet NaN
+    NL_hat, dU = np.empty_like(U_hat), np.zeros_like(U_hat)  # dU *= A[0] = 0 must not meet NaN
     W, W_hat = np.empty_like(U), np.empty_like(U_hat)
     NL = np.empty_like(U)
-    sl = fft.local_slice(False)   # the initial field is set on the n^3 grid
+    sl = fft.local_slice(False)  # the initial field is set on the n^3 grid
     X = np.meshgrid(*[np.arange(n)[s] * 2 * np.pi / n for s in sl], indexing="ij", sparse=True)
     ks = fft.local_slice(True)
     k = [np.fft.fftfreq(n, 1 / n)[ks[0]], np.fft.fftfreq(n, 1 / n)[ks[1]], np.fft.rfftfreq(n, 1 / n)[ks[2]]]
     K = np.array(np.meshgrid(*k, indexing="ij", sparse=False)).astype(real)
     K2 = np.sum(K * K, 0)
     K_over_K2 = K / np.where(K2 == 0, 1, K2)
-    cut = n / 2 if three_halves else n / 3     # 3/2: keep all but the Nyquist modes
+    cut = n / 2 if three_halves else n / 3  # 3/2: keep all but the Nyquist modes
     dealias = ((np.abs(K[0]) < cut) & (np.abs(K[1]) < cut) & (np.abs(K[2]) < cut)).astype(real)
     # Carpenter & Kennedy (1994) RK4(3)5[2N], solution 3; stage times C, C[5] = 1.
-    A = (0.0, -567301805773 / 1357537059087, -2404267990393 / 2016746695238,
-         -3550918686646 / 2091501179385, -1275806237668 / 842570457699)
-    B = (1432997174477 / 9575080441755, 5161836677717 / 13612068292357, 1720146321549 / 2090206949498,
-         3134564353537 / 4481467310338, 2277821191437 / 14882151754819)
-    C = (0.0, 1432997174477 / 9575080441755, 2526269341429 / 6820363962896,
-         2006345519317 / 3224310063776, 2802321613138 / 2924317926251, 1.0)
+    A = (
+        0.0,
+        -567301805773 / 1357537059087,
+        -2404267990393 / 2016746695238,
+        -3550918686646 / 2091501179385,
+        -1275806237668 / 842570457699,
+    )
+    B = (
+        1432997174477 / 9575080441755,
+        5161836677717 / 13612068292357,
+        1720146321549 / 2090206949498,
+        3134564353537 / 4481467310338,
+        2277821191437 / 14882151754819,
+    )
+    C = (
+        0.0,
+        1432997174477 / 9575080441755,
+        2526269341429 / 6820363962896,
+        2006345519317 / 3224310063776,
+        2802321613138 / 2924317926251,
+        1.0,
+    )
     E = [np.exp(-nu * dt * (C[i + 1] - C[i]) * K2).astype(real) for i in range(5)]
 
     def curl(a_hat, out):
@@ -108,7 +128,7 @@ def main(args):
         U_hat[i] = fft.forward(U0[i], U_hat[i])
     U_hat *= dealias
 
-    step(U_hat)                                   # warm-up (FFTW plans are made in PFFT already)
+    step(U_hat)  # warm-up (FFTW plans are made in PFFT already)
     times = []
     for _ in range(steps):
         comm.Barrier()
@@ -127,18 +147,31 @@ def main(args):
         ftimes.append(comm.allreduce(time.perf_counter() - t0, op=MPI.MAX) / 2)
     for i in range(3):
         U0[i] = fft.backward(U_hat[i], U0[i])
-    energy = comm.allreduce(0.5 * float(np.sum(U0 * U0, dtype=np.float64)), op=MPI.SUM) / n ** 3
+    energy = comm.allreduce(0.5 * float(np.sum(U0 * U0, dtype=np.float64)), op=MPI.SUM) / n**3
     hwm_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     mem = comm.allreduce(hwm_mb - base_mb, op=MPI.SUM)
     if comm.Get_rank() == 0:
         import mpi4py_fft
-        print(json.dumps({"peer": f"mpi4py-fft {mpi4py_fft.__version__} (FFTW)", "n": n,
-                          "dtype": np.dtype(real).name, "ffts_per_step": 45,
-                          "dealias": "3/2" if three_halves else "2/3",
-                          "ranks": comm.Get_size(), "steps_timed": steps,
-                          "best_s_per_step": min(times), "median_s_per_step": float(np.median(times)),
-                          "s_per_fft": float(np.median(ftimes)), "energy": energy, "time": (steps + 1) * dt,
-                          "bytes_per_point": mem * 2 ** 20 / n ** 3}))
+
+        print(
+            json.dumps(
+                {
+                    "peer": f"mpi4py-fft {mpi4py_fft.__version__} (FFTW)",
+                    "n": n,
+                    "dtype": np.dtype(real).name,
+                    "ffts_per_step": 45,
+                    "dealias": "3/2" if three_halves else "2/3",
+                    "ranks": comm.Get_size(),
+                    "steps_timed": steps,
+                    "best_s_per_step": min(times),
+                    "median_s_per_step": float(np.median(times)),
+                    "s_per_fft": float(np.median(ftimes)),
+                    "energy": energy,
+                    "time": (steps + 1) * dt,
+                    "bytes_per_point": mem * 2**20 / n**3,
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ alternate float64 and mixed so that machine load hits both alike. Run::
 
 Prints one line per round and precision, and the minimum and median over rounds.
 """
+
 import sys
 import time
 
@@ -25,8 +26,9 @@ def main(nmol=4000, rounds=6, reps=5):
     comm, be = MPI.COMM_SELF, get_backend("numpy")
     x, L = water_box(nmol, "tip3p", seed=1)
     x = (x.reshape(-1, 3, 3) + np.random.default_rng(3).uniform(-0.05, 0.05, (nmol, 1, 3))).reshape(-1, 3)
-    ffs = {p: WaterForceField(comm, be, "tip3p", L, 9.0, nmol, tolerance=5e-4, precision=p)
-           for p in ("uniform", "mixed")}
+    ffs = {
+        p: WaterForceField(comm, be, "tip3p", L, 9.0, nmol, tolerance=5e-4, precision=p) for p in ("uniform", "mixed")
+    }
     dom = Domain(comm, be, [0.0] * 3, list(L), [True] * 3, 10.0)
     xm = x.reshape(nmol, 3, 3)
     xm = (xm - np.floor(xm[:, :1, :] / L[0]) * L[0]).reshape(-1, 3)
@@ -45,19 +47,24 @@ def main(nmol=4000, rounds=6, reps=5):
         return out * 1e3
 
     for f in ffs.values():
-        f.compute(xa, ta, ma, n, neigh)              # compile
+        f.compute(xa, ta, ma, n, neigh)  # compile
     res = {p: {"pair": [], "pme": [], "total": []} for p in ffs}
     for rnd in range(rounds):
         for p, f in ffs.items():
             kw = {"mixed": True} if p == "mixed" else {}
             q = f.charges[ta[:n]]
-            t = {"pair": best(lambda f=f, kw=kw: f.kernel(xa, ta, ma, neigh, n, f.tables, f.alpha, True, **kw)),
-                 "pme": best(lambda f=f, q=q: f.pme.compute(xa[:n], q)),
-                 "total": best(lambda f=f: f.compute(xa, ta, ma, n, neigh))}
+            t = {
+                "pair": best(lambda f=f, kw=kw: f.kernel(xa, ta, ma, neigh, n, f.tables, f.alpha, True, **kw)),
+                "pme": best(lambda f=f, q=q: f.pme.compute(xa[:n], q)),
+                "total": best(lambda f=f: f.compute(xa, ta, ma, n, neigh)),
+            }
             for k, v in t.items():
                 res[p][k].append(v)
-            print(f"round {rnd} {p:8s} pair {t['pair']:7.2f} ms  pme {t['pme']:6.2f} ms  "
-                  f"force field {t['total']:7.2f} ms", flush=True)
+            print(
+                f"round {rnd} {p:8s} pair {t['pair']:7.2f} ms  pme {t['pme']:6.2f} ms  "
+                f"force field {t['total']:7.2f} ms",
+                flush=True,
+            )
     for p, r in res.items():
         print(p, "  ".join(f"{k} min {min(v):.2f} median {float(np.median(v)):.2f} ms" for k, v in r.items()))
 

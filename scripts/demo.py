@@ -13,6 +13,7 @@ quick validation case against published data or a closed form:
 Ends with one table: workload, ranks, steps, wall time, validation metric, pass/fail, plots. Idempotent:
 the demo's own folder ``runs/demo`` is replaced on every run.
 """
+
 import argparse
 import json
 import os
@@ -24,18 +25,26 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 WORKLOADS = [
-    ("water (TIP3P, 4,000 molecules)", "examples/water_tip3p.toml",
-     ["run.steps=200", "water.sample_every=50", "run.diag_every=20"], "water_nve_settle"),
-    ("turbulence (Taylor-Green, 32^3)", "examples/taylor_green.toml",
-     ["spectral.shape=[32,32,32]", "run.t_end=10", "run.output_every=0"], "spectral-tgv-re1600"),
-    ("protein folding (villin, 16 walkers)", "examples/fold_villin.toml",
-     ["run.steps=20000"], "folding-fold"),
+    (
+        "water (TIP3P, 4,000 molecules)",
+        "examples/water_tip3p.toml",
+        ["run.steps=200", "water.sample_every=50", "run.diag_every=20"],
+        "water_nve_settle",
+    ),
+    (
+        "turbulence (Taylor-Green, 32^3)",
+        "examples/taylor_green.toml",
+        ["spectral.shape=[32,32,32]", "run.t_end=10", "run.output_every=0"],
+        "spectral-tgv-re1600",
+    ),
+    ("protein folding (villin, 16 walkers)", "examples/fold_villin.toml", ["run.steps=20000"], "folding-fold"),
 ]
 
 
 def _env():
     """No rank variables of an enclosing MPI job; Open MPI may oversubscribe and run as root (the harness's)."""
     from zzhpc.core.harness import OVERSUBSCRIBE, child_env
+
     return child_env(**OVERSUBSCRIBE)
 
 
@@ -52,6 +61,7 @@ def main(argv=None):
     ap.add_argument("--only", default="", help="comma-separated workload numbers (1-3) to run")
     args = ap.parse_args(argv)
     from zzhpc.core.harness import zzhpc_command
+
     env = _env()
     shutil.rmtree(args.out, ignore_errors=True)
     os.makedirs(args.out)
@@ -80,10 +90,20 @@ def main(argv=None):
         ok_all &= bool(passed)
         first = vrows[0] if vrows else {"metric": "(no result)", "measured": float("nan"), "tolerance": float("nan")}
         plots = [f for f in (summary.get("outputs", {}).get("files") or []) if f.endswith(".png")]
-        rows.append((label, args.ranks, summary.get("steps", "-"), wall, case,
-                     f"{first.get('metric', first.get('error', '?'))}", first.get("measured"),
-                     first.get("tolerance"), "pass" if passed else "FAIL",
-                     [os.path.relpath(os.path.join(out, p), ROOT) for p in plots]))
+        rows.append(
+            (
+                label,
+                args.ranks,
+                summary.get("steps", "-"),
+                wall,
+                case,
+                f"{first.get('metric', first.get('error', '?'))}",
+                first.get("measured"),
+                first.get("tolerance"),
+                "pass" if passed else "FAIL",
+                [os.path.relpath(os.path.join(out, p), ROOT) for p in plots],
+            )
+        )
     print()
     print(f"{'workload':38s} {'ranks':>5s} {'steps':>7s} {'wall s':>7s}  {'validation':55s} {'result':6s}")
     for label, ranks, steps, wall, case, metric, measured, tol, res, plots in rows:

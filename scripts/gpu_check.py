@@ -12,6 +12,7 @@ script works the first time a GPU is at hand.
 
 Usage: scripts/gpu_check.sh [--dry-run] [--out report.json] [--budget SECONDS]
 """
+
 import argparse
 import json
 import os
@@ -62,15 +63,15 @@ class Plan:
             return rec, None
         t0 = time.monotonic()
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, env=self.env,
-                                  cwd=ROOT)
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, env=self.env, cwd=ROOT)
             status = "ok" if proc.returncode == 0 else "failed"
             rc, out = proc.returncode, (proc.stdout + proc.stderr)
         except subprocess.TimeoutExpired as exc:
             status, rc = "timeout", None
             out = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-        rec = dict(record, name=name, cmd=cmd, status=status, rc=rc, wall_s=round(time.monotonic() - t0, 2),
-                   tail=out[-1500:])
+        rec = dict(
+            record, name=name, cmd=cmd, status=status, rc=rc, wall_s=round(time.monotonic() - t0, 2), tail=out[-1500:]
+        )
         self.steps.append(rec)
         return rec, out
 
@@ -79,8 +80,12 @@ def child_env():
     """This checkout first on the path; no rank variables of an enclosing MPI job."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OMPI_COMM_WORLD", "PMIX_", "PMI_"))}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-               OMPI_MCA_rmaps_base_oversubscribe="1", H5PY_ALWAYS_USE_MPI="1")
+    env.update(
+        OMPI_ALLOW_RUN_AS_ROOT="1",
+        OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+        OMPI_MCA_rmaps_base_oversubscribe="1",
+        H5PY_ALWAYS_USE_MPI="1",
+    )
     return env
 
 
@@ -94,8 +99,12 @@ def versions():
             out[mod] = f"absent ({type(exc).__name__})"
     smi = shutil.which("nvidia-smi")
     if smi:
-        q = subprocess.run([smi, "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
-                           capture_output=True, text=True, timeout=30)
+        q = subprocess.run(
+            [smi, "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         out["gpus"] = [line.strip() for line in q.stdout.splitlines() if line.strip()]
     return out
 
@@ -121,42 +130,62 @@ def solver_row(summary):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--dry-run", action="store_true", help="same plan on the CPU (numpy, torch-cpu)")
     ap.add_argument("--out", default=None, help="report path (default $OUT/gpu_check.json or runs/gpu_check.json)")
     ap.add_argument("--budget", type=float, default=480.0, help="seconds for the whole check (default 480)")
-    ap.add_argument("--solver-seconds", type=float, default=None,
-                    help="wall limit of each solver run (default 20, 4 with --dry-run)")
+    ap.add_argument(
+        "--solver-seconds",
+        type=float,
+        default=None,
+        help="wall limit of each solver run (default 20, 4 with --dry-run)",
+    )
     ap.add_argument("--only", default="", help="comma-separated solver labels to run (default all)")
     args = ap.parse_args(argv)
 
-    out = Path(args.out or (Path(os.environ["OUT"]) / "gpu_check.json" if os.environ.get("OUT")
-                            else ROOT / "runs" / "gpu_check.json"))
+    out = Path(
+        args.out
+        or (Path(os.environ["OUT"]) / "gpu_check.json" if os.environ.get("OUT") else ROOT / "runs" / "gpu_check.json")
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="zzhpc-gpucheck-"))
     plan = Plan(args.budget, work, child_env())
     py = sys.executable
     gpu, torch_dev = ("numpy", "cpu") if args.dry_run else ("cupy", "cuda:0")
     per_solver = args.solver_seconds or (4.0 if args.dry_run else 20.0)
-    report = {"dry_run": args.dry_run, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "versions": versions(), "array_backend": gpu, "torch_device": torch_dev}
+    report = {
+        "dry_run": args.dry_run,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "versions": versions(),
+        "array_backend": gpu,
+        "torch_device": torch_dev,
+    }
 
     # 1. The conformance kit (kernels against NumPy, FFTs, MPI with host-staged and device buffers).
     kits = {}
     for name, dev in ((gpu, "local-rank"), ("torch", torch_dev)):
         path = work / f"check_{name}.json"
-        rec, _ = plan.run(f"check-backend {name}", [py, "-m", "zzhpc", "check-backend", name, "--device", dev,
-                                                    "--json", str(path)], timeout=150)
+        rec, _ = plan.run(
+            f"check-backend {name}",
+            [py, "-m", "zzhpc", "check-backend", name, "--device", dev, "--json", str(path)],
+            timeout=150,
+        )
         rep = read_json(path)
-        kits[f"{name}:{dev}"] = {"status": rec["status"], "passed": rep.get("passed") if rep else None,
-                                "failed_checks": [c.get("name") for c in (rep or {}).get("checks", [])
-                                                  if c.get("passed") is False][:20]}
+        kits[f"{name}:{dev}"] = {
+            "status": rec["status"],
+            "passed": rep.get("passed") if rep else None,
+            "failed_checks": [c.get("name") for c in (rep or {}).get("checks", []) if c.get("passed") is False][:20],
+        }
     report["check_backend"] = kits
 
     # 2. The GPU-marked tests (skipped with a reason on a machine without a GPU).
-    rec, txt = plan.run("pytest -m gpu", [py, "-m", "pytest", "-q", "-m", "gpu", "-p", "no:cacheprovider",
-                                          "--color=no", "tests"], timeout=150)
+    rec, txt = plan.run(
+        "pytest -m gpu",
+        [py, "-m", "pytest", "-q", "-m", "gpu", "-p", "no:cacheprovider", "--color=no", "tests"],
+        timeout=150,
+    )
     last = [line for line in (txt or "").splitlines() if line.strip()][-1:] or [""]
     report["gpu_tests"] = {"status": rec["status"], "summary": last[0]}
 
@@ -168,9 +197,23 @@ def main(argv=None):
             continue
         for dtype in precisions:
             odir = work / f"{label}-{dtype}"
-            cmd = [py, "-m", "zzhpc", "run", deck, "--output", str(odir), "--set", f"backend.name={gpu}",
-                   "--set", f"backend.dtype={dtype}", "--set", f"run.wall_limit={per_solver}",
-                   *SHORT, *extra]
+            cmd = [
+                py,
+                "-m",
+                "zzhpc",
+                "run",
+                deck,
+                "--output",
+                str(odir),
+                "--set",
+                f"backend.name={gpu}",
+                "--set",
+                f"backend.dtype={dtype}",
+                "--set",
+                f"run.wall_limit={per_solver}",
+                *SHORT,
+                *extra,
+            ]
             rec, _ = plan.run(f"run {label} {dtype}", cmd, timeout=per_solver + 90)
             rows[f"{label}:{dtype}"] = dict(status=rec["status"], **solver_row(read_json(odir / "summary.json")))
             if rec["status"] != "ok":
@@ -180,9 +223,23 @@ def main(argv=None):
     # 4. The distributed FFT's transposes on the card: 2 ranks of the spectral solver (device buffers).
     if not only or "spectral" in only:
         odir = work / "spectral-2ranks"
-        cmd = ["mpiexec", "-n", "2", py, "-m", "zzhpc", "run", "examples/taylor_green.toml", "--output",
-               str(odir), "--set", f"backend.name={gpu}", "--set", f"run.wall_limit={per_solver}",
-               *SHORT]
+        cmd = [
+            "mpiexec",
+            "-n",
+            "2",
+            py,
+            "-m",
+            "zzhpc",
+            "run",
+            "examples/taylor_green.toml",
+            "--output",
+            str(odir),
+            "--set",
+            f"backend.name={gpu}",
+            "--set",
+            f"run.wall_limit={per_solver}",
+            *SHORT,
+        ]
         rec, _ = plan.run("spectral 2 ranks", cmd, timeout=per_solver + 90)
         report["spectral_2ranks"] = dict(status=rec["status"], **solver_row(read_json(odir / "summary.json")))
 

@@ -1,4 +1,5 @@
 """Shared fixtures: MPI environment for subprocess launches, backends, and abort-on-failure under MPI."""
+
 import json
 import os
 import subprocess
@@ -10,8 +11,12 @@ import pytest
 from zzhpc.core.harness import child_env, read_summary, zzhpc_command  # noqa: F401  (tests import read_summary from here)
 
 ROOT = Path(__file__).resolve().parent.parent
-MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
-           "OMPI_MCA_rmaps_base_oversubscribe": "1", "H5PY_ALWAYS_USE_MPI": "1"}
+MPI_ENV = {
+    "OMPI_ALLOW_RUN_AS_ROOT": "1",
+    "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+    "OMPI_MCA_rmaps_base_oversubscribe": "1",
+    "H5PY_ALWAYS_USE_MPI": "1",
+}
 os.environ.update(MPI_ENV)
 
 
@@ -30,11 +35,20 @@ def zzhpc_cmd(ranks, *args):
 
 
 def run_zzhpc(ranks, *args, timeout=300, check=False, **kw):
-    proc = subprocess.run(zzhpc_cmd(ranks, *args), capture_output=True, text=True, timeout=timeout,
-                          env=clean_env(), cwd=kw.pop("cwd", ROOT), **kw)
+    proc = subprocess.run(
+        zzhpc_cmd(ranks, *args),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=clean_env(),
+        cwd=kw.pop("cwd", ROOT),
+        **kw,
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"zzhpc {' '.join(map(str, args))} failed ({proc.returncode}):\n"
-                             f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        raise AssertionError(
+            f"zzhpc {' '.join(map(str, args))} failed ({proc.returncode}):\n"
+            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
     return proc
 
 
@@ -42,18 +56,40 @@ def install_example_package(example, tmp):
     """pip-install ``examples/<example>`` into a private site folder under ``tmp`` (never into .venv, so
     nothing shared changes); return an environment whose PYTHONPATH finds it (entry points included)."""
     import shutil
+
     src = Path(tmp) / "src"
     shutil.copytree(ROOT / "examples" / example, src)
     site = Path(tmp) / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                    "--target", str(site), str(src)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(site),
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     return clean_env(PYTHONPATH=os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])))
 
 
 def jobs(root, *extra, env=None):
     """``zzhpc jobs ROOT --json``: ``{run folder relative to ROOT: state record}``."""
-    proc = subprocess.run([sys.executable, "-m", "zzhpc", "jobs", str(root), "--json", *extra],
-                          capture_output=True, text=True, timeout=60, env=env or clean_env(), cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "zzhpc", "jobs", str(root), "--json", *extra],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env or clean_env(),
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stderr
     return {os.path.relpath(r["path"], root): r for r in json.loads(proc.stdout)}
 
@@ -62,6 +98,7 @@ def jobs(root, *extra, env=None):
 def backend(request):
     """Every backend usable on this machine (numpy and torch on a CPU; cupy where a GPU is present)."""
     from zzhpc.device import backend_status, get_backend
+
     ok, why = backend_status()[request.param]
     if not ok:
         pytest.skip(f"backend {request.param} not available here: {why}")
@@ -72,6 +109,7 @@ def backend(request):
 def peer_py():
     """The peer environment's python (.peers/, `make peers`); the test is skipped, with the reason, without it."""
     from zzhpc.core.peers import PeerUnavailable, peer_python
+
     try:
         return peer_python()
     except PeerUnavailable as exc:
@@ -80,6 +118,7 @@ def peer_py():
 
 def pytest_collection_modifyitems(config, items):
     from zzhpc.device import backend_status
+
     gpu_ok, why = backend_status().get("cupy", (False, "cupy not registered"))
     for item in items:
         if "gpu" in item.keywords and not gpu_ok:
@@ -93,6 +132,7 @@ def pytest_runtest_makereport(item, call):
     rep = outcome.get_result()
     if rep.failed and _launched_by_mpi():
         from mpi4py import MPI
+
         if MPI.COMM_WORLD.Get_size() > 1:
             sys.stderr.write(f"\n[rank {MPI.COMM_WORLD.Get_rank()}] {item.nodeid} failed:\n{rep.longreprtext}\n")
             sys.stderr.flush()

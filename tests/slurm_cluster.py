@@ -16,6 +16,7 @@ Usage::
     with SlurmCluster(tmpdir) as cluster:
         subprocess.run(["sbatch", ...], env=cluster.env())
 """
+
 import ctypes
 import os
 import pwd
@@ -75,8 +76,7 @@ PartitionName=debug Nodes={node_names} Default=YES MaxTime=INFINITE State=UP Ove
 
 
 def missing_binaries():
-    return [b for b in DAEMONS + CLIENTS if not shutil.which(b, path=os.environ.get("PATH", "") +
-                                                              ":/usr/sbin:/sbin")]
+    return [b for b in DAEMONS + CLIENTS if not shutil.which(b, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")]
 
 
 def _die_with_parent():
@@ -119,14 +119,25 @@ class SlurmCluster:
         key.write_bytes(os.urandom(1024))
         os.chmod(key, 0o400)
         lo = 20000 + (os.getpid() * 37) % 40000
-        self.conf.write_text(SLURM_CONF.format(
-            dir=self.dir, ctld_port=_free_port(), slurmd_port=_free_port(), srun_lo=lo, srun_hi=lo + 199,
-            user=_user(), cpus=self.cpus, ctld_host=f"{self.nodes[0]}({self._addr(self.nodes[0])})",
-            per_node="-%n" if self.netns else "",
-            # The nodes share /tmp: PMIx's per-step folders (TmpFS/spmix_appdir_UID_JOB.STEP) must not.
-            tmpfs=f"TmpFS={self.dir}/tmp-%n\n" if self.netns else "", node_names=",".join(self.nodes),
-            node_lines="\n".join(f"NodeName={n} NodeAddr={self._addr(n)} CPUs={self.cpus} State=UNKNOWN"
-                                 for n in self.nodes)))
+        self.conf.write_text(
+            SLURM_CONF.format(
+                dir=self.dir,
+                ctld_port=_free_port(),
+                slurmd_port=_free_port(),
+                srun_lo=lo,
+                srun_hi=lo + 199,
+                user=_user(),
+                cpus=self.cpus,
+                ctld_host=f"{self.nodes[0]}({self._addr(self.nodes[0])})",
+                per_node="-%n" if self.netns else "",
+                # The nodes share /tmp: PMIx's per-step folders (TmpFS/spmix_appdir_UID_JOB.STEP) must not.
+                tmpfs=f"TmpFS={self.dir}/tmp-%n\n" if self.netns else "",
+                node_names=",".join(self.nodes),
+                node_lines="\n".join(
+                    f"NodeName={n} NodeAddr={self._addr(n)} CPUs={self.cpus} State=UNKNOWN" for n in self.nodes
+                ),
+            )
+        )
 
     def env(self, base=None, **extra):
         env = dict(os.environ if base is None else base)
@@ -147,8 +158,14 @@ class SlurmCluster:
         if self.netns and node:
             argv = self.netns.wrap(node, argv)
         log = open(self.dir / "log" / f"{name}.stdout", "w")
-        self.procs[name] = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=self.env(),
-                                            start_new_session=True, preexec_fn=_die_with_parent)
+        self.procs[name] = subprocess.Popen(
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=self.env(),
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
         log.close()
 
     def start(self, timeout=30):
@@ -159,10 +176,20 @@ class SlurmCluster:
                 for sub in ("spool", "tmp"):
                     (self.dir / f"{sub}-{node}").mkdir(exist_ok=True)
         # munged stays in this namespace: its socket is a file, which every node sees.
-        self._spawn("munged", ["munged", "--foreground", "--force", f"--socket={sock}",
-                               f"--key-file={self.dir}/munge/munge.key", f"--pid-file={self.dir}/run/munged.pid",
-                               f"--log-file={self.dir}/log/munged.log", f"--seed-file={self.dir}/munge/seed",
-                               "--origin=127.0.0.1"])
+        self._spawn(
+            "munged",
+            [
+                "munged",
+                "--foreground",
+                "--force",
+                f"--socket={sock}",
+                f"--key-file={self.dir}/munge/munge.key",
+                f"--pid-file={self.dir}/run/munged.pid",
+                f"--log-file={self.dir}/log/munged.log",
+                f"--seed-file={self.dir}/munge/seed",
+                "--origin=127.0.0.1",
+            ],
+        )
         self._wait(lambda: sock.exists(), timeout, "munged socket")
         self._spawn("slurmctld", ["slurmctld", "-D", "-i", "-f", str(self.conf)], self.nodes[0])
         for node in self.nodes:
@@ -176,8 +203,11 @@ class SlurmCluster:
     def _node_ready(self):
         proc = self.run("sinfo", "-h", "-N", "-o", "%t", check=False)
         states = proc.stdout.split()
-        return proc.returncode == 0 and len(states) == len(self.nodes) and \
-            all(s in ("idle", "mix", "alloc") for s in states)
+        return (
+            proc.returncode == 0
+            and len(states) == len(self.nodes)
+            and all(s in ("idle", "mix", "alloc") for s in states)
+        )
 
     def _wait(self, ready, timeout, what):
         deadline = time.time() + timeout
@@ -192,8 +222,9 @@ class SlurmCluster:
 
     # Use ------------------------------------------------------------------------------------------
     def run(self, *argv, check=True, timeout=60, **kw):
-        proc = subprocess.run(self.client(argv), capture_output=True, text=True, env=kw.pop("env", self.env()),
-                              timeout=timeout, **kw)
+        proc = subprocess.run(
+            self.client(argv), capture_output=True, text=True, env=kw.pop("env", self.env()), timeout=timeout, **kw
+        )
         if check and proc.returncode != 0:
             raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr}")
         return proc
@@ -203,8 +234,22 @@ class SlurmCluster:
         out = self.run("scontrol", "-o", "show", "job", str(job_id)).stdout.splitlines()[0]
         return dict(item.split("=", 1) for item in out.split() if "=" in item)
 
-    def wait_job(self, job_id, states=("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL",
-                                       "OUT_OF_MEMORY", "BOOT_FAIL", "DEADLINE", "PREEMPTED"), timeout=120):
+    def wait_job(
+        self,
+        job_id,
+        states=(
+            "COMPLETED",
+            "FAILED",
+            "CANCELLED",
+            "TIMEOUT",
+            "NODE_FAIL",
+            "OUT_OF_MEMORY",
+            "BOOT_FAIL",
+            "DEADLINE",
+            "PREEMPTED",
+        ),
+        timeout=120,
+    ):
         """Poll until the job reaches one of ``states``; return its final record."""
         deadline = time.time() + timeout
         while time.time() < deadline:

@@ -6,6 +6,7 @@ Every import counts, also one inside a function: it is a dependency all the same
 violations that work in progress removes; an entry that no longer happens fails the test, so the list
 cannot go stale (it is empty).
 """
+
 import ast
 from pathlib import Path
 
@@ -14,11 +15,18 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent / "zzhpc"
 
 #: Known violations, each ``(rule, importer, imported)``.
-KNOWN: set = set()   # empty since the harness and particles work of issue 21 landed
+KNOWN: set = set()  # empty since the harness and particles work of issue 21 landed
 
 #: Layers under the solvers: none of them may import ``zzhpc.solvers`` (the core never names a solver).
-BELOW_SOLVERS = ("zzhpc.core", "zzhpc.device", "zzhpc.parallel", "zzhpc.io", "zzhpc.config", "zzhpc.particles",
-                 "zzhpc.errors")
+BELOW_SOLVERS = (
+    "zzhpc.core",
+    "zzhpc.device",
+    "zzhpc.parallel",
+    "zzhpc.io",
+    "zzhpc.config",
+    "zzhpc.particles",
+    "zzhpc.errors",
+)
 #: Layers under the particle library: none of them may import ``zzhpc.particles``.
 BELOW_PARTICLES = ("zzhpc.core", "zzhpc.device", "zzhpc.parallel", "zzhpc.io", "zzhpc.config", "zzhpc.errors")
 
@@ -46,20 +54,20 @@ def resolve(importer, node):
     base = node.module or ""
     if node.level:
         pkg = importer.split(".") if is_package(importer) else importer.split(".")[:-1]
-        pkg = pkg[:len(pkg) - (node.level - 1)]
+        pkg = pkg[: len(pkg) - (node.level - 1)]
         base = ".".join(pkg + ([node.module] if node.module else []))
     if base.split(".")[0] != "zzhpc":
         return []
     for alias in node.names:
         sub = f"{base}.{alias.name}"
-        out.append(sub if sub in MODULES else base)   # ``from pkg import module`` or ``from module import name``
+        out.append(sub if sub in MODULES else base)  # ``from pkg import module`` or ``from module import name``
     return _known(out)
 
 
 def _known(names):
     found = []
     for n in names:
-        while n and n not in MODULES:     # ``import zzhpc.a.b`` of an attribute: the nearest module
+        while n and n not in MODULES:  # ``import zzhpc.a.b`` of an attribute: the nearest module
             n = n.rpartition(".")[0]
         if n:
             found.append(n)
@@ -129,7 +137,7 @@ def violations():
                 found.add(("solver_to_solver", a, b))
             if under(b, ("zzhpc.cli",)) and not under(a, ("zzhpc.cli", "zzhpc.__main__")):
                 found.add(("below_cli", a, b))
-            if under(a, BELOW_SOLVERS) and solver_of(b):    # the namespace ``zzhpc.solvers`` (discovery) is no solver
+            if under(a, BELOW_SOLVERS) and solver_of(b):  # the namespace ``zzhpc.solvers`` (discovery) is no solver
                 found.add(("layer_imports_solver", a, b))
             if under(a, BELOW_PARTICLES) and under(b, ("zzhpc.particles",)):
                 found.add(("layer_imports_particles", a, b))
@@ -151,8 +159,9 @@ def test_the_checks_catch_a_loop_and_a_sideways_import():
     assert solver_of("zzhpc.solvers.a.x") == "a" and solver_of("zzhpc.core.run") is None
 
 
-@pytest.mark.parametrize("rule", ["cycle", "solver_to_solver", "below_cli", "layer_imports_solver",
-                                  "layer_imports_particles"])
+@pytest.mark.parametrize(
+    "rule", ["cycle", "solver_to_solver", "below_cli", "layer_imports_solver", "layer_imports_particles"]
+)
 def test_imports_follow_the_layers(rule):
     found = {v for v in violations() if v[0] == rule}
     new = sorted(found - KNOWN)
@@ -165,6 +174,7 @@ def test_scaling_names_no_solver():
     """zzhpc.scaling asks the solver classes (their performance models); it neither imports a solver nor
     spells a solver's name, so a plug-in solver is scaled and projected by the same code."""
     from zzhpc.core.registry import solver_names
+
     names = set(solver_names())
     assert {"heat", "md", "water", "spectral"} <= names
     for path in (ROOT / "scaling").glob("*.py"):

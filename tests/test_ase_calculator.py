@@ -1,6 +1,7 @@
 """zzhpc.ase.Calculator: ASE calls zzhpc's LJ force field; checked against ASE's own LennardJones
 calculator (forces to 1e-10, energy after LAMMPS's unshifted vs ASE's shifted cut-off), and usable by an
 ASE optimiser."""
+
 import numpy as np
 import pytest
 
@@ -32,14 +33,15 @@ def test_energy_and_forces_equal_ases_lennard_jones():
     # ASE shifts each pair's energy to zero at rc; LAMMPS's lj/cut (and zzhpc's) does not.
     d = ref.get_all_distances(mic=True)
     pairs = int(((d < RC) & (d > 0)).sum() // 2)
-    e_ref = ref.get_potential_energy() + pairs * 4 * (RC ** -12 - RC ** -6)
+    e_ref = ref.get_potential_energy() + pairs * 4 * (RC**-12 - RC**-6)
     assert abs(e - e_ref) <= 1e-10 * abs(e_ref)
     assert np.abs(f - ref.get_forces()).max() <= 1e-10 * np.abs(f).max()
-    assert abs(f.sum(axis=0)).max() < 1e-9        # Newton's third law across the periodic box
+    assert abs(f.sum(axis=0)).max() < 1e-9  # Newton's third law across the periodic box
 
 
 def test_an_ase_optimiser_lowers_the_energy():
     from ase.optimize import FIRE
+
     atoms = melt(seed=2, size=3)
     atoms.calc = Calculator(ROOT / "examples" / "lj_melt.toml")
     e0 = atoms.get_potential_energy()

@@ -1,6 +1,7 @@
 """``zzhpc check-backend``: passes for numpy and torch here (cupy and torch cuda on a GPU machine), runs its
 MPI part at 2 ranks (self-launched or under mpiexec), finds broken backends, and checks a backend that
 comes from another package (examples/backend_plugin, the float32-only ``numpy32``)."""
+
 import json
 import subprocess
 import sys
@@ -16,8 +17,14 @@ GROUPS = {"arrays", "math", "fft", "scatter", "random", "dlpack", "sync", "kerne
 
 
 def check(ranks, *args, env=None, timeout=300):
-    return subprocess.run(zzhpc_cmd(ranks, "check-backend", *args), capture_output=True, text=True,
-                          timeout=timeout, env=env or clean_env(), cwd=ROOT)
+    return subprocess.run(
+        zzhpc_cmd(ranks, "check-backend", *args),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env or clean_env(),
+        cwd=ROOT,
+    )
 
 
 def load(path):
@@ -78,6 +85,7 @@ def test_no_mpi_reports_the_mpi_part_as_not_run():
 # Broken backends: the kit must notice. ------------------------------------------------------------------
 class SilentlySingle(NumpyBackend):
     """Claims float64 but keeps float32 precision on the device (a real failure mode of some ports)."""
+
     name = "silently_single"
 
     def asarray(self, a, dtype=None):
@@ -111,11 +119,14 @@ def test_kit_catches_a_wrong_dlpack_declaration():
 
 
 def test_exit_status_1_when_a_check_fails():
-    code = ("import sys; sys.path.insert(0, 'tests'); from zzhpc.device import register_backend; "
-            "import test_check_backend as t; register_backend(t.SilentlySingle); "
-            "from zzhpc.cli.main import main; sys.exit(main(['check-backend', 'silently_single', '--no-mpi']))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                          env=clean_env(), cwd=ROOT)
+    code = (
+        "import sys; sys.path.insert(0, 'tests'); from zzhpc.device import register_backend; "
+        "import test_check_backend as t; register_backend(t.SilentlySingle); "
+        "from zzhpc.cli.main import main; sys.exit(main(['check-backend', 'silently_single', '--no-mpi']))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=clean_env(), cwd=ROOT
+    )
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "FAILED" in proc.stdout and "FAIL " in proc.stdout
 
@@ -136,10 +147,10 @@ def test_plugin_backend_without_float64(numpy32_env, tmp_path):
     assert rep["float64"] is False
     row64 = [r for r in rep["checks"] if r["dtype"] == "float64"]
     assert len(row64) == 1 and row64[0]["status"] == "not run"
-    assert "incompressible" in row64[0]["detail"]          # PETSc-based: float64 only
+    assert "incompressible" in row64[0]["detail"]  # PETSc-based: float64 only
     assert rep["solvers_float64"]["incompressible"]["needs_float64"] is True
     assert rep["solvers_float64"]["heat"]["needs_float64"] is False
-    assert rep["solvers_precision"]["water"] == ["float32", "mixed"]      # mixed with float32 sums
+    assert rep["solvers_precision"]["water"] == ["float32", "mixed"]  # mixed with float32 sums
     assert rep["solvers_precision"]["incompressible"] == []
     kernels = [r for r in rep["checks"] if r["group"] == "kernels"]
     assert kernels and all(r["dtype"] == "float32" and r["status"] == "pass" for r in kernels)

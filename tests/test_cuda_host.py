@@ -6,6 +6,7 @@ add) and called through ctypes on the kernel's own sample inputs. This checks th
 and indexing (not its parallel behaviour, which tests/test_kernels.py checks on a GPU) wherever a C++
 compiler exists; nvcc compilation is tests/test_cuda_sources.py.
 """
+
 import ctypes
 import shutil
 import subprocess
@@ -40,8 +41,12 @@ def _build(source, tmp_path):
     shim = tmp_path / "shim.cpp"
     shim.write_text(SHIM.replace("SOURCE", str(KERNELS / source)))
     lib = tmp_path / (Path(source).stem + ".so")
-    proc = subprocess.run([CXX, "-O1", "-shared", "-fPIC", "-std=c++14", "-o", str(lib), str(shim)],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [CXX, "-O1", "-shared", "-fPIC", "-std=c++14", "-o", str(lib), str(shim)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     return ctypes.CDLL(str(lib))
 
@@ -61,8 +66,9 @@ def test_water_pair_cu_matches_the_reference(tmp_path, half):
     entry = kernel_registry()["water_pair_forces"]
     args, _ = entry["sample"](np.random.default_rng(3))
     x, types, mol, neigh, nlocal, tab, alpha, _ = args
-    if not half:   # a full list: every partner of each owned atom
+    if not half:  # a full list: every partner of each owned atom
         from zzhpc.particles.neighbors import neighbor_list
+
         neigh = neighbor_list(x, nlocal, (-3.0,) * 3, (11.0,) * 3, 2.5, False)
     f_ref, e_lj, e_c, w = (np.asarray(v) for v in entry["generic"](x, types, mol, neigh, nlocal, tab, alpha, half))
     lib = _build("water_pair.cu", tmp_path)
@@ -71,21 +77,39 @@ def test_water_pair_cu_matches_the_reference(tmp_path, half):
     ty = np.ascontiguousarray(types, dtype=np.int64)
     mo = np.ascontiguousarray(mol, dtype=np.int64)
     nb = np.ascontiguousarray(neigh, dtype=np.int32)
-    packed = np.concatenate([np.asarray(tab[k], dtype=np.float64).ravel()
-                             for k in ("lj1", "lj2", "lj3", "lj4", "qq", "cutsq")])
+    packed = np.concatenate(
+        [np.asarray(tab[k], dtype=np.float64).ravel() for k in ("lj1", "lj2", "lj3", "lj4", "qq", "cutsq")]
+    )
     f = np.zeros((x.shape[0], 3))
     acc = np.zeros((nlocal, 3))
-    _threads(lib, fn, nlocal, (_ptr(xc), _ptr(ty), _ptr(mo), _ptr(nb), ctypes.c_longlong(nlocal),
-                               ctypes.c_longlong(nb.shape[1]), ctypes.c_longlong(tab["lj1"].shape[0]), _ptr(packed),
-                               ctypes.c_double(alpha), ctypes.c_int(int(half)), _ptr(f), _ptr(acc)))
+    _threads(
+        lib,
+        fn,
+        nlocal,
+        (
+            _ptr(xc),
+            _ptr(ty),
+            _ptr(mo),
+            _ptr(nb),
+            ctypes.c_longlong(nlocal),
+            ctypes.c_longlong(nb.shape[1]),
+            ctypes.c_longlong(tab["lj1"].shape[0]),
+            _ptr(packed),
+            ctypes.c_double(alpha),
+            ctypes.c_int(int(half)),
+            _ptr(f),
+            _ptr(acc),
+        ),
+    )
     scale = 1.0 if half else 0.5
     np.testing.assert_allclose(scale * acc.sum(axis=0), [e_lj, e_c, w], rtol=1e-12)
     np.testing.assert_allclose(f, f_ref, rtol=1e-11, atol=1e-11 * np.abs(f_ref).max())
-    assert np.abs(f_ref).max() > 1.0   # the sample has real forces
+    assert np.abs(f_ref).max() > 1.0  # the sample has real forces
 
 
 def test_md_sw_cu_matches_the_reference(tmp_path):
     from zzhpc.solvers.md.sw import CONSTANT_ORDER
+
     entry = kernel_registry()["md_sw_forces"]
     args, kw = entry["sample"](np.random.default_rng(5))
     x, neigh, nlocal, sw = args[:4]
@@ -96,8 +120,12 @@ def test_md_sw_cu_matches_the_reference(tmp_path):
     c = np.array([float(sw[k]) for k in CONSTANT_ORDER])
     f = np.zeros((x.shape[0], 3))
     acc = np.zeros((nlocal, 2))
-    _threads(lib, lib.md_sw_full, nlocal, (_ptr(xc), _ptr(nb), ctypes.c_longlong(nlocal),
-                                           ctypes.c_longlong(nb.shape[1]), _ptr(c), _ptr(f), _ptr(acc)))
+    _threads(
+        lib,
+        lib.md_sw_full,
+        nlocal,
+        (_ptr(xc), _ptr(nb), ctypes.c_longlong(nlocal), ctypes.c_longlong(nb.shape[1]), _ptr(c), _ptr(f), _ptr(acc)),
+    )
     np.testing.assert_allclose(acc.sum(axis=0), [e_ref, w_ref], rtol=1e-12)
     np.testing.assert_allclose(f, f_ref, rtol=1e-11, atol=1e-11 * np.abs(f_ref).max())
     assert np.abs(f_ref).max() > 0.1 and abs(float(e_ref)) > 0
@@ -106,23 +134,38 @@ def test_md_sw_cu_matches_the_reference(tmp_path):
 def test_md_lj_cu_matches_the_reference(tmp_path):
     entry = kernel_registry()["md_lj_forces"]
     from zzhpc.particles.neighbors import neighbor_list
+
     args, _ = entry["sample"](np.random.default_rng(9))
     x, types, _, nlocal, tab = args[:5]
-    box = 6.0   # the sample's: owned atoms in [0, 6)^3, ghosts within 1.3 of it; the CUDA kernel takes full lists
+    box = 6.0  # the sample's: owned atoms in [0, 6)^3, ghosts within 1.3 of it; the CUDA kernel takes full lists
     neigh = neighbor_list(x, nlocal, (-1.3,) * 3, (box + 1.3,) * 3, 1.3, False)
     f_ref, e_ref, w_ref = (np.asarray(v) for v in entry["generic"](x, types, neigh, nlocal, tab, False))
     lib = _build("md_lj.cu", tmp_path)
-    packed = np.stack([np.asarray(tab[k], dtype=np.float64).ravel()
-                       for k in ("lj1", "lj2", "lj3", "lj4", "cutsq", "offset")])
+    packed = np.stack(
+        [np.asarray(tab[k], dtype=np.float64).ravel() for k in ("lj1", "lj2", "lj3", "lj4", "cutsq", "offset")]
+    )
     xc = np.ascontiguousarray(x, dtype=np.float64)
     f = np.zeros((x.shape[0], 3))
     e = np.zeros(nlocal)
     w = np.zeros(nlocal)
     nb = np.ascontiguousarray(neigh, dtype=np.int64)
-    _threads(lib, lib.md_lj_full, nlocal, (_ptr(xc), _ptr(np.ascontiguousarray(types, dtype=np.int64)), _ptr(nb),
-                                           ctypes.c_longlong(nlocal), ctypes.c_longlong(nb.shape[1]),
-                                           ctypes.c_longlong(tab["lj1"].shape[0]), _ptr(packed), _ptr(f),
-                                           _ptr(e), _ptr(w)))
+    _threads(
+        lib,
+        lib.md_lj_full,
+        nlocal,
+        (
+            _ptr(xc),
+            _ptr(np.ascontiguousarray(types, dtype=np.int64)),
+            _ptr(nb),
+            ctypes.c_longlong(nlocal),
+            ctypes.c_longlong(nb.shape[1]),
+            ctypes.c_longlong(tab["lj1"].shape[0]),
+            _ptr(packed),
+            _ptr(f),
+            _ptr(e),
+            _ptr(w),
+        ),
+    )
     np.testing.assert_allclose([0.5 * e.sum(), 0.5 * w.sum()], [e_ref, w_ref], rtol=1e-12)
     np.testing.assert_allclose(f[:nlocal], f_ref[:nlocal], rtol=1e-11, atol=1e-11 * np.abs(f_ref).max())
 
@@ -143,6 +186,6 @@ def test_heat_stencil_cu_matches_the_reference(tmp_path, dtype, name):
             for k in range(n2):
                 lib.zz_set_block(ctypes.c_uint(k), ctypes.c_uint(j), ctypes.c_uint(i))
                 fn(_ptr(u), _ptr(got), ctypes.c_int(n0), ctypes.c_int(n1), ctypes.c_int(n2), *(ct(c) for c in coefs))
-    tol = 1e-6 if dtype == np.float32 else 1e-14   # the reference sums the terms in another order
+    tol = 1e-6 if dtype == np.float32 else 1e-14  # the reference sums the terms in another order
     np.testing.assert_allclose(got, ref, rtol=tol, atol=tol * float(np.abs(ref).max()))
     assert not np.allclose(got, u)

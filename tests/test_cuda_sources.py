@@ -1,4 +1,5 @@
 """CUDA sources in kernels/ compile with nvcc for Ampere (sm_80) and Hopper (sm_90); no GPU needed."""
+
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,7 +19,11 @@ def test_there_are_cuda_sources():
 @pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.name)
 def test_nvcc_compiles(src, arch, tmp_path):
     out = tmp_path / (src.stem + ".cubin")
-    proc = subprocess.run([NVCC, f"-arch={arch}", "--cubin", "-std=c++14", "-o", str(out), str(src)],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [NVCC, f"-arch={arch}", "--cubin", "-std=c++14", "-o", str(out), str(src)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert out.stat().st_size > 0

@@ -3,6 +3,7 @@
 Each generated deck is wrong in one known way; validation must raise ConfigError with one line naming
 the key (in-process, 1,000+ decks per solver), and the CLI must exit 2 with one line under 1 and 4 ranks
 (a sample, since each launch costs a second)."""
+
 import copy
 import math
 
@@ -103,8 +104,7 @@ def test_every_mutation_is_one_line_naming_the_key(name):
     base_dir = str(EXAMPLES[name].parent)
     resolve(base, 1, base_dir=base_dir)  # the example itself is valid
 
-    @settings(max_examples=1000, deadline=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
+    @settings(max_examples=1000, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(st.sampled_from(muts), st.sampled_from(muts), st.booleans())
     def check(m1, m2, two):
         deck = copy.deepcopy(base)
@@ -115,9 +115,10 @@ def test_every_mutation_is_one_line_naming_the_key(name):
             resolve(deck, 1, base_dir=base_dir)
         msg = str(err.value)
         assert "\n" not in msg and msg.startswith("config: ")
-        named = msg[len("config: "):].split(" ", 1)[0].split("[")[0]
+        named = msg[len("config: ") :].split(" ", 1)[0].split("[")[0]
         keys = [".".join(p) for p, _ in chosen]
         assert any(named == k or k.startswith(named + ".") or named.startswith(k) for k in keys), (msg, keys)
+
     check()
 
 
@@ -125,7 +126,7 @@ def test_every_mutation_is_one_line_naming_the_key(name):
 @pytest.mark.parametrize("name", SOLVERS)
 def test_cli_exits_2_with_one_line(name, ranks, tmp_path):
     base, muts = mutations(name)
-    muts = [m for m in muts if tuple(m[0][:2]) != ("output", "dir")]   # `-o` below replaces output.dir
+    muts = [m for m in muts if tuple(m[0][:2]) != ("output", "dir")]  # `-o` below replaces output.dir
     for i, (path, value) in enumerate(muts[:: max(1, len(muts) // 3)][:3]):
         deck = copy.deepcopy(base)
         set_path(deck, path, value)
@@ -138,4 +139,4 @@ def test_cli_exits_2_with_one_line(name, ranks, tmp_path):
         assert not (tmp_path / "out").exists()
 
 
-_toml = dumps_deck   # the harness's deck writer (test_deck_fuzz_mpi imports it by this name)
+_toml = dumps_deck  # the harness's deck writer (test_deck_fuzz_mpi imports it by this name)

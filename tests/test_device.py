@@ -1,4 +1,5 @@
 """Device layer: backends by name, transfers, rank-to-card mapping, kernel overrides."""
+
 import numpy as np
 import pytest
 
@@ -46,8 +47,13 @@ def test_missing_gpu_backend_is_one_clear_line():
 
 
 def test_local_rank_from_launcher_variables(monkeypatch):
-    for var in ("OMPI_COMM_WORLD_LOCAL_RANK", "MV2_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID",
-                "PMI_LOCAL_RANK", "SLURM_LOCALID"):
+    for var in (
+        "OMPI_COMM_WORLD_LOCAL_RANK",
+        "MV2_COMM_WORLD_LOCAL_RANK",
+        "MPI_LOCALRANKID",
+        "PMI_LOCAL_RANK",
+        "SLURM_LOCALID",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("SLURM_LOCALID", "3")
     assert local_rank() == 3
@@ -56,11 +62,13 @@ def test_local_rank_from_launcher_variables(monkeypatch):
     monkeypatch.delenv("OMPI_COMM_WORLD_LOCAL_RANK")
     monkeypatch.delenv("SLURM_LOCALID")
     from mpi4py import MPI
+
     assert local_rank(MPI.COMM_WORLD) == 0  # shared-memory split of a singleton
 
 
 class FourCards(Backend):
     """A card backend with four devices, to exercise the mapping policies (arrays are not used)."""
+
     name, kind, device_prefix = "fourcards", "gpu", "cuda"
     asarray = to_host = None
 
@@ -106,6 +114,7 @@ def test_override_declines_and_falls_back():
 def test_array_operations_of_the_backend(backend):
     """scatter_add, dtype_name, erfc, nbytes: the same through the backend and through the array (kernels)."""
     from zzhpc.device import arrays
+
     idx = np.array([0, 0, 2, 4, 2, 0])
     vals = np.arange(18.0).reshape(6, 3) / 7.0
     ref = np.zeros((5, 3))
@@ -113,7 +122,7 @@ def test_array_operations_of_the_backend(backend):
     for fn in (backend.scatter_add, arrays.scatter_add):
         t = backend.zeros((5, 3), "float64")
         out = fn(t, backend.asarray(idx), backend.asarray(vals))
-        np.testing.assert_allclose(backend.to_host(t), ref, rtol=1e-15)   # in place
+        np.testing.assert_allclose(backend.to_host(t), ref, rtol=1e-15)  # in place
         assert out is t
         t1 = backend.zeros((5,), "float64")
         fn(t1, backend.asarray(idx), backend.asarray(vals[:, 0]))
@@ -122,8 +131,8 @@ def test_array_operations_of_the_backend(backend):
     assert backend.dtype_name(a) == arrays.dtype_name(a) == "float32"
     assert backend.to_host(backend.asarray(np.ones(2), dtype=backend.dtype_name(a))).dtype == np.float32
     import math
-    np.testing.assert_allclose(backend.to_host(arrays.erfc(a)), [math.erfc(v) for v in np.linspace(0, 3, 7)],
-                               rtol=1e-6)
+
+    np.testing.assert_allclose(backend.to_host(arrays.erfc(a)), [math.erfc(v) for v in np.linspace(0, 3, 7)], rtol=1e-6)
     assert backend.nbytes(a) == arrays.nbytes(a) == 28
     assert arrays.backend_name(a) == backend.name
 
@@ -132,6 +141,7 @@ def test_numpy_scatter_add_sums_per_index_before_adding():
     """Bitwise the formula the MD, water and PME kernels used before it became a backend operation:
     ``f[:, d] += bincount(idx, weights=v[:, d])`` (float32 targets get the float64 sum rounded once)."""
     from zzhpc.device import scatter_add
+
     rng = np.random.default_rng(3)
     idx = rng.integers(0, 40, 500)
     for dt in (np.float64, np.float32):
@@ -146,5 +156,6 @@ def test_numpy_scatter_add_sums_per_index_before_adding():
 
 def test_an_array_no_backend_owns_is_one_clear_error():
     from zzhpc.device import scatter_add
+
     with pytest.raises(TypeError, match="no registered backend owns arrays of type builtins.list"):
         scatter_add([0.0], [0], [1.0])

@@ -1,4 +1,5 @@
 """Every ```python block of the docs runs, in order, in one namespace per page."""
+
 import re
 from pathlib import Path
 

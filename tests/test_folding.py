@@ -1,4 +1,5 @@
 """Folding solver: structure input, model, force kernel (every backend and override), analysis, I/O."""
+
 import os
 
 import numpy as np
@@ -80,12 +81,32 @@ def test_mmcif_matches_pdb(tmp_path, villin):
         for name, (el, xyz) in r.atoms.items():
             k += 1
             a = 10 * xyz
-            rows.append(f"ATOM {k} {el} {name} . {r.name} A 1 {r.number} ? {a[0]:.3f} {a[1]:.3f} {a[2]:.3f} "
-                        f"1.00 0.00 {r.number} {r.name} A {name} 1")
-    cols = ["group_PDB", "id", "type_symbol", "label_atom_id", "label_alt_id", "label_comp_id",
-            "label_asym_id", "label_entity_id", "label_seq_id", "pdbx_PDB_ins_code", "Cartn_x", "Cartn_y",
-            "Cartn_z", "occupancy", "B_iso_or_equiv", "auth_seq_id", "auth_comp_id", "auth_asym_id",
-            "auth_atom_id", "pdbx_PDB_model_num"]
+            rows.append(
+                f"ATOM {k} {el} {name} . {r.name} A 1 {r.number} ? {a[0]:.3f} {a[1]:.3f} {a[2]:.3f} "
+                f"1.00 0.00 {r.number} {r.name} A {name} 1"
+            )
+    cols = [
+        "group_PDB",
+        "id",
+        "type_symbol",
+        "label_atom_id",
+        "label_alt_id",
+        "label_comp_id",
+        "label_asym_id",
+        "label_entity_id",
+        "label_seq_id",
+        "pdbx_PDB_ins_code",
+        "Cartn_x",
+        "Cartn_y",
+        "Cartn_z",
+        "occupancy",
+        "B_iso_or_equiv",
+        "auth_seq_id",
+        "auth_comp_id",
+        "auth_asym_id",
+        "auth_atom_id",
+        "pdbx_PDB_model_num",
+    ]
     p = tmp_path / "v.cif"
     p.write_text("data_v\nloop_\n" + "".join(f"_atom_site.{c}\n" for c in cols) + "\n".join(rows) + "\n#\n")
     m = build_model(read_structure(str(p), "A"))
@@ -160,7 +181,7 @@ def test_kabsch_rmsd_and_q(villin):
 
 def test_wham_finds_two_state_heat_capacity_peak():
     # Two levels: E = 0 (g = 1) and E = -10 (g = e^-10 ... ) gives Cv peaking near T = 1; sampled exactly.
-    de, ln_g = 10.0, 10.0     # unfolded state entropically favoured by e^10
+    de, ln_g = 10.0, 10.0  # unfolded state entropically favoured by e^10
     temps = geometric_ladder(0.7, 1.5, 8)
     rng = np.random.default_rng(0)
     n = 4000
@@ -205,7 +226,7 @@ def test_dcd_append_after_a_restart_replaces_later_and_torn_frames(tmp_path, vil
     for k, x in enumerate(old):
         w.write(x, 10 * (k + 1))
     with open(path, "ab") as fh:
-        fh.write(b"\0" * 100)                      # a torn frame
+        fh.write(b"\0" * 100)  # a torn frame
     w = DCDWriter(path, villin.n, first_step=30, interval=10, dt=0.002, append=True)
     for k, x in enumerate(new):
         w.write(x, 30 + 10 * k)
@@ -220,7 +241,7 @@ def test_dcd_and_multimodel_pdb(tmp_path, villin):
     w = DCDWriter(path, villin.n, first_step=10, interval=10, dt=0.002)
     for k, x in enumerate(frames[:2]):
         w.write(x, 10 * (k + 1))
-    w = DCDWriter(path, villin.n, append=True)   # a restart appends
+    w = DCDWriter(path, villin.n, append=True)  # a restart appends
     for k, x in enumerate(frames[2:]):
         w.write(x, 30 + 10 * k)
     assert read_dcd_header(path)["frames"] == 4
@@ -237,12 +258,16 @@ def test_dcd_and_multimodel_pdb(tmp_path, villin):
 def _beads(positions):
     """A structure of one-atom residues (carbon at each position, angstrom), for contact-map geometry."""
     from zzhpc.solvers.folding.structure import Residue, Structure
-    return Structure("beads", [Residue("A", k + 1, "", "GLY", {"CA": ("C", 0.1 * np.asarray(p, float))})
-                               for k, p in enumerate(positions)])
+
+    return Structure(
+        "beads",
+        [Residue("A", k + 1, "", "GLY", {"CA": ("C", 0.1 * np.asarray(p, float))}) for k, p in enumerate(positions)],
+    )
 
 
 def test_shadow_map_geometry():
     from zzhpc.solvers.folding.contacts import shadow_contacts
+
     # Residues 0 and 8 are 5 A apart; residue 4 sits on the line between them, or 3 A off it.
     far = [[100.0 + 10 * k, 0, 0] for k in range(7)]
     on_line = [[0, 0, 0]] + far[:3] + [[2.5, 0, 0]] + far[3:6] + [[5.0, 0, 0]]
@@ -259,8 +284,11 @@ def test_shadow_map_geometry():
 def test_shadow_map_of_the_shipped_proteins(villin, ci2):
     from zzhpc.solvers.folding.contacts import cutoff_contacts
     from zzhpc.solvers.folding.structure import find_structure, read_structure
-    for name, chain, res, model, count in (("villin_hp35.pdb", "A", [1, 35], villin, 65),
-                                           ("ci2_2ci2.pdb", "I", None, ci2, 163)):
+
+    for name, chain, res, model, count in (
+        ("villin_hp35.pdb", "A", [1, 35], villin, 65),
+        ("ci2_2ci2.pdb", "I", None, ci2, 163),
+    ):
         s = read_structure(find_structure(name), chain, res)
         shadow = build_model(s, contact_map="shadow").contacts
         within6 = set(map(tuple, cutoff_contacts(s, 0.6).tolist()))

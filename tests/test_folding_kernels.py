@@ -1,4 +1,5 @@
 """Compiled (Numba) folding kernels against the xp reference: forces, energies, the fused BAOAB step, lanes."""
+
 import math
 
 import numpy as np
@@ -32,7 +33,7 @@ def test_angle_matches_atan2():
     s, c = np.concatenate([s, edge_s]), np.concatenate([c, edge_c])
     got = np.array([kn.angle(a, b) for a, b in zip(s, c)])
     ref = np.arctan2(s, c)
-    assert np.max(np.abs(got - ref)) <= 4.5e-16        # two ulp of pi
+    assert np.max(np.abs(got - ref)) <= 4.5e-16  # two ulp of pi
     assert kn.angle(1.0, 1.0) == math.pi / 4 and kn.angle(0.0, -1.0) == math.pi
 
 
@@ -65,7 +66,7 @@ def test_replicas_do_not_depend_on_their_tile(model):
     """A replica's forces and step are bitwise the same wherever it sits in a batch (rank independence)."""
     p = model.kernel_params()
     rng = np.random.default_rng(8)
-    x = conformations(model, 10)                    # 40 replicas: two full tiles and a padded one
+    x = conformations(model, 10)  # 40 replicas: two full tiles and a padded one
     v, noise = rng.standard_normal(x.shape), rng.standard_normal(x.shape)
     scale = rng.uniform(0.02, 0.1, (len(x), 1, 1))
     f = kn.sbm_forces_numba(x, p)[0]

@@ -1,5 +1,6 @@
 """SMOG 2 / OpenSMOG files of C-alpha models: written and read back exactly, bad files refused with one line,
 runs started from them, and (with the peer environment) energies equal OpenSMOG's on the same files."""
+
 import os
 import re
 
@@ -34,12 +35,15 @@ def _edit(src, dst, old, new, count=1):
     open(dst, "w").write(text.replace(old, new, count))
 
 
-@pytest.mark.parametrize("what, old, new, message", [
-    ("6-12 contacts", "A/r^12-B/r^10", "A/r^12-B/r^6", "10-12 contacts"),
-    ("an all-atom model", " CA ", " CB ", "all-atom"),
-    ("other exclusions", "nrexcl\n Macromolecule 3", "nrexcl\n Macromolecule 4", "nrexcl = 4"),
-    ("varied bond constants", "2.000000000000e+04\n", "2.100000000000e+04\n", "bond force constants differ"),
-])
+@pytest.mark.parametrize(
+    "what, old, new, message",
+    [
+        ("6-12 contacts", "A/r^12-B/r^10", "A/r^12-B/r^6", "10-12 contacts"),
+        ("an all-atom model", " CA ", " CB ", "all-atom"),
+        ("other exclusions", "nrexcl\n Macromolecule 3", "nrexcl\n Macromolecule 4", "nrexcl = 4"),
+        ("varied bond constants", "2.000000000000e+04\n", "2.100000000000e+04\n", "bond force constants differ"),
+    ],
+)
 def test_files_zzhpc_cannot_evaluate_are_refused_with_one_line(tmp_path, what, old, new, message):
     m = load_model("villin")
     paths = write_smog(m, str(tmp_path / "v"))
@@ -54,12 +58,28 @@ def test_files_zzhpc_cannot_evaluate_are_refused_with_one_line(tmp_path, what, o
 def test_a_run_from_smog_files_equals_the_run_from_the_pdb(tmp_path):
     m = load_model("villin")
     paths = write_smog(m, str(tmp_path / "villin"))
-    common = ["--set", "run.steps=200", "--set", "folding.replicas=2", "--set", "output.fields=false",
-              "--set", "folding.sample_every=50"]
-    a = run_zzhpc(0, "run", ROOT / "examples" / "fold_villin.toml", "-o", tmp_path / "pdb", *common,
-                  check=True)
-    b = run_zzhpc(0, "run", ROOT / "examples" / "fold_villin.toml", "-o", tmp_path / "smog", *common,
-                  "--set", f"folding.structure={paths['top']}", check=True)
+    common = [
+        "--set",
+        "run.steps=200",
+        "--set",
+        "folding.replicas=2",
+        "--set",
+        "output.fields=false",
+        "--set",
+        "folding.sample_every=50",
+    ]
+    a = run_zzhpc(0, "run", ROOT / "examples" / "fold_villin.toml", "-o", tmp_path / "pdb", *common, check=True)
+    b = run_zzhpc(
+        0,
+        "run",
+        ROOT / "examples" / "fold_villin.toml",
+        "-o",
+        tmp_path / "smog",
+        *common,
+        "--set",
+        f"folding.structure={paths['top']}",
+        check=True,
+    )
     assert a.returncode == b.returncode == 0
     ea = read_summary(tmp_path / "pdb")["diagnostics"]
     eb = read_summary(tmp_path / "smog")["diagnostics"]
@@ -74,6 +94,7 @@ def test_energies_equal_opensmogs_on_smog2_and_zzhpc_files():
     if not os.path.isfile(ROOT / ".peers" / "bin" / "python"):
         pytest.skip("peer environment .peers/ not set up (make peers)")
     from zzhpc.solvers.folding.cases_smog import opensmog_energies
+
     rows = opensmog_energies(quick=True)
     assert len(rows) == 4
     assert all(r.passed for r in rows), [(r.name, r.measured) for r in rows]

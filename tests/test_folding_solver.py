@@ -1,4 +1,5 @@
 """Folding solver end to end (in-process, one rank): backends, restart, outputs, deck errors, physics checks."""
+
 import os
 
 import zzhpc.io  # noqa: F401,I001  (sets H5PY_ALWAYS_USE_MPI before h5py is first imported)
@@ -15,12 +16,25 @@ from zzhpc.errors import ConfigError
 def deck(out, **folding):
     run_keys = folding.pop("run", {})
     backend = folding.pop("backend", "numpy")
-    return {"solver": "folding",
-            "run": dict({"steps": 400, "dt": 0.002, "seed": 4, "diag_every": 100, "progress_every": 1e9}, **run_keys),
-            "backend": {"name": backend},
-            "folding": dict({"structure": "villin_hp35.pdb", "chain": "A", "replicas": 6, "t_min": 0.9,
-                             "t_max": 1.3, "exchange_every": 50, "sample_every": 20, "batch": 4}, **folding),
-            "output": {"dir": str(out), "fields": False}}
+    return {
+        "solver": "folding",
+        "run": dict({"steps": 400, "dt": 0.002, "seed": 4, "diag_every": 100, "progress_every": 1e9}, **run_keys),
+        "backend": {"name": backend},
+        "folding": dict(
+            {
+                "structure": "villin_hp35.pdb",
+                "chain": "A",
+                "replicas": 6,
+                "t_min": 0.9,
+                "t_max": 1.3,
+                "exchange_every": 50,
+                "sample_every": 20,
+                "batch": 4,
+            },
+            **folding,
+        ),
+        "output": {"dir": str(out), "fields": False},
+    }
 
 
 def go(d):
@@ -37,7 +51,7 @@ def test_numpy_and_torch_walk_the_same_trajectories(tmp_path):
     go(deck(tmp_path / "np", run={"steps": 100}))
     go(deck(tmp_path / "torch", backend="torch", run={"steps": 100}))
     a, b = series(tmp_path / "np"), series(tmp_path / "torch")
-    assert np.array_equal(a["rung"], b["rung"])      # same exchange decisions
+    assert np.array_equal(a["rung"], b["rung"])  # same exchange decisions
     assert np.allclose(a["energy"], b["energy"], rtol=1e-9, atol=1e-9)
     assert np.allclose(a["rmsd"], b["rmsd"], atol=1e-9)
 
@@ -66,6 +80,7 @@ def test_outputs_and_thermodynamics(tmp_path):
     for name in ("timeseries.h5", "cv.png", "fq.png", "native_ca.pdb", "traj_0.dcd", "traj_5.dcd"):
         assert os.path.isfile(tmp_path / name), name
     from zzhpc.solvers.folding.trajectory import read_dcd
+
     assert read_dcd(str(tmp_path / "traj_5.dcd")).shape == (8, 35, 3)
     assert 0.9 <= r["tf"] <= 1.3
     assert len(r["acceptance"]) == 5 and all(0 < a <= 1 for a in r["acceptance"])
@@ -85,14 +100,17 @@ def test_unfolded_start_is_unfolded(tmp_path):
     assert s["results"]["folded_fraction"] == 0.0
 
 
-@pytest.mark.parametrize("key,value,match", [
-    ("structure", "no_such.pdb", "folding.structure"),
-    ("temperatures", [1.0, 1.1], "folding.temperatures"),
-    ("t_max", 0.5, "folding.t_max"),
-    ("trajectory_replicas", [9], "folding.trajectory_replicas"),
-    ("initial", "random", "folding.initial"),
-    ("contact_map", "voronoi", "folding.contact_map"),
-])
+@pytest.mark.parametrize(
+    "key,value,match",
+    [
+        ("structure", "no_such.pdb", "folding.structure"),
+        ("temperatures", [1.0, 1.1], "folding.temperatures"),
+        ("t_max", 0.5, "folding.t_max"),
+        ("trajectory_replicas", [9], "folding.trajectory_replicas"),
+        ("initial", "random", "folding.initial"),
+        ("contact_map", "voronoi", "folding.contact_map"),
+    ],
+)
 def test_bad_decks_name_the_key(tmp_path, key, value, match):
     with pytest.raises(ConfigError, match=match):
         resolve(deck(tmp_path, **{key: value}), 1)

@@ -1,5 +1,6 @@
 """Heat solver: exact discrete decay, second-order convergence, backends agree, rank-count independence,
 HDF5/XDMF/summary output with provenance, bitwise restart, faults and signals end every rank promptly."""
+
 import json
 import os
 import signal
@@ -51,8 +52,21 @@ def runs(tmp_path_factory):
     out = {}
     for n in (1, 2, 3, 4):
         d = tmp_path_factory.mktemp(f"heat{n}")
-        run_zzhpc(n, "run", DECK, "-o", d, "-q", "--set", "run.t_end=0.002", "--set", "heat.shape=[48,40]",
-                  "--set", "run.checkpoint_every=10", check=True)
+        run_zzhpc(
+            n,
+            "run",
+            DECK,
+            "-o",
+            d,
+            "-q",
+            "--set",
+            "run.t_end=0.002",
+            "--set",
+            "heat.shape=[48,40]",
+            "--set",
+            "run.checkpoint_every=10",
+            check=True,
+        )
         out[n] = d
     return out
 
@@ -98,8 +112,21 @@ def test_restart_is_bitwise_and_may_change_rank_count(runs, tmp_path):
     assert 0 < int(mid.stem.split("_")[1]) < s_ref["steps"]
     for n in (2, 3):
         out = tmp_path / f"r{n}"
-        run_zzhpc(n, "run", DECK, "-o", out, "-q", "--set", "run.t_end=0.002", "--set", "heat.shape=[48,40]",
-                  "--restart", mid, check=True)
+        run_zzhpc(
+            n,
+            "run",
+            DECK,
+            "-o",
+            out,
+            "-q",
+            "--set",
+            "run.t_end=0.002",
+            "--set",
+            "heat.shape=[48,40]",
+            "--restart",
+            mid,
+            check=True,
+        )
         u, s = _final_field(out)
         assert s["restarted_from"] == str(mid) and s["steps"] == s_ref["steps"]
         np.testing.assert_array_equal(u, ref)
@@ -115,19 +142,30 @@ def test_restart_refuses_other_solver_or_missing_file(tmp_path, runs):
 
 def _seconds_after_fault(stderr, t_exit):
     import re
+
     t = re.search(r"injecting fault .* \(t_wall=([0-9.]+)\)", stderr)
     assert t, stderr[-2000:]
     return t_exit - float(t.group(1))
 
 
-@pytest.mark.parametrize("fault, code, words", [
-    ("kind=raise,rank=1,step=20", 1, "zzhpc: rank 1: RuntimeError: injected fault at step 20"),
-    ("kind=nan,rank=2,step=20", 3, "zzhpc: non-finite values (NaN/Inf) in 'u' on rank 2 at step 20"),
-    ("kind=kill,rank=2,step=30", None, "injecting fault 'kill' at step 30")])
+@pytest.mark.parametrize(
+    "fault, code, words",
+    [
+        ("kind=raise,rank=1,step=20", 1, "zzhpc: rank 1: RuntimeError: injected fault at step 20"),
+        ("kind=nan,rank=2,step=20", 3, "zzhpc: non-finite values (NaN/Inf) in 'u' on rank 2 at step 20"),
+        ("kind=kill,rank=2,step=30", None, "injecting fault 'kill' at step 30"),
+    ],
+)
 def test_fault_on_one_rank_ends_all_ranks_within_10_s(tmp_path, fault, code, words):
-    proc = subprocess.run(zzhpc_cmd(3, "run", DECK, "-o", tmp_path, "-q", "--set", "run.t_end=100.0",
-                                    "--set", f"run.plugins=['fault:{fault}']"),
-                          capture_output=True, text=True, timeout=60, env=clean_env())
+    proc = subprocess.run(
+        zzhpc_cmd(
+            3, "run", DECK, "-o", tmp_path, "-q", "--set", "run.t_end=100.0", "--set", f"run.plugins=['fault:{fault}']"
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env(),
+    )
     elapsed = _seconds_after_fault(proc.stderr, time.time())
     assert proc.returncode != 0 and (code is None or proc.returncode == code), proc.returncode
     assert words in proc.stderr, proc.stderr[-2000:]
@@ -136,15 +174,31 @@ def test_fault_on_one_rank_ends_all_ranks_within_10_s(tmp_path, fault, code, wor
 
 @pytest.mark.parametrize("sig", ["SIGUSR1", "SIGTERM"])
 def test_signal_checkpoints_and_resumes_to_the_same_state(tmp_path, sig):
-    args = ["run", DECK, "-q", "--set", "heat.shape=[64,64]", "--set", "run.t_end=0.02",
-            "--set", "run.output_every=0", "--set", "run.checkpoint_every=0"]
+    args = [
+        "run",
+        DECK,
+        "-q",
+        "--set",
+        "heat.shape=[64,64]",
+        "--set",
+        "run.t_end=0.02",
+        "--set",
+        "run.output_every=0",
+        "--set",
+        "run.checkpoint_every=0",
+    ]
     full = tmp_path / "full"
     run_zzhpc(2, *args, "-o", full, check=True)
     ref, s_ref = _final_field(full)
     part = tmp_path / "part"
-    proc = subprocess.Popen(zzhpc_cmd(2, *args, "--set", "run.plugins=['slow:seconds=0.005']", "-o", part),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(),
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        zzhpc_cmd(2, *args, "--set", "run.plugins=['slow:seconds=0.005']", "-o", part),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+        start_new_session=True,
+    )
     deadline = time.time() + 60
     while not (part / "diagnostics.csv").exists() and time.time() < deadline:
         time.sleep(0.05)
@@ -174,13 +228,18 @@ def test_same_deck_twice_is_bitwise_and_provenance_reruns_it(tmp_path):
     for other in (b, c):
         u, s = _final_field(other)
         np.testing.assert_array_equal(u, ua)
-        assert s["diagnostics"] == sa["diagnostics"] and s["provenance"]["config"]["heat"] == sa["provenance"]["config"]["heat"]
+        assert (
+            s["diagnostics"] == sa["diagnostics"]
+            and s["provenance"]["config"]["heat"] == sa["provenance"]["config"]["heat"]
+        )
 
 
 def test_restart_from_another_solver_or_format_is_refused(tmp_path, runs):
     ck = sorted((runs[2] / "checkpoints").glob("ckpt_*.h5"))[-1]
-    for key, value, words in (("solver", "md", "checkpoint of solver 'md', not 'heat'"),
-                              ("checkpoint_format", 99, "checkpoint format 99")):
+    for key, value, words in (
+        ("solver", "md", "checkpoint of solver 'md', not 'heat'"),
+        ("checkpoint_format", 99, "checkpoint format 99"),
+    ):
         bad = tmp_path / f"{key}.h5"
         bad.write_bytes(ck.read_bytes())
         with h5py.File(bad, "r+") as f:

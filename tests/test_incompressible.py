@@ -3,6 +3,7 @@
 PETSc-based: runs on backend numpy only (PETSc Vecs are host memory), so there is no torch comparison;
 a non-numpy backend is refused with a ConfigError (tested).
 """
+
 import json
 import math
 import os
@@ -24,19 +25,29 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _deck(params, **run_keys):
-    return {"solver": "incompressible", "run": dict({"steps": 5, "progress_every": 1e9}, **run_keys),
-            "incompressible": params, "output": {"fields": False}}
+    return {
+        "solver": "incompressible",
+        "run": dict({"steps": 5, "progress_every": 1e9}, **run_keys),
+        "incompressible": params,
+        "output": {"fields": False},
+    }
 
 
-@pytest.mark.parametrize("params, extra, key", [
-    ({"shape": [16, 16]}, {"backend": {"name": "torch"}}, "backend.name"),
-    ({"shape": [16, 16], "lengths": [1.0, 1.0, 1.0]}, {}, "incompressible.lengths"),
-    ({"shape": [16, 16], "periodic": [False, True]}, {}, "incompressible.moving_wall"),
-    ({"shape": [16, 16], "wall_velocity": [0.0, 1.0]}, {}, "incompressible.wall_velocity"),
-    ({"shape": [16, 16, 16], "moving_wall": "z_hi", "wall_velocity": [1.0, 0.0, 0.0]}, {"parallel": {"dims": [2, 1]}},
-     "parallel.dims"),
-    ({"shape": [2, 16]}, {}, "incompressible.shape[0]"),
-])
+@pytest.mark.parametrize(
+    "params, extra, key",
+    [
+        ({"shape": [16, 16]}, {"backend": {"name": "torch"}}, "backend.name"),
+        ({"shape": [16, 16], "lengths": [1.0, 1.0, 1.0]}, {}, "incompressible.lengths"),
+        ({"shape": [16, 16], "periodic": [False, True]}, {}, "incompressible.moving_wall"),
+        ({"shape": [16, 16], "wall_velocity": [0.0, 1.0]}, {}, "incompressible.wall_velocity"),
+        (
+            {"shape": [16, 16, 16], "moving_wall": "z_hi", "wall_velocity": [1.0, 0.0, 0.0]},
+            {"parallel": {"dims": [2, 1]}},
+            "parallel.dims",
+        ),
+        ({"shape": [2, 16]}, {}, "incompressible.shape[0]"),
+    ],
+)
 def test_bad_decks_name_the_key(params, extra, key):
     deck = dict(_deck(params), **extra)
     with pytest.raises(ConfigError) as exc:
@@ -46,6 +57,7 @@ def test_bad_decks_name_the_key(params, extra, key):
 
 def test_bad_petsc_options_string():
     from zzhpc.solvers.incompressible.linear import Options
+
     with pytest.raises(ConfigError, match="incompressible.petsc_options"):
         Options("ksp_type cg")
 
@@ -55,20 +67,25 @@ def _solver(params, comm=MPI.COMM_SELF):
     from zzhpc.core.solver import RunContext
     from zzhpc.device import get_backend
     from zzhpc.parallel import PhaseTimers
+
     ctx = RunContext(comm=comm, backend=get_backend("numpy", "local-rank", comm=comm), timers=PhaseTimers())
     return cls(ctx, cfg)
 
 
-@pytest.mark.parametrize("params", [
-    {"shape": [9, 7], "lengths": [1.0, 0.7]},
-    {"shape": [6, 5, 4], "periodic": [True, False, True], "moving_wall": "y_hi", "wall_velocity": [1.0, 0.0, 0.5]},
-    {"shape": [9, 6], "lengths": [2.0, 1.0], "inflow": "x_lo", "outflow": "x_hi", "inflow_profile": "parabolic"},
-    {"shape": [5, 6, 4], "inflow": "y_hi", "outflow": "x_hi"},
-    {"shape": [6, 5, 4], "periodic": [False, False, True], "inflow": "x_lo", "outflow": "y_hi"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"shape": [9, 7], "lengths": [1.0, 0.7]},
+        {"shape": [6, 5, 4], "periodic": [True, False, True], "moving_wall": "y_hi", "wall_velocity": [1.0, 0.0, 0.5]},
+        {"shape": [9, 6], "lengths": [2.0, 1.0], "inflow": "x_lo", "outflow": "x_hi", "inflow_profile": "parabolic"},
+        {"shape": [5, 6, 4], "inflow": "y_hi", "outflow": "x_hi"},
+        {"shape": [6, 5, 4], "periodic": [False, False, True], "inflow": "x_lo", "outflow": "y_hi"},
+    ],
+)
 def test_assembled_matrices_match_the_stencils(params):
     """PETSc's assembled operators equal the vectorised stencils with ghosts from the boundary conditions."""
     from zzhpc.solvers.incompressible import operators as ops
+
     s = _solver(params)
     g, bc = s.grid, s.bc
     rng = np.random.default_rng(1)
@@ -104,6 +121,7 @@ def test_assembled_matrices_match_the_stencils(params):
 
 def test_poiseuille_second_order():
     from zzhpc.solvers.incompressible.cases import poiseuille_errors
+
     errs = poiseuille_errors([8, 16, 32])
     orders = [math.log2(errs[i] / errs[i + 1]) for i in range(2)]
     assert all(abs(o - 2.0) < 0.05 for o in orders), (errs, orders)
@@ -114,7 +132,7 @@ def test_cavity_re100_quick_against_ghia_and_stops_at_steady_state():
     s = run_deck({"shape": [32, 32], "reynolds": 100.0, "steady_tol": 1e-6}, t_end=500.0)
     r = s["results"]
     assert s["status"] == "done" and r["steady"] and r["du_dt"] < 1e-6
-    assert s["time"] < 100.0                      # stopped by finished(), long before t_end
+    assert s["time"] < 100.0  # stopped by finished(), long before t_end
     dev = deviations(r, 100)
     assert dev["max"] < 0.015, dev
     assert r["max_divergence"] < 1e-9
@@ -134,19 +152,19 @@ def test_cavity3d_divergence_free():
     r = s["results"]
     assert r["max_divergence"] < 1e-9
     assert s["diagnostics"]["max_div"] < 1e-9
-    assert min(r["u_vertical_centreline"]["u"]) < -1e-3      # return flow under the lid
+    assert min(r["u_vertical_centreline"]["u"]) < -1e-3  # return flow under the lid
 
 
 def test_ksp_failure_names_the_step():
     with pytest.raises(SimulationError, match=r"pressure solve .* did not converge at step 1: DIVERGED_MAX_IT"):
         run_deck({"shape": [16, 16], "petsc_options": "-ksp_max_it 1 -ksp_rtol 1e-12 -pc_type jacobi"}, steps=3)
     from petsc4py import PETSc
-    assert not PETSc.Options().hasName("ksp_max_it")          # deck options do not leak into the next run
+
+    assert not PETSc.Options().hasName("ksp_max_it")  # deck options do not leak into the next run
 
 
 def _run_to(tmp, steps, restart=None, every=0):
-    deck = _deck({"shape": [20, 16], "reynolds": 100.0}, steps=steps, checkpoint_every=every,
-                 restart=restart or "none")
+    deck = _deck({"shape": [20, 16], "reynolds": 100.0}, steps=steps, checkpoint_every=every, restart=restart or "none")
     deck["output"] = {"dir": str(tmp), "fields": False}
     cls, cfg = resolve(deck, 1)
     return run(cls, cfg, MPI.COMM_SELF, quiet=True, install_signals=False)
@@ -167,9 +185,22 @@ def test_cli_outputs_and_petsc_options_env(tmp_path):
     """The example deck through the CLI: HDF5 + XDMF fields, PNG, summary; PETSC_OPTIONS wins over the deck."""
     out = tmp_path / "ch"
     env = dict(os.environ, PETSC_OPTIONS="-pc_type jacobi")
-    cmd = [sys.executable, "-m", "zzhpc", "run", os.path.join(ROOT, "examples", "channel.toml"), "-q",
-           "-o", str(out), "--set", "incompressible.shape=[4,16]", "--set", "run.steps=30",
-           "--set", "incompressible.petsc_options='-ksp_type cg -pc_type gamg'"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "zzhpc",
+        "run",
+        os.path.join(ROOT, "examples", "channel.toml"),
+        "-q",
+        "-o",
+        str(out),
+        "--set",
+        "incompressible.shape=[4,16]",
+        "--set",
+        "run.steps=30",
+        "--set",
+        "incompressible.petsc_options='-ksp_type cg -pc_type gamg'",
+    ]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert p.returncode == 0, p.stderr
     s = json.loads((out / "summary.json").read_text())
@@ -177,29 +208,59 @@ def test_cli_outputs_and_petsc_options_env(tmp_path):
     assert s["results"]["ksp"]["pressure"]["ksp_type"] == "cg"
     assert os.path.isfile(out / "flow.png") and os.path.isfile(out / "fields.xdmf")
     with h5py.File(out / s["outputs"]["fields"][-1], "r") as f:
-        assert f["fields/velocity"].shape == (2, 16, 4)          # components (v, u), axes (y, x)
+        assert f["fields/velocity"].shape == (2, 16, 4)  # components (v, u), axes (y, x)
         assert f["fields/pressure"].shape == (16, 4)
         assert np.all(np.abs(f["fields/velocity"][0]) < 1e-12)  # channel: v = 0
-    p = subprocess.run([sys.executable, "-m", "zzhpc", "run", os.path.join(ROOT, "examples", "channel.toml"),
-                        "-q", "-o", str(tmp_path / "bad"), "--backend", "torch"],
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "zzhpc",
+            "run",
+            os.path.join(ROOT, "examples", "channel.toml"),
+            "-q",
+            "-o",
+            str(tmp_path / "bad"),
+            "--backend",
+            "torch",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 2 and "backend.name" in p.stderr
 
 
 # Inflow / outflow ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("params, key, words", [
-    ({"periodic": [True, False], "inflow": "x_lo", "outflow": "x_hi"}, "incompressible.inflow", "periodic"),
-    ({"periodic": [False, True], "inflow": "x_lo", "outflow": "y_hi"}, "incompressible.outflow", "periodic"),
-    ({"inflow": "x_hi", "outflow": "x_lo"}, "incompressible.outflow", "upper face"),
-    ({"inflow": "x_lo"}, "incompressible.inflow", "needs an outflow face"),
-    ({"inflow": "x_hi", "outflow": "x_hi"}, "incompressible.outflow", "already the inflow"),
-    ({"moving_wall": "x_hi", "wall_velocity": [0.0, 1.0], "outflow": "x_hi"}, "incompressible.outflow",
-     "already the moving wall"),
-    ({"inflow": "z_lo", "outflow": "x_hi"}, "incompressible.inflow", "no such face in 2-D"),
-    ({"shape": [8, 8, 8], "periodic": [False, True, True], "inflow": "x_lo", "outflow": "x_hi",
-      "inflow_profile": "parabolic"}, "incompressible.inflow_profile", "use 'uniform'"),
-])
+
+@pytest.mark.parametrize(
+    "params, key, words",
+    [
+        ({"periodic": [True, False], "inflow": "x_lo", "outflow": "x_hi"}, "incompressible.inflow", "periodic"),
+        ({"periodic": [False, True], "inflow": "x_lo", "outflow": "y_hi"}, "incompressible.outflow", "periodic"),
+        ({"inflow": "x_hi", "outflow": "x_lo"}, "incompressible.outflow", "upper face"),
+        ({"inflow": "x_lo"}, "incompressible.inflow", "needs an outflow face"),
+        ({"inflow": "x_hi", "outflow": "x_hi"}, "incompressible.outflow", "already the inflow"),
+        (
+            {"moving_wall": "x_hi", "wall_velocity": [0.0, 1.0], "outflow": "x_hi"},
+            "incompressible.outflow",
+            "already the moving wall",
+        ),
+        ({"inflow": "z_lo", "outflow": "x_hi"}, "incompressible.inflow", "no such face in 2-D"),
+        (
+            {
+                "shape": [8, 8, 8],
+                "periodic": [False, True, True],
+                "inflow": "x_lo",
+                "outflow": "x_hi",
+                "inflow_profile": "parabolic",
+            },
+            "incompressible.inflow_profile",
+            "use 'uniform'",
+        ),
+    ],
+)
 def test_contradictory_boundaries_one_line_config_error(params, key, words):
     with pytest.raises(ConfigError) as exc:
         resolve(_deck(dict({"shape": [16, 8]}, **params)), 1)
@@ -221,15 +282,16 @@ def test_poiseuille_inflow_stays_poiseuille_to_second_order():
     """Parabolic inflow (Re 10, channel 4 x 1): at every section down the channel and at the outlet the
     profile is the Poiseuille parabola to the discretisation error, which falls as h^2."""
     from zzhpc.solvers.incompressible.cases import channel
+
     devs = []
     for n in (8, 16):
         s = channel(n, "parabolic")
         r = s["results"]
         assert s["status"] == "done" and r["steady"]
         dev = r["channel"]["max_deviation_from_poiseuille"]
-        assert len(dev) == 4 * n + 1 and max(dev) < 1.6 / n ** 2
+        assert len(dev) == 4 * n + 1 and max(dev) < 1.6 / n**2
         assert r["mass_flux"]["relative_imbalance"] < 1e-10
-        assert np.ptp(r["channel"]["flux"]) < 1e-10           # the same flux through every section
+        assert np.ptp(r["channel"]["flux"]) < 1e-10  # the same flux through every section
         assert r["max_divergence"] < 1e-9
         devs.append(max(dev))
     assert math.log2(devs[0] / devs[1]) > 1.9, devs
@@ -237,30 +299,40 @@ def test_poiseuille_inflow_stays_poiseuille_to_second_order():
 
 def test_plug_inflow_develops_towards_poiseuille():
     from zzhpc.solvers.incompressible.cases import channel
+
     r = channel(16, "uniform", re=20.0, length=8.0)["results"]
     c = r["channel"]
     dev = np.array(c["max_deviation_from_poiseuille"])
     x = np.array(c["position"])
-    assert dev[0] > 0.8                                         # plug: 1 against 1.5 on the centreline
-    assert np.all(np.diff(dev) < 1e-6)                          # the deviation only falls downstream
+    assert dev[0] > 0.8  # plug: 1 against 1.5 on the centreline
+    assert np.all(np.diff(dev) < 1e-6)  # the deviation only falls downstream
     assert dev[np.argmin(abs(x - 0.5))] > 0.1 > dev[np.argmin(abs(x - 1.0))]
-    assert dev[-1] < 1.6 / 16 ** 2                              # developed to the discretisation error
+    assert dev[-1] < 1.6 / 16**2  # developed to the discretisation error
     assert abs(c["flux"][-1] - 1.0) < 1e-10 and r["mass_flux"]["relative_imbalance"] < 1e-10
     y, u = (np.array(r["u_vertical_centreline"][k]) for k in "yu")  # x = L/2: u = 6 y (1 - y)
-    assert np.max(np.abs(u - 6 * y * (1 - y))) < 1.6 / 16 ** 2
+    assert np.max(np.abs(u - 6 * y * (1 - y))) < 1.6 / 16**2
 
 
-@pytest.mark.parametrize("params", [
-    {"shape": [12, 6, 6], "lengths": [2.0, 1.0, 1.0], "inflow": "x_lo", "outflow": "x_hi", "inflow_profile": "parabolic"},
-    {"shape": [10, 8], "reynolds": 50.0, "inflow": "y_hi", "outflow": "x_hi", "inflow_profile": "parabolic"},
-    {"shape": [8, 6, 6], "periodic": [False, False, True], "inflow": "y_lo", "outflow": "y_hi"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {
+            "shape": [12, 6, 6],
+            "lengths": [2.0, 1.0, 1.0],
+            "inflow": "x_lo",
+            "outflow": "x_hi",
+            "inflow_profile": "parabolic",
+        },
+        {"shape": [10, 8], "reynolds": 50.0, "inflow": "y_hi", "outflow": "x_hi", "inflow_profile": "parabolic"},
+        {"shape": [8, 6, 6], "periodic": [False, False, True], "inflow": "y_lo", "outflow": "y_hi"},
+    ],
+)
 def test_inflow_outflow_conserves_mass_2d_3d(params):
     """Any inflow face (lower: a ghost; upper: fixed faces) and an outflow face, 2-D and 3-D: after a
     transient of 12 steps the flux out equals the flux in and div u is at the KSP tolerance."""
     fresh = _solver(dict({"reynolds": 20.0}, **params))
-    fresh.initialise()                          # the potential flow of the inflow: divergence-free at t = 0
-    assert fresh.max_divergence() < 1e-6 and fresh.pressure.solves == 1   # from |div u| ~ U/h ~ 10
+    fresh.initialise()  # the potential flow of the inflow: divergence-free at t = 0
+    assert fresh.max_divergence() < 1e-6 and fresh.pressure.solves == 1  # from |div u| ~ U/h ~ 10
     fresh.options.close()
     s = run_deck(dict({"reynolds": 20.0}, **params), steps=12)
     r = s["results"]

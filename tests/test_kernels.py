@@ -3,6 +3,7 @@
 Parametrised over the registry (Dedalus style): a newly registered kernel or override is tested without
 anyone editing this file.
 """
+
 import numpy as np
 import pytest
 
@@ -50,8 +51,9 @@ def _canonical(entry, result):
 
 
 CASES = [(name, b) for name, k in REG.items() if k["sample"] for b in STATUS]
-OVERRIDES = [(name, b, i) for name, k in REG.items() if k["sample"] for b, fns in k["overrides"].items()
-             for i in range(len(fns))]
+OVERRIDES = [
+    (name, b, i) for name, k in REG.items() if k["sample"] for b, fns in k["overrides"].items() for i in range(len(fns))
+]
 
 
 def test_registry_not_empty():

@@ -1,4 +1,5 @@
 """MD kernels: reference neighbour lists against brute force, overrides and torch against the reference."""
+
 import numpy as np
 import pytest
 
@@ -93,6 +94,7 @@ def test_every_registered_override_matches_reference_on_samples():
 
 def test_without_numba_the_reference_runs(monkeypatch):
     from zzhpc.device import get_kernel
+
     monkeypatch.setattr(neighbors_numba, "numba", None)
     monkeypatch.setattr(neighbors_numba, "_jit", {})
     with pytest.raises(NotSuitableError):

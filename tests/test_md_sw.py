@@ -1,4 +1,5 @@
 """Stillinger-Weber (mW water) in the MD solver: kernels, forces, LAMMPS, lj/cut untouched, barostat, input errors."""
+
 import os
 import subprocess
 import sys
@@ -56,11 +57,11 @@ def test_total_force_vanishes_without_ghosts():
 def test_forces_match_finite_differences(kernels):
     s = make_solver(mw_deck({"cells": [4, 4, 4], "kernels": kernels}, {"steps": 1}))
     rng = np.random.default_rng(5)
-    x = s.backend.to_host(s.x)[:s.nlocal] + rng.normal(scale=0.35, size=(s.nlocal, 3))
+    x = s.backend.to_host(s.x)[: s.nlocal] + rng.normal(scale=0.35, size=(s.nlocal, 3))
     s.x = s.backend.asarray(x)
     s._rebuild()
     s._forces()
-    ids = np.array([1, 4, 22, 64])     # corner, edge and interior sites: periodic images in triplets
+    ids = np.array([1, 4, 22, 64])  # corner, edge and interior sites: periodic images in triplets
     fa, fd = analytic_forces(s, ids), fd_forces(s, ids, h=1e-5)
     assert np.max(np.abs(fa - fd)) < 1e-7 * np.max(np.abs(fa))
     assert np.max(np.abs(fa)) > 5.0
@@ -68,16 +69,31 @@ def test_forces_match_finite_differences(kernels):
 
 def test_energy_forces_and_thermo_match_lammps(tmp_path):
     from zzhpc.core.peers import run_peer
+
     swf = write_mw_file(str(tmp_path))
-    ref = run_peer(PEER, {"mode": "sw_thermo", "cells": 6, "lattice_constant": lattice_constant(), "sw_file": swf,
-                          "temperature": 298.0, "melt_steps": 200, "steps": 20, "thermo_every": 10, "skin": 2.0,
-                          "workdir": str(tmp_path)}, timeout=600)
+    ref = run_peer(
+        PEER,
+        {
+            "mode": "sw_thermo",
+            "cells": 6,
+            "lattice_constant": lattice_constant(),
+            "sw_file": swf,
+            "temperature": 298.0,
+            "melt_steps": 200,
+            "steps": 20,
+            "thermo_every": 10,
+            "skin": 2.0,
+            "workdir": str(tmp_path),
+        },
+        timeout=600,
+    )
     rows = [dict(zip(ref["columns"], r)) for r in ref["rows"]]
-    deck = mw_deck({"data_file": ref["data_file"], "sw_file": swf, "temperature": None},
-                   {"steps": 20, "diag_every": 10})
+    deck = mw_deck(
+        {"data_file": ref["data_file"], "sw_file": swf, "temperature": None}, {"steps": 20, "diag_every": 10}
+    )
     s = make_solver(deck)
     order = np.argsort(s.backend.to_host(s.ids))
-    f = s.backend.to_host(s.f)[:s.nlocal][order]
+    f = s.backend.to_host(s.f)[: s.nlocal][order]
     assert np.abs(f - np.asarray(ref["forces"])).max() < 1e-10 * np.abs(f).max()
     th = s.thermo()
     for k in ("pe", "press", "temp"):
@@ -92,10 +108,14 @@ def test_energy_forces_and_thermo_match_lammps(tmp_path):
 # in.lj thermo at step 30 from the commit before pair_style sw existed (77dcb60): lj/cut is untouched.
 LJ_BEFORE = [
     ({"cells": [4, 4, 4]}, (-5.759908130004933, 1.1304470991816287, -4.629461030823305, 0.09155384212157418)),
-    ({"cells": [4, 4, 4], "kernels": "reference", "newton": False},
-     (-5.759908130004937, 1.130447099181629, -4.6294610308233075, 0.0915538421215758)),
-    ({"cells": [3, 3, 3], "pair_shift": True, "integrator": "nhc", "t_target": 1.2},
-     (-5.322074688996153, 1.1305222569558866, -4.191552432040267, 0.16322766035053324)),
+    (
+        {"cells": [4, 4, 4], "kernels": "reference", "newton": False},
+        (-5.759908130004937, 1.130447099181629, -4.6294610308233075, 0.0915538421215758),
+    ),
+    (
+        {"cells": [3, 3, 3], "pair_shift": True, "integrator": "nhc", "t_target": 1.2},
+        (-5.322074688996153, 1.1305222569558866, -4.191552432040267, 0.16322766035053324),
+    ),
 ]
 
 
@@ -107,9 +127,19 @@ def test_lj_cut_results_unchanged(md, want, tmp_path):
 
 
 def _npt(tmp_path, p_target, steps=300, **run):
-    deck = mw_deck({"cells": [5, 5, 5], "integrator": "svr", "t_target": 298.0, "damp": 100.0,
-                    "barostat": "c-rescale", "p_target": p_target, "p_damp": 300.0, "p_every": 5},
-                   dict({"steps": steps, "diag_every": 50}, **run))
+    deck = mw_deck(
+        {
+            "cells": [5, 5, 5],
+            "integrator": "svr",
+            "t_target": 298.0,
+            "damp": 100.0,
+            "barostat": "c-rescale",
+            "p_target": p_target,
+            "p_damp": 300.0,
+            "p_every": 5,
+        },
+        dict({"steps": steps, "diag_every": 50}, **run),
+    )
     return deck, run_deck(deck, str(tmp_path))[1]
 
 
@@ -117,7 +147,7 @@ def test_barostat_responds_to_the_target_pressure(tmp_path):
     _, high = _npt(tmp_path / "hi", 2.0e4)
     _, low = _npt(tmp_path / "lo", -2.0e3)
     assert high[0]["density"] == low[0]["density"] == pytest.approx(0.997, rel=1e-9)
-    mean = [np.mean([r["density"] for r in rows[3:]]) for rows in (high, low)]   # steps 150-300
+    mean = [np.mean([r["density"] for r in rows[3:]]) for rows in (high, low)]  # steps 150-300
     assert mean[0] > 1.05 and mean[1] < 0.99, mean
     assert high[-1]["volume"] < high[0]["volume"] < low[-1]["volume"]
 
@@ -136,20 +166,25 @@ def test_sw_file_reader_round_trip_and_errors(tmp_path):
     path = tmp_path / "mW.sw"
     path.write_text(sw_file_text(BUILTIN["mW"]))
     assert read_sw_file(str(path), "mW") == BUILTIN["mW"]
-    path.write_text("# two lines per entry\nSi Si Si 2.1683 2.0951 1.80 21.0 1.20 -0.333333333333\n"
-                    "  7.049556277 0.6022245584 4.0 0.0 0.0\n")
+    path.write_text(
+        "# two lines per entry\nSi Si Si 2.1683 2.0951 1.80 21.0 1.20 -0.333333333333\n"
+        "  7.049556277 0.6022245584 4.0 0.0 0.0\n"
+    )
     assert read_sw_file(str(path), "Si").lambda_ == 21.0
     with pytest.raises(InputError, match="no entry 'mW mW mW'"):
         read_sw_file(str(path), "mW")
 
 
-@pytest.mark.parametrize("text, key, words", [
-    ("mW mW mW 6.189 2.3925 1.8\n", "md.sw_file", "entries of 14 words"),
-    ("mW mW mW 6.189 2.3925 1.8 23.15 1.2 -0.33 7.05 0.60 4 0 zero\n", "md.sw_file", "11 numbers"),
-    ("mW mW mW -6.189 2.3925 1.8 23.15 1.2 -0.33 7.05 0.60 4 0 0\n", "md.sw_file", "epsilon"),
-    ("mW mW mW 6.189 2.3925 1.8 23.15 1.2 -0.33 7.05 0.60 4 0 0.01\n", "md.sw_file", "tol"),
-    ("# DATE: x UNITS: metal\nmW mW mW 6.189 2.3925 1.8 23.15 1.2 -0.33 7.05 0.60 4 0 0\n", "md.sw_file", "UNITS"),
-])
+@pytest.mark.parametrize(
+    "text, key, words",
+    [
+        ("mW mW mW 6.189 2.3925 1.8\n", "md.sw_file", "entries of 14 words"),
+        ("mW mW mW 6.189 2.3925 1.8 23.15 1.2 -0.33 7.05 0.60 4 0 zero\n", "md.sw_file", "11 numbers"),
+        ("mW mW mW -6.189 2.3925 1.8 23.15 1.2 -0.33 7.05 0.60 4 0 0\n", "md.sw_file", "epsilon"),
+        ("mW mW mW 6.189 2.3925 1.8 23.15 1.2 -0.33 7.05 0.60 4 0 0.01\n", "md.sw_file", "tol"),
+        ("# DATE: x UNITS: metal\nmW mW mW 6.189 2.3925 1.8 23.15 1.2 -0.33 7.05 0.60 4 0 0\n", "md.sw_file", "UNITS"),
+    ],
+)
 def test_bad_sw_input_is_a_one_line_config_error(tmp_path, text, key, words):
     path = tmp_path / "bad.sw"
     path.write_text(text)
@@ -160,12 +195,15 @@ def test_bad_sw_input_is_a_one_line_config_error(tmp_path, text, key, words):
     assert "\n" not in msg and msg.startswith(f"config: {key}") and words in msg, msg
 
 
-@pytest.mark.parametrize("md, key", [
-    ({"units": "lj"}, "md.units"),                       # built-in mW is in real units
-    ({"newton": False}, "md.newton"),
-    ({"barostat": "c-rescale"}, "md.barostat"),          # NVE: no thermostat
-    ({"pair_style": "sw/x"}, "md.pair_style"),
-])
+@pytest.mark.parametrize(
+    "md, key",
+    [
+        ({"units": "lj"}, "md.units"),  # built-in mW is in real units
+        ({"newton": False}, "md.newton"),
+        ({"barostat": "c-rescale"}, "md.barostat"),  # NVE: no thermostat
+        ({"pair_style": "sw/x"}, "md.pair_style"),
+    ],
+)
 def test_bad_sw_deck_keys(md, key):
     with pytest.raises(ConfigError) as err:
         resolve(mw_deck(md), 1)
@@ -176,10 +214,16 @@ def test_cli_bad_sw_file_exits_2_with_one_line(tmp_path):
     bad = tmp_path / "bad.sw"
     bad.write_text("mW mW mW 1 2 3\n")
     deck = tmp_path / "deck.toml"
-    deck.write_text(f'solver = "md"\n[run]\nsteps = 2\ndt = 10.0\n[md]\nunits = "real"\npair_style = "sw"\n'
-                    f'sw_file = "{bad}"\nlattice = "sc"\ncells = [3, 3, 3]\nmasses = [18.015]\n')
-    proc = subprocess.run([sys.executable, "-m", "zzhpc", "run", str(deck), "-o", str(tmp_path / "out")],
-                          capture_output=True, text=True, cwd=ROOT)
+    deck.write_text(
+        f'solver = "md"\n[run]\nsteps = 2\ndt = 10.0\n[md]\nunits = "real"\npair_style = "sw"\n'
+        f'sw_file = "{bad}"\nlattice = "sc"\ncells = [3, 3, 3]\nmasses = [18.015]\n'
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "zzhpc", "run", str(deck), "-o", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert proc.returncode == 2
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "md.sw_file" in lines[0], proc.stderr
@@ -189,27 +233,46 @@ def test_cli_bad_sw_file_exits_2_with_one_line(tmp_path):
 def one_torch_thread():
     torch = pytest.importorskip("torch", reason="torch (the optional torch backend) is not installed")
     n = torch.get_num_threads()
-    torch.set_num_threads(1)          # tiny tensors: thread start-up would dominate on a busy machine
+    torch.set_num_threads(1)  # tiny tensors: thread start-up would dominate on a busy machine
     yield
     torch.set_num_threads(n)
 
 
 def test_torch_backend_matches_numpy_npt(tmp_path, one_torch_thread):
     # The generic kernel on torch is checked in test_kernels.py; this runs the barostat's box updates too.
-    md = {"cells": [3, 3, 3], "integrator": "svr", "t_target": 298.0, "damp": 100.0, "barostat": "c-rescale",
-          "p_target": 1.0, "p_damp": 300.0, "p_every": 2}
+    md = {
+        "cells": [3, 3, 3],
+        "integrator": "svr",
+        "t_target": 298.0,
+        "damp": 100.0,
+        "barostat": "c-rescale",
+        "p_target": 1.0,
+        "p_damp": 300.0,
+        "p_every": 2,
+    }
     _, a = run_deck(mw_deck(md, {"steps": 6, "diag_every": 3}), str(tmp_path / "np"))
-    _, b = run_deck(dict(mw_deck(md, {"steps": 6, "diag_every": 3}), backend={"name": "torch"}),
-                         str(tmp_path / "torch"))
+    _, b = run_deck(
+        dict(mw_deck(md, {"steps": 6, "diag_every": 3}), backend={"name": "torch"}), str(tmp_path / "torch")
+    )
     for x, y in zip(a, b):
         for k in ("pe", "press", "density"):
             assert x[k] == pytest.approx(y[k], rel=1e-10), k
 
 
 def test_npt_trajectory_records_the_box_of_each_frame_and_appends_on_restart(tmp_path):
-    deck = mw_deck({"cells": [5, 5, 5], "integrator": "svr", "t_target": 298.0, "damp": 100.0,
-                    "barostat": "c-rescale", "p_target": 1.0, "p_damp": 200.0, "p_every": 2},
-                   {"steps": 20, "diag_every": 5, "output_every": 5, "checkpoint_every": 10})
+    deck = mw_deck(
+        {
+            "cells": [5, 5, 5],
+            "integrator": "svr",
+            "t_target": 298.0,
+            "damp": 100.0,
+            "barostat": "c-rescale",
+            "p_target": 1.0,
+            "p_damp": 200.0,
+            "p_every": 2,
+        },
+        {"steps": 20, "diag_every": 5, "output_every": 5, "checkpoint_every": 10},
+    )
     deck["output"]["fields"] = True
     run_deck(deck, str(tmp_path / "full"))
     run_deck(dict(deck, run=dict(deck["run"], steps=10)), str(tmp_path / "a"))

@@ -7,6 +7,7 @@ restarted on another node set, per-node local ranks and card maps with differing
 of a node (its ranks killed, or its interface taken down) ending the job within 10 s with the lost host
 named and the last checkpoint restartable.
 """
+
 import os
 import re
 import signal
@@ -28,10 +29,26 @@ PY = sys.executable
 HEAT = [str(ROOT / "examples" / "heat.toml"), "--set", "heat.shape=[64,64]", "--set", "run.output_every=0"]
 RUNS = {
     "heat": [*HEAT, "--set", "run.t_end=0.002"],
-    "md": [str(ROOT / "examples" / "lj_melt.toml"), "--set", "md.cells=[6,6,6]", "--set", "run.steps=40",
-           "--set", "md.neigh_every=5"],
-    "spectral": [str(ROOT / "examples" / "taylor_green.toml"), "--set", "spectral.shape=[16,16,16]",
-                 "--set", "run.dt=0.01", "--set", "run.t_end=0.05", "--set", "run.output_every=0"],
+    "md": [
+        str(ROOT / "examples" / "lj_melt.toml"),
+        "--set",
+        "md.cells=[6,6,6]",
+        "--set",
+        "run.steps=40",
+        "--set",
+        "md.neigh_every=5",
+    ],
+    "spectral": [
+        str(ROOT / "examples" / "taylor_green.toml"),
+        "--set",
+        "spectral.shape=[16,16,16]",
+        "--set",
+        "run.dt=0.01",
+        "--set",
+        "run.t_end=0.05",
+        "--set",
+        "run.output_every=0",
+    ],
 }
 # The MPI tests run across the nodes: halo exchange, parallel HDF5, checkpoints, MD ghosts and
 # migration (thin slabs: several ghost hops), MD restart, the distributed FFT.
@@ -45,8 +62,17 @@ SUBSET = [
 ]
 # A lost daemon is noticed through TCP keepalive on Open MPI's out-of-band channel (default: 300 s idle,
 # then 9 probes 20 s apart); these make it seconds, as a site would set for fast failure.
-KEEPALIVE = ["--mca", "oob_tcp_keepalive_time", "1", "--mca", "oob_tcp_keepalive_intvl", "1",
-             "--mca", "oob_tcp_keepalive_probes", "3"]
+KEEPALIVE = [
+    "--mca",
+    "oob_tcp_keepalive_time",
+    "1",
+    "--mca",
+    "oob_tcp_keepalive_intvl",
+    "1",
+    "--mca",
+    "oob_tcp_keepalive_probes",
+    "3",
+]
 
 
 @pytest.fixture(scope="module")
@@ -69,14 +95,17 @@ def heat_reference(cluster, tmp_path_factory):
             run(["mpiexec", "-n", "2", *zzhpc_run(*HEAT, "--set", f"run.t_end={t_end}", "-o", out)], cluster)
             made[t_end] = out
         return made[t_end]
+
     return get
 
 
 def run(argv, cluster, timeout=300, **env):
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=ROOT,
-                          env=cluster.env(clean_env(**env)))
-    assert proc.returncode == 0, f"{' '.join(argv)} failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n" \
-                                 f"{proc.stderr[-3000:]}"
+    proc = subprocess.run(
+        argv, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=cluster.env(clean_env(**env))
+    )
+    assert proc.returncode == 0, (
+        f"{' '.join(argv)} failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+    )
     return proc
 
 
@@ -112,8 +141,12 @@ def test_cluster_start_stop_idempotent_and_leftovers_of_dead_runs_removed():
 
 def test_nodes_have_their_own_hostname_address_and_no_route_out(cluster):
     for host in cluster.hosts:
-        out = subprocess.run(cluster.wrap(host, ["sh", "-c", "hostname; ip -4 -o addr show dev eth0; ip route"]),
-                             capture_output=True, text=True, timeout=20).stdout
+        out = subprocess.run(
+            cluster.wrap(host, ["sh", "-c", "hostname; ip -4 -o addr show dev eth0; ip route"]),
+            capture_output=True,
+            text=True,
+            timeout=20,
+        ).stdout
         assert out.splitlines()[0] == host
         assert f"inet {cluster.addr(host)}/24" in out
         assert "default" not in out  # nothing routed out of the test's bridge
@@ -150,6 +183,7 @@ if comm.rank == 0:
 def probe(cluster):
     """What each of 2 x 2 ranks sees: host, local rank, card, transport, provenance."""
     import json
+
     proc = run(cluster.mpiexec([PY, "-c", PROBE], nodes=cluster.hosts[:2]), cluster)
     return json.loads([line for line in proc.stdout.splitlines() if line.startswith("[")][-1])
 
@@ -157,7 +191,11 @@ def probe(cluster):
 def test_local_ranks_restart_at_zero_on_each_node_and_cards_follow(probe):
     recs = probe
     assert [(r["host"], r["local"], r["card"]) for r in recs] == [
-        ("node0", 0, "cuda:0"), ("node0", 1, "cuda:1"), ("node1", 0, "cuda:0"), ("node1", 1, "cuda:1")]
+        ("node0", 0, "cuda:0"),
+        ("node0", 1, "cuda:1"),
+        ("node1", 0, "cuda:0"),
+        ("node1", 1, "cuda:1"),
+    ]
     assert all(r["env_local"] == str(r["local"]) and r["btl"] == "tcp,self" and r["sum"] == 6 for r in recs)
     assert all(r["provenance_hosts"] == ["node0", "node1"] for r in recs)
 
@@ -165,14 +203,22 @@ def test_local_ranks_restart_at_zero_on_each_node_and_cards_follow(probe):
 def test_provenance_maps_every_host_to_its_ranks_and_devices(probe):
     """Provenance ``host_map``: ``{host: [{"rank", "local_rank", "device"}, ...]}``."""
     assert probe[0]["host_map"] is not None
-    want = {"node0": [{"rank": 0, "local_rank": 0, "device": "cpu"}, {"rank": 1, "local_rank": 1, "device": "cpu"}],
-            "node1": [{"rank": 2, "local_rank": 0, "device": "cpu"}, {"rank": 3, "local_rank": 1, "device": "cpu"}]}
+    want = {
+        "node0": [{"rank": 0, "local_rank": 0, "device": "cpu"}, {"rank": 1, "local_rank": 1, "device": "cpu"}],
+        "node1": [{"rank": 2, "local_rank": 0, "device": "cpu"}, {"rank": 3, "local_rank": 1, "device": "cpu"}],
+    }
     assert all(r["host_map"] == want for r in probe)
 
 
 def test_mpi_subset_passes_across_two_nodes(cluster):
-    proc = run(cluster.mpiexec([PY, "-m", "pytest", "-q", "--with-mpi", "-m", "mpi", "-p", "no:cacheprovider",
-                                "--color=no", *SUBSET], nodes=cluster.hosts[:2]), cluster, timeout=600)
+    proc = run(
+        cluster.mpiexec(
+            [PY, "-m", "pytest", "-q", "--with-mpi", "-m", "mpi", "-p", "no:cacheprovider", "--color=no", *SUBSET],
+            nodes=cluster.hosts[:2],
+        ),
+        cluster,
+        timeout=600,
+    )
     counts = re.findall(r"(\d+) passed", proc.stdout)
     assert len(counts) == 4 and int(counts[0]) >= 40, proc.stdout[-2000:]  # every rank reports its tally
 
@@ -193,11 +239,12 @@ def test_checkpoint_from_two_nodes_restarts_on_three_bitwise(cluster, heat_refer
     """Stop a 2x2 run half-way (its end time), restart its checkpoint on 3 nodes x 1 rank to the full end
     time: the final field equals an uninterrupted one-node run."""
     out, ref = tmp_path / "run", heat_reference(0.002)
-    run(cluster.mpiexec(zzhpc_run(*HEAT, "--set", "run.t_end=0.001", "-o", out), nodes=cluster.hosts[:2]),
-        cluster)
+    run(cluster.mpiexec(zzhpc_run(*HEAT, "--set", "run.t_end=0.001", "-o", out), nodes=cluster.hosts[:2]), cluster)
     first = read_summary(out)["steps"]
-    run(cluster.mpiexec(zzhpc_run(*HEAT, "--set", "run.t_end=0.002", "-o", out, "--restart", "auto"),
-                        per_node=1), cluster)
+    run(
+        cluster.mpiexec(zzhpc_run(*HEAT, "--set", "run.t_end=0.002", "-o", out, "--restart", "auto"), per_node=1),
+        cluster,
+    )
     s, r = read_summary(out), read_summary(ref)
     assert s["restarted_from"] and 0 < first < s["steps"] == r["steps"]
     assert s["provenance"]["hosts"] == ["node0", "node1", "node2"] and s["ranks"] == 3
@@ -206,8 +253,9 @@ def test_checkpoint_from_two_nodes_restarts_on_three_bitwise(cluster, heat_refer
 
 def _ranks_on(cluster, host):
     """Process ids of the zzhpc ranks running in ``host``'s namespace (not its orted)."""
-    pids = subprocess.run(["ip", "netns", "pids", cluster.ns(host)], capture_output=True, text=True,
-                          timeout=20).stdout.split()
+    pids = subprocess.run(
+        ["ip", "netns", "pids", cluster.ns(host)], capture_output=True, text=True, timeout=20
+    ).stdout.split()
     ranks = []
     for pid in pids:
         try:
@@ -220,13 +268,19 @@ def _ranks_on(cluster, host):
 
 
 @pytest.mark.parametrize("how", ["kill-ranks", "link-down"])
-def test_lost_node_ends_the_job_within_10_s_naming_it_and_the_checkpoint_restarts(cluster, heat_reference,
-                                                                                  tmp_path, how):
+def test_lost_node_ends_the_job_within_10_s_naming_it_and_the_checkpoint_restarts(
+    cluster, heat_reference, tmp_path, how
+):
     out = tmp_path / "run"
     deck = [*HEAT, "--set", "run.t_end=0.005", "--set", "run.checkpoint_every=10"]
-    job = subprocess.Popen(cluster.mpiexec(zzhpc_run(*deck, "-o", out), nodes=cluster.hosts[:2], extra=KEEPALIVE),
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-                           env=cluster.env(clean_env(ZZHPC_SLOW_STEP="0.02")))
+    job = subprocess.Popen(
+        cluster.mpiexec(zzhpc_run(*deck, "-o", out), nodes=cluster.hosts[:2], extra=KEEPALIVE),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=cluster.env(clean_env(ZZHPC_SLOW_STEP="0.02")),
+    )
     try:
         deadline = time.time() + 120
         while not (out / "checkpoints" / "LATEST").exists():
@@ -257,7 +311,7 @@ def test_lost_node_ends_the_job_within_10_s_naming_it_and_the_checkpoint_restart
     while _ranks_on(cluster, "node0") + _ranks_on(cluster, "node1"):
         assert time.time() < deadline, "ranks left running"
         time.sleep(0.1)
-    latest = (out / "checkpoints" / (out / "checkpoints" / "LATEST").read_text().strip())
+    latest = out / "checkpoints" / (out / "checkpoints" / "LATEST").read_text().strip()
     step = int(re.search(r"(\d+)", latest.name).group(1))
     # The last checkpoint restarts (on the surviving node) and the run finishes as an uninterrupted one.
     run(cluster.mpiexec(zzhpc_run(*deck, "-o", out, "--restart", "auto"), nodes=["node0"]), cluster)

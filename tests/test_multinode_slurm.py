@@ -7,6 +7,7 @@ Checks: a real 2x2 job bitwise equal to a one-node run, with per-node local rank
 ranks finished on 3 nodes x 1 rank; a node's ranks killed mid-job: the job ends within 10 s, its log names
 the node on one line, and the last checkpoint finishes on the other node.
 """
+
 import json
 import os
 import signal
@@ -24,14 +25,25 @@ from slurm_cluster import SlurmCluster, missing_binaries
 
 OK, WHY = permitted()
 MISSING = missing_binaries()
-pytestmark = [pytest.mark.skipif(not OK, reason=WHY),
-              pytest.mark.skipif(bool(MISSING), reason=f"Slurm/munge not installed ({', '.join(MISSING)}): "
-                                                        "run scripts/setup_slurm.sh")]
+pytestmark = [
+    pytest.mark.skipif(not OK, reason=WHY),
+    pytest.mark.skipif(
+        bool(MISSING), reason=f"Slurm/munge not installed ({', '.join(MISSING)}): run scripts/setup_slurm.sh"
+    ),
+]
 
 DECK = str(ROOT / "examples" / "heat.toml")
 SITE = str(HERE / "netns-site.toml")
-RUN = ["--set", "heat.shape=[64,64]", "--set", "run.t_end=0.01", "--set", "run.output_every=0",
-       "--set", "run.checkpoint_every=40"]
+RUN = [
+    "--set",
+    "heat.shape=[64,64]",
+    "--set",
+    "run.t_end=0.01",
+    "--set",
+    "run.output_every=0",
+    "--set",
+    "run.checkpoint_every=40",
+]
 TWO_BY_TWO = ["--nodes", "2", "--ntasks-per-node", "2", "--time", "00:30:00"]
 
 
@@ -56,10 +68,10 @@ def reference(tmp_path_factory):
 
 
 def submit(slurm, out, *args, alloc=TWO_BY_TWO, **env):
-    argv = [sys.executable, "-m", "zzhpc", "sbatch", DECK, *alloc, "--site", SITE, *RUN, "-o", out, *args,
-            "--submit"]
-    proc = subprocess.run(slurm.client(argv), capture_output=True, text=True, timeout=120, cwd=ROOT,
-                          env=slurm.env(clean_env(), **env))
+    argv = [sys.executable, "-m", "zzhpc", "sbatch", DECK, *alloc, "--site", SITE, *RUN, "-o", out, *args, "--submit"]
+    proc = subprocess.run(
+        slurm.client(argv), capture_output=True, text=True, timeout=120, cwd=ROOT, env=slurm.env(clean_env(), **env)
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.strip()
 
@@ -98,10 +110,24 @@ if c.rank == 0:
 
 
 def test_srun_local_ranks_restart_at_zero_on_each_node(slurm):
-    proc = slurm.run("srun", "-N", "2", "--ntasks-per-node", "2", "--mpi=pmix", sys.executable, "-c", LOCAL,
-                     env=slurm.env(clean_env(OMPI_MCA_btl="tcp,self",
-                                             OMPI_MCA_btl_tcp_if_include=slurm.netns.subnet,
-                                             OMPI_MCA_oob_tcp_if_include=slurm.netns.subnet)))
+    proc = slurm.run(
+        "srun",
+        "-N",
+        "2",
+        "--ntasks-per-node",
+        "2",
+        "--mpi=pmix",
+        sys.executable,
+        "-c",
+        LOCAL,
+        env=slurm.env(
+            clean_env(
+                OMPI_MCA_btl="tcp,self",
+                OMPI_MCA_btl_tcp_if_include=slurm.netns.subnet,
+                OMPI_MCA_oob_tcp_if_include=slurm.netns.subnet,
+            )
+        ),
+    )
     rows = json.loads([line for line in proc.stdout.splitlines() if line.startswith("[[")][-1])
     assert rows == [[0, "node0", "0", 0], [1, "node0", "1", 1], [2, "node1", "0", 0], [3, "node1", "1", 1]]
 
@@ -119,8 +145,11 @@ def test_signal_checkpoint_requeue_finishes_bitwise_on_two_nodes(slurm, referenc
     _wait_for(lambda: (out / "diagnostics.csv").exists(), 120, "the solver to start")
     time.sleep(0.3)
     slurm.run("scancel", "--batch", "--signal=USR1", jid)
-    _wait_for(lambda: json.loads((out / "slurm_job.json").read_text())["state"] == "requeued", 120,
-              "the job to checkpoint and requeue")
+    _wait_for(
+        lambda: json.loads((out / "slurm_job.json").read_text())["state"] == "requeued",
+        120,
+        "the job to checkpoint and requeue",
+    )
     s = read_summary(out)
     assert s["status"] == "interrupted" and s["stop_signal"] == "SIGUSR1" and s["ranks"] == 4
     rec = slurm.wait_job(jid, timeout=180)
@@ -148,8 +177,9 @@ def test_checkpoint_of_two_nodes_finishes_on_three(slurm, reference, tmp_path):
 
 def _ranks_on(slurm, host):
     """Process ids of the zzhpc ranks inside ``host``'s namespace."""
-    pids = subprocess.run(["ip", "netns", "pids", slurm.netns.ns(host)], capture_output=True, text=True,
-                          timeout=20).stdout.split()
+    pids = subprocess.run(
+        ["ip", "netns", "pids", slurm.netns.ns(host)], capture_output=True, text=True, timeout=20
+    ).stdout.split()
     found = []
     for pid in pids:
         try:
@@ -171,8 +201,7 @@ def test_lost_node_ends_the_job_naming_it_and_the_checkpoint_finishes_elsewhere(
     t0 = time.time()
     for pid in victims:
         os.kill(pid, signal.SIGKILL)
-    _wait_for(lambda: not _ranks_on(slurm, "node0") and
-              slurm.job(jid)["JobState"] != "RUNNING", 10, "the job to end")
+    _wait_for(lambda: not _ranks_on(slurm, "node0") and slurm.job(jid)["JobState"] != "RUNNING", 10, "the job to end")
     elapsed = time.time() - t0
     print(f"job {jid} ended {elapsed:.1f} s after node1's ranks were killed")
     rec = slurm.wait_job(jid)

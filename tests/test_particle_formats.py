@@ -1,6 +1,7 @@
 """Particle formats in and out (.gro, extended XYZ, LAMMPS dump and data files, `zzhpc convert`): round trips
 here, and the files zzhpc writes read back by the tools that own the formats (MDAnalysis, ASE) in the peer
 environment."""
+
 import json
 import subprocess
 
@@ -17,10 +18,19 @@ PEER_PY = ROOT / ".peers" / "bin" / "python"
 
 def sample(n=7, seed=3):
     rng = np.random.default_rng(seed)
-    return Frame(positions=rng.uniform(0, 2.5, (n, 3)), velocities=rng.normal(0, 0.3, (n, 3)),
-                 box=np.array([2.5, 2.6, 2.7]), ids=np.arange(1, n + 1), types=np.array([1, 2] * 3 + [1])[:n],
-                 names=["OW", "HW1", "HW2"] * 3, resnames=["SOL"] * n, resids=np.arange(n) // 3 + 1,
-                 species=["O", "H", "H"] * 3, step=40, time=0.08)
+    return Frame(
+        positions=rng.uniform(0, 2.5, (n, 3)),
+        velocities=rng.normal(0, 0.3, (n, 3)),
+        box=np.array([2.5, 2.6, 2.7]),
+        ids=np.arange(1, n + 1),
+        types=np.array([1, 2] * 3 + [1])[:n],
+        names=["OW", "HW1", "HW2"] * 3,
+        resnames=["SOL"] * n,
+        resids=np.arange(n) // 3 + 1,
+        species=["O", "H", "H"] * 3,
+        step=40,
+        time=0.08,
+    )
 
 
 @pytest.mark.parametrize("fmt", ["gro", "xyz", "dump"])
@@ -49,16 +59,22 @@ def test_multi_frame_files_give_the_requested_frame(tmp_path):
         assert np.allclose(last.positions, b.positions) and last.step == 80
 
 
-@pytest.mark.parametrize("name, text, says", [
-    ("bad.gro", "title\nthree\n", "atom count"),
-    ("short.gro", "title\n5\n    1SOL     OW    1   0.100   0.200   0.300\n", "atom lines"),
-    ("bad.xyz", "2\nLattice=\"1 0 0 0 1 0 0 0 1\"\nO 0 0 0\n", "pos"),
-    ("bad.dump", "nothing here\n", "TIMESTEP"),
-])
+@pytest.mark.parametrize(
+    "name, text, says",
+    [
+        ("bad.gro", "title\nthree\n", "atom count"),
+        ("short.gro", "title\n5\n    1SOL     OW    1   0.100   0.200   0.300\n", "atom lines"),
+        ("bad.xyz", "2\nLattice=\"1 0 0 0 1 0 0 0 1\"\nO 0 0 0\n", "pos"),
+        ("bad.dump", "nothing here\n", "TIMESTEP"),
+    ],
+)
 def test_bad_files_are_one_line_errors(tmp_path, name, text, says):
     p = tmp_path / name
-    p.write_text(text.replace('Lattice="1 0 0 0 1 0 0 0 1"', 'Lattice="1 0 0 0 1 0 0 0 1" Properties=species:S:1')
-                 if name == "bad.xyz" else text)
+    p.write_text(
+        text.replace('Lattice="1 0 0 0 1 0 0 0 1"', 'Lattice="1 0 0 0 1 0 0 0 1" Properties=species:S:1')
+        if name == "bad.xyz"
+        else text
+    )
     reader = {"gro": read_gro, "xyz": read_xyz, "dump": read_dump}[name.split(".")[1]]
     with pytest.raises(InputError) as exc:
         reader(p)
@@ -70,10 +86,34 @@ def runs(tmp_path_factory):
     """A short LJ melt and a short TIP3P water run, each with a trajectory of several frames."""
     tmp = tmp_path_factory.mktemp("runs")
     lj, water = tmp / "lj", tmp / "water"
-    run_zzhpc(0, "run", ROOT / "examples" / "lj_melt.toml", "-o", lj, "--set", "md.cells=[4,4,4]",
-              "--set", "run.steps=40", "--set", "run.output_every=20", "-q", check=True)
-    run_zzhpc(0, "run", ROOT / "examples" / "water_tip3p.toml", "-o", water, "--set", "run.steps=4",
-              "--set", "run.output_every=2", "-q", check=True)
+    run_zzhpc(
+        0,
+        "run",
+        ROOT / "examples" / "lj_melt.toml",
+        "-o",
+        lj,
+        "--set",
+        "md.cells=[4,4,4]",
+        "--set",
+        "run.steps=40",
+        "--set",
+        "run.output_every=20",
+        "-q",
+        check=True,
+    )
+    run_zzhpc(
+        0,
+        "run",
+        ROOT / "examples" / "water_tip3p.toml",
+        "-o",
+        water,
+        "--set",
+        "run.steps=4",
+        "--set",
+        "run.output_every=2",
+        "-q",
+        check=True,
+    )
     return {"lj": lj, "water": water}
 
 
@@ -106,6 +146,7 @@ def test_mdanalysis_and_ase_read_what_zzhpc_writes(runs, tmp_path):
     if not PEER_PY.exists():
         pytest.skip("peer environment .peers/ not set up (make peers)")
     from zzhpc.solvers.md.datafile import read_data, write_data  # noqa: F401
+
     water, lj = runs["water"] / "trajectory.h5md", runs["lj"] / "trajectory.h5md"
     files = {}
     for src, stem in ((water, "w"), (lj, "lj")):
@@ -123,8 +164,13 @@ def test_mdanalysis_and_ase_read_what_zzhpc_writes(runs, tmp_path):
         "lj.lammpstrj.ase": ("ase", str(files["lj.lammpstrj"]), "lammps-dump-text", {}),
         "lj.xyz": ("ase", str(files["lj.xyz"]), "extxyz", {}),
     }
-    proc = subprocess.run([str(PEER_PY), str(ROOT / "tests" / "peer_formats.py")], input=json.dumps(req),
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [str(PEER_PY), str(ROOT / "tests" / "peer_formats.py")],
+        input=json.dumps(req),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     got = json.loads(proc.stdout.strip().splitlines()[-1])
     wl = list(h5md_frames(water, "all"))[-1]
@@ -136,8 +182,12 @@ def test_mdanalysis_and_ase_read_what_zzhpc_writes(runs, tmp_path):
         assert np.allclose(got[key]["box"], wl.box, atol=1e-3), key
     assert got["w.gro"]["names"][:3] == ["OW", "HW1", "HW2"]
     # ASE: angstrom (it converts .gro nm itself); chemical symbols from the XYZ species column
-    for key, ref, tol in (("w.xyz", wl, 1e-6), ("w.gro.ase", wl, 6e-3), ("lj.lammpstrj.ase", ll, 1e-6),
-                          ("lj.xyz", ll, 1e-6)):
+    for key, ref, tol in (
+        ("w.xyz", wl, 1e-6),
+        ("w.gro.ase", wl, 6e-3),
+        ("lj.lammpstrj.ase", ll, 1e-6),
+        ("lj.xyz", ll, 1e-6),
+    ):
         assert got[key]["n"] == ref.n, key
         assert np.abs(np.array(got[key]["pos"]) - ref.positions).max() < tol, key
     assert got["w.xyz"]["symbols"][:3] == ["O", "H", "H"]

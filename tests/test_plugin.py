@@ -1,6 +1,7 @@
 """A solver from another package (examples/plugin, Gray-Scott): pip-installed, discovered by `zzhpc run`
 and `zzhpc info`, run under MPI with checkpoint/restart (bitwise), the same on 1 and 2 ranks and on numpy
 and torch, validated, and its kernel picked up by `zzhpc check-backend`."""
+
 import csv
 import json
 import os
@@ -13,8 +14,21 @@ import pytest
 from conftest import ROOT, install_example_package, read_summary, zzhpc_cmd
 
 DECK = str(ROOT / "examples" / "plugin" / "grayscott.toml")
-SMALL = ["--set", "grayscott.shape=[40,36]", "--set", "grayscott.square=0.3", "--set", "run.steps=40",
-         "--set", "run.checkpoint_every=20", "--set", "run.output_every=0", "--set", "run.diag_every=10", "-q"]
+SMALL = [
+    "--set",
+    "grayscott.shape=[40,36]",
+    "--set",
+    "grayscott.square=0.3",
+    "--set",
+    "run.steps=40",
+    "--set",
+    "run.checkpoint_every=20",
+    "--set",
+    "run.output_every=0",
+    "--set",
+    "run.diag_every=10",
+    "-q",
+]
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +38,12 @@ def env(tmp_path_factory):
 
 
 def zz(env, ranks, *args, timeout=300, check=True):
-    proc = subprocess.run(zzhpc_cmd(ranks, *args), capture_output=True, text=True, timeout=timeout, env=env,
-                          cwd=ROOT)
+    proc = subprocess.run(zzhpc_cmd(ranks, *args), capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
     if check and proc.returncode != 0:
-        raise AssertionError(f"zzhpc {' '.join(map(str, args))} failed ({proc.returncode}):\n"
-                             f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        raise AssertionError(
+            f"zzhpc {' '.join(map(str, args))} failed ({proc.returncode}):\n"
+            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
     return proc
 
 
@@ -90,8 +105,19 @@ def test_validation_cases_pass(env):
 
 
 def test_bad_key_is_one_line_exit_2(env, tmp_path):
-    proc = zz(env, 2, "run", DECK, "-o", tmp_path, "--set", "grayscott.mode=[1,2,3]", "--set",
-              "grayscott.initial='mode'", check=False)
+    proc = zz(
+        env,
+        2,
+        "run",
+        DECK,
+        "-o",
+        tmp_path,
+        "--set",
+        "grayscott.mode=[1,2,3]",
+        "--set",
+        "grayscott.initial='mode'",
+        check=False,
+    )
     assert proc.returncode == 2 and "grayscott.mode" in proc.stderr and "2 entries" in proc.stderr
 
 
@@ -130,8 +156,10 @@ def test_scaled_and_projected_by_the_same_code(env, tmp_path):
     zz(env, 0, "scale", deck, "-o", out, "--no-plots", "--timeout", "240")
     with open(out / "runs.csv") as fh:
         runs = list(csv.DictReader(fh))
-    assert [(r["status"], int(r["ranks"]), int(r["units"])) for r in runs] == \
-        [("done", 1, 48 * 40), ("done", 2, 2 * 48 * 40)]
+    assert [(r["status"], int(r["ranks"]), int(r["units"])) for r in runs] == [
+        ("done", 1, 48 * 40),
+        ("done", 2, 2 * 48 * 40),
+    ]
     assert "shape = [96, 40]" in (out / "runs" / "p0002-r1" / "deck.toml").read_text()
     net = tmp_path / "net.json"
     net.write_text(json.dumps(NETWORK))
@@ -142,7 +170,7 @@ def test_scaled_and_projected_by_the_same_code(env, tmp_path):
     # Two ranks split the doubled mesh along its first axis: one halo exchange of two components per step.
     two = cal["points"][1]
     assert two["work"] == 48 * 40 and two["comm_s"] >= 2 * (2e-6 + 2 * 8 * 40 / 1e10)
-    cal["c_s_per_unit"] = max(cal["c_s_per_unit"], 1e-9)      # noise guard for the CLI's c > 0 check
+    cal["c_s_per_unit"] = max(cal["c_s_per_unit"], 1e-9)  # noise guard for the CLI's c > 0 check
     cal["mem_bytes_per_unit"] = max(cal["mem_bytes_per_unit"], 8.0)
     cal_path.write_text(json.dumps(cal))
     pred = zz(env, 0, "project", "predict", cal_path, "--units", "1e12", "--cards", "1000").stdout

@@ -1,5 +1,6 @@
 """backend.precision: the mixed mode of the LJ MD kernels (float32 pairs, float64 sums), its run, and the
 solvers that have no mixed mode refusing it with one line naming backend.precision."""
+
 import numpy as np
 import pytest
 
@@ -33,8 +34,9 @@ def test_lj_mixed_run_follows_float64(tmp_path):
     """in.lj, 864 atoms, 100 steps: the mixed run's thermo within 1e-7 of the float64 run's."""
     rows = {}
     for prec in ("uniform", "mixed"):
-        _, rows[prec] = run_inprocess(md_deck(run={"steps": 100, "diag_every": 100}, backend={"precision": prec}),
-                                      str(tmp_path / prec))
+        _, rows[prec] = run_inprocess(
+            md_deck(run={"steps": 100, "diag_every": 100}, backend={"precision": prec}), str(tmp_path / prec)
+        )
     for k in ("pe", "ke", "etotal", "press"):
         assert rows["mixed"][-1][k] == pytest.approx(rows["uniform"][-1][k], rel=1e-7)
     assert rows["mixed"][-1]["pe"] != rows["uniform"][-1]["pe"]

@@ -1,4 +1,5 @@
 """Interruptions never lose data: SIGKILL during checkpoint writes, a full disk during output."""
+
 import random
 import signal
 import subprocess
@@ -38,9 +39,11 @@ def test_sigkill_during_checkpoint_writes_never_damages_the_latest(tmp_path):
     trials, partial_seen, step = 60, 0, 0
     from zzhpc.io.checkpoint import CheckpointManager, is_complete
     from mpi4py import MPI
+
     for _ in range(trials):
-        proc = subprocess.Popen([sys.executable, str(script), str(d), str(step)], stdout=subprocess.PIPE,
-                                env=clean_env(), text=True)
+        proc = subprocess.Popen(
+            [sys.executable, str(script), str(d), str(step)], stdout=subprocess.PIPE, env=clean_env(), text=True
+        )
         assert proc.stdout.readline().strip() == "ready"
         time.sleep(rng.uniform(0.0, 0.25))
         proc.send_signal(signal.SIGKILL)
@@ -61,8 +64,7 @@ def test_sigkill_during_checkpoint_writes_never_damages_the_latest(tmp_path):
 def test_sigkill_of_a_run_then_restart_is_bitwise(tmp_path):
     """End to end under mpiexec: kill -9 the whole job mid-run (checkpointing every step), restart from
     the newest complete checkpoint, and finish with the uninterrupted run's field, bitwise."""
-    args = ["run", DECK, "-q", "--set", "heat.shape=[64,64]", "--set", "run.t_end=0.003",
-            "--set", "run.output_every=0"]
+    args = ["run", DECK, "-q", "--set", "heat.shape=[64,64]", "--set", "run.t_end=0.003", "--set", "run.output_every=0"]
     ref_dir = tmp_path / "ref"
     run_zzhpc(2, *args, "-o", ref_dir, check=True)
     s_ref = read_summary(ref_dir)
@@ -71,10 +73,27 @@ def test_sigkill_of_a_run_then_restart_is_bitwise(tmp_path):
     rng = random.Random(7)
     for trial in range(3):
         out = tmp_path / f"k{trial}"
-        proc = subprocess.Popen(["mpiexec", "-n", "2", sys.executable, "-m", "zzhpc", *args, "-o", str(out),
-                                 "--set", "run.checkpoint_every=1", "--set", "run.plugins=['slow:seconds=0.002']"],
-                                env=clean_env(),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            [
+                "mpiexec",
+                "-n",
+                "2",
+                sys.executable,
+                "-m",
+                "zzhpc",
+                *args,
+                "-o",
+                str(out),
+                "--set",
+                "run.checkpoint_every=1",
+                "--set",
+                "run.plugins=['slow:seconds=0.002']",
+            ],
+            env=clean_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = time.time() + 60
         while not (out / "checkpoints" / "LATEST").exists() and time.time() < deadline:
             time.sleep(0.05)
@@ -91,11 +110,29 @@ def test_sigkill_of_a_run_then_restart_is_bitwise(tmp_path):
 
 
 def test_second_run_into_a_busy_output_dir_is_refused_and_the_first_finishes(tmp_path):
-    args = ["run", DECK, "-q", "--set", "heat.shape=[64,64]", "--set", "run.t_end=0.03",
-            "--set", "run.output_every=0", "--set", "run.checkpoint_every=50", "-o", str(tmp_path / "r")]
-    first = subprocess.Popen(["mpiexec", "-n", "2", sys.executable, "-m", "zzhpc", *args,
-                              "--set", "run.plugins=['slow:seconds=0.01']"], env=clean_env(), stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+    args = [
+        "run",
+        DECK,
+        "-q",
+        "--set",
+        "heat.shape=[64,64]",
+        "--set",
+        "run.t_end=0.03",
+        "--set",
+        "run.output_every=0",
+        "--set",
+        "run.checkpoint_every=50",
+        "-o",
+        str(tmp_path / "r"),
+    ]
+    first = subprocess.Popen(
+        ["mpiexec", "-n", "2", sys.executable, "-m", "zzhpc", *args, "--set", "run.plugins=['slow:seconds=0.01']"],
+        env=clean_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         deadline = time.time() + 60
         while not (tmp_path / "r" / "diagnostics.csv").exists() and time.time() < deadline:
@@ -115,14 +152,20 @@ def test_second_run_into_a_busy_output_dir_is_refused_and_the_first_finishes(tmp
     s = read_summary(tmp_path / "r")
     assert s["status"] == "done" and not s["restarted_from"]
     after = jobs(tmp_path)["r"]
-    assert after["state"] == "done", after     # the lock file stays; the lock went with the process
+    assert after["state"] == "done", after  # the lock file stays; the lock went with the process
 
 
 def test_kill_session_ends_mpiexec_and_every_rank():
     """The ranks of an mpiexec job are not in mpiexec's process group; kill_session reaches them all."""
-    proc = subprocess.Popen(["mpiexec", "-n", "2", "sleep", "60"], env=clean_env(), start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        ["mpiexec", "-n", "2", "sleep", "60"],
+        env=clean_env(),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     from zzhpc.cluster.procs import session_pids
+
     deadline = time.time() + 30
     while len(session_pids(proc.pid)) < 3 and time.time() < deadline:
         time.sleep(0.05)
@@ -145,12 +188,26 @@ def small_fs(tmp_path):
 
 def test_full_disk_is_a_clear_error_and_latest_stays_complete(small_fs):
     out = small_fs / "run"
-    proc = run_zzhpc(2, "run", DECK, "-o", out, "-q", "--set", "run.checkpoint_every=20",
-                     "--set", "run.output_every=20", "--set", "heat.shape=[100,100]", timeout=120)
+    proc = run_zzhpc(
+        2,
+        "run",
+        DECK,
+        "-o",
+        out,
+        "-q",
+        "--set",
+        "run.checkpoint_every=20",
+        "--set",
+        "run.output_every=20",
+        "--set",
+        "heat.shape=[100,100]",
+        timeout=120,
+    )
     assert proc.returncode != 0
     mine = [ln for ln in proc.stderr.splitlines() if ln.startswith("zzhpc")]
     assert mine and "could not be written: no space left on device" in mine[0], proc.stderr[-3000:]
     from zzhpc.io.checkpoint import is_complete
+
     latest = (out / "checkpoints" / "LATEST").read_text().split()[0]
     assert is_complete(out / "checkpoints" / latest)
 

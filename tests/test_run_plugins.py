@@ -1,5 +1,6 @@
 """The run loop's plug-ins (issue 21, item 5): user callbacks with every(n, fn), plug-ins named in the deck,
 CollectiveError, and the device name in provenance (item 7)."""
+
 import pytest
 from mpi4py import MPI
 
@@ -12,8 +13,9 @@ from zzhpc.errors import CollectiveError, ConfigError, InputError, SimulationErr
 
 
 def heat_cfg(outdir, *sets):
-    deck = apply_overrides(load_deck(str(ROOT / "examples" / "heat.toml")),
-                           ["heat.shape=[16,16]", "run.steps=12", "run.t_end=1.0", *sets])
+    deck = apply_overrides(
+        load_deck(str(ROOT / "examples" / "heat.toml")), ["heat.shape=[16,16]", "run.steps=12", "run.t_end=1.0", *sets]
+    )
     deck["output"]["dir"] = str(outdir)
     return resolve(deck, 1)
 
@@ -21,8 +23,14 @@ def heat_cfg(outdir, *sets):
 def test_every_calls_back_on_its_steps_and_sees_the_loop(tmp_path):
     seen = []
     cls, cfg = heat_cfg(tmp_path / "a")
-    summary = run(cls, cfg, MPI.COMM_SELF, quiet=True, install_signals=False,
-                  plugins=[every(5, lambda loop: seen.append((loop.solver.step, loop.run_id)))])
+    summary = run(
+        cls,
+        cfg,
+        MPI.COMM_SELF,
+        quiet=True,
+        install_signals=False,
+        plugins=[every(5, lambda loop: seen.append((loop.solver.step, loop.run_id)))],
+    )
     assert [s for s, _ in seen] == [5, 10] and {r for _, r in seen} == {summary["run_id"]}
 
 
@@ -31,6 +39,7 @@ def test_a_plugin_can_stop_the_run_cleanly(tmp_path):
         def after_step(self, loop):
             if loop.solver.step == 7:
                 loop.stop("interrupted")
+
     cls, cfg = heat_cfg(tmp_path / "b")
     summary = run(cls, cfg, MPI.COMM_SELF, quiet=True, install_signals=False, plugins=[StopAt()])
     assert summary["status"] == "interrupted" and summary["steps"] == 7
@@ -43,14 +52,20 @@ def test_fault_plugin_from_the_deck_and_a_failed_summary(tmp_path):
         run(cls, cfg, MPI.COMM_SELF, quiet=True, install_signals=False)
     assert isinstance(err.value, CollectiveError) and err.value.exit_code == 3
     import json
+
     s = json.loads((tmp_path / "c" / "summary.json").read_text())
     assert s["status"] == "failed" and s["failed_at_step"] == 4 and "non-finite" in s["reason"]
 
 
-@pytest.mark.parametrize("spec, words", [("nosuch", "no plug-in 'nosuch'"),
-                                         ("fault:kind=boom,rank=0,step=1", "expected fault:kind=raise|kill|nan"),
-                                         ("slow:seconds", "'seconds' is not key=value"),
-                                         ("slow:sec=1", "takes ('seconds',)")])
+@pytest.mark.parametrize(
+    "spec, words",
+    [
+        ("nosuch", "no plug-in 'nosuch'"),
+        ("fault:kind=boom,rank=0,step=1", "expected fault:kind=raise|kill|nan"),
+        ("slow:seconds", "'seconds' is not key=value"),
+        ("slow:sec=1", "takes ('seconds',)"),
+    ],
+)
 def test_bad_plugin_spec_is_a_config_error(tmp_path, spec, words):
     with pytest.raises(ConfigError, match="run.plugins") as err:
         heat_cfg(tmp_path, f"run.plugins=['{spec}']")
@@ -74,6 +89,7 @@ def test_a_backends_device_name_reaches_provenance():
 
         def device_name(self):
             return "Test Card 9000"
+
     rec = provenance(MPI.COMM_SELF, backend=CardBackend())
     assert rec["gpu_model"] == "Test Card 9000" and rec["device_model"] == "Test Card 9000"
     rec = provenance(MPI.COMM_SELF, backend=NumpyBackend())

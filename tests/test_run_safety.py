@@ -1,5 +1,6 @@
 """Issue 22: a run never loses or mixes data, every failure a user can cause is one line, every file says
 where it came from. One test (or more) per numbered problem of the issue."""
+
 import hashlib
 import json
 import os
@@ -63,11 +64,13 @@ def test_pruning_keeps_the_newest_written_and_never_the_other_runs():
     the pruning kept the highest steps and deleted b's own checkpoint, so LATEST named a missing file."""
     import tempfile
     from zzhpc.io.checkpoint import CheckpointManager, checkpoint_info, read_latest
+
     d = tempfile.mkdtemp()
     comm = MPI.COMM_SELF
 
     def write(step):
         return lambda f: f.create_dataset("x", data=np.full(4, float(step)))
+
     a = CheckpointManager(d, comm, keep=3, run_id="aaaa")
     for s in (1000, 1200, 1311):
         a.save(s, write(s), {"time": s})
@@ -94,6 +97,7 @@ def test_restart_auto_never_picks_another_runs_checkpoint_and_jobs_tells(tmp_pat
     s1 = read_summary(d)
     ck = d / "checkpoints"
     from zzhpc.io.checkpoint import CheckpointManager
+
     other = CheckpointManager(str(ck), MPI.COMM_SELF, keep=5, run_id="0ther0ther00")
     latest_text = (ck / "LATEST").read_text()
     other.save(99999, lambda f: None, {"time": 1.0, "solver": "heat"})
@@ -157,9 +161,14 @@ def test_unwritable_output_folder_is_one_line(tmp_path):
 def test_unwritable_json_is_refused_before_the_first_case(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x\n")
-    proc = subprocess.run([sys.executable, "-m", "zzhpc", "validate", "heat-mode-decay", "--quick", "--json",
-                           str(blocker / "v.json")], capture_output=True, text=True, timeout=300, env=clean_env(),
-                          cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "zzhpc", "validate", "heat-mode-decay", "--quick", "--json", str(blocker / "v.json")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=clean_env(),
+        cwd=ROOT,
+    )
     assert proc.returncode == 2 and "--json" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     assert "heat-mode-decay" not in proc.stdout  # no case ran
 
@@ -167,24 +176,41 @@ def test_unwritable_json_is_refused_before_the_first_case(tmp_path):
 # 5. Physical blow-ups -----------------------------------------------------------------------------------
 def test_lost_atoms_write_a_failed_summary_and_jobs_says_failed(tmp_path):
     out = tmp_path / "L"
-    proc = run_zzhpc(2, "run", LJ, "-o", out, "-q", "--set", "md.cells=[4,4,4]", "--set", "run.dt=0.5",
-                     "--set", "run.steps=400", "--set", "run.diag_every=1000", timeout=300)
+    proc = run_zzhpc(
+        2,
+        "run",
+        LJ,
+        "-o",
+        out,
+        "-q",
+        "--set",
+        "md.cells=[4,4,4]",
+        "--set",
+        "run.dt=0.5",
+        "--set",
+        "run.steps=400",
+        "--set",
+        "run.diag_every=1000",
+        timeout=300,
+    )
     lines = zlines(proc)
     assert proc.returncode == 3 and len(lines) == 1, proc.stderr
     assert "periodic box" in lines[0] and "run.dt" in lines[0] and "non-periodic" not in lines[0], lines[0]
     assert "0 atom(s)" not in proc.stderr
     s = read_summary(out)
-    assert s["status"] == "failed" and s["failed_at_step"] > 0 and s["reason"] == lines[0][len("zzhpc: "):]
+    assert s["status"] == "failed" and s["failed_at_step"] > 0 and s["reason"] == lines[0][len("zzhpc: ") :]
     state = jobs(tmp_path)["L"]
     assert state["state"] == "failed" and f"at step {s['failed_at_step']}" in state["detail"]
 
 
-@pytest.mark.parametrize("periodic, words", [(True, "to be wrapped into the periodic box"),
-                                             (False, "crossed the wall of the box along x")])
+@pytest.mark.parametrize(
+    "periodic, words", [(True, "to be wrapped into the periodic box"), (False, "crossed the wall of the box along x")]
+)
 def test_lost_atoms_message_fits_the_box(periodic, words):
     from zzhpc.device import get_backend
     from zzhpc.errors import CollectiveError, SimulationError
     from zzhpc.particles import Domain
+
     dom = Domain(MPI.COMM_SELF, get_backend("numpy"), [0.0] * 3, [5.0] * 3, [periodic, True, True], 1.0)
     atoms = {"x": np.array([[7.5, 1.0, 1.0], [1.0, 1.0, 1.0]])}
     with pytest.raises(SimulationError) as err:
@@ -196,8 +222,21 @@ def test_lost_atoms_message_fits_the_box(periodic, words):
 # 6. Provenance in every file ----------------------------------------------------------------------------
 def test_every_file_holds_provenance_and_none_is_empty(tmp_path):
     out = tmp_path / "M"
-    run_zzhpc(2, "run", LJ, "-o", out, "-q", "--set", "md.cells=[4,4,4]", "--set", "run.steps=20",
-              "--set", "run.output_every=10", check=True)
+    run_zzhpc(
+        2,
+        "run",
+        LJ,
+        "-o",
+        out,
+        "-q",
+        "--set",
+        "md.cells=[4,4,4]",
+        "--set",
+        "run.steps=20",
+        "--set",
+        "run.output_every=10",
+        check=True,
+    )
     s = read_summary(out)
     assert s["outputs"]["fields"] == [] and not list(out.glob("fields/fields_*.h5"))  # md writes H5MD only
     with h5py.File(out / "trajectory.h5md", "r") as f:
@@ -216,8 +255,10 @@ def test_every_file_holds_provenance_and_none_is_empty(tmp_path):
 def test_png_and_dcd_outputs_are_stamped(tmp_path):
     from zzhpc.io.provenance import read_png_provenance, stamp_outputs
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots()
     ax.plot([0, 1])
     fig.savefig(tmp_path / "p.png")
@@ -228,15 +269,29 @@ def test_png_and_dcd_outputs_are_stamped(tmp_path):
     stamp_outputs(str(tmp_path), dict(rec, run_id="r2"))  # a second stamp replaces the first
     assert read_png_provenance(tmp_path / "p.png")["run_id"] == "r2"
     import matplotlib.image as mpimg
-    assert mpimg.imread(tmp_path / "p.png").shape[2] == 4   # still a valid PNG
+
+    assert mpimg.imread(tmp_path / "p.png").shape[2] == 4  # still a valid PNG
     assert json.loads((tmp_path / "t.dcd.provenance.json").read_text())["provenance"]["run_id"] == "r2"
 
 
 def test_restart_records_the_keys_it_could_not_change(tmp_path):
     out = tmp_path / "M"
     run_zzhpc(0, "run", LJ, "-o", out, "-q", "--set", "md.cells=[4,4,4]", "--set", "run.steps=10", check=True)
-    run_zzhpc(0, "run", LJ, "-o", out, "-q", "--set", "md.cells=[3,3,3]", "--set", "run.steps=20",
-              "--restart", "auto", check=True)
+    run_zzhpc(
+        0,
+        "run",
+        LJ,
+        "-o",
+        out,
+        "-q",
+        "--set",
+        "md.cells=[3,3,3]",
+        "--set",
+        "run.steps=20",
+        "--restart",
+        "auto",
+        check=True,
+    )
     s = read_summary(out)
     assert s["provenance"]["restart_changed"] == {"md.cells": {"checkpoint": [4, 4, 4], "now": [3, 3, 3]}}
 
@@ -254,8 +309,14 @@ def test_steps_and_t_end_together_are_said(tmp_path):
 
 
 def test_bench_list_names_the_cases():
-    proc = subprocess.run([sys.executable, "-m", "zzhpc", "bench", "--list"], capture_output=True, text=True,
-                          timeout=120, env=clean_env(), cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "zzhpc", "bench", "--list"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=clean_env(),
+        cwd=ROOT,
+    )
     assert proc.returncode == 0 and "heat-step" in proc.stdout
 
 
@@ -266,10 +327,12 @@ def test_setup_drops_pips_false_alarm_about_h5py(tmp_path):
     end = text.index('return "${PIPESTATUS[0]}"; }', start) + len('return "${PIPESTATUS[0]}"; }')
     fake = tmp_path / "bin" / "pip"
     fake.parent.mkdir()
-    fake.write_text("#!/bin/sh\necho \"ERROR: pip's dependency resolver does not currently take into account all "
-                    "the packages that are installed. This behaviour is the source of the following dependency "
-                    "conflicts.\" >&2\necho 'zzhpc 0.1.0 requires h5py>=3.6, which is not installed.' >&2\n"
-                    "echo 'ERROR: a real failure' >&2\nexit 0\n")
+    fake.write_text(
+        "#!/bin/sh\necho \"ERROR: pip's dependency resolver does not currently take into account all "
+        "the packages that are installed. This behaviour is the source of the following dependency "
+        "conflicts.\" >&2\necho 'zzhpc 0.1.0 requires h5py>=3.6, which is not installed.' >&2\n"
+        "echo 'ERROR: a real failure' >&2\nexit 0\n"
+    )
     fake.chmod(0o755)
     script = f'VENV={tmp_path}\n{text[start:end]}\npipq foo\n'
     proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30)
@@ -279,6 +342,7 @@ def test_setup_drops_pips_false_alarm_about_h5py(tmp_path):
 
 
 def test_info_prints_no_nul_byte():
-    proc = subprocess.run([sys.executable, "-m", "zzhpc", "info"], capture_output=True, timeout=120,
-                          env=clean_env(), cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "zzhpc", "info"], capture_output=True, timeout=120, env=clean_env(), cwd=ROOT
+    )
     assert proc.returncode == 0 and b"MPI:" in proc.stdout and b"\x00" not in proc.stdout

@@ -1,4 +1,5 @@
 """zzhpc scale / zzhpc project: sweep, resume, tables and plots, performance model, microbenchmark."""
+
 import csv
 import json
 import signal
@@ -33,9 +34,17 @@ repeat = 1
 """
 
 
-@pytest.mark.parametrize("value,factor,expect", [
-    (8, 3, 24), ([64, 64], 2, [128, 64]), ([64, 64], 4, [128, 128]), ([10, 10, 10], 6, [30, 20, 10]),
-    ([16, 16, 16], 8, [32, 32, 32]), ([5], 1, [5])])
+@pytest.mark.parametrize(
+    "value,factor,expect",
+    [
+        (8, 3, 24),
+        ([64, 64], 2, [128, 64]),
+        ([64, 64], 4, [128, 128]),
+        ([10, 10, 10], 6, [30, 20, 10]),
+        ([16, 16, 16], 8, [32, 32, 32]),
+        ([5], 1, [5]),
+    ],
+)
 def test_weak_scaling_multiplies_units_by_p(value, factor, expect):
     assert scale_value(value, factor) == expect
 
@@ -72,8 +81,9 @@ def resumed_sweep(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sweep")
     deck, out = tmp / "heat_sweep.toml", tmp / "sweep"
     deck.write_text(SWEEP_DECK)
-    proc = subprocess.Popen(_scale_cmd(deck, out), cwd=ROOT, env=clean_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        _scale_cmd(deck, out), cwd=ROOT, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     first = out / "runs" / "p0001-r1" / "state.json"
     t0 = time.time()
     while time.time() - t0 < 240:
@@ -88,10 +98,16 @@ def resumed_sweep(tmp_path_factory):
     second = out / "runs" / "p0002-r1" / "state.json"
     state2 = json.loads(second.read_text()) if second.is_file() else {"status": "pending"}
     mtime = (out / "runs" / "p0001-r1" / "out" / "summary.json").stat().st_mtime
-    res = subprocess.run(_scale_cmd(deck, out), cwd=ROOT, env=clean_env(), capture_output=True, text=True,
-                         timeout=300)
-    return {"out": out, "rc1": proc.returncode, "err1": err1, "state1": state1, "state2": state2,
-            "mtime": mtime, "resume": res}
+    res = subprocess.run(_scale_cmd(deck, out), cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=300)
+    return {
+        "out": out,
+        "rc1": proc.returncode,
+        "err1": err1,
+        "state1": state1,
+        "state2": state2,
+        "mtime": mtime,
+        "resume": res,
+    }
 
 
 def test_interrupted_sweep_resumes_without_rerunning(resumed_sweep):
@@ -133,6 +149,7 @@ def test_sweep_writes_csv_markdown_png(resumed_sweep):
 @pytest.fixture(scope="module")
 def network():
     from zzhpc.scaling.microbench import measure
+
     return measure(2, quick=True, timeout=120)
 
 
@@ -149,6 +166,7 @@ def test_model_reproduces_calibration_and_flags_too_big(resumed_sweep, network):
     from zzhpc.scaling.calibration import calibrate_sweep
     from zzhpc.scaling.model import predict
     from zzhpc.scaling.targets import Cards, params_for, project
+
     cal, checks = calibrate_sweep(str(resumed_sweep["out"]), [1, 2], network)
     assert len(checks) == 2 and all(c["calibration"] for c in checks)
     for q in cal["points"]:
@@ -174,17 +192,34 @@ def test_project_cli_calibrate_predict_headline(resumed_sweep, network, tmp_path
     net.write_text(json.dumps(network))
     cal = tmp_path / "heat.cal.json"
     run = [sys.executable, "-m", "zzhpc", "project"]
-    res = subprocess.run(run + ["calibrate", str(resumed_sweep["out"]), "--network", str(net), "-o", str(cal),
-                               "--fit", "origin"],
-                         capture_output=True, text=True, timeout=120, cwd=ROOT, env=clean_env())
+    res = subprocess.run(
+        run + ["calibrate", str(resumed_sweep["out"]), "--network", str(net), "-o", str(cal), "--fit", "origin"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=clean_env(),
+    )
     assert res.returncode == 0, res.stderr
     assert "| 1 | calibration |" in res.stdout and "| 2 | calibration |" in res.stdout
-    res = subprocess.run(run + ["predict", str(cal), "--units", "1e15", "--cards", "4", "--memory-gb", "2"],
-                         capture_output=True, text=True, timeout=120, cwd=ROOT, env=clean_env())
+    res = subprocess.run(
+        run + ["predict", str(cal), "--units", "1e15", "--cards", "4", "--memory-gb", "2"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=clean_env(),
+    )
     assert res.returncode == 0, res.stderr
     assert "**NO**" in res.stdout
-    res = subprocess.run(run + ["headline", "--cal", str(cal), "--cards", "60000"],
-                         capture_output=True, text=True, timeout=120, cwd=ROOT, env=clean_env())
+    res = subprocess.run(
+        run + ["headline", "--cal", str(cal), "--cards", "60000"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=clean_env(),
+    )
     assert res.returncode == 0, res.stderr
     assert "10^15-point mesh" in res.stdout and "Largest problem that fits on 60,000 cards" in res.stdout
 
@@ -210,21 +245,22 @@ def test_incompressible_communication_model():
     """Halo exchanges per scatter, MatMult and V-cycle level; allreduces per CG iteration."""
     from zzhpc.solvers.incompressible.perfmodel import CG_REDUCTIONS, multigrid_sizes
     from zzhpc.solvers.incompressible.perfmodel import step_model as incompressible
+
     net = {"latency_s": 1e-6, "bandwidth_Bps": 1e10, "alltoall_Bps_per_rank": 1e10, "allreduce_latency_s": 2e-6}
     params = {"shape": [64, 64, 64], "pressure_its": 12.0, "momentum_its": 36.0, "diag_every": 10**9}
     one = incompressible(params, 1, net)
-    assert one["halo"] == 0 and one["reduction"] == 0 and one["work"] == 64 ** 3
+    assert one["halo"] == 0 and one["reduction"] == 0 and one["work"] == 64**3
     two = incompressible(params, 2, net)
     # 2 ranks: the reductions are (3 per CG iteration + 1) allreduces of one latency each.
     assert two["reduction"] == pytest.approx((CG_REDUCTIONS * 48 + 1) * 2e-6)
-    face = 2 * (1e-6 + 8 * 64 * 64 / 1e10)              # one exchange of a 64 x 64 face both ways
+    face = 2 * (1e-6 + 8 * 64 * 64 / 1e10)  # one exchange of a 64 x 64 face both ways
     assert two["halo"] > (8 + 36 + 12 * (1 + 7)) * face  # scatters, momentum and pressure MatMults, V-cycles
-    sizes = multigrid_sizes(64 ** 3)
-    assert sizes[0] == 64 ** 3 and sizes[-1] <= 50 and all(a > b for a, b in zip(sizes, sizes[1:]))
+    sizes = multigrid_sizes(64**3)
+    assert sizes[0] == 64**3 and sizes[-1] <= 50 and all(a > b for a, b in zip(sizes, sizes[1:]))
     # Coarse levels have smaller faces than the finest; the coarsest is gathered (2 latencies on 2 ranks).
     assert two["halo"] < (8 + 36 + 12 * (1 + 7 * (len(sizes) - 1))) * face + 12 * 2 * 1e-6
     assert incompressible(dict(params, pressure_its=24.0), 2, net)["halo"] > two["halo"]
-    big = incompressible(dict(params, shape=[10 ** 5] * 3), 60000, net)
+    big = incompressible(dict(params, shape=[10**5] * 3), 60000, net)
     assert big["halo"] > 0 and big["work"] == pytest.approx(1e15 / 60000)
 
 
@@ -233,10 +269,10 @@ def test_incompressible_sweep_calibrates_and_projects(tmp_path, network):
     levels from summary.json, reproduces the calibration points and projects a 10^15-point mesh."""
     from zzhpc.scaling.calibration import calibrate_sweep
     from zzhpc.scaling.model import predict
+
     deck, out = tmp_path / "inc.toml", tmp_path / "sweep"
     deck.write_text(INCOMPRESSIBLE_DECK)
-    res = subprocess.run(_scale_cmd(deck, out), cwd=ROOT, env=clean_env(), capture_output=True, text=True,
-                         timeout=300)
+    res = subprocess.run(_scale_cmd(deck, out), cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     cal, checks = calibrate_sweep(str(out), [1, 2], network)
     assert cal["solver"] == "incompressible" and cal["unit"] == "grid point" and len(checks) == 2
@@ -244,14 +280,21 @@ def test_incompressible_sweep_calibrates_and_projects(tmp_path, network):
         prm = q["params"]
         assert prm["shape"] == [16, 16, 12] and prm["pressure_its"] > 1 and prm["momentum_its"] > 1
         assert prm["multigrid_sizes"][0] == 16 * 16 * 12
-        assert predict(cal, prm, q["ranks"], shared_cores=True)["time_per_step_s"] == \
-            pytest.approx(q["time_per_step_s"], rel=1e-9)
+        assert predict(cal, prm, q["ranks"], shared_cores=True)["time_per_step_s"] == pytest.approx(
+            q["time_per_step_s"], rel=1e-9
+        )
     assert cal["points"][1]["comm_s"] > 0 == cal["points"][0]["comm_s"]
     path = tmp_path / "inc.cal.json"
-    cal["c_s_per_unit"] = max(cal["c_s_per_unit"], 1e-9)      # noise guard for the CLI's c > 0 check
+    cal["c_s_per_unit"] = max(cal["c_s_per_unit"], 1e-9)  # noise guard for the CLI's c > 0 check
     cal["mem_bytes_per_unit"] = max(cal["mem_bytes_per_unit"], 8.0)
     path.write_text(json.dumps(cal))
-    res = subprocess.run([sys.executable, "-m", "zzhpc", "project", "headline", "--cal", str(path), "--cards",
-                          "60000"], capture_output=True, text=True, timeout=120, cwd=ROOT, env=clean_env())
+    res = subprocess.run(
+        [sys.executable, "-m", "zzhpc", "project", "headline", "--cal", str(path), "--cards", "60000"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=clean_env(),
+    )
     assert res.returncode == 0, res.stderr
     assert "incompressible (PETSc, GAMG) 100000^3" in res.stdout and "incompressible: " in res.stdout

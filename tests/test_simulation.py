@@ -1,6 +1,7 @@
 """zzhpc.Simulation: the Python API drives the same run loop as `zzhpc run` (same results bitwise), resumes
 any number of times, calls user callbacks, exposes state and diagnostics, checkpoints and restarts; the
 LAMMPS-style thermo output of the run loop."""
+
 import h5py
 import numpy as np
 import pytest
@@ -21,8 +22,21 @@ def ckpt_state(path):
 
 
 def test_stepping_in_pieces_equals_one_cli_run_bitwise(tmp_path):
-    run_zzhpc(0, "run", LJ, "-o", tmp_path / "cli", "--set", "md.cells=[4,4,4]", "--set", "run.steps=60",
-              "--set", "run.diag_every=10", "-q", check=True)
+    run_zzhpc(
+        0,
+        "run",
+        LJ,
+        "-o",
+        tmp_path / "cli",
+        "--set",
+        "md.cells=[4,4,4]",
+        "--set",
+        "run.steps=60",
+        "--set",
+        "run.diag_every=10",
+        "-q",
+        check=True,
+    )
     cli = ckpt_state(read_summary(tmp_path / "cli")["outputs"]["checkpoint"])
     sim = zzhpc.Simulation(LJ, set=SMALL, output=str(tmp_path / "api"))
     sim.run(25)
@@ -44,7 +58,7 @@ def test_callbacks_diagnostics_stop_and_local_state(tmp_path):
     sim.every(20, lambda s: seen.append((s.step, s.diagnostics_now["temp"])))
     sim.every(45, lambda s: s.stop())
     sim.run(100)
-    assert [s for s, _ in seen] == [20, 40] and sim.step == 45   # stopped by the callback
+    assert [s for s, _ in seen] == [20, 40] and sim.step == 45  # stopped by the callback
     cols = sim.diagnostics
     assert list(cols["step"]) == [0, 10, 20, 30, 40] and len(cols["temp"]) == 5
     assert cols["temp"][2] == pytest.approx(seen[0][1], rel=1e-12)
@@ -91,17 +105,43 @@ def test_bad_input_and_a_reused_folder_are_refused(tmp_path):
 
 
 def test_thermo_prints_aligned_columns_with_units(tmp_path):
-    proc = run_zzhpc(0, "run", LJ, "-o", tmp_path / "t", "--set", "md.cells=[4,4,4]", "--set", "run.steps=50",
-                     "--set", "run.thermo=['step','temp','pe','press']", "--set", "run.thermo_every=25", "-q",
-                     check=True)
+    proc = run_zzhpc(
+        0,
+        "run",
+        LJ,
+        "-o",
+        tmp_path / "t",
+        "--set",
+        "md.cells=[4,4,4]",
+        "--set",
+        "run.steps=50",
+        "--set",
+        "run.thermo=['step','temp','pe','press']",
+        "--set",
+        "run.thermo_every=25",
+        "-q",
+        check=True,
+    )
     lines = proc.stdout.rstrip("\n").splitlines()
     assert lines[0].split() == ["step", "temp", "pe", "press"]
     assert lines[1].split() == ["[epsilon/k_B]", "[epsilon/atom]", "[epsilon/sigma^3]"]
     rows = [line.split() for line in lines[2:]]
     assert [int(r[0]) for r in rows] == [0, 25, 50]
     assert float(rows[0][1]) == pytest.approx(1.44)
-    assert len({len(line) for line in lines}) == 1   # aligned: every line the same width
-    bad = run_zzhpc(0, "run", LJ, "-o", tmp_path / "b", "--set", "md.cells=[4,4,4]", "--set", "run.steps=5",
-                    "--set", "run.thermo=['step','tmp']", "-q")
+    assert len({len(line) for line in lines}) == 1  # aligned: every line the same width
+    bad = run_zzhpc(
+        0,
+        "run",
+        LJ,
+        "-o",
+        tmp_path / "b",
+        "--set",
+        "md.cells=[4,4,4]",
+        "--set",
+        "run.steps=5",
+        "--set",
+        "run.thermo=['step','tmp']",
+        "-q",
+    )
     assert bad.returncode == 2 and "no column 'tmp'" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1

@@ -6,6 +6,7 @@ gets the time-limit signal, checkpoints, requeues itself and finishes with the s
 whose requeue budget is spent (exit 75, resumable, finished by resubmitting), a failing run (never
 requeued), a job array with a dependent job, and Open MPI's mpiexec inside the allocation.
 """
+
 import json
 import os
 import subprocess
@@ -22,19 +23,34 @@ from slurm_cluster import SlurmCluster, missing_binaries
 DECK = str(ROOT / "examples" / "heat.toml")
 SITE = str(ROOT / "slurm" / "sites" / "local-test.toml")
 # ~165 steps of a 64x64 grid: about a second, long enough to signal mid-run when slowed down.
-RUN = ["--set", "heat.shape=[64,64]", "--set", "run.t_end=0.01", "--set", "run.output_every=0",
-       "--set", "run.checkpoint_every=40"]
+RUN = [
+    "--set",
+    "heat.shape=[64,64]",
+    "--set",
+    "run.t_end=0.01",
+    "--set",
+    "run.output_every=0",
+    "--set",
+    "run.checkpoint_every=40",
+]
 ALLOC = ["--nodes", "1", "--ntasks-per-node", "2", "--time", "00:30:00"]
 
 
 def sbatch(*args, env=None, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "zzhpc", "sbatch", *map(str, args)], capture_output=True,
-                          text=True, timeout=120, env=env or clean_env(), cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "zzhpc", "sbatch", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env or clean_env(),
+        cwd=cwd,
+    )
 
 
 def zzhpc_here(capsys, *args):
     """``zzhpc ARGS`` in this process (the real CLI, without a Python start-up per call)."""
     from zzhpc.cli.main import main
+
     capsys.readouterr()
     rc = main([str(a) for a in args])
     out, err = capsys.readouterr()
@@ -58,11 +74,21 @@ def final_field(outdir):
 # --- Rendering (no cluster needed) ------------------------------------------------------------------
 def test_script_has_srun_pmix_signal_trap_requeue_and_auto_restart(capsys):
     text = render(capsys, "--partition", "gpu", "--account", "proj42", "--set", "run.t_end=0.002")
-    for line in ("#SBATCH --nodes=1", "#SBATCH --ntasks-per-node=2", "#SBATCH --time=00:30:00",
-                 "#SBATCH --signal=B:USR1@300", "#SBATCH --requeue", "#SBATCH --partition=gpu",
-                 "#SBATCH --account=proj42", "LAUNCH=(srun --mpi=pmix --kill-on-bad-exit=1)",
-                 "trap 'on_signal USR1' USR1", 'scontrol requeue "$SLURM_JOB_ID"', "--restart auto",
-                 "RESTARTS=${SLURM_RESTART_COUNT:-0}", "COMMON_SETS=(--set run.t_end=0.002)"):
+    for line in (
+        "#SBATCH --nodes=1",
+        "#SBATCH --ntasks-per-node=2",
+        "#SBATCH --time=00:30:00",
+        "#SBATCH --signal=B:USR1@300",
+        "#SBATCH --requeue",
+        "#SBATCH --partition=gpu",
+        "#SBATCH --account=proj42",
+        "LAUNCH=(srun --mpi=pmix --kill-on-bad-exit=1)",
+        "trap 'on_signal USR1' USR1",
+        'scontrol requeue "$SLURM_JOB_ID"',
+        "--restart auto",
+        "RESTARTS=${SLURM_RESTART_COUNT:-0}",
+        "COMMON_SETS=(--set run.t_end=0.002)",
+    ):
         assert line in text, line
     assert "CUDA_VISIBLE_DEVICES" not in text and "--gpus-per-node" not in text  # cards are not hidden
 
@@ -91,25 +117,39 @@ def test_every_bundled_site_profile_renders(capsys, site):
 
 
 def test_sweep_renders_an_array_with_one_output_per_task(capsys, tmp_path):
-    text = render(capsys, "--sweep", "run.t_end=[0.001,0.002]", "--sweep", "heat.shape=[[16,16],[32,32]]",
-                  "--array-parallel", "2", "--dependency", "afterok:77", "-o", tmp_path)
+    text = render(
+        capsys,
+        "--sweep",
+        "run.t_end=[0.001,0.002]",
+        "--sweep",
+        "heat.shape=[[16,16],[32,32]]",
+        "--array-parallel",
+        "2",
+        "--dependency",
+        "afterok:77",
+        "-o",
+        tmp_path,
+    )
     assert "#SBATCH --array=0-3%2" in text and "#SBATCH --dependency=afterok:77" in text
     assert f"#SBATCH --output={tmp_path}/slurm-%A_%a.out" in text
     assert f"3) OUTPUT={tmp_path}/task-003; TASK_SETS=(--set run.t_end=0.002 --set 'heat.shape=[32,32]')" in text
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--set", "heat.diffusivity=-1"], "heat.diffusivity"),
-    (["--set", "heat.nonsense=1"], "heat.nonsense"),
-    (["--sweep", "heat.shape=[[16,16],[0,16]]"], "heat.shape"),  # every variation is checked
-    (["--sweep", "run.t_end=0.1"], "--sweep"),
-    (["--gpus-per-node", "4"], "one rank per card"),
-    (["--time", "ten minutes"], "--time"),
-    (["--time", "00:04:00"], "--signal-lead"),  # the 300 s lead would come before the start
-    (["--site", "nowhere"], "--site"),
-    (["--dependency", "after ok"], "--dependency"),
-    (["--backend", "cupy", "--gpus-per-node", "0"], "backend"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--set", "heat.diffusivity=-1"], "heat.diffusivity"),
+        (["--set", "heat.nonsense=1"], "heat.nonsense"),
+        (["--sweep", "heat.shape=[[16,16],[0,16]]"], "heat.shape"),  # every variation is checked
+        (["--sweep", "run.t_end=0.1"], "--sweep"),
+        (["--gpus-per-node", "4"], "one rank per card"),
+        (["--time", "ten minutes"], "--time"),
+        (["--time", "00:04:00"], "--signal-lead"),  # the 300 s lead would come before the start
+        (["--site", "nowhere"], "--site"),
+        (["--dependency", "after ok"], "--dependency"),
+        (["--backend", "cupy", "--gpus-per-node", "0"], "backend"),
+    ],
+)
 def test_bad_request_is_refused_with_exit_2_and_one_line(capsys, args, words, tmp_path):
     proc = zzhpc_here(capsys, "sbatch", DECK, *ALLOC, "-o", tmp_path / "out", *args, "--submit")
     assert proc.returncode == 2, proc.stderr
@@ -128,8 +168,13 @@ def test_script_refuses_to_run_past_the_requeue_limit(capsys, tmp_path):
     """Outside Slurm the script runs under bash; a restart count above the limit stops it first."""
     script = tmp_path / "job.sh"
     script.write_text(render(capsys, "-o", tmp_path / "out", "--max-requeues", "2"))
-    proc = subprocess.run(["bash", script], capture_output=True, text=True, timeout=60,
-                          env=clean_env(SLURM_RESTART_COUNT="3", SLURM_JOB_ID="999"))
+    proc = subprocess.run(
+        ["bash", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env(SLURM_RESTART_COUNT="3", SLURM_JOB_ID="999"),
+    )
     assert proc.returncode == 1 and "limit 2" in proc.stderr
     rec = json.loads((tmp_path / "out" / "slurm_job.json").read_text())
     assert rec["state"] == "failed" and rec["restarts"] == 3 and not (tmp_path / "out" / "summary.json").exists()
@@ -198,8 +243,11 @@ def test_time_limit_signal_checkpoints_requeues_and_resumes_bitwise(slurm, refer
     assert jobs(tmp_path, env=slurm.env(clean_env()))["run"]["state"] == "running"
     # What Slurm does at time limit minus the lead, delivered now (the real one may come a minute early).
     slurm.run("scancel", "--batch", "--signal=USR1", jid)
-    wait_for(lambda: json.loads((out / "slurm_job.json").read_text())["state"] == "requeued", 60,
-             "the job to checkpoint and requeue")
+    wait_for(
+        lambda: json.loads((out / "slurm_job.json").read_text())["state"] == "requeued",
+        60,
+        "the job to checkpoint and requeue",
+    )
     s = read_summary(out)
     assert s["status"] == "interrupted" and s["stop_signal"] == "SIGUSR1" and s["steps"] < reference[1]["steps"]
     assert jobs(tmp_path, env=slurm.env(clean_env()))["run"]["state"] in ("queued", "running")
@@ -252,8 +300,11 @@ def test_job_array_sweep_and_dependency_chain(slurm, tmp_path):
     rec = slurm.wait_job(after)
     assert rec["JobState"] == "COMPLETED"
     runs = jobs(tmp_path, env=slurm.env(clean_env()))
-    assert {k: v["state"] for k, v in runs.items()} == {"post": "done", "sweep/task-000": "done",
-                                                        "sweep/task-001": "done"}
+    assert {k: v["state"] for k, v in runs.items()} == {
+        "post": "done",
+        "sweep/task-000": "done",
+        "sweep/task-001": "done",
+    }
     assert runs["sweep/task-000"]["sim_time"] == pytest.approx(0.002, rel=0.05)
     assert runs["sweep/task-001"]["sim_time"] == pytest.approx(0.004, rel=0.05)
     assert (sweep / f"slurm-{aid}_0.out").exists() and (sweep / f"slurm-{aid}_1.out").exists()

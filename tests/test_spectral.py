@@ -1,6 +1,7 @@
 """Spectral DNS solver, in-process: Taylor-Green against the 512^3 reference, invariants (divergence,
 inviscid energy), integrating factor vs explicit viscous term, adaptive dt, forcing budget, random
 field spectrum, backends (numpy vs torch, float32), configuration errors."""
+
 import math
 
 import numpy as np
@@ -54,7 +55,7 @@ def test_nonlinear_term_transfers_no_energy_and_is_solenoidal(rule):
     k0, k1, k2 = g.k
     div = np.abs(k0 * nh[0] + k1 * nh[1] + k2 * nh[2]).max() / np.abs(nh).max()
     assert div < 1e-13
-    assert np.all(nh[:, ~g.mask_host] == 0)   # nothing outside the mask
+    assert np.all(nh[:, ~g.mask_host] == 0)  # nothing outside the mask
 
 
 def _embed(uh, n, big):
@@ -72,13 +73,13 @@ def test_three_halves_rule_gives_the_alias_free_nonlinear_term():
     the product of modes |m| < 8 cannot alias); the 2/3 rule and the aliased product do not."""
     g = _grid(16, dealias="3/2")
     assert g.padded_shape == (24, 24, 24) and g.kmax == 7
-    uh = initial.random_isotropic(g, energy=0.5, k0=5.0, seed=5)     # energy up to |m| = 7
+    uh = initial.random_isotropic(g, energy=0.5, k0=5.0, seed=5)  # energy up to |m| = 7
     nh = NavierStokesRHS(g, 0.0)(uh)
     fine = _grid(32, dealias="none")
     exact = NavierStokesRHS(fine, 0.0)(_embed(uh, 16, 32)) * (16 / 32) ** 3
     m = np.fft.fftfreq(16, 1 / 16).astype(int)
     i = np.nonzero(2 * np.abs(m) < 16)[0]
-    sel = np.ix_(range(3), m[i] % 32, m[i] % 32, m[i[: 8]])
+    sel = np.ix_(range(3), m[i] % 32, m[i] % 32, m[i[:8]])
     ref = np.zeros_like(nh)
     ref[np.ix_(range(3), i, i, i[:8])] = exact[sel]
     scale = np.abs(ref).max()
@@ -98,7 +99,7 @@ def test_inviscid_energy_drift_is_rk4_time_error_only(rule):
     d1, s = _inviscid_drift(0.02, 5, dealias=rule)
     d2, _ = _inviscid_drift(0.01, 10, dealias=rule)
     assert d1 < 5e-9 and d2 < 5e-10
-    assert 8 < d1 / d2 < 40          # O(dt^4) over a fixed time: the scheme, not a leak
+    assert 8 < d1 / d2 < 40  # O(dt^4) over a fixed time: the scheme, not a leak
     assert np.max(s["max_divergence"]) < 1e-13 * np.sqrt(2 * np.max(s["enstrophy"]))
 
 
@@ -112,7 +113,7 @@ def test_integrating_factor_and_explicit_viscous_agree():
 def test_adaptive_dt_keeps_cfl_and_lands_on_t_end():
     summary, s = run_spectral(spectral_deck((16, 16, 16), t_end=0.37, dt=None, cfl=0.4))
     assert summary["time"] == pytest.approx(0.37, abs=1e-14)
-    assert np.all(s["cfl"][1:-1] <= 0.4 * 1.05)      # CFL of the new state, dt chosen on the old one
+    assert np.all(s["cfl"][1:-1] <= 0.4 * 1.05)  # CFL of the new state, dt chosen on the old one
     assert s["cfl"][1] > 0.3
 
 
@@ -133,7 +134,7 @@ def test_random_field_has_the_prescribed_spectrum_and_energy():
     assert np.allclose(ratio, ratio[0], rtol=1e-10)
     assert dg.physical_extrema(g, uh)[2] < 1e-12
     u = g.backward(uh)
-    assert np.allclose(g.forward(u) * g.mask, uh, atol=1e-12 * np.abs(uh).max())   # a real field
+    assert np.allclose(g.forward(u) * g.mask, uh, atol=1e-12 * np.abs(uh).max())  # a real field
 
 
 def test_torch_backend_gives_numpy_result(tmp_path):
@@ -165,18 +166,21 @@ def _check(deck, nranks=1):
     return resolve(deck, nranks)
 
 
-@pytest.mark.parametrize("change, nranks, key", [
-    ({"spectral": {"shape": [8, 8, 8]}}, 16, "spectral.decomposition"),
-    ({"spectral": {"lengths": [1.0, 1.0, 1.0]}}, 1, "spectral.lengths"),
-    ({"spectral": {"viscous": "explicit", "nu": 1.0}, "run": {"dt": 0.5}}, 1, "run.dt"),
-    ({"spectral": {"forcing_band": [3.0, 1.0]}}, 1, "spectral.forcing_band"),
-    ({"spectral": {"initial": "file"}}, 1, "spectral.initial_file"),
-    ({"parallel": {"dims": [2, 1]}}, 2, "parallel.dims"),
-    ({"spectral": {"shape": [16, 16]}}, 1, "spectral.shape"),
-    ({"spectral": {"cfl": 5.0}}, 1, "spectral.cfl"),
-    ({"spectral": {"dealias": "1/2"}}, 1, "spectral.dealias"),
-    ({"spectral": {"dealias": True}}, 1, "spectral.dealias"),
-])
+@pytest.mark.parametrize(
+    "change, nranks, key",
+    [
+        ({"spectral": {"shape": [8, 8, 8]}}, 16, "spectral.decomposition"),
+        ({"spectral": {"lengths": [1.0, 1.0, 1.0]}}, 1, "spectral.lengths"),
+        ({"spectral": {"viscous": "explicit", "nu": 1.0}, "run": {"dt": 0.5}}, 1, "run.dt"),
+        ({"spectral": {"forcing_band": [3.0, 1.0]}}, 1, "spectral.forcing_band"),
+        ({"spectral": {"initial": "file"}}, 1, "spectral.initial_file"),
+        ({"parallel": {"dims": [2, 1]}}, 2, "parallel.dims"),
+        ({"spectral": {"shape": [16, 16]}}, 1, "spectral.shape"),
+        ({"spectral": {"cfl": 5.0}}, 1, "spectral.cfl"),
+        ({"spectral": {"dealias": "1/2"}}, 1, "spectral.dealias"),
+        ({"spectral": {"dealias": True}}, 1, "spectral.dealias"),
+    ],
+)
 def test_bad_decks_are_config_errors_naming_the_key(change, nranks, key):
     deck = spectral_deck((16, 16, 16), steps=1)
     for section, vals in change.items():
@@ -191,8 +195,8 @@ def test_grid_masks_weights_and_shells():
     g = _grid(12)
     kept = g.mask_host
     m0 = np.fft.fftfreq(12, 1 / 12)
-    assert kept[:, 0, 0].tolist() == (np.abs(m0) < 4).tolist()   # 2/3 rule: |m| < N/3
-    assert not kept[6].any() and not kept[:, :, 6].any()           # Nyquist planes removed
+    assert kept[:, 0, 0].tolist() == (np.abs(m0) < 4).tolist()  # 2/3 rule: |m| < N/3
+    assert not kept[6].any() and not kept[:, :, 6].any()  # Nyquist planes removed
     w = np.asarray(g.weight).ravel()
     assert w[0] == 1 and w[6] == 1 and np.all(w[1:6] == 2)
     g32 = _grid(12, dealias="3/2")
@@ -206,6 +210,7 @@ def test_grid_masks_weights_and_shells():
 
 def test_comparison_plot_of_runs_against_the_reference(tmp_path):
     from zzhpc.solvers.spectral.plots import main
+
     run_dir = tmp_path / "run"
     run_spectral(spectral_deck((16, 16, 16), t_end=0.2, dt=0.05), keep=str(run_dir))
     png = tmp_path / "cmp.png"
@@ -219,6 +224,7 @@ def test_comparison_plot_of_runs_against_the_reference(tmp_path):
 def test_low_storage_scheme_reaches_its_order_with_the_integrating_factor(scheme):
     """Error at t = 0.4 against a run with dt/16: halving dt divides it by 2^order (3 or 4)."""
     from zzhpc.solvers.spectral.navier_stokes import SCHEMES, LowStorageStepper
+
     g = _grid(16)
     u0 = initial.random_isotropic(g, energy=0.5, k0=3.0, seed=2)
     nu, t_end = 0.05, 0.4
@@ -229,6 +235,7 @@ def test_low_storage_scheme_reaches_its_order_with_the_integrating_factor(scheme
         for _ in range(round(t_end / dt)):
             st.step(uh, dt)
         return uh
+
     ref = run(t_end / 64)
     e1, e2 = (np.abs(run(dt) - ref).max() for dt in (t_end / 4, t_end / 8))
     order = math.log2(e1 / e2)
@@ -237,11 +244,12 @@ def test_low_storage_scheme_reaches_its_order_with_the_integrating_factor(scheme
 
 def test_scheme_stability_bounds_and_explicit_limit():
     from zzhpc.solvers.spectral.navier_stokes import SCHEMES, cfl_dt
+
     rk3, rk4 = SCHEMES["rk3"], SCHEMES["rk4"]
-    assert rk3.axis_limit(1j) == pytest.approx(math.sqrt(3), abs=1e-3)   # RK3's imaginary-axis bound
+    assert rk3.axis_limit(1j) == pytest.approx(math.sqrt(3), abs=1e-3)  # RK3's imaginary-axis bound
     assert rk3.axis_limit(-1.0) == pytest.approx(2.5127, abs=1e-3)
-    assert rk4.axis_limit(1j) > 3.3 and rk4.axis_limit(-1.0) > 4.6          # Carpenter-Kennedy: larger
-    for s in (rk3, rk4):   # R(z) = exp(z) + O(z^(order+1))
+    assert rk4.axis_limit(1j) > 3.3 and rk4.axis_limit(-1.0) > 4.6  # Carpenter-Kennedy: larger
+    for s in (rk3, rk4):  # R(z) = exp(z) + O(z^(order+1))
         assert abs(s.amplification(0.01) - math.exp(0.01)) < 0.01 ** (s.order + 1)
     assert cfl_dt(10.0, 1.0, nu=1.0, kmax=1.0, explicit_viscous=True, scheme="rk3") == pytest.approx(2.5127, abs=1e-3)
 
@@ -273,6 +281,7 @@ def test_step_holds_state_register_and_work_arrays_only(dtype, limit):
     """What a 2/3-rule step keeps between calls: the state (3 spectra), the kept-mode register (30 % of
     3 spectra), three real work arrays and the FFT's two work buffers, nothing else of the grid's size."""
     from zzhpc.solvers.spectral.navier_stokes import LowStorageStepper
+
     n = 32
     g = _grid(n, dtype=dtype)
     uh = initial.taylor_green(g)
@@ -280,14 +289,15 @@ def test_step_holds_state_register_and_work_arrays_only(dtype, limit):
     st.step(uh, 0.01)
     real = np.dtype(dtype).itemsize
     spectrum = math.prod(g.spectral_shape_local) * 2 * real
-    expected = 5 * spectrum + 3 * n ** 3 * real + 3 * math.prod(g.kept.shape) * 2 * real
+    expected = 5 * spectrum + 3 * n**3 * real + 3 * math.prod(g.kept.shape) * 2 * real
     held = _held_bytes(g, st, uh)
-    assert expected <= held < expected + 16 * n * 2 * real * 3 * 4   # plus 1-D wavenumbers and factors
-    assert held / n ** 3 < limit
+    assert expected <= held < expected + 16 * n * 2 * real * 3 * 4  # plus 1-D wavenumbers and factors
+    assert held / n**3 < limit
 
 
 def test_float32_taylor_green_meets_the_float64_tolerances():
     from zzhpc.solvers.spectral.cases import taylor_green_float32
+
     metrics = taylor_green_float32(quick=True)
     assert all(m.passed for m in metrics), [(m.name, m.measured) for m in metrics]
     assert [m.tolerance for m in metrics] == [m.tolerance for m in taylor_green(quick=True)]

@@ -1,5 +1,6 @@
 """Water force field: models, builder, compiled kernels vs the xp references, PME vs Ewald, forces and
 virial vs finite differences, OpenMM cross-check, bad input."""
+
 import math
 
 import numpy as np
@@ -32,7 +33,7 @@ def box100():
 def test_models_and_unknown_name():
     spce, tip3p = get_model("SPCE"), get_model("tip3p")
     assert spce.q_O + 2 * spce.q_H == 0 and tip3p.q_O + 2 * tip3p.q_H == pytest.approx(0, abs=1e-15)
-    assert spce.r_HH == pytest.approx(1.63298, abs=1e-5)          # 2 sin(109.47/2) A
+    assert spce.r_HH == pytest.approx(1.63298, abs=1e-5)  # 2 sin(109.47/2) A
     assert tip3p.r_HH == pytest.approx(1.51390, abs=1e-5)
     assert spce.lj_pair(0, 1)[1] == 0.0 and tip3p.lj_pair(1, 1)[1] == 0.0
     with pytest.raises(ConfigError, match=r"water.model = 'tip4p'.*spce, tip3p"):
@@ -69,7 +70,7 @@ def test_bspline_partition_of_unity_and_moduli():
             assert np.allclose((cp[i] - cm[i]) / 2e-6, d[i], atol=1e-8)
     mod = bspline_moduli(16, 5)
     assert np.all(np.isfinite(mod)) and mod[0] == pytest.approx(1.0)
-    assert mod[8] == pytest.approx(0.5 * (mod[7] + mod[9]))      # Nyquist filled as OpenMM does
+    assert mod[8] == pytest.approx(0.5 * (mod[7] + mod[9]))  # Nyquist filled as OpenMM does
 
 
 @pytest.mark.parametrize("name", ["water_pair_forces", "water_pme_spread", "water_pme_gather"])
@@ -94,11 +95,11 @@ def test_numba_pair_kernel_with_per_type_cutoffs():
     k = REG["water_pair_forces"]
     args, kw = k["sample"](np.random.default_rng(7))
     tab = dict(args[5])
-    tab["cutsq"] = np.array([[2.2 ** 2, 1.9 ** 2], [1.9 ** 2, 1.6 ** 2]])
+    tab["cutsq"] = np.array([[2.2**2, 1.9**2], [1.9**2, 1.6**2]])
     args = args[:5] + (tab,) + args[6:]
     ref, got = k["generic"](*args, **kw), k["overrides"]["numpy"][0](*args, **kw)
-    uni = k["generic"](*(args[:5] + (dict(tab, cutsq=np.full((2, 2), 2.2 ** 2)),) + args[6:]))
-    assert abs(float(uni[2]) - float(ref[2])) > 1e-6 * abs(float(ref[2]))   # the cutoffs matter
+    uni = k["generic"](*(args[:5] + (dict(tab, cutsq=np.full((2, 2), 2.2**2)),) + args[6:]))
+    assert abs(float(uni[2]) - float(ref[2])) > 1e-6 * abs(float(ref[2]))  # the cutoffs matter
     for a, b in zip(ref, got):
         a, b = np.asarray(a, float), np.asarray(b, float)
         assert np.max(np.abs(a - b)) <= 1e-12 * max(np.max(np.abs(a)), 1.0)
@@ -109,6 +110,7 @@ def test_generic_kernel_on_torch_matches_numpy(name):
     # tests/test_kernels.py covers registered kernels; these register when the water force field is
     # first imported, so they are checked here as well.
     from zzhpc.device import backend_status
+
     ok, why = backend_status().get("torch", (False, "unregistered"))
     if not ok:
         pytest.skip(f"torch backend not available: {why}")
@@ -122,6 +124,7 @@ def test_generic_kernel_on_torch_matches_numpy(name):
         if isinstance(o, dict):
             return {a: to(b) for a, b in o.items()}
         return o
+
     ref = k["generic"](*args, **kw)
     got = k["generic"](*[to(a) for a in args], **kw)
     ref, got = (ref, got) if isinstance(ref, tuple) else ((ref,), (got,))
@@ -138,7 +141,7 @@ def test_pair_kernel_sample_is_nontrivial():
 def test_parameters_from_tolerance():
     alpha, grid = pme_parameters([49.327] * 3, 9.0, 5e-4)
     assert alpha == pytest.approx(math.sqrt(-math.log(1e-3)) / 9.0)
-    assert grid == [45, 45, 45]                     # ceil(43.9) = 44 -> 45 = 3^2 5
+    assert grid == [45, 45, 45]  # ceil(43.9) = 44 -> 45 = 3^2 5
     assert [fft_size(n) for n in (7, 11, 13, 14, 17, 49, 97)] == [8, 12, 15, 15, 18, 50, 100]
 
 
@@ -149,7 +152,7 @@ def test_dispersion_correction_scales_with_volume():
     # Textbook single-type form for the 100 oxygens, scaled by OpenMM's pair counting.
     m = get_model("spce")
     s, eps, rc, n = m.sigma_O, m.epsilon_O, 7.0, 100
-    e_ref = 8 * math.pi * n * n / 3000.0 * eps * s ** 3 * ((s / rc) ** 9 / 9 - (s / rc) ** 3 / 3)
+    e_ref = 8 * math.pi * n * n / 3000.0 * eps * s**3 * ((s / rc) ** 9 / 9 - (s / rc) ** 3 / 3)
     assert e1 == pytest.approx(e_ref * 3 * (n + 1) / (3 * n + 1), rel=1e-12)
 
 
@@ -192,6 +195,7 @@ def test_forces_and_virial_are_derivatives_of_the_energy(box100):
 def test_half_and_full_lists_agree(box100):
     from zzhpc.device import get_kernel
     from zzhpc.particles.domain import Domain
+
     x, L = box100
     ff = WaterForceField(COMM, BE, "spce", L, 7.0, 100)
     dom = Domain(COMM, BE, [0.0] * 3, L, [True] * 3, 9.0)
@@ -242,8 +246,7 @@ def test_openmm_energy_and_forces(peer_py):
         assert m.passed, (m.name, m.measured, m.reference)
     # Dispersion correction off, and a grid that is not the tolerance's: still OpenMM's numbers.
     x, L = water_box(216, "tip3p", seed=4)
-    ff = WaterForceField(COMM, BE, "tip3p", L, 8.5, 216, alpha=0.33, grid=[20, 24, 25],
-                         dispersion_correction=False)
+    ff = WaterForceField(COMM, BE, "tip3p", L, 8.5, 216, alpha=0.33, grid=[20, 24, 25], dispersion_correction=False)
     f, en, _ = total(ff, x, L)
     ref = cases_forces.openmm_reference(x, L, "tip3p", ff)
     assert ref["grid"] == [20, 24, 25] and ref["alpha"] == pytest.approx(0.33)

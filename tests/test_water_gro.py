@@ -1,5 +1,6 @@
 """Water from a GROMACS .gro box (``water.initial``): gmx solvate boxes, zzhpc's own boxes written by
 ``zzhpc convert`` and read back, restart, and bad files refused in one line with exit status 2."""
+
 import math
 import shutil
 import subprocess
@@ -29,16 +30,23 @@ def gmx_solvate(tmp_path, box=(2.0, 1.9, 2.1)):
     if gmx is None:
         pytest.skip("GROMACS (gmx) is not installed")
     out = tmp_path / "solvated.gro"
-    proc = subprocess.run([gmx, "-quiet", "solvate", "-cs", "spc216.gro", "-box", *map(str, box), "-o", str(out)],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    proc = subprocess.run(
+        [gmx, "-quiet", "solvate", "-cs", "spc216.gro", "-box", *map(str, box), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return out
 
 
 def builder_box_gro(tmp_path, model, frame, steps=1, ensemble="nve"):
     """Run the builder's box (minimised) for ``steps`` steps, then write trajectory frame ``frame`` as .gro."""
-    deck = water_deck(dict(SMALL, model=model, ensemble=ensemble, minimise_steps=30),
-                      {"steps": steps, "diag_every": 1, "output_every": 1})
+    deck = water_deck(
+        dict(SMALL, model=model, ensemble=ensemble, minimise_steps=30),
+        {"steps": steps, "diag_every": 1, "output_every": 1},
+    )
     deck["output"]["fields"] = True
     _, rows = run_deck(deck, str(tmp_path / f"builder_{model}"))
     out = tmp_path / f"builder_{model}.gro"
@@ -78,8 +86,7 @@ def test_zzhpc_convert_box_runs_with_its_velocities(tmp_path):
     _, first = run_deck(deck, str(tmp_path / "a"))
     gro = tmp_path / "last.gro"
     run_zzhpc(0, "convert", tmp_path / "a" / "trajectory.h5md", gro, check=True)
-    s, rows = run_deck(gro_deck(gro, {"model": "tip3p", "minimise_steps": 0, "ensemble": "nve"}),
-                       str(tmp_path / "b"))
+    s, rows = run_deck(gro_deck(gro, {"model": "tip3p", "minimise_steps": 0, "ensemble": "nve"}), str(tmp_path / "b"))
     assert finite(rows) and s["results"]["initial"]["velocities"] == "file"
     assert rows[0]["ke"] == pytest.approx(first[-1]["ke"], rel=2e-4)
     assert rows[0]["pe"] == pytest.approx(first[-1]["pe"], rel=1e-3)
@@ -93,15 +100,17 @@ def test_builder_box_read_back_gives_the_same_potential_energy(tmp_path, model):
     then made rigid (0.014-0.016 A at most), change the energy of this 125-molecule box by 4e-5-3e-4
     relative (12-06); the bound 1e-3 is that rounding's, an energy term lost would be far larger."""
     gro, rows = builder_box_gro(tmp_path, model, frame=0)
-    s, back = run_deck(gro_deck(gro, {"model": model, "minimise_steps": 0, "ensemble": "nve"}, {"steps": 1,
-                                                                                                "diag_every": 1}),
-                       str(tmp_path / "back"))
+    s, back = run_deck(
+        gro_deck(gro, {"model": model, "minimise_steps": 0, "ensemble": "nve"}, {"steps": 1, "diag_every": 1}),
+        str(tmp_path / "back"),
+    )
     assert back[0]["pe"] == pytest.approx(rows[0]["pe"], rel=1e-3)
     assert back[0]["ke"] == pytest.approx(rows[0]["ke"], rel=1e-4)
     assert s["results"]["initial"]["rigid_projection_max_A"] < 0.02
     # The box line has 5 decimals in nm: 1e-4 A.
-    assert s["results"]["box_A"] == pytest.approx(read_summary(tmp_path / f"builder_{model}")["results"]["box_A"],
-                                                  abs=1e-4)
+    assert s["results"]["box_A"] == pytest.approx(
+        read_summary(tmp_path / f"builder_{model}")["results"]["box_A"], abs=1e-4
+    )
 
 
 def test_restart_of_a_gro_run_is_bitwise(tmp_path):
@@ -121,8 +130,10 @@ def water_lines(n, start=1):
         y = 0.155 + 0.31 * (m // 6 % 6)
         z = 0.155 + 0.31 * (m // 36)
         for k, (name, dx, dy) in enumerate((("OW", 0.0, 0.0), ("HW1", 0.1, 0.0), ("HW2", -0.0333, 0.0943))):
-            out.append(f"{(start + m) % 100000:5d}{'SOL':<5s}{name:>5s}{(3 * m + k + 1) % 100000:5d}"
-                       f"{x + dx:8.3f}{y + dy:8.3f}{z:8.3f}")
+            out.append(
+                f"{(start + m) % 100000:5d}{'SOL':<5s}{name:>5s}{(3 * m + k + 1) % 100000:5d}"
+                f"{x + dx:8.3f}{y + dy:8.3f}{z:8.3f}"
+            )
     return out
 
 
@@ -132,16 +143,31 @@ def write_gro_text(path, atoms, box="   1.86000   1.86000   1.86000"):
 
 
 BAD = {
-    "ion": (lambda w: w[:-3] + ["  216 NA     NA  646   1.000   1.000   1.000",
-                                "  217 CL     CL  647   1.300   1.000   1.000",
-                                "  218 NA     NA  648   1.600   1.000   1.000"], None, "are NA CL NA"),
+    "ion": (
+        lambda w: (
+            w[:-3]
+            + [
+                "  216 NA     NA  646   1.000   1.000   1.000",
+                "  217 CL     CL  647   1.300   1.000   1.000",
+                "  218 NA     NA  648   1.600   1.000   1.000",
+            ]
+        ),
+        None,
+        "are NA CL NA",
+    ),
     "count": (lambda w: w + ["  217 NA     NA  649   1.000   1.000   1.000"], None, "not a multiple of 3"),
     "tip4p": (lambda w: w[:3] + ["    1SOL     MW    4   0.160   0.165   0.155"] + w[3:-1], None, "are MW OW HW1"),
-    "triclinic": (lambda w: w, "   1.86000   1.86000   1.86000   0.00000   0.00000   0.50000   0.00000   0.00000"
-                               "   0.00000", "triclinic box"),
+    "triclinic": (
+        lambda w: w,
+        "   1.86000   1.86000   1.86000   0.00000   0.00000   0.50000   0.00000   0.00000   0.00000",
+        "triclinic box",
+    ),
     "broken": (lambda w: w[:1] + [w[1][:20] + "   0.555   0.155   0.155"] + w[2:], None, "O-H distance"),
-    "residues": (lambda w: w[:2] + ["    2SOL    HW2    3   0.122   0.249   0.155"] + w[3:], None,
-                 "different residues"),
+    "residues": (
+        lambda w: w[:2] + ["    2SOL    HW2    3   0.122   0.249   0.155"] + w[3:],
+        None,
+        "different residues",
+    ),
 }
 
 
@@ -160,10 +186,13 @@ def test_bad_gro_files_are_refused_at_deck_check(tmp_path, name):
 def test_deck_keys_against_the_file_are_refused_one_line_exit_2(tmp_path):
     good = write_gro_text(tmp_path / "good.gro", water_lines(216))
     _, cfg = resolve(gro_deck(good), 1)
-    assert cfg["water"]["molecules"] == 216                      # the file's count, recorded in the config
-    resolve(gro_deck(good, {"molecules": 216}), 1)              # the same count is accepted
-    for extra, key in (({"molecules": 300}, "water.molecules"), ({"density": 0.9}, "water.density"),
-                       ({"cutoff": 8.5}, "water.cutoff")):
+    assert cfg["water"]["molecules"] == 216  # the file's count, recorded in the config
+    resolve(gro_deck(good, {"molecules": 216}), 1)  # the same count is accepted
+    for extra, key in (
+        ({"molecules": 300}, "water.molecules"),
+        ({"density": 0.9}, "water.density"),
+        ({"cutoff": 8.5}, "water.cutoff"),
+    ):
         with pytest.raises(ConfigError) as exc:
             resolve(gro_deck(good, extra), 1)
         assert key in str(exc.value) and exc.value.exit_code == 2
@@ -181,10 +210,12 @@ def test_first_frame_of_a_multi_frame_file_is_the_start(tmp_path):
     """`zzhpc convert --all` writes every frame: the start is the first frame, with its own box line."""
     from zzhpc.solvers.water.initial import read_water_gro
     from zzhpc.solvers.water.models import get_model
+
     one = water_lines(216)
     path = tmp_path / "two.gro"
     triclinic = "   1.90000   1.90000   1.90000   0.0   0.0   0.3   0.0   0.0   0.0"
-    path.write_text("\n".join(["f0", "  648", *one, "   1.86000   1.86000   1.86000", "f1", "  648", *one, triclinic])
-                    + "\n")
+    path.write_text(
+        "\n".join(["f0", "  648", *one, "   1.86000   1.86000   1.86000", "f1", "  648", *one, triclinic]) + "\n"
+    )
     start = read_water_gro(str(path), get_model("spce"))
     assert start["nmol"] == 216 and start["lengths"] == pytest.approx([18.6] * 3) and start["title"] == "f0"

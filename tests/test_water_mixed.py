@@ -1,5 +1,6 @@
 """Mixed precision of water (backend.precision = "mixed"): the float32 pair kernels against float64 and
 against each other, the force field's accuracy, a run in the mode, and the GROMACS peer's files."""
+
 import os
 import shutil
 
@@ -21,7 +22,7 @@ GENERIC = kernel_registry()["water_pair_forces"]["generic"]
 
 
 def _rms_rel(a, b):
-    return float(np.sqrt(np.sum((a - b) ** 2) / np.sum(b ** 2)))
+    return float(np.sqrt(np.sum((a - b) ** 2) / np.sum(b**2)))
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,7 @@ def test_force_field_mixed_meets_the_accuracy_goal(jittered, kernels):
     (f64, e64, _), (fm, em, _) = out["uniform"], out["mixed"]
     assert abs(em["total"] - e64["total"]) <= 1e-6 * abs(e64["total"])
     assert _rms_rel(fm, f64) <= 1e-5
-    assert em["coul_recip"] != e64["coul_recip"]      # the PME did run in float32
+    assert em["coul_recip"] != e64["coul_recip"]  # the PME did run in float32
 
 
 def test_run_in_mixed_precision(tmp_path):
@@ -83,6 +84,7 @@ def test_run_in_mixed_precision(tmp_path):
 def test_bad_precision_names_the_key(tmp_path):
     from zzhpc.core.deck import resolve
     from zzhpc.errors import ConfigError
+
     with pytest.raises(ConfigError, match="backend.precision"):
         resolve(water_deck(backend={"precision": "half"}), 1)
 
@@ -104,13 +106,15 @@ def test_gromacs_files(tmp_path):
 
 def test_gromacs_log_parse(tmp_path):
     log = tmp_path / "md.log"
-    log.write_text("   fourier-nx                     = 40\n   fourier-ny = 42\n   fourier-nz = 40\n"
-                   "   pme-order                      = 4\n"
-                   "Using a Gaussian width (1/beta) of 0.288146 nm for Ewald\n"
-                   "               Core t (s)   Wall t (s)        (%)\n"
-                   "       Time:        6.123        6.123      100.0\n"
-                   "                 (ns/day)    (hour/ns)\nPerformance:       14.112        1.701\n"
-                   "Conserved energy drift: 1.23e-03 kJ/mol/ps per atom\n")
+    log.write_text(
+        "   fourier-nx                     = 40\n   fourier-ny = 42\n   fourier-nz = 40\n"
+        "   pme-order                      = 4\n"
+        "Using a Gaussian width (1/beta) of 0.288146 nm for Ewald\n"
+        "               Core t (s)   Wall t (s)        (%)\n"
+        "       Time:        6.123        6.123      100.0\n"
+        "                 (ns/day)    (hour/ns)\nPerformance:       14.112        1.701\n"
+        "Conserved energy drift: 1.23e-03 kJ/mol/ps per atom\n"
+    )
     r = peer_gromacs.parse_log(str(log))
     assert r["grid"] == [40, 42, 40] and r["pme_order"] == 4 and r["ns_per_day"] == 14.112
     assert r["core_s"] == 6.123 and r["alpha_per_A"] == pytest.approx(1 / 2.88146)
@@ -134,19 +138,30 @@ def test_mixed_on_a_device_without_float64(tmp_path):
     import json
     import subprocess
     import sys
+
     sys.path.insert(0, os.path.dirname(__file__))
     from conftest import ROOT, install_example_package, zzhpc_cmd
     from zzhpc.core.harness import write_deck as write_toml
+
     env = install_example_package("backend_plugin", tmp_path / "plugin")
     rows = {}
-    for name, backend in (("f64", {"precision": "uniform"}),
-                          ("n32", {"name": "numpy32", "dtype": "float32", "precision": "mixed"})):
-        deck = water_deck({"molecules": 216, "ensemble": "nve", "minimise_steps": 5}, {"steps": 10, "diag_every": 10},
-                          backend=backend)
+    for name, backend in (
+        ("f64", {"precision": "uniform"}),
+        ("n32", {"name": "numpy32", "dtype": "float32", "precision": "mixed"}),
+    ):
+        deck = water_deck(
+            {"molecules": 216, "ensemble": "nve", "minimise_steps": 5}, {"steps": 10, "diag_every": 10}, backend=backend
+        )
         deck["output"] = dict(deck["output"], dir=str(tmp_path / name))
         write_toml(deck, str(tmp_path / f"{name}.toml"))
-        proc = subprocess.run(zzhpc_cmd(0, "run", tmp_path / f"{name}.toml", "-q"), capture_output=True, text=True,
-                              timeout=600, env=env, cwd=ROOT)
+        proc = subprocess.run(
+            zzhpc_cmd(0, "run", tmp_path / f"{name}.toml", "-q"),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=env,
+            cwd=ROOT,
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
         rows[name] = json.load(open(tmp_path / name / "summary.json"))
     a, b = rows["f64"], rows["n32"]
@@ -154,18 +169,28 @@ def test_mixed_on_a_device_without_float64(tmp_path):
     assert b["results"]["thermo"]["etotal"] == pytest.approx(a["results"]["thermo"]["etotal"], rel=1e-4)
     # LJ MD (in.lj, 864 atoms) likewise.
     from zzhpc.solvers.md.cases_common import md_deck
-    for name, backend in (("md64", {"precision": "uniform"}),
-                          ("md32", {"name": "numpy32", "dtype": "float32", "precision": "mixed"})):
+
+    for name, backend in (
+        ("md64", {"precision": "uniform"}),
+        ("md32", {"name": "numpy32", "dtype": "float32", "precision": "mixed"}),
+    ):
         deck = md_deck(run={"steps": 20, "diag_every": 20}, backend=backend)
         deck["output"] = dict(deck["output"], dir=str(tmp_path / name))
         write_toml(deck, str(tmp_path / f"{name}.toml"))
-        proc = subprocess.run(zzhpc_cmd(0, "run", tmp_path / f"{name}.toml", "-q"), capture_output=True, text=True,
-                              timeout=600, env=env, cwd=ROOT)
+        proc = subprocess.run(
+            zzhpc_cmd(0, "run", tmp_path / f"{name}.toml", "-q"),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=env,
+            cwd=ROOT,
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
         rows[name] = json.load(open(tmp_path / name / "summary.json"))
     assert rows["md32"]["results"]["pair_precision"] == "float32"
-    assert rows["md32"]["results"]["thermo"]["etotal"] == pytest.approx(rows["md64"]["results"]["thermo"]["etotal"],
-                                                                        rel=1e-5)
+    assert rows["md32"]["results"]["thermo"]["etotal"] == pytest.approx(
+        rows["md64"]["results"]["thermo"]["etotal"], rel=1e-5
+    )
 
 
 @pytest.mark.slow
@@ -174,6 +199,7 @@ def test_quick_benchmark_against_gromacs():
     """The quick form of `zzhpc bench water_tip3p_gromacs`: GROMACS and zzhpc (mixed, float64) on 1 and 2
     ranks, zzhpc given GROMACS's Ewald coefficient, grid and order."""
     from zzhpc.solvers.water.cases_gromacs import bench_gromacs
+
     rows = bench_gromacs(True)
     assert [(r["ranks"], r["precision"]) for r in rows] == [(1, "mixed"), (1, "float64"), (2, "mixed"), (2, "float64")]
     for r in rows:
@@ -189,6 +215,7 @@ def test_quick_benchmark_against_gromacs():
 @pytest.mark.parametrize("name", ["water_pair_forces", "md_lj_forces"])
 def test_mixed_reference_on_torch_matches_numpy(name):
     from zzhpc.device import backend_status
+
     ok, why = backend_status().get("torch", (False, "not registered"))
     if not ok:
         pytest.skip(f"torch: {why}")
@@ -200,6 +227,7 @@ def test_mixed_reference_on_torch_matches_numpy(name):
         if isinstance(o, np.ndarray):
             return be.asarray(o.copy())
         return {a: to(b) for a, b in o.items()} if isinstance(o, dict) else o
+
     ref = k["generic"](*args, mixed=True)
     got = k["generic"](*[to(a) for a in args], mixed=True)
     for g, r in zip(got, ref):
@@ -211,6 +239,7 @@ def test_mixed_reference_on_torch_matches_numpy(name):
 def test_quick_validation_case_passes():
     """`zzhpc validate water_mixed_precision --quick`, the CI form (about a minute on a quiet core)."""
     from zzhpc.core.registry import validation_cases
+
     metrics = validation_cases()["water_mixed_precision"]["run"](True)
     assert len(metrics) == 12
     assert all(m.passed for m in metrics), [(m.name, m.measured) for m in metrics if not m.passed]

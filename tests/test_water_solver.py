@@ -1,4 +1,5 @@
 """Water solver: SETTLE, thermostat and barostat maths, NVE/NVT/NPT runs, restart, outputs, errors."""
+
 import math
 import os
 import subprocess
@@ -19,6 +20,7 @@ SMALL = {"molecules": 125, "cutoff": 6.0, "skin": 1.0, "minimise_steps": 10, "pl
 def random_molecules(model, n, rng, box=20.0):
     """``(n, 3, 3)`` rigid molecules of ``model`` at random positions and orientations."""
     from zzhpc.solvers.water.builder import molecule_frame, random_rotations
+
     rot = random_rotations(rng, n)
     return rng.uniform(0, box, (n, 1, 3)) + np.einsum("mij,aj->mai", rot, molecule_frame(model))
 
@@ -29,7 +31,7 @@ def test_settle_restores_geometry_and_conserves_momenta(name, backend):
     g = SettleGeometry(model)
     rng = np.random.default_rng(3)
     x0 = random_molecules(model, 400, rng)
-    x1 = x0 + rng.normal(scale=0.04, size=x0.shape)          # an unconstrained step
+    x1 = x0 + rng.normal(scale=0.04, size=x0.shape)  # an unconstrained step
     m = np.asarray(g.masses())[None, :, None]
     x3, _ = settle_positions(backend.asarray(x0), backend.asarray(x1), g, 2.0)
     x3 = np.asarray(backend.to_host(x3))
@@ -57,7 +59,7 @@ def test_svr_samples_the_canonical_kinetic_energy():
         ks.append(k)
     ks = np.asarray(ks[500:])
     assert ks.mean() == pytest.approx(kbar, rel=0.02)
-    assert ks.var() == pytest.approx(2 * kbar ** 2 / nf, rel=0.1)
+    assert ks.var() == pytest.approx(2 * kbar**2 / nf, rel=0.1)
     # Same (seed, step, stream), same numbers: what makes runs independent of the rank count.
     assert coupling.coupling_rng(7, 5, 1).standard_normal() == coupling.coupling_rng(7, 5, 1).standard_normal()
 
@@ -77,7 +79,7 @@ def test_rdf_of_an_ideal_gas_and_diffusion_of_a_random_walk():
     x = rng.uniform(0, 20.0, (3000, 3))
     r, g = analysis.rdf(x, [20.0] * 3, 9.5, nbins=40)
     assert np.mean(g[8:]) == pytest.approx(1.0, abs=0.02)
-    walk = np.cumsum(rng.normal(size=(300, 400, 3)), axis=0)        # D = 1/2 per step
+    walk = np.cumsum(rng.normal(size=(300, 400, 3)), axis=0)  # D = 1/2 per step
     lags, m = analysis.msd(walk, max_lag=60)
     d, _ = analysis.self_diffusion(lags, m)
     assert d == pytest.approx(0.5, rel=0.05)
@@ -87,8 +89,10 @@ def test_rdf_of_an_ideal_gas_and_diffusion_of_a_random_walk():
 
 
 def test_nve_conserves_energy_and_constraints(tmp_path):
-    s, rows = run_deck(water_deck(dict(SMALL, ensemble="nve", ewald_tolerance=1e-5),
-                                       {"steps": 60, "dt": 1.0, "diag_every": 10}), str(tmp_path))
+    s, rows = run_deck(
+        water_deck(dict(SMALL, ensemble="nve", ewald_tolerance=1e-5), {"steps": 60, "dt": 1.0, "diag_every": 10}),
+        str(tmp_path),
+    )
     e = np.array([r["etotal"] for r in rows])
     ke = np.mean([r["ke"] for r in rows])
     assert np.max(np.abs(e - e[0])) < 5e-3 * ke, e
@@ -97,8 +101,10 @@ def test_nve_conserves_energy_and_constraints(tmp_path):
 
 
 def test_thermostat_brings_the_temperature_to_the_target(tmp_path):
-    _, rows = run_deck(water_deck(dict(SMALL, ensemble="nvt", temperature=250.0, tau_t=20.0),
-                                       {"steps": 300, "diag_every": 10}), str(tmp_path))
+    _, rows = run_deck(
+        water_deck(dict(SMALL, ensemble="nvt", temperature=250.0, tau_t=20.0), {"steps": 300, "diag_every": 10}),
+        str(tmp_path),
+    )
     late = [r["temp"] for r in rows if r["step"] >= 150]
     assert np.mean(late) == pytest.approx(250.0, rel=0.05)
     # The energy the thermostat took out (hundreds of kcal/mol here) is accounted for in the conserved quantity.
@@ -108,8 +114,12 @@ def test_thermostat_brings_the_temperature_to_the_target(tmp_path):
 
 
 def test_barostat_compresses_a_dilute_start(tmp_path):
-    _, rows = run_deck(water_deck(dict(SMALL, ensemble="npt", density=0.85, tau_p=200.0, pcouple_every=2),
-                                       {"steps": 200, "diag_every": 20}), str(tmp_path))
+    _, rows = run_deck(
+        water_deck(
+            dict(SMALL, ensemble="npt", density=0.85, tau_p=200.0, pcouple_every=2), {"steps": 200, "diag_every": 20}
+        ),
+        str(tmp_path),
+    )
     assert rows[0]["press"] < -500.0
     assert rows[-1]["density"] > rows[0]["density"] + 0.02
     assert rows[-1]["volume"] < rows[0]["volume"]
@@ -122,6 +132,7 @@ def test_two_level_lists_miss_no_pair(tmp_path, monkeypatch, kernels):
     built afresh from all atoms with the bare cutoff: the two skins never let a pair slip."""
     from zzhpc.device import get_kernel
     from zzhpc.solvers.water.solver import WaterSolver
+
     seen = []
     forces = WaterSolver._forces
 
@@ -139,8 +150,16 @@ def test_two_level_lists_miss_no_pair(tmp_path, monkeypatch, kernels):
         seen.append((self.nbuilds, self.nprunes))
 
     monkeypatch.setattr(WaterSolver, "_forces", checked)
-    w = dict(SMALL, ensemble="npt", pcouple_every=2, tau_p=200.0, skin=0.4, molecule_skin=0.6, kernels=kernels,
-             minimise_steps=0)
+    w = dict(
+        SMALL,
+        ensemble="npt",
+        pcouple_every=2,
+        tau_p=200.0,
+        skin=0.4,
+        molecule_skin=0.6,
+        kernels=kernels,
+        minimise_steps=0,
+    )
     s, _ = run_deck(water_deck(w, {"steps": 40, "diag_every": 10}), str(tmp_path))
     builds, prunes = seen[-1]
     assert len(seen) == 41 and builds >= 2 and prunes >= builds + 3, seen[-1]
@@ -165,13 +184,16 @@ def test_restart_is_bitwise_and_outputs_are_written(tmp_path):
     py = ROOT / ".peers" / "bin" / "python"
     if not py.exists():
         pytest.skip("no peer environment (.peers/)")
-    code = ("import sys, numpy as np, MDAnalysis as mda\n"
-            "u = mda.Universe(sys.argv[1])\n"
-            "x = [(ts.positions.reshape(-1, 3, 3).copy(), ts.dimensions[0]) for ts in u.trajectory]\n"
-            "d = max(float(np.max(np.abs(np.linalg.norm(f[:, 1] - f[:, 0], axis=1) - 1.0))) for f, _ in x)\n"
-            "print(len(u.atoms), len(u.trajectory), d, x[-1][1])\n")
-    proc = subprocess.run([str(py), "-c", code, str(tmp_path / "a" / "trajectory.h5md")], capture_output=True,
-                          text=True, timeout=120)
+    code = (
+        "import sys, numpy as np, MDAnalysis as mda\n"
+        "u = mda.Universe(sys.argv[1])\n"
+        "x = [(ts.positions.reshape(-1, 3, 3).copy(), ts.dimensions[0]) for ts in u.trajectory]\n"
+        "d = max(float(np.max(np.abs(np.linalg.norm(f[:, 1] - f[:, 0], axis=1) - 1.0))) for f, _ in x)\n"
+        "print(len(u.atoms), len(u.trajectory), d, x[-1][1])\n"
+    )
+    proc = subprocess.run(
+        [str(py), "-c", code, str(tmp_path / "a" / "trajectory.h5md")], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     n, frames, d, edge = proc.stdout.split()
     assert int(n) == 375 and int(frames) == 4 and float(d) < 1e-5
@@ -179,9 +201,11 @@ def test_restart_is_bitwise_and_outputs_are_written(tmp_path):
 
 
 def test_bad_input_is_one_line_exit_2(tmp_path):
-    cases = [({"cutoff": 9.0}, "water.cutoff"),               # cutoff + skin beyond half the box
-             ({"model": "tip4p"}, "water.model"),
-             ({"ensemble": "nph"}, "water.ensemble")]
+    cases = [
+        ({"cutoff": 9.0}, "water.cutoff"),  # cutoff + skin beyond half the box
+        ({"model": "tip4p"}, "water.model"),
+        ({"ensemble": "nph"}, "water.ensemble"),
+    ]
     for i, (bad, key) in enumerate(cases):
         path = tmp_path / f"bad{i}.toml"
         write_deck(water_deck(dict(SMALL, **bad), {"steps": 1}, output={"dir": str(tmp_path / "out")}), str(path))
@@ -192,8 +216,10 @@ def test_bad_input_is_one_line_exit_2(tmp_path):
     run_deck(water_deck(SMALL, {"steps": 2}), str(tmp_path / "c"))
     ck = tmp_path / "c" / "checkpoints" / "ckpt_0000000002.h5"
     path = tmp_path / "other.toml"
-    write_deck(water_deck(dict(SMALL, molecules=150), {"steps": 4, "restart": str(ck)},
-                          output={"dir": str(tmp_path / "d")}), str(path))
+    write_deck(
+        water_deck(dict(SMALL, molecules=150), {"steps": 4, "restart": str(ck)}, output={"dir": str(tmp_path / "d")}),
+        str(path),
+    )
     proc = run_zzhpc(0, "run", path)
     lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("zzhpc")]
     assert proc.returncode == 2 and len(lines) == 1 and "125 molecules" in lines[0], proc.stderr[-1500:]
@@ -203,6 +229,7 @@ def test_bad_input_is_one_line_exit_2(tmp_path):
 def test_example_decks_are_valid():
     from zzhpc.config.loader import load_deck
     from zzhpc.core.deck import resolve
+
     for name in ("water_spce.toml", "water_tip3p.toml"):
         _, cfg = resolve(load_deck(str(ROOT / "examples" / name)), 2, base_dir=str(ROOT / "examples"))
         assert cfg["solver"] == "water"
@@ -211,6 +238,7 @@ def test_example_decks_are_valid():
 def test_numpy_and_torch_runs_agree(tmp_path):
     """The solver is written once against xp: the torch backend follows the numpy run (NPT)."""
     from zzhpc.device import backend_status
+
     ok, why = backend_status()["torch"]
     if not ok:
         pytest.skip(f"torch backend not available: {why}")
@@ -227,6 +255,7 @@ def test_numpy_and_torch_runs_agree(tmp_path):
 def test_quick_benchmark_times_zzhpc_and_openmm_on_the_same_box(peer_py):
     """The quick form of `zzhpc bench water_tip3p_openmm`: real MPI ranks and OpenMM in the same run."""
     from zzhpc.solvers.water.cases import bench_tip3p
+
     rows = bench_tip3p(True)
     assert [r["ranks"] for r in rows] == [1, 2]
     for r in rows:
@@ -253,13 +282,14 @@ def test_restart_in_the_same_folder_replaces_later_frames_and_keeps_npt_box(tmp_
     ck = str(tmp_path / "a" / "checkpoints" / "ckpt_0000000010.h5")
     run_deck(dict(deck, run=dict(deck["run"], restart=ck)), str(tmp_path / "a"))
     import h5py
+
     with h5py.File(tmp_path / "a" / "trajectory.h5md") as fa, h5py.File(tmp_path / "full" / "trajectory.h5md") as ff:
         ga, gf = fa["particles/trajectory"], ff["particles/trajectory"]
         assert list(ga["position/step"][()]) == list(gf["position/step"][()]) == [0, 5, 10, 15, 20]
         np.testing.assert_array_equal(ga["position/value"][()], gf["position/value"][()])
         edges = ga["box/edges/value"][()]
         np.testing.assert_array_equal(edges, gf["box/edges/value"][()])
-        assert len(set(edges[:, 0])) == 5            # the barostat moved the box between frames
+        assert len(set(edges[:, 0])) == 5  # the barostat moved the box between frames
 
 
 def test_cli_requeue_on_more_ranks_in_the_same_folder(tmp_path):
@@ -268,12 +298,16 @@ def test_cli_requeue_on_more_ranks_in_the_same_folder(tmp_path):
     follow the uninterrupted 2-rank run."""
     import csv
     import h5py
+
     w = dict(SMALL, ensemble="npt", pcouple_every=2)
     run = {"diag_every": 5, "output_every": 5, "checkpoint_every": 10}
     decks = {}
     for name, steps in (("full", 20), ("short", 10), ("long", 20)):
-        d = water_deck(w, dict(run, steps=steps), output={"dir": str(tmp_path / ("full" if name == "full" else "a")),
-                                                          "fields": True})
+        d = water_deck(
+            w,
+            dict(run, steps=steps),
+            output={"dir": str(tmp_path / ("full" if name == "full" else "a")), "fields": True},
+        )
         decks[name] = tmp_path / f"{name}.toml"
         write_deck(d, str(decks[name]))
     run_zzhpc(2, "run", decks["full"], "-q", check=True)

@@ -10,6 +10,7 @@ Layers, each depending only on those above it:
 - ``zzhpc.solvers``  one sub-package per solver (never imported by the layers above)
 - ``zzhpc.cli``      the ``zzhpc`` command
 """
+
 import os as _os
 
 # Debian's h5py loads its MPI build only when asked; harmless elsewhere.
@@ -25,5 +26,6 @@ def __getattr__(name):
     # Simulation imports MPI and the run loop: only when asked for, so `import zzhpc` stays light.
     if name == "Simulation":
         from .simulation import Simulation
+
         return Simulation
     raise AttributeError(f"module 'zzhpc' has no attribute {name!r}")

@@ -11,6 +11,7 @@ Units: ASE works in eV and angstrom. A deck in ``real`` units (kcal/mol, angstro
 (1 kcal/mol = 0.0433641 eV); a deck in ``lj`` units is read with sigma = 1 angstrom and epsilon = 1 eV.
 The box must be orthorhombic and periodic, as zzhpc's.
 """
+
 import os
 import shutil
 import tempfile
@@ -46,6 +47,7 @@ class Calculator(_AseCalculator):
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         import zzhpc
+
         super().calculate(atoms, properties, system_changes)
         a = self.atoms
         cell = np.asarray(a.cell)
@@ -57,10 +59,21 @@ class Calculator(_AseCalculator):
             n = len(a)
             data = os.path.join(tmp, "atoms.data")
             from .solvers.md.datafile import write_data
+
             ntypes = int(types.max())
-            write_data(data, {"id": np.arange(1, n + 1), "type": types, "x": a.get_positions() % np.diag(cell),
-                              "image": np.zeros((n, 3), dtype=np.int64), "ntypes": ntypes,
-                              "box_lo": [0.0, 0.0, 0.0], "box_hi": list(np.diag(cell))}, title="zzhpc.ase")
+            write_data(
+                data,
+                {
+                    "id": np.arange(1, n + 1),
+                    "type": types,
+                    "x": a.get_positions() % np.diag(cell),
+                    "image": np.zeros((n, 3), dtype=np.int64),
+                    "ntypes": ntypes,
+                    "box_lo": [0.0, 0.0, 0.0],
+                    "box_hi": list(np.diag(cell)),
+                },
+                title="zzhpc.ase",
+            )
             sets = dict({"md.data_file": data, "run.steps": 1, "output.fields": False}, **self.overrides)
             sim = zzhpc.Simulation(self.deck, set=sets, output=os.path.join(tmp, "run"))
             try:

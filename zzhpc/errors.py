@@ -1,4 +1,5 @@
 """Exceptions that the CLI turns into one-line messages and exit codes."""
+
 import functools
 
 

@@ -14,6 +14,7 @@ collective).
 >>> x = sim.state()["x"]          # gathered on every rank, host NumPy, ordered by atom id
 >>> sim.close()                   # final outputs, checkpoint and summary.json
 """
+
 import copy
 import os
 
@@ -26,6 +27,7 @@ def _deck_of(deck, overrides):
     """A deck dict from a path (TOML or a run's provenance file) or a dict, with ``{key.path: value}``."""
     from .config.loader import load_deck
     from .core.deck import deck_from_provenance, is_provenance_file
+
     if isinstance(deck, dict):
         d, base = copy.deepcopy(deck), os.getcwd()
     else:
@@ -74,6 +76,7 @@ class Simulation:
         from .core.deck import resolve
         from .core.registry import discover
         from .core.run import RunLoop, claim_output_dir
+
         self.comm = comm or MPI.COMM_WORLD
         discover()
         d, base = _deck_of(deck, set)
@@ -94,6 +97,7 @@ class Simulation:
         # Recorded right after the loop's own diagnostics of the same step (and the initial ones now).
         from .core.loopparts import Diagnostics
         from .core.plugins import every
+
         where = next(i for i, p in enumerate(self.loop.parts) if isinstance(p, Diagnostics)) + 1
         self.loop.parts.insert(where, every(self.cfg["run"]["diag_every"], lambda loop: _record_history(self)))
         if self.loop.diags:
@@ -144,6 +148,7 @@ class Simulation:
         """Collective: call ``fn(sim)`` after every ``n``-th step (analysis, control: ``sim.stop()`` ends
         the run early; change a solver parameter). Returns the plug-in (HOOMD's writers, PyFR's plug-ins)."""
         from .core.plugins import every
+
         self._open()
         plugin = every(n, lambda loop: fn(self))
         self.loop.add_plugin(plugin)
@@ -166,11 +171,15 @@ class Simulation:
         if not gather:
             local = self.loop.solver.local_state()
             if not local:
-                raise NotImplementedError(f"solver '{self.solver_cls.name}' gives no local_state(); use "
-                                          "state(gather=True)")
-            return {k: np.asarray(v if isinstance(v, np.ndarray) else self.loop.backend.to_host(v))
-                    for k, v in local.items()}
+                raise NotImplementedError(
+                    f"solver '{self.solver_cls.name}' gives no local_state(); use state(gather=True)"
+                )
+            return {
+                k: np.asarray(v if isinstance(v, np.ndarray) else self.loop.backend.to_host(v))
+                for k, v in local.items()
+            }
         from .io.hdf5 import guarded_write
+
         path = os.path.join(self.loop.outdir, ".state.h5")
         with guarded_write(path, self.comm, "state snapshot") as f:
             self.loop.solver.save_state(f)
@@ -181,7 +190,8 @@ class Simulation:
 
             def take(name, obj):
                 if isinstance(obj, h5py.Dataset) and name.startswith("state/"):
-                    out[name[len("state/"):]] = obj[()]
+                    out[name[len("state/") :]] = obj[()]
+
             with h5py.File(path, "r") as f:
                 f.visititems(take)
             os.remove(path)
@@ -220,8 +230,10 @@ class Simulation:
 
     def _open(self):
         if self._summary is not None:
-            raise RuntimeError("this Simulation has ended (summary() or close() was called); build a new one, "
-                               "or Simulation.restart(checkpoint)")
+            raise RuntimeError(
+                "this Simulation has ended (summary() or close() was called); build a new one, "
+                "or Simulation.restart(checkpoint)"
+            )
 
     def _release(self):
         if getattr(self, "_lock", None) is not None:
@@ -238,12 +250,15 @@ class Simulation:
             self._release()
 
     def __repr__(self):
-        return (f"<zzhpc.Simulation {self.solver_cls.name} step {self.step} t={self.time:.6g} "
-                f"ranks {self.comm.Get_size()} output {self.loop.outdir}>")
+        return (
+            f"<zzhpc.Simulation {self.solver_cls.name} step {self.step} t={self.time:.6g} "
+            f"ranks {self.comm.Get_size()} output {self.loop.outdir}>"
+        )
 
 
 def _record_history(sim):
-    row = dict({"step": sim.step, "time": sim.time}, **{k: v for k, v in sim.loop.diags.items()
-                                                        if isinstance(v, (int, float))})
+    row = dict(
+        {"step": sim.step, "time": sim.time}, **{k: v for k, v in sim.loop.diags.items() if isinstance(v, (int, float))}
+    )
     for k, v in row.items():
         sim._history.setdefault(k, []).append(v)

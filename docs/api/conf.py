@@ -1,4 +1,5 @@
 """Sphinx configuration of the zzhpc API reference (built by scripts/build_docs.sh with -W)."""
+
 import os
 import sys
 

@@ -4,6 +4,7 @@ Installing it is all it takes: zzhpc finds the class through the entry point gro
     pip install --no-deps --no-build-isolation examples/backend_plugin
     zzhpc check-backend numpy32
 """
+
 from setuptools import setup
 
 setup(

@@ -5,6 +5,7 @@ Installing it is all it takes: zzhpc finds the solver through the entry point gr
     zzhpc info                                   # lists grayscott
     mpiexec -n 2 zzhpc run examples/plugin/grayscott.toml
 """
+
 from setuptools import setup
 
 setup(

@@ -2,6 +2,7 @@
 
 Run: python examples/python/lj_rdf.py           (or mpiexec -n 2 python examples/python/lj_rdf.py)
 """
+
 import os
 import tempfile
 
@@ -12,13 +13,14 @@ from zzhpc.particles.analysis import rdf
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 out = os.environ.get("ZZHPC_EXAMPLE_OUT") or tempfile.mkdtemp(prefix="zzhpc-lj-rdf-")
-sim = zzhpc.Simulation(os.path.join(HERE, "..", "lj_melt.toml"), set={"md.cells": [5, 5, 5]},
-                       output=os.path.join(out, "lj"))
+sim = zzhpc.Simulation(
+    os.path.join(HERE, "..", "lj_melt.toml"), set={"md.cells": [5, 5, 5]}, output=os.path.join(out, "lj")
+)
 curves = []
 
 
 def sample(s):
-    st = s.state()                                   # gathered, ordered by atom id, on every rank
+    st = s.state()  # gathered, ordered by atom id, on every rank
     r, g = rdf(st["x"], np.asarray(s.solver.domain.length), rmax=2.5, nbins=100)
     curves.append(g)
 
@@ -31,4 +33,4 @@ r = np.linspace(0, 2.5, 101)[:-1] + 0.0125
 peak = r[np.argmax(g)]
 if sim.comm.Get_rank() == 0:
     print(f"{len(curves)} samples; first peak of g(r) at r = {peak:.3f} sigma, height {g.max():.2f}")
-assert 1.0 < peak < 1.2 and g.max() > 2.0   # the liquid's first shell (Verlet 1968: r ~ 1.1 sigma)
+assert 1.0 < peak < 1.2 and g.max() > 2.0  # the liquid's first shell (Verlet 1968: r ~ 1.1 sigma)

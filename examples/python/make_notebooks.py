@@ -4,6 +4,7 @@ those this script writes, and execute them.
 
 Run: python examples/python/make_notebooks.py
 """
+
 import ast
 import os
 import sys
@@ -25,7 +26,7 @@ def notebook(path):
     for node in body:
         is_import = isinstance(node, (ast.Import, ast.ImportFrom))
         start = node.lineno - 1 - len(getattr(node, "decorator_list", []))
-        text = "\n".join(lines[start:node.end_lineno])
+        text = "\n".join(lines[start : node.end_lineno])
         # In a notebook the working directory is this folder: no __file__.
         text = text.replace("os.path.dirname(os.path.abspath(__file__))", "os.getcwd()")
         if chunk and last_end is not None and start > last_end and not (is_import and last_import):

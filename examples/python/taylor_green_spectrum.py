@@ -2,6 +2,7 @@
 
 Run: python examples/python/taylor_green_spectrum.py      (writes tgv_spectrum.png next to the run)
 """
+
 import os
 import tempfile
 
@@ -12,16 +13,21 @@ from zzhpc.solvers.spectral.diagnostics import spectrum
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 out = os.environ.get("ZZHPC_EXAMPLE_OUT") or tempfile.mkdtemp(prefix="zzhpc-tgv-")
-sim = zzhpc.Simulation(os.path.join(HERE, "..", "taylor_green.toml"), output=os.path.join(out, "tgv"),
-                       set={"spectral.shape": [32, 32, 32], "run.t_end": 5.0, "run.output_every": 0})
+sim = zzhpc.Simulation(
+    os.path.join(HERE, "..", "taylor_green.toml"),
+    output=os.path.join(out, "tgv"),
+    set={"spectral.shape": [32, 32, 32], "run.t_end": 5.0, "run.output_every": 0},
+)
 curves = {}
 sim.every(10, lambda s: curves.__setitem__(round(s.time, 2), spectrum(s.solver.grid, s.solver.uh)))
 sim.run()
 sim.close()
 if sim.comm.Get_rank() == 0:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(5, 4))
     for t, e in curves.items():
         e = np.asarray(e)

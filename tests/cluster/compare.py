@@ -1,4 +1,5 @@
 """Bitwise comparison of two runs' HDF5 outputs (every dataset of the final field file and checkpoint)."""
+
 import os
 
 import h5py
@@ -9,8 +10,7 @@ def datasets(path):
     """``{name: array}`` for every dataset in the HDF5 file ``path``."""
     out = {}
     with h5py.File(path, "r") as f:
-        f.visititems(lambda name, obj: out.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset)
-                     else None)
+        f.visititems(lambda name, obj: out.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
     return out
 
 

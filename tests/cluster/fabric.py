@@ -17,6 +17,7 @@ Needs root (network namespaces). Usage::
     python tests/cluster/fabric.py --json runs/fabric.json            # the figures (quiet machine)
     python tests/cluster/fabric.py --quick                            # smallest sizes: checks it works
 """
+
 import argparse
 import json
 import os
@@ -36,21 +37,44 @@ from cluster.netns import NetnsCluster  # noqa: E402  (after the sys.path entrie
 # sch_netem, which this machine's kernel lacks ("Specified qdisc kind is unknown"); --delay adds them.
 FABRICS = [(None, 1000), (None, 100)]
 DECKS = {
-    "md": (["examples/lj_melt.toml", "--set", "md.cells=[10,10,10]", "--set", "run.steps=100"],
-           ["examples/lj_melt.toml", "--set", "md.cells=[5,5,5]", "--set", "run.steps=20"]),
-    "spectral": (["examples/taylor_green.toml", "--set", "spectral.shape=[32,32,32]", "--set", "run.dt=0.01",
-                  "--set", "run.t_end=0.2"],
-                 ["examples/taylor_green.toml", "--set", "spectral.shape=[16,16,16]", "--set", "run.dt=0.01",
-                  "--set", "run.t_end=0.03"]),
+    "md": (
+        ["examples/lj_melt.toml", "--set", "md.cells=[10,10,10]", "--set", "run.steps=100"],
+        ["examples/lj_melt.toml", "--set", "md.cells=[5,5,5]", "--set", "run.steps=20"],
+    ),
+    "spectral": (
+        [
+            "examples/taylor_green.toml",
+            "--set",
+            "spectral.shape=[32,32,32]",
+            "--set",
+            "run.dt=0.01",
+            "--set",
+            "run.t_end=0.2",
+        ],
+        [
+            "examples/taylor_green.toml",
+            "--set",
+            "spectral.shape=[16,16,16]",
+            "--set",
+            "run.dt=0.01",
+            "--set",
+            "run.t_end=0.03",
+        ],
+    ),
 }
 QUIET = ["--set", "run.output_every=0", "--set", "run.checkpoint_every=0", "-q"]
 
 
 def child_env(cluster):
     from zzhpc.scaling.sweep import child_env as base
+
     env = cluster.env(base())
-    env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-               OMPI_MCA_rmaps_base_oversubscribe="1", PYTHONPATH=str(ROOT))
+    env.update(
+        OMPI_ALLOW_RUN_AS_ROOT="1",
+        OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+        OMPI_MCA_rmaps_base_oversubscribe="1",
+        PYTHONPATH=str(ROOT),
+    )
     return env
 
 
@@ -58,20 +82,33 @@ def microbench(cluster, quick):
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "net.json")
         argv = [sys.executable, "-m", "zzhpc.scaling.microbench", "--json", path] + (["--quick"] if quick else [])
-        subprocess.run(cluster.mpiexec(argv, extra=["--map-by", "node"]), check=True, capture_output=True,
-                       timeout=600, env=child_env(cluster), cwd=ROOT)
+        subprocess.run(
+            cluster.mpiexec(argv, extra=["--map-by", "node"]),
+            check=True,
+            capture_output=True,
+            timeout=600,
+            env=child_env(cluster),
+            cwd=ROOT,
+        )
         return json.loads(Path(path).read_text())
 
 
 def solver_run(cluster, deck, nodes, out):
     argv = [sys.executable, "-m", "zzhpc", "run", *deck, *QUIET, "-o", str(out)]
-    subprocess.run(cluster.mpiexec(argv, nodes=nodes), check=True, capture_output=True, timeout=1800,
-                   env=child_env(cluster), cwd=ROOT)
+    subprocess.run(
+        cluster.mpiexec(argv, nodes=nodes),
+        check=True,
+        capture_output=True,
+        timeout=1800,
+        env=child_env(cluster),
+        cwd=ROOT,
+    )
     return json.loads((Path(out) / "summary.json").read_text())
 
 
 def experiment(quick=False, fabrics=FABRICS):
     from zzhpc.scaling.model import calibrate, point, predict
+
     cores = os.cpu_count() or 1
     result = {"load_average_start": list(os.getloadavg()), "cores": cores, "fabrics": []}
     with NetnsCluster(2) as cluster, tempfile.TemporaryDirectory() as tmp:
@@ -79,12 +116,18 @@ def experiment(quick=False, fabrics=FABRICS):
         cals = {}
         for solver, (full, small) in DECKS.items():
             deck = small if quick else full
-            runs = [solver_run(cluster, deck, ["node0"], Path(tmp) / f"{solver}-1x2"),
-                    solver_run(cluster, deck, cluster.hosts, Path(tmp) / f"{solver}-2x2")]
+            runs = [
+                solver_run(cluster, deck, ["node0"], Path(tmp) / f"{solver}-1x2"),
+                solver_run(cluster, deck, cluster.hosts, Path(tmp) / f"{solver}-2x2"),
+            ]
             cals[solver] = (calibrate(runs, fast, cores), runs[1])
-        result["fast"] = {"network": fast, "calibration_points": {
-            s: [{k: q[k] for k in ("ranks", "time_per_step_s", "model_time_per_step_s")} for q in c["points"]]
-            for s, (c, _) in cals.items()}}
+        result["fast"] = {
+            "network": fast,
+            "calibration_points": {
+                s: [{k: q[k] for k in ("ranks", "time_per_step_s", "model_time_per_step_s")} for q in c["points"]]
+                for s, (c, _) in cals.items()
+            },
+        }
         for delay, rate in fabrics:
             cluster.shape(delay_ms=delay, rate_mbit=rate)
             try:
@@ -95,11 +138,13 @@ def experiment(quick=False, fabrics=FABRICS):
                     s = solver_run(cluster, deck, cluster.hosts, Path(tmp) / f"{solver}-{delay}-{rate}")
                     q = point(s, net, cores)
                     pred = predict(cal, q["params"], q["ranks"], net=net, shared_cores=True)
-                    row["solvers"][solver] = {"measured_s": s["time_per_step_s"],
-                                              "fast_link_s": fast_run["time_per_step_s"],
-                                              "model_s": pred["time_per_step_s"],
-                                              "model_comm_s": pred["halo_s"] + pred["alltoall_s"] + pred["reduction_s"],
-                                              "ratio": pred["time_per_step_s"] / s["time_per_step_s"]}
+                    row["solvers"][solver] = {
+                        "measured_s": s["time_per_step_s"],
+                        "fast_link_s": fast_run["time_per_step_s"],
+                        "model_s": pred["time_per_step_s"],
+                        "model_comm_s": pred["halo_s"] + pred["alltoall_s"] + pred["reduction_s"],
+                        "ratio": pred["time_per_step_s"] / s["time_per_step_s"],
+                    }
                 result["fabrics"].append(row)
             finally:
                 cluster.shape(None, None)
@@ -109,18 +154,28 @@ def experiment(quick=False, fabrics=FABRICS):
 
 def table(result):
     fast = result["fast"]["network"]
-    lines = [(f"Fast link (veth, no shaping): latency {fast['latency_s'] * 1e6:.0f} us, bandwidth "
-              f"{fast['bandwidth_Bps'] / 1e6:.0f} MB/s. Load average at start "
-              f"{result['load_average_start'][0]:.1f}, end {result['load_average_end'][0]:.1f} "
-              f"({result['cores']} logical CPUs)."), "",
-             ("| fabric (tc) | latency [us] | bandwidth [MB/s] | solver | fast link t/step [s] | measured [s] "
-              "| model [s] | model / measured |"), "|---|---:|---:|---|---:|---:|---:|---:|"]
+    lines = [
+        (
+            f"Fast link (veth, no shaping): latency {fast['latency_s'] * 1e6:.0f} us, bandwidth "
+            f"{fast['bandwidth_Bps'] / 1e6:.0f} MB/s. Load average at start "
+            f"{result['load_average_start'][0]:.1f}, end {result['load_average_end'][0]:.1f} "
+            f"({result['cores']} logical CPUs)."
+        ),
+        "",
+        (
+            "| fabric (tc) | latency [us] | bandwidth [MB/s] | solver | fast link t/step [s] | measured [s] "
+            "| model [s] | model / measured |"
+        ),
+        "|---|---:|---:|---|---:|---:|---:|---:|",
+    ]
     for row in result["fabrics"]:
         net = row["network"]
         for solver, r in row["solvers"].items():
-            lines.append(f"| {row['delay_ms'] or 0} ms, {row['rate_mbit']} Mbit/s | {net['latency_s'] * 1e6:.0f} | "
-                         f"{net['bandwidth_Bps'] / 1e6:.1f} | {solver} | {r['fast_link_s']:.4g} | "
-                         f"{r['measured_s']:.4g} | {r['model_s']:.4g} | {r['ratio']:.2f} |")
+            lines.append(
+                f"| {row['delay_ms'] or 0} ms, {row['rate_mbit']} Mbit/s | {net['latency_s'] * 1e6:.0f} | "
+                f"{net['bandwidth_Bps'] / 1e6:.1f} | {solver} | {r['fast_link_s']:.4g} | "
+                f"{r['measured_s']:.4g} | {r['model_s']:.4g} | {r['ratio']:.2f} |"
+            )
     return "\n".join(lines) + "\n"
 
 

@@ -16,6 +16,7 @@ Open MPI reaches the other nodes through ``rsh_agent.sh`` (``--mca plm_rsh_agent
 ``orted`` in the node's namespace the way ssh would on a real cluster. ``tc`` on a node's eth0
 emulates a slower fabric (:meth:`NetnsCluster.shape`: netem delay where the kernel has it, tbf rate caps).
 """
+
 import atexit
 import itertools
 import os
@@ -30,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 AGENT = HERE / "rsh_agent.sh"
 ENTER = HERE / "enter.sh"
 TMP = Path(tempfile.gettempdir())
-SUBNET = "10.254.0"        # private (RFC 1918) test range, only ever inside the test's namespaces
+SUBNET = "10.254.0"  # private (RFC 1918) test range, only ever inside the test's namespaces
 PREFIX_RE = re.compile(r"^zzhpc-(\d+)-")
 _INSTANCES = itertools.count()  # several clusters of one test process never share a name
 
@@ -73,8 +74,9 @@ def permitted():
         with tempfile.NamedTemporaryFile("w", prefix=f"{name}-", suffix="-hosts") as hosts:
             hosts.write("127.0.0.1 localhost\n")
             hosts.flush()
-            proc = subprocess.run([str(ENTER), name, hosts.name, "probe", "hostname"], capture_output=True,
-                                  text=True, timeout=20)
+            proc = subprocess.run(
+                [str(ENTER), name, hosts.name, "probe", "hostname"], capture_output=True, text=True, timeout=20
+            )
         if proc.returncode != 0 or proc.stdout.strip() != "probe":
             return False, f"cannot enter a namespace with its own hostname and /etc/hosts: {proc.stderr.strip()}"
     finally:
@@ -178,8 +180,20 @@ class NetnsCluster:
 
     def mca(self):
         """Open MPI options: orted through the agent, TCP only (no shared memory), on the test subnet."""
-        return ["--mca", "plm_rsh_agent", str(AGENT), "--mca", "btl", "tcp,self",
-                "--mca", "oob_tcp_if_include", self.subnet, "--mca", "btl_tcp_if_include", self.subnet]
+        return [
+            "--mca",
+            "plm_rsh_agent",
+            str(AGENT),
+            "--mca",
+            "btl",
+            "tcp,self",
+            "--mca",
+            "oob_tcp_if_include",
+            self.subnet,
+            "--mca",
+            "btl_tcp_if_include",
+            self.subnet,
+        ]
 
     def mpiexec(self, argv, per_node=2, nodes=None, extra=()):
         """``mpiexec`` started on the first node, ``per_node`` ranks on each of ``nodes`` (default: all)."""
@@ -206,8 +220,9 @@ class NetnsCluster:
             else:  # a token bucket: burst of at least one timer tick (250 Hz) worth of bytes
                 burst = max(32 * 1024, int(rate_mbit * 1e6 / 8 / 250))
                 opts = ["tbf", "rate", f"{rate_mbit}mbit", "burst", str(burst), "latency", "100ms"]
-            proc = subprocess.run([*base, "replace", "dev", "eth0", "root", *opts], capture_output=True,
-                                  text=True, timeout=20)
+            proc = subprocess.run(
+                [*base, "replace", "dev", "eth0", "root", *opts], capture_output=True, text=True, timeout=20
+            )
             if proc.returncode != 0:
                 raise RuntimeError(f"tc qdisc {' '.join(opts)} on {host}: {proc.stderr.strip()}")
 

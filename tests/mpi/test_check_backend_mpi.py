@@ -1,5 +1,6 @@
 """The MPI part of the conformance kit at 2 and 4 ranks: halo exchange, all-to-all and distributed FFT
 (slab and pencil), host-staged and with device buffers, every rank agreeing on the verdict."""
+
 import pytest
 from mpi4py import MPI
 

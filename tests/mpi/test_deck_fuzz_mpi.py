@@ -1,5 +1,6 @@
 """1,000 malformed decks per solver through the real `zzhpc run` entry point on every rank of this MPI
 job (2 and 4 ranks): each returns exit status 2 on every rank, with exactly one line from rank 0."""
+
 import contextlib
 import copy
 import io
@@ -51,6 +52,7 @@ def test_thousand_bad_decks_exit_2_on_every_rank(name, tmp_path):
         comm.Barrier()
     assert bad_codes == 0
     if comm.Get_rank() == 0:
-        assert all(len(o) == 1 and o[0].startswith("zzhpc: config: ") for o in lines), \
-            next(o for o in lines if len(o) != 1 or not o[0].startswith("zzhpc: config: "))
+        assert all(len(o) == 1 and o[0].startswith("zzhpc: config: ") for o in lines), next(
+            o for o in lines if len(o) != 1 or not o[0].startswith("zzhpc: config: ")
+        )
     assert not os.path.exists(never)

@@ -5,6 +5,7 @@ Run:  mpiexec -n K python -m pytest --with-mpi tests/mpi/test_fft.py   (K = 1, 2
 Every rank builds the same global field from numpy default_rng(1234) and keeps
 its own block, so results are deterministic for a given rank count.
 """
+
 import math
 
 import numpy as np
@@ -122,8 +123,9 @@ def _np_pad(uh, shape, padded):
 
 @pytest.mark.mpi(min_size=1)
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("shape,padded", [((16, 12, 10), (24, 18, 15)), ((9, 7, 8), (14, 11, 12)),
-                                          ((8, 8, 8), (8, 8, 8))])
+@pytest.mark.parametrize(
+    "shape,padded", [((16, 12, 10), (24, 18, 15)), ((9, 7, 8), (14, 11, 12)), ((8, 8, 8), (8, 8, 8))]
+)
 @pytest.mark.parametrize("decomposition,grid", _layouts())
 def test_padded_transforms_match_numpy(decomposition, grid, shape, padded, dtype):
     """backward_padded = irfftn of the zero-padded gathered spectrum (scaled to field values);
@@ -133,8 +135,7 @@ def test_padded_transforms_match_numpy(decomposition, grid, shape, padded, dtype
     if not _admissible(shape, comm.size, decomposition, grid):
         return
     tol = TOL[dtype]
-    fft = DistributedFFT(comm, shape, decomposition=decomposition, dtype=dtype, proc_grid=grid,
-                         padded_shape=padded)
+    fft = DistributedFFT(comm, shape, decomposition=decomposition, dtype=dtype, proc_grid=grid, padded_shape=padded)
     hits = np.zeros(padded, dtype=int)
     for sl in comm.allgather(fft.padded_slice_local):
         hits[sl] += 1
@@ -148,8 +149,11 @@ def test_padded_transforms_match_numpy(decomposition, grid, shape, padded, dtype
     # forward_padded(backward_padded(uh)) == uh with its Nyquist modes zeroed.
     back = _assemble(comm, fft, np.asarray(fft.forward_padded(got)), uh.shape)
     want = np.zeros_like(uh)
-    f = [np.fft.fftfreq(shape[0], 1 / shape[0]), np.fft.fftfreq(shape[1], 1 / shape[1]),
-         np.fft.rfftfreq(shape[2], 1 / shape[2])]
+    f = [
+        np.fft.fftfreq(shape[0], 1 / shape[0]),
+        np.fft.fftfreq(shape[1], 1 / shape[1]),
+        np.fft.rfftfreq(shape[2], 1 / shape[2]),
+    ]
     keep = np.ix_(*[np.nonzero(2 * np.abs(fi) < n)[0] for fi, n in zip(f, shape)])
     want[keep] = uh[keep]
     np.testing.assert_allclose(back, want, rtol=tol, atol=tol * np.abs(uh).max())
@@ -161,8 +165,9 @@ def test_padded_transforms_match_numpy(decomposition, grid, shape, padded, dtype
         exact = np.fft.rfftn(ub * ub) * (math.prod(shape) / math.prod(big))
         exact_n = np.zeros_like(uh)
         idx = [np.nonzero(2 * np.abs(fi) < n)[0] for fi, n in zip(f, shape)]
-        exact_n[keep] = exact[np.ix_(f[0][idx[0]].astype(int) % big[0], f[1][idx[1]].astype(int) % big[1],
-                                     f[2][idx[2]].astype(int))]
+        exact_n[keep] = exact[
+            np.ix_(f[0][idx[0]].astype(int) % big[0], f[1][idx[1]].astype(int) % big[1], f[2][idx[2]].astype(int))
+        ]
         sq = _assemble(comm, fft, np.asarray(fft.forward_padded(got * got)), uh.shape)
         np.testing.assert_allclose(sq, exact_n, rtol=tol, atol=20 * tol * np.abs(exact_n).max())
         # ...which the product on the N grid does not (it aliases).
@@ -175,6 +180,7 @@ def test_padded_transforms_match_numpy(decomposition, grid, shape, padded, dtype
 def test_padded_transforms_on_torch_match_numpy():
     torch = pytest.importorskip("torch", reason="torch (the optional torch backend) is not installed")
     import array_api_compat.torch as xpt
+
     comm = MPI.COMM_WORLD
     kw = dict(decomposition="pencil", padded_shape=(12, 9, 15))
     a = DistributedFFT(comm, (8, 6, 10), **kw)
@@ -193,6 +199,7 @@ def test_scipy_fft_with_overwrite_matches_numpy_and_keeps_inputs(decomposition):
     pytest.importorskip("scipy", reason="scipy is not installed")
     from zzhpc.device import get_backend
     from zzhpc.device.fftlib import fft_namespace
+
     comm, shape = MPI.COMM_WORLD, (16, 12, 10)
     xp = fft_namespace(get_backend("numpy"))
     assert xp.fft.supports_overwrite
@@ -229,11 +236,19 @@ def test_torch_namespace(decomposition, grid, shape, dtype, gpu_aware):
     if not _admissible(shape, comm.size, decomposition, grid):
         pytest.skip("layout not admissible at this rank count")
     # gpu_aware=True hands torch CPU tensors to MPI directly (mpi4py reads them via DLPack).
-    fft = DistributedFFT(comm, shape, decomposition=decomposition, dtype=dtype, proc_grid=grid, xp=xt,
-                         to_host=lambda t: t.numpy(), from_host=torch.from_numpy, gpu_aware_mpi=gpu_aware)
+    fft = DistributedFFT(
+        comm,
+        shape,
+        decomposition=decomposition,
+        dtype=dtype,
+        proc_grid=grid,
+        xp=xt,
+        to_host=lambda t: t.numpy(),
+        from_host=torch.from_numpy,
+        gpu_aware_mpi=gpu_aware,
+    )
     assert isinstance(fft.empty_spectral(), torch.Tensor)
-    _check_roundtrip(comm, fft, _field(shape, dtype), dtype,
-                     to_np=lambda t: t.numpy(), from_np=torch.from_numpy)
+    _check_roundtrip(comm, fft, _field(shape, dtype), dtype, to_np=lambda t: t.numpy(), from_np=torch.from_numpy)
 
 
 @pytest.mark.mpi(min_size=1)
@@ -241,8 +256,14 @@ def test_torch_namespace(decomposition, grid, shape, dtype, gpu_aware):
 def test_numpy_gpu_aware_path(decomposition, grid):
     comm = MPI.COMM_WORLD
     calls = []
-    fft = DistributedFFT(comm, (9, 7, 8), decomposition=decomposition, proc_grid=_grid(grid, comm.size),
-                         gpu_aware_mpi=True, synchronize=lambda: calls.append(1))
+    fft = DistributedFFT(
+        comm,
+        (9, 7, 8),
+        decomposition=decomposition,
+        proc_grid=_grid(grid, comm.size),
+        gpu_aware_mpi=True,
+        synchronize=lambda: calls.append(1),
+    )
     _check_roundtrip(comm, fft, _field((9, 7, 8), "float64"), "float64")
     assert len(calls) == 2 * sum(p > 1 for p in fft.proc_grid)  # one per transpose per direction
 
@@ -253,8 +274,7 @@ def test_from_backend(backend, decomposition):
     """The zzhpc.device backends (numpy, torch; cupy where a GPU is present) plug in directly."""
     comm = MPI.COMM_WORLD
     fft = DistributedFFT.from_backend(comm, (9, 7, 8), backend, decomposition=decomposition)
-    _check_roundtrip(comm, fft, _field((9, 7, 8), "float64"), "float64",
-                     to_np=backend.to_host, from_np=backend.asarray)
+    _check_roundtrip(comm, fft, _field((9, 7, 8), "float64"), "float64", to_np=backend.to_host, from_np=backend.asarray)
 
 
 def _expect_error(comm, shape, **kw):
@@ -296,9 +316,11 @@ def test_spectral_derivative(decomposition, grid, lengths):
     a = [2 * math.pi * m / L for m, L in zip((1, 2, 3), lengths)]
     x0, x1, x2 = np.meshgrid(*x, indexing="ij")
     u = np.sin(a[0] * x0) * np.cos(a[1] * x1) * np.sin(a[2] * x2)
-    exact = [a[0] * np.cos(a[0] * x0) * np.cos(a[1] * x1) * np.sin(a[2] * x2),
-             -a[1] * np.sin(a[0] * x0) * np.sin(a[1] * x1) * np.sin(a[2] * x2),
-             a[2] * np.sin(a[0] * x0) * np.cos(a[1] * x1) * np.cos(a[2] * x2)]
+    exact = [
+        a[0] * np.cos(a[0] * x0) * np.cos(a[1] * x1) * np.sin(a[2] * x2),
+        -a[1] * np.sin(a[0] * x0) * np.sin(a[1] * x1) * np.sin(a[2] * x2),
+        a[2] * np.sin(a[0] * x0) * np.cos(a[1] * x1) * np.cos(a[2] * x2),
+    ]
     uh = fft.forward(u)
     ks = fft.wavenumbers(lengths)
     for ax, k in enumerate(ks):
@@ -316,12 +338,14 @@ def test_transforms_into_given_arrays_and_work_buffers(decomposition, grid, libr
     kept; a field in ``work_real``/``work_spectral`` is consumed without harm."""
     from zzhpc.device import get_backend
     from zzhpc.device.fftlib import fft_namespace
+
     comm, shape = MPI.COMM_WORLD, (16, 12, 10)
     grid = _grid(grid, comm.size)
     if not _admissible(shape, comm.size, decomposition, grid):
         pytest.skip("layout not admissible at this rank count")
-    fft = DistributedFFT(comm, shape, decomposition=decomposition, proc_grid=grid,
-                         xp=fft_namespace(get_backend("numpy"), library))
+    fft = DistributedFFT(
+        comm, shape, decomposition=decomposition, proc_grid=grid, xp=fft_namespace(get_backend("numpy"), library)
+    )
     assert fft._into == (library == "auto")
     u = _field(shape, "float64")[fft.real_slice_local].copy()
     keep = u.copy()
@@ -346,6 +370,7 @@ def test_transforms_into_given_arrays_and_work_buffers(decomposition, grid, libr
 @pytest.mark.mpi(min_size=2)
 def test_alltoall_is_timed_as_its_own_phase():
     from zzhpc.parallel import PhaseTimers
+
     comm, timers = MPI.COMM_WORLD, PhaseTimers()
     fft = DistributedFFT(comm, (8, 8, 8), decomposition="pencil", timers=timers)
     fft.backward(fft.forward(np.ones(fft.real_shape_local)))
@@ -356,16 +381,20 @@ def test_alltoall_is_timed_as_its_own_phase():
 def test_process_grid_chooser_is_shared_with_cartesian_grids():
     from zzhpc.parallel.cartesian import choose_process_grid as dims
     from zzhpc.parallel.fft import _choose_grid, choose_process_grid
+
     assert _choose_grid is choose_process_grid
     for nproc in range(1, 65):
         lim = (16, 9)
-        old = [(p0, nproc // p0) for p0 in range(1, nproc + 1)
-               if nproc % p0 == 0 and p0 <= lim[0] and nproc // p0 <= lim[1]]
+        old = [
+            (p0, nproc // p0)
+            for p0 in range(1, nproc + 1)
+            if nproc % p0 == 0 and p0 <= lim[0] and nproc // p0 <= lim[1]
+        ]
         want = min(old, key=lambda g: (max(g), -g[0])) if old else None
-        assert dims(nproc, lim) == want, nproc                       # the pencil rule of before
+        assert dims(nproc, lim) == want, nproc  # the pencil rule of before
         if want:
             assert choose_process_grid((16, 16, 16), nproc, "pencil") == dims(nproc, (16, 9))
-    assert dims(16, (16, 16, 16)) == (4, 2, 2)                        # as MPI_Dims_create orders them
+    assert dims(16, (16, 16, 16)) == (4, 2, 2)  # as MPI_Dims_create orders them
     assert dims(12, (100, 100, 1)) == (4, 3, 1) and dims(7, (6, 6)) is None
     assert dims(8, (8, 8, 8), fixed=(0, 4, 0)) == (2, 4, 1)
 
@@ -385,6 +414,7 @@ def test_truncated_transforms_match_full_ones_on_the_kept_modes(decomposition, g
     outside them) and the same kept modes (forward)."""
     from zzhpc.device import get_backend
     from zzhpc.device.fftlib import fft_namespace
+
     comm, shape = MPI.COMM_WORLD, (16, 12, 10)
     grid = _grid(grid, comm.size)
     if not _admissible(shape, comm.size, decomposition, grid):
@@ -393,8 +423,11 @@ def test_truncated_transforms_match_full_ones_on_the_kept_modes(decomposition, g
         fft = DistributedFFT(comm, shape, decomposition=decomposition, proc_grid=grid, xp=xp)
         sl = fft.spectral_slice_local
         kept = (_local_runs(shape[1], sl[1]), _local_runs(shape[2], sl[2], half=True))
-        m = [np.fft.fftfreq(shape[0], 1 / shape[0]), np.fft.fftfreq(shape[1], 1 / shape[1])[sl[1]],
-             np.fft.rfftfreq(shape[2], 1 / shape[2])[sl[2]]]
+        m = [
+            np.fft.fftfreq(shape[0], 1 / shape[0]),
+            np.fft.fftfreq(shape[1], 1 / shape[1])[sl[1]],
+            np.fft.rfftfreq(shape[2], 1 / shape[2])[sl[2]],
+        ]
         keep = [np.abs(mi) < n / 3 for mi, n in zip(m, shape)]
         mask = keep[0][:, None, None] & keep[1][None, :, None] & keep[2][None, None, :]
         uh = fft.forward(_field(shape, "float64")[fft.real_slice_local]) * mask
@@ -403,5 +436,4 @@ def test_truncated_transforms_match_full_ones_on_the_kept_modes(decomposition, g
         np.testing.assert_allclose(trunc, full, atol=1e-13 * np.abs(full).max())
         want = fft.forward(full * full)
         got = np.array(fft.forward(full * full, out="work", kept=kept))
-        np.testing.assert_allclose(got[:, mask.any(axis=0)], want[:, mask.any(axis=0)],
-                                   atol=1e-12 * np.abs(want).max())
+        np.testing.assert_allclose(got[:, mask.any(axis=0)], want[:, mask.any(axis=0)], atol=1e-12 * np.abs(want).max())

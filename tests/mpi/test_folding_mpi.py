@@ -1,4 +1,5 @@
 """Folding on several ranks: every walker's trajectory, the exchanges and Tf equal the one-rank run."""
+
 import os
 import shutil
 import tempfile
@@ -14,13 +15,30 @@ from zzhpc.core.run import run
 
 
 def deck(out, replicas):
-    return {"solver": "folding",
-            "run": {"steps": 300, "dt": 0.002, "seed": 21, "diag_every": 100, "progress_every": 1e9,
-                    "checkpoint_every": 150},
-            "folding": {"structure": "villin_hp35.pdb", "chain": "A", "replicas": replicas, "t_min": 0.9,
-                        "t_max": 1.3, "exchange_every": 30, "sample_every": 10, "batch": 2,
-                        "trajectory_every": 100, "trajectory_replicas": [replicas - 1]},
-            "output": {"dir": out, "fields": True}}
+    return {
+        "solver": "folding",
+        "run": {
+            "steps": 300,
+            "dt": 0.002,
+            "seed": 21,
+            "diag_every": 100,
+            "progress_every": 1e9,
+            "checkpoint_every": 150,
+        },
+        "folding": {
+            "structure": "villin_hp35.pdb",
+            "chain": "A",
+            "replicas": replicas,
+            "t_min": 0.9,
+            "t_max": 1.3,
+            "exchange_every": 30,
+            "sample_every": 10,
+            "batch": 2,
+            "trajectory_every": 100,
+            "trajectory_replicas": [replicas - 1],
+        },
+        "output": {"dir": out, "fields": True},
+    }
 
 
 def go(d, comm):
@@ -37,7 +55,7 @@ def read(path):
 def test_walkers_independent_of_rank_count():
     comm = MPI.COMM_WORLD
     tmp = comm.bcast(tempfile.mkdtemp() if comm.rank == 0 else None, root=0)
-    n_rep = 2 * comm.size + 1   # uneven blocks
+    n_rep = 2 * comm.size + 1  # uneven blocks
     par = go(deck(os.path.join(tmp, "par"), n_rep), comm)
     ref = None
     if comm.rank == 0:
@@ -49,8 +67,10 @@ def test_walkers_independent_of_rank_count():
         ok = all(np.array_equal(a[k], b[k]) for k in a)
         ok = ok and "tf" in par["results"] and par["results"]["tf"] == ref["results"]["tf"]
         ok = ok and par["results"]["acceptance"] == ref["results"]["acceptance"]
-        with open(os.path.join(tmp, "par", f"traj_{n_rep - 1}.dcd"), "rb") as f1, \
-                open(os.path.join(tmp, "ser", f"traj_{n_rep - 1}.dcd"), "rb") as f2:
+        with (
+            open(os.path.join(tmp, "par", f"traj_{n_rep - 1}.dcd"), "rb") as f1,
+            open(os.path.join(tmp, "ser", f"traj_{n_rep - 1}.dcd"), "rb") as f2,
+        ):
             ok = ok and f1.read()[260:] == f2.read()[260:]
     ok = comm.bcast(ok, root=0)
     if comm.rank == 0:

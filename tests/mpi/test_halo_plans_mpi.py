@@ -1,5 +1,6 @@
 """Halo exchange reuses its pack buffers and persistent requests (zzhpc/parallel/halo.py): one plan per
 array layout, the same buffers on every exchange, and the same ghosts as a first exchange."""
+
 import numpy as np
 import pytest
 from mpi4py import MPI

@@ -17,7 +17,7 @@ def forces_by_id(s):
     be = s.backend
     ids = be.to_host(s.ids)
     f = np.zeros((s.natoms, 3))
-    f[ids - 1] = be.to_host(s.f)[:s.nlocal]
+    f[ids - 1] = be.to_host(s.f)[: s.nlocal]
     return s.comm.allreduce(f)
 
 
@@ -27,12 +27,12 @@ def test_forces_on_every_atom_match_one_rank(dims):
     comm = MPI.COMM_WORLD
     par = {"parallel": {"dims": [comm.size, 1, 1]}} if dims else {}
     deck = mw_deck({"cells": [5, 5, 5]}, {"steps": 1}, **par)
-    shift = np.random.default_rng(9).normal(scale=0.3, size=(125, 3))     # per atom id, same everywhere
+    shift = np.random.default_rng(9).normal(scale=0.3, size=(125, 3))  # per atom id, same everywhere
     s = make_solver(deck, comm)
     one = make_solver({k: v for k, v in deck.items() if k != "parallel"}, MPI.COMM_SELF)
     for solver in (s, one):
         be = solver.backend
-        solver.x = be.asarray(be.to_host(solver.x)[:solver.nlocal] + shift[be.to_host(solver.ids) - 1])
+        solver.x = be.asarray(be.to_host(solver.x)[: solver.nlocal] + shift[be.to_host(solver.ids) - 1])
         solver._rebuild()
         solver._forces()
     fp, f1 = forces_by_id(s), forces_by_id(one)
@@ -51,7 +51,17 @@ def test_nve_thermo_independent_of_rank_count():
 
 
 def test_npt_barostat_independent_of_rank_count():
-    deck = mw_deck({"cells": [6, 6, 6], "integrator": "svr", "t_target": 298.0, "damp": 100.0,
-                    "barostat": "c-rescale", "p_target": 1.0, "p_damp": 300.0, "p_every": 5},
-                   {"steps": 40, "diag_every": 10})
+    deck = mw_deck(
+        {
+            "cells": [6, 6, 6],
+            "integrator": "svr",
+            "t_target": 298.0,
+            "damp": 100.0,
+            "barostat": "c-rescale",
+            "p_target": 1.0,
+            "p_damp": 300.0,
+            "p_every": 5,
+        },
+        {"steps": 40, "diag_every": 10},
+    )
     compare(deck, KEYS + ("density", "volume"), tol=1e-9)

@@ -1,5 +1,6 @@
 """The parallel core under real MPI ranks (run at 2 and 4 ranks): process grids, halo exchange, parallel
 HDF5, atomic checkpoints, timers, replica sets."""
+
 import os
 
 import numpy as np
@@ -62,8 +63,11 @@ def test_halo_exchange_matches_global_array(bname, width, periodic, gpu_aware):
     mesh.exchange(a)
     got = be.to_host(a)
     # Expected: the global array padded by wrap-around (periodic) or left zero (walls).
-    pad = np.pad(glob, [(0, 0)] + [(width, width)] * 3, mode="wrap") if periodic else \
-        np.pad(glob, [(0, 0)] + [(width, width)] * 3)
+    pad = (
+        np.pad(glob, [(0, 0)] + [(width, width)] * 3, mode="wrap")
+        if periodic
+        else np.pad(glob, [(0, 0)] + [(width, width)] * 3)
+    )
     sl = tuple(slice(s, s + n + 2 * width) for s, n in zip(mesh.grid.start, mesh.local_shape))
     want = pad[(slice(None),) + sl]
     if not periodic:  # ghosts beyond a wall are not filled by the exchange
@@ -116,6 +120,7 @@ def test_parallel_hdf5_block_and_concatenated_roundtrip(tmp_path):
         assert f["v"].shape == (3, 12, 5, 7) and f["p"].shape == (total, 3)
     if comm.Get_rank() == 0:
         import h5py
+
         with h5py.File(path, "r") as f:
             np.testing.assert_array_equal(f["v"][...], glob)
 
@@ -185,6 +190,7 @@ def test_concatenated_with_a_rank_that_owns_nothing(tmp_path):
 @pytest.mark.mpi
 def test_domain_rescale_keeps_the_decomposition_proportional():
     from zzhpc.particles.domain import Domain
+
     comm = MPI.COMM_WORLD
     dom = Domain(comm, get_backend("numpy"), [-1.0, 0.0, 2.0], [9.0, 8.0, 12.0], [True] * 3, 1.5)
     before = [list(s) for s in dom.split]

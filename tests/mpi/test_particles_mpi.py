@@ -1,5 +1,6 @@
 """The particle decomposition under real MPI ranks (run at 2 and 4 ranks): migration and ghosts travel as
 typed buffers, host-staged or as the backend's own arrays (GPU-aware MPI), with the same bits either way."""
+
 import numpy as np
 import pytest
 from mpi4py import MPI
@@ -19,16 +20,20 @@ def decompose(backend, periodic):
     rng = np.random.default_rng(10 + comm.Get_rank())
     x = rng.uniform(0.0, BOX, (N, 3))
     ids = 1 + comm.Get_rank() * N + np.arange(N)
-    atoms = {"x": backend.asarray(x), "v": backend.asarray(rng.standard_normal((N, 3))),
-             "id": backend.asarray(ids, dtype="int64"), "image": backend.asarray(np.zeros((N, 3)), dtype="int64")}
+    atoms = {
+        "x": backend.asarray(x),
+        "v": backend.asarray(rng.standard_normal((N, 3))),
+        "id": backend.asarray(ids, dtype="int64"),
+        "image": backend.asarray(np.zeros((N, 3)), dtype="int64"),
+    }
     dom.pbc(atoms)
     atoms = dom.exchange(atoms)
     xall, idall = dom.borders(atoms["x"], atoms["id"])
     nlocal = int(atoms["x"].shape[0])
-    xall[:nlocal] = xall[:nlocal] + 0.01            # owners move; forward_comm brings the ghosts along
+    xall[:nlocal] = xall[:nlocal] + 0.01  # owners move; forward_comm brings the ghosts along
     dom.forward_comm(xall)
     f = backend.asarray(np.ones((int(xall.shape[0]), 3)))
-    dom.reverse_comm(f)                              # each owned row: 1 + the number of its ghost copies
+    dom.reverse_comm(f)  # each owned row: 1 + the number of its ghost copies
     host = backend.to_host
     return dom, nlocal, {k: host(v) for k, v in atoms.items()}, host(xall), host(idall), host(f)
 
@@ -68,7 +73,7 @@ def test_migration_and_ghosts_are_complete(bname):
             if np.all(p + s >= lo) and np.all(p + s < hi):
                 nwant += 1
                 assert any(np.abs(q - (p + 0.01 + s)).max() < 1e-9 for q in have.get(i, [])), (i, p + s)
-    assert nwant > nlocal      # ghosts were wanted, and found
+    assert nwant > nlocal  # ghosts were wanted, and found
     # Reverse comm: each owned row got 1 from itself plus 1 per ghost copy of it on any rank.
     copies = np.bincount(np.concatenate(comm.allgather(idall[nlocal:])), minlength=comm.Get_size() * N + 1)
     np.testing.assert_array_equal(f[:nlocal, 0], 1.0 + copies[atoms["id"]])

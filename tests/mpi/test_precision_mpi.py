@@ -1,4 +1,5 @@
 """LJ MD in mixed precision on P ranks: the same thermo as on one rank."""
+
 import os
 import tempfile
 

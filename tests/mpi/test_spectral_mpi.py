@@ -1,6 +1,7 @@
 """Spectral solver on 2 and 4 ranks (in-process, COMM_WORLD): the same results as one rank, for slab and
 pencil layouts; the random initial field does not depend on the decomposition; parallel HDF5 restart
 state re-read on another decomposition."""
+
 import numpy as np
 import pytest
 from mpi4py import MPI
@@ -21,12 +22,25 @@ def _serial(deck, **kw):
 
 
 @pytest.mark.mpi(min_size=2)
-@pytest.mark.parametrize("decomposition, initial_field, rule", [
-    ("slab", "taylor_green", "2/3"), ("pencil", "random", "2/3"), ("slab", "random", "3/2"),
-    ("pencil", "taylor_green", "3/2")])
+@pytest.mark.parametrize(
+    "decomposition, initial_field, rule",
+    [
+        ("slab", "taylor_green", "2/3"),
+        ("pencil", "random", "2/3"),
+        ("slab", "random", "3/2"),
+        ("pencil", "taylor_green", "3/2"),
+    ],
+)
 def test_series_match_one_rank(decomposition, initial_field, rule):
-    deck = spectral_deck((16, 16, 12), steps=4, dt=0.05, initial=initial_field, dealias=rule,
-                         decomposition=decomposition, forcing="band" if initial_field == "random" else "none")
+    deck = spectral_deck(
+        (16, 16, 12),
+        steps=4,
+        dt=0.05,
+        initial=initial_field,
+        dealias=rule,
+        decomposition=decomposition,
+        forcing="band" if initial_field == "random" else "none",
+    )
     ref = _serial(deck)
     _, s = run_spectral(deck, comm=COMM)
     for key in ("energy", "dissipation", "enstrophy", "max_velocity", "cfl"):

@@ -1,5 +1,6 @@
 """Water force field on 2-4 ranks: energies, virial and forces equal to one rank (molecules owned by
 their oxygen's sub-domain, ghosts by Domain.borders, ghost forces back by Domain.reverse_comm)."""
+
 import numpy as np
 import pytest
 from mpi4py import MPI
@@ -17,7 +18,7 @@ BE = get_backend("numpy")
 def compare(model, nmol, cutoff, dims=None, **kw):
     comm = MPI.COMM_WORLD
     x, L = water_box(nmol, model, seed=7)
-    x = x + np.random.default_rng(1).normal(scale=0.03, size=x.shape)    # off the lattice
+    x = x + np.random.default_rng(1).normal(scale=0.03, size=x.shape)  # off the lattice
     par = WaterForceField(comm, BE, model, L, cutoff, nmol, **kw)
     fp, ep, wp = distributed_forces(comm, BE, par, x, L)
     serial = None

@@ -1,5 +1,6 @@
 """Water from a .gro box (``water.initial``) on 2 and 4 ranks: the molecules of the file are distributed as
 the builder's are (by the sub-domain of their oxygen), and the NPT thermo is the one-rank run's."""
+
 import os
 import tempfile
 
@@ -24,11 +25,28 @@ def test_gro_start_thermo_independent_of_rank_count():
         # The builder's box in a longer cell along z (orthorhombic, not cubic), written in nm.
         x, (L, _, _) = water_box(125, "spce", 0.997, seed=4)
         names = ["OW", "HW1", "HW2"] * 125
-        write_gro(path, Frame(positions=0.1 * x, box=0.1 * np.array([L, L, 1.2 * L]), names=names,
-                              resnames=["SOL"] * 375, resids=np.arange(375) // 3 + 1))
+        write_gro(
+            path,
+            Frame(
+                positions=0.1 * x,
+                box=0.1 * np.array([L, L, 1.2 * L]),
+                names=names,
+                resnames=["SOL"] * 375,
+                resids=np.arange(375) // 3 + 1,
+            ),
+        )
     comm.Barrier()
-    w = {"initial": path, "cutoff": 6.0, "skin": 1.0, "minimise_steps": 5, "plots": False, "ensemble": "npt",
-         "pcouple_every": 2, "tau_p": 200.0, "molecules": None}
+    w = {
+        "initial": path,
+        "cutoff": 6.0,
+        "skin": 1.0,
+        "minimise_steps": 5,
+        "plots": False,
+        "ensemble": "npt",
+        "pcouple_every": 2,
+        "tau_p": 200.0,
+        "molecules": None,
+    }
     deck = water_deck(w, {"steps": 20, "diag_every": 5})
     s, par = run_deck(deck, os.path.join(work, "par"), comm)
     _, ser = run_deck(deck, os.path.join(work, f"ser{comm.rank}"), MPI.COMM_SELF)

@@ -1,4 +1,5 @@
 """``zzhpc info``: backends, MPI, rank-to-device map, solvers; ``zzhpc info SOLVER``: its deck keys."""
+
 import json
 import socket
 
@@ -6,10 +7,13 @@ from ..errors import ConfigError
 
 
 def add_parser(sub):
-    p = sub.add_parser("info", help="what this installation and this MPI job can do",
-                       description="Backends available here, MPI vendor and version, rank count, "
-                                   "rank-to-device map, GPU-aware MPI setting, solvers. With a solver "
-                                   "name: every key its input deck accepts.")
+    p = sub.add_parser(
+        "info",
+        help="what this installation and this MPI job can do",
+        description="Backends available here, MPI vendor and version, rank count, "
+        "rank-to-device map, GPU-aware MPI setting, solvers. With a solver "
+        "name: every key its input deck accepts.",
+    )
     p.add_argument("solver", nargs="?", help="show the deck keys of this solver")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--backend", default="numpy", help="backend whose device map to show")
@@ -37,20 +41,23 @@ def main(args):
         dev = str(get_backend(args.backend, args.device, comm=comm).device)
     except ConfigError as exc:
         dev = f"unavailable: {exc}"
-    rows = comm.gather({"rank": comm.Get_rank(), "host": socket.gethostname(), "local_rank": local_rank(comm),
-                        "device": dev}, root=0)
+    rows = comm.gather(
+        {"rank": comm.Get_rank(), "host": socket.gethostname(), "local_rank": local_rank(comm), "device": dev}, root=0
+    )
     if comm.Get_rank() != 0:
         return 0
     from ..core.registry import _SOLVERS
+
     info = {
         "zzhpc": __version__,
         "backends": {n: {"available": ok, "detail": why} for n, (ok, why) in status.items()},
-        "mpi": {"library": mpi_library(),
-                "standard": "{}.{}".format(*MPI.Get_version()), "ranks": comm.Get_size()},
-        "rank_devices": rows, "device_backend": args.backend,
+        "mpi": {"library": mpi_library(), "standard": "{}.{}".format(*MPI.Get_version()), "ranks": comm.Get_size()},
+        "rank_devices": rows,
+        "device_backend": args.backend,
         "gpu_aware_mpi": "off unless backend.gpu_aware_mpi = true (an explicit setting)",
-        "solvers": {n: {"description": _SOLVERS[n].description, "module": _SOLVERS[n].__module__}
-                    for n in solver_names()},
+        "solvers": {
+            n: {"description": _SOLVERS[n].description, "module": _SOLVERS[n].__module__} for n in solver_names()
+        },
         "solver_load_errors": discovery_errors(),
     }
     if args.json:

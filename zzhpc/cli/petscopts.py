@@ -1,12 +1,15 @@
 """PETSc options given by the user: checked before the run (a wrong type name is one line naming the
 option), and those PETSc never read reported after it (what PETSc's ``-options_left`` reports, in one line)."""
+
 import ctypes
 import os
 import shlex
 import sys
 
-COMMON = {"KSP": ("cg", "gmres", "bcgs", "minres", "richardson", "preonly"),
-          "PC": ("gamg", "hypre", "jacobi", "bjacobi", "sor", "ilu", "lu", "none")}
+COMMON = {
+    "KSP": ("cg", "gmres", "bcgs", "minres", "richardson", "preonly"),
+    "PC": ("gamg", "hypre", "jacobi", "bjacobi", "sor", "ilu", "lu", "none"),
+}
 CHOICE_OPTIONS = {"ksp_type": "KSP", "pc_type": "PC", "snes_type": "SNES", "mat_type": "Mat", "vec_type": "Vec"}
 
 
@@ -47,12 +50,15 @@ def check_options():
             continue
         for suffix, cls in CHOICE_OPTIONS.items():
             if name.endswith(suffix) and hasattr(petsc, cls):
-                known = {v for k, v in vars(getattr(petsc, cls).Type).items() if not k.startswith("_")
-                         and isinstance(v, str)}
+                known = {
+                    v for k, v in vars(getattr(petsc, cls).Type).items() if not k.startswith("_") and isinstance(v, str)
+                }
                 if value is None or value not in known:
                     common = [t for t in COMMON.get(cls, ()) if t in known] or sorted(known)[:6]
-                    return (f"PETSc option {name} {value or ''}".rstrip() + f": not a {cls} type of this PETSc "
-                            f"(e.g. {', '.join(common)}; {len(known)} known)")
+                    return (
+                        f"PETSc option {name} {value or ''}".rstrip() + f": not a {cls} type of this PETSc "
+                        f"(e.g. {', '.join(common)}; {len(known)} known)"
+                    )
     return None
 
 
@@ -67,6 +73,7 @@ def unused_options():
             lib = next(ln.split()[-1] for ln in fh if "libpetsc" in ln and ".so" in ln)
         dll = ctypes.CDLL(lib)
         import numpy as np
+
         pint = ctypes.c_int64 if np.dtype(petsc.IntType).itemsize == 8 else ctypes.c_int32
         n = pint()
         names = ctypes.POINTER(ctypes.c_char_p)()

@@ -1,4 +1,5 @@
 """``zzhpc project``: measure the network, calibrate the performance model, project to many cards."""
+
 import argparse
 import json
 import os
@@ -9,17 +10,19 @@ from ..errors import ConfigError
 
 def add_parser(sub):
     p = sub.add_parser(
-        "project", help="performance model: network microbenchmark, calibration, projections to many cards",
+        "project",
+        help="performance model: network microbenchmark, calibration, projections to many cards",
         description="network: MPI latency/bandwidth/all-to-all under mpiexec -n 2. calibrate: fit the model "
-                    "to a scaling sweep's runs (those at --ranks) and check it against the other runs. "
-                    "predict: time per step, memory per card, efficiency of one target. headline: the "
-                    "standard targets (10^12 water molecules, a 10^15-point mesh, what fits on 60,000 cards).",
+        "to a scaling sweep's runs (those at --ranks) and check it against the other runs. "
+        "predict: time per step, memory per card, efficiency of one target. headline: the "
+        "standard targets (10^12 water molecules, a 10^15-point mesh, what fits on 60,000 cards).",
         epilog="Examples:\n"
-               "  zzhpc project network -o runs/net.json\n"
-               "  zzhpc project calibrate runs/scale-md-strong --ranks 1,2 --network runs/net.json -o md.cal.json\n"
-               "  zzhpc project predict md.cal.json --units 1e12 --cards 60000 --memory-gb 64 --link-GBps 25\n"
-               "  zzhpc project headline --cal md.cal.json --cal spectral.cal.json --cards 60000",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        "  zzhpc project network -o runs/net.json\n"
+        "  zzhpc project calibrate runs/scale-md-strong --ranks 1,2 --network runs/net.json -o md.cal.json\n"
+        "  zzhpc project predict md.cal.json --units 1e12 --cards 60000 --memory-gb 64 --link-GBps 25\n"
+        "  zzhpc project headline --cal md.cal.json --cal spectral.cal.json --cards 60000",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     s = p.add_subparsers(dest="project_command", metavar="ACTION")
     n = s.add_parser("network", help="MPI microbenchmarks (mpiexec -n RANKS)")
     n.add_argument("--ranks", type=int, default=2)
@@ -31,9 +34,13 @@ def add_parser(sub):
     c.add_argument("--ranks", default="1,2", help="rank counts to calibrate on (default 1,2)")
     c.add_argument("--network", help="JSON of `zzhpc project network` (default: measure now, quick)")
     c.add_argument("--output", "-o", help="calibration JSON (default SWEEP/calibration.json)")
-    c.add_argument("--fit", choices=("exact", "origin"), default="exact",
-                   help="exact: t0 + c W through the points (default); origin: t0 = 0, c by least squares "
-                        "(positive; for projections when the exact fit gives c <= 0 on a noisy machine)")
+    c.add_argument(
+        "--fit",
+        choices=("exact", "origin"),
+        default="exact",
+        help="exact: t0 + c W through the points (default); origin: t0 = 0, c by least squares "
+        "(positive; for projections when the exact fit gives c <= 0 on a noisy machine)",
+    )
     pr = s.add_parser("predict", help="project one target")
     pr.add_argument("calibration")
     pr.add_argument("--units", type=float, required=True, help="grid points, atoms or replicas")
@@ -49,23 +56,35 @@ def _card_options(p):
     p.add_argument("--memory-gb", type=float, default=64.0, help="memory per card (default 64)")
     p.add_argument("--link-GBps", type=float, default=25.0, help="injection bandwidth per card (default 25)")
     p.add_argument("--latency-us", type=float, default=2.0, help="message latency (default 2 us)")
-    p.add_argument("--compute-speedup", type=float, default=1.0,
-                   help="a card's compute speed over one calibration rank (default 1: as measured)")
+    p.add_argument(
+        "--compute-speedup",
+        type=float,
+        default=1.0,
+        help="a card's compute speed over one calibration rank (default 1: as measured)",
+    )
     p.add_argument("--fixed-memory-gb", type=float, help="fixed memory per card (default: calibrated)")
     p.add_argument("--decomposition", default="pencil", choices=("slab", "pencil"), help="spectral FFT layout")
     p.add_argument("--water", choices=("none", "mW"), default="none", help="md: mW water instead of LJ")
-    p.add_argument("--sw-cost-ratio", type=float, default=2.0,
-                   help="cost per particle-step of mW (Stillinger-Weber) over LJ (default 2.0; measured "
-                        "1.87-2.09 on one rank, docs/mw.md)")
-    p.add_argument("--sw-memory-ratio", type=float, default=0.70,
-                   help="bytes per mW molecule over bytes per LJ atom (default 0.70: 324 against 461 "
-                        "bytes measured, docs/mw.md)")
+    p.add_argument(
+        "--sw-cost-ratio",
+        type=float,
+        default=2.0,
+        help="cost per particle-step of mW (Stillinger-Weber) over LJ (default 2.0; measured "
+        "1.87-2.09 on one rank, docs/mw.md)",
+    )
+    p.add_argument(
+        "--sw-memory-ratio",
+        type=float,
+        default=0.70,
+        help="bytes per mW molecule over bytes per LJ atom (default 0.70: 324 against 461 bytes measured, docs/mw.md)",
+    )
 
 
 def main(args):
     cmd = args.project_command
     if cmd == "network":
         from ..scaling.microbench import measure
+
         res = measure(args.ranks, mpiexec=args.mpiexec, quick=args.quick)
         text = json.dumps(res, indent=1)
         if args.output:
@@ -78,10 +97,15 @@ def main(args):
     if cmd == "predict":
         from ..scaling.model import load
         from ..scaling.projection_tables import target_table
+
         cal = load(args.calibration)
         if cal["c_s_per_unit"] <= 0 or cal["mem_bytes_per_unit"] <= 0:
-            raise ConfigError("calibration", "c <= 0 or b <= 0 (noise larger than the signal): recalibrate with --fit origin "
-                                             "or on a quieter machine", cal["c_s_per_unit"])
+            raise ConfigError(
+                "calibration",
+                "c <= 0 or b <= 0 (noise larger than the signal): recalibrate with --fit origin "
+                "or on a quieter machine",
+                cal["c_s_per_unit"],
+            )
         sys.stdout.write(target_table(cal, [(f"{args.units:.3g} {cal['unit']}s", args.units)], args))
         return 0
     if cmd == "headline":
@@ -89,26 +113,34 @@ def main(args):
             raise ConfigError("--cal", "give at least one calibration JSON")
         from ..scaling.model import load
         from ..scaling.projection_tables import headline
+
         cals = [load(c) for c in args.cal]
         bad = [c["solver"] for c in cals if c["c_s_per_unit"] <= 0 or c["mem_bytes_per_unit"] <= 0]
         if bad:
-            raise ConfigError("--cal", "calibration with c <= 0 or b <= 0 (noise larger than the signal) cannot project; "
-                                       "recalibrate with --fit origin or on a quieter machine", ",".join(bad))
+            raise ConfigError(
+                "--cal",
+                "calibration with c <= 0 or b <= 0 (noise larger than the signal) cannot project; "
+                "recalibrate with --fit origin or on a quieter machine",
+                ",".join(bad),
+            )
         sys.stdout.write(headline(cals, args))
         return 0
     raise ConfigError("project", "expected an action: network, calibrate, predict or headline", cmd)
 
 
 def _network_line(res):
-    return (f"latency {res['latency_s'] * 1e6:.3g} us, bandwidth {res['bandwidth_Bps'] / 1e9:.3g} GB/s, "
-            f"all-to-all {res['alltoall_Bps_per_rank'] / 1e9:.3g} GB/s per rank, allreduce "
-            f"{res['allreduce_latency_s'] * 1e6:.3g} us ({res['ranks']} ranks, {res['cpu_model']}, "
-            f"{res['mpi_library']})")
+    return (
+        f"latency {res['latency_s'] * 1e6:.3g} us, bandwidth {res['bandwidth_Bps'] / 1e9:.3g} GB/s, "
+        f"all-to-all {res['alltoall_Bps_per_rank'] / 1e9:.3g} GB/s per rank, allreduce "
+        f"{res['allreduce_latency_s'] * 1e6:.3g} us ({res['ranks']} ranks, {res['cpu_model']}, "
+        f"{res['mpi_library']})"
+    )
 
 
 def _calibrate(args):
     from ..scaling.calibration import calibrate_sweep, check_table
     from ..scaling.sweep import parse_ranks
+
     net = None
     if args.network:
         with open(args.network) as fh:
@@ -116,6 +148,7 @@ def _calibrate(args):
     cal, checks = calibrate_sweep(args.sweep, parse_ranks(args.ranks), net, fit=args.fit)
     out = args.output or os.path.join(args.sweep, "calibration.json")
     from ..scaling.model import save
+
     save(cal, out)
     sys.stdout.write(check_table(cal, checks))
     sys.stderr.write(f"[project] calibration written to {out}\n")

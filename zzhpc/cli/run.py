@@ -2,6 +2,7 @@
 
 A previous run's ``summary.json`` (or any HDF5 file it wrote) replays that run: the recorded deck, PETSc
 options and numeric environment knobs, into a new folder ``OLD-replay-N`` unless ``--output`` is given."""
+
 import os
 import sys
 
@@ -9,20 +10,32 @@ from ..errors import CollectiveError, ConfigError, InputError, ZzhpcError
 
 
 def add_parser(sub):
-    p = sub.add_parser("run", help="run an input deck (under mpiexec for several ranks)",
-                       description="Run a TOML input deck. Every rank runs this command; rank 0 prints "
-                                   "progress and writes OUTPUT/summary.json next to the HDF5 output. A fresh "
-                                   "run never overwrites an earlier run's results: it refuses a folder that "
-                                   "holds them (continue that run with --restart auto, or give a new "
-                                   "--output), or moves them aside with --set output.existing=backup.",
-                       epilog="Example: mpiexec -n 3 zzhpc run examples/heat.toml --set run.t_end=0.02\n"
-                              "Replay: zzhpc run runs/heat/summary.json   (writes runs/heat-replay-1)")
-    p.add_argument("deck", help="TOML input deck, or a previous run's summary.json or HDF5 file "
-                                "(replays the recorded configuration and PETSc options into OLD-replay-N)")
+    p = sub.add_parser(
+        "run",
+        help="run an input deck (under mpiexec for several ranks)",
+        description="Run a TOML input deck. Every rank runs this command; rank 0 prints "
+        "progress and writes OUTPUT/summary.json next to the HDF5 output. A fresh "
+        "run never overwrites an earlier run's results: it refuses a folder that "
+        "holds them (continue that run with --restart auto, or give a new "
+        "--output), or moves them aside with --set output.existing=backup.",
+        epilog="Example: mpiexec -n 3 zzhpc run examples/heat.toml --set run.t_end=0.02\n"
+        "Replay: zzhpc run runs/heat/summary.json   (writes runs/heat-replay-1)",
+    )
+    p.add_argument(
+        "deck",
+        help="TOML input deck, or a previous run's summary.json or HDF5 file "
+        "(replays the recorded configuration and PETSc options into OLD-replay-N)",
+    )
     p.add_argument("--backend", help="array backend (numpy, torch, cupy, ...); overrides backend.name")
     p.add_argument("--output", "-o", help="output folder; overrides output.dir")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a deck value, e.g. --set run.steps=100 (repeatable)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a deck value, e.g. --set run.steps=100 (repeatable)",
+    )
     p.add_argument("--restart", help="'auto' (newest checkpoint in the output folder) or a checkpoint file")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
 
@@ -38,6 +51,7 @@ def apply_recorded_environment(path):
     these win) and its numeric environment knobs (those not set now). Returns the record or None."""
     from ..core.deck import read_provenance
     from ..io.provenance import replay_petsc_options
+
     try:
         prov = read_provenance(path)
     except ZzhpcError:
@@ -55,11 +69,17 @@ def _check(args, comm, replay):
     from ..core.deck import load_config
     from ..io import outdir as folder
     from .petscopts import check_options
+
     output, notes = args.output, []
     if replay is not None and not output:
         output = folder.replay_dir(replay_source_dir(args.deck))
-    _, cfg = load_config(args.deck, comm.Get_size(), list(args.overrides) + (
-        [f"run.restart='{args.restart}'"] if args.restart else []), backend=args.backend, output=output)
+    _, cfg = load_config(
+        args.deck,
+        comm.Get_size(),
+        list(args.overrides) + ([f"run.restart='{args.restart}'"] if args.restart else []),
+        backend=args.backend,
+        output=output,
+    )
     bad = check_options()
     if bad:
         raise ConfigError("PETSc options", bad)
@@ -67,8 +87,10 @@ def _check(args, comm, replay):
         notes.append(f"replaying {os.path.abspath(args.deck)} into {os.path.abspath(cfg['output']['dir'])}")
         ranks = replay.get("ranks")
         if ranks and ranks != comm.Get_size():
-            notes.append(f"the replayed run had {ranks} rank(s), this one {comm.Get_size()}: solvers that "
-                         "sum in rank order may differ in the last bits")
+            notes.append(
+                f"the replayed run had {ranks} rank(s), this one {comm.Get_size()}: solvers that "
+                "sum in rank order may differ in the last bits"
+            )
     return cfg, notes
 
 
@@ -94,6 +116,7 @@ def main(args):
             result = ("error", str(exc), 2)
         except Exception as exc:  # a bug in a check must not leave the other ranks waiting in bcast
             import traceback
+
             traceback.print_exc()
             result = ("error", f"internal error while checking the deck: {type(exc).__name__}: {exc}", 1)
     result = comm.bcast(result, root=0)
@@ -105,8 +128,15 @@ def main(args):
     install_excepthook()
     try:
         from ..core.run import run
-        summary = run(get_solver(cfg["solver"]), cfg, comm, quiet=args.quiet, notes=notes,
-                      replay_of=os.path.abspath(args.deck) if replay is not None else None)
+
+        summary = run(
+            get_solver(cfg["solver"]),
+            cfg,
+            comm,
+            quiet=args.quiet,
+            notes=notes,
+            replay_of=os.path.abspath(args.deck) if replay is not None else None,
+        )
     except CollectiveError as exc:  # every rank raised it: exit together, say it once
         if rank == 0:
             sys.stderr.write(f"zzhpc: {exc}\n")
@@ -128,8 +158,11 @@ def _start_petsc():
 
 def _report_unused_petsc_options(rank):
     from .petscopts import unused_options, user_options
+
     given = {name for name, _ in user_options()}
     left = [n for n in unused_options() if n in given]
     if rank == 0 and left:
-        sys.stderr.write(f"zzhpc: PETSc never read option{'s' if len(left) > 1 else ''} {' '.join(left)} "
-                         "(misspelt, or for a solver this run does not use)\n")
+        sys.stderr.write(
+            f"zzhpc: PETSc never read option{'s' if len(left) > 1 else ''} {' '.join(left)} "
+            "(misspelt, or for a solver this run does not use)\n"
+        )

@@ -1,4 +1,5 @@
 """``zzhpc validate``: run the registered validation cases and print case, metric, measured, reference."""
+
 import sys
 import time
 
@@ -6,10 +7,13 @@ from ..errors import ConfigError
 
 
 def add_parser(sub):
-    p = sub.add_parser("validate", help="check this install against published data and peer codes",
-                       description="Run validation cases (all, or those named: a case name or a solver "
-                                   "name) and print a table. Exit status 1 if any metric fails.",
-                       epilog="Example: zzhpc validate heat --quick --json runs/validate.json")
+    p = sub.add_parser(
+        "validate",
+        help="check this install against published data and peer codes",
+        description="Run validation cases (all, or those named: a case name or a solver "
+        "name) and print a table. Exit status 1 if any metric fails.",
+        epilog="Example: zzhpc validate heat --quick --json runs/validate.json",
+    )
     p.add_argument("cases", nargs="*", help="case or solver names (default: all)")
     p.add_argument("--quick", action="store_true", help="the short forms that CI runs")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
@@ -18,14 +22,18 @@ def add_parser(sub):
 
 
 def add_precision(p):
-    p.add_argument("--precision", choices=("uniform", "mixed"),
-                   help="backend.precision of every deck the cases run that does not set it (docs/precision.md); "
-                        "cases that call the force kernels directly keep theirs")
+    p.add_argument(
+        "--precision",
+        choices=("uniform", "mixed"),
+        help="backend.precision of every deck the cases run that does not set it (docs/precision.md); "
+        "cases that call the force kernels directly keep theirs",
+    )
 
 
 def apply_precision(args):
     """``--precision``: the default of ``backend.precision`` for the decks of this process and its children."""
     import os
+
     if getattr(args, "precision", None):
         os.environ["ZZHPC_PRECISION"] = args.precision
 
@@ -45,10 +53,12 @@ def select(table, names):
 def main(args):
     from ..io.summary import write_json_atomic
     from ..core.registry import validation_cases
+
     cases = select(validation_cases(), args.cases)
     apply_precision(args)
     if args.json and not args.list:  # before the first case runs: a bad path must not cost the results
         from ..io.outdir import check_file_writable
+
         check_file_writable(args.json)
     if args.list:
         for c in cases:
@@ -70,11 +80,23 @@ def main(args):
             failed += not ok
             tol = f"{m.tolerance:.3g}" + {"rel": " rel", "abs": " abs", "max": " max", "min": " min"}[m.mode]
             ref = "" if m.reference is None else f"{m.reference:.6g}"
-            print(f"{case['name']:26s} {m.name:34s} {m.measured:13.6g} {ref:>13s} {tol:>11s}  "
-                  f"{'pass' if ok else 'FAIL'}{'  ' + m.note if m.note else ''}")
-            rows.append({"case": case["name"], "metric": m.name, "measured": m.measured,
-                         "reference": m.reference, "tolerance": m.tolerance, "mode": m.mode,
-                         "passed": ok, "note": m.note, "seconds": time.perf_counter() - t0})
+            print(
+                f"{case['name']:26s} {m.name:34s} {m.measured:13.6g} {ref:>13s} {tol:>11s}  "
+                f"{'pass' if ok else 'FAIL'}{'  ' + m.note if m.note else ''}"
+            )
+            rows.append(
+                {
+                    "case": case["name"],
+                    "metric": m.name,
+                    "measured": m.measured,
+                    "reference": m.reference,
+                    "tolerance": m.tolerance,
+                    "mode": m.mode,
+                    "passed": ok,
+                    "note": m.note,
+                    "seconds": time.perf_counter() - t0,
+                }
+            )
         sys.stdout.flush()
     print(f"validate: {len(rows) - failed} passed, {failed} failed")
     if args.json:

@@ -5,6 +5,7 @@ count it will run on, the time limit and the time-limit signal, one rank per car
 the ranks with ``srun --mpi=PLUGIN`` (or ``mpiexec`` inside the allocation), traps the time-limit
 signal, and requeues the job after the solver has written its checkpoint.
 """
+
 import itertools
 import re
 import shlex
@@ -17,9 +18,14 @@ from ..config.loader import tomllib
 from ..errors import ConfigError
 from .sites import slurm_dir
 
-_TIME_FORMS = (r"(?P<m>\d+)", r"(?P<m>\d+):(?P<s>\d+)", r"(?P<h>\d+):(?P<m>\d+):(?P<s>\d+)",
-               r"(?P<d>\d+)-(?P<h>\d+)", r"(?P<d>\d+)-(?P<h>\d+):(?P<m>\d+)",
-               r"(?P<d>\d+)-(?P<h>\d+):(?P<m>\d+):(?P<s>\d+)")
+_TIME_FORMS = (
+    r"(?P<m>\d+)",
+    r"(?P<m>\d+):(?P<s>\d+)",
+    r"(?P<h>\d+):(?P<m>\d+):(?P<s>\d+)",
+    r"(?P<d>\d+)-(?P<h>\d+)",
+    r"(?P<d>\d+)-(?P<h>\d+):(?P<m>\d+)",
+    r"(?P<d>\d+)-(?P<h>\d+):(?P<m>\d+):(?P<s>\d+)",
+)
 
 
 def parse_time(text):
@@ -31,8 +37,7 @@ def parse_time(text):
             secs = ((g.get("d", 0) * 24 + g.get("h", 0)) * 60 + g.get("m", 0)) * 60 + g.get("s", 0)
             if secs > 0:
                 return secs
-    raise ConfigError("--time", "expected a positive Slurm time limit: HH:MM:SS, MM, MM:SS or D-HH:MM:SS",
-                      text)
+    raise ConfigError("--time", "expected a positive Slurm time limit: HH:MM:SS, MM, MM:SS or D-HH:MM:SS", text)
 
 
 def toml_literal(value):
@@ -130,8 +135,9 @@ def plan(req, site):
     limit = parse_time(req.time)
     lead = req.signal_lead if req.signal_lead is not None else site["signal_lead"]
     if not 0 < lead < limit:
-        raise ConfigError("--signal-lead", f"the time-limit signal must come before the limit ({limit} s) "
-                                           "and after the start", lead)
+        raise ConfigError(
+            "--signal-lead", f"the time-limit signal must come before the limit ({limit} s) and after the start", lead
+        )
     launcher = req.launcher or site["launcher"]
     if launcher not in ("srun", "mpiexec"):
         raise ConfigError("--launcher", "expected 'srun' or 'mpiexec'", launcher)
@@ -140,16 +146,19 @@ def plan(req, site):
     variations = expand_sweeps(req.sweeps) or [[]]
     cfgs = []
     for extra in variations:
-        _, cfg = load_config(req.deck, nranks, common + extra, backend=req.backend or None,
-                             output=req.output or None)
+        _, cfg = load_config(req.deck, nranks, common + extra, backend=req.backend or None, output=req.output or None)
         cfgs.append(cfg)
     cfg = cfgs[0]
     backend = backend_class(cfg["backend"]["name"])
     policy = cfg["backend"]["device"]
     if req.gpus_per_node and req.ntasks_per_node != req.gpus_per_node and policy != "round-robin":
-        raise ConfigError("--ntasks-per-node", f"one rank per card: give --ntasks-per-node "
-                          f"{req.gpus_per_node} for --gpus-per-node {req.gpus_per_node} (or set "
-                          "backend.device = 'round-robin' to share cards)", req.ntasks_per_node)
+        raise ConfigError(
+            "--ntasks-per-node",
+            f"one rank per card: give --ntasks-per-node "
+            f"{req.gpus_per_node} for --gpus-per-node {req.gpus_per_node} (or set "
+            "backend.device = 'round-robin' to share cards)",
+            req.ntasks_per_node,
+        )
     if backend.kind == "gpu" and not req.gpus_per_node:
         raise ConfigError("--gpus-per-node", f"backend '{backend.name}' runs on cards: ask for them", 0)
     output = str(Path(cfg["output"]["dir"]).resolve())
@@ -163,17 +172,21 @@ def plan(req, site):
     d = [f"--job-name={name}", f"--nodes={req.nodes}", f"--ntasks-per-node={req.ntasks_per_node}"]
     if req.gpus_per_node:
         d.append(f"--gpus-per-node={req.gpus_per_node}")
-    d += [f"--time={req.time}", f"--signal=B:USR1@{lead}", "--requeue", "--open-mode=append",
-          f"--output={output}/slurm-{'%A_%a' if req.sweeps else '%j'}.out", f"--chdir={Path.cwd()}"]
-    for key, value in (("partition", req.partition or site["partition"]),
-                       ("account", req.account or site["account"])):
+    d += [
+        f"--time={req.time}",
+        f"--signal=B:USR1@{lead}",
+        "--requeue",
+        "--open-mode=append",
+        f"--output={output}/slurm-{'%A_%a' if req.sweeps else '%j'}.out",
+        f"--chdir={Path.cwd()}",
+    ]
+    for key, value in (("partition", req.partition or site["partition"]), ("account", req.account or site["account"])):
         if value:
             d.append(f"--{key}={value}")
     if req.sweeps:
         d.append(f"--array=0-{len(runs) - 1}" + (f"%{req.array_parallel}" if req.array_parallel else ""))
     if req.dependency:
-        if not re.fullmatch(r"(after\w*|singleton)(:[\w+:]+)?([,?](after\w*|singleton)(:[\w+:]+)?)*",
-                            req.dependency):
+        if not re.fullmatch(r"(after\w*|singleton)(:[\w+:]+)?([,?](after\w*|singleton)(:[\w+:]+)?)*", req.dependency):
             raise ConfigError("--dependency", "expected a Slurm dependency such as afterok:1234", req.dependency)
         d.append(f"--dependency={req.dependency}")
     d += list(site["sbatch"]) + list(req.sbatch_options)
@@ -239,8 +252,7 @@ def task_block(plan_):
     lines = ['case "${SLURM_ARRAY_TASK_ID:-}" in']
     for i, (out, extra) in enumerate(plan_.runs):
         lines.append(f"  {i}) OUTPUT={shlex.quote(out)}; TASK_SETS=({_set_words(extra)}) ;;")
-    lines.append('  *) echo "zzhpc-job: no array task \'${SLURM_ARRAY_TASK_ID:-unset}\' in this sweep" >&2; '
-                 "exit 2 ;;")
+    lines.append('  *) echo "zzhpc-job: no array task \'${SLURM_ARRAY_TASK_ID:-unset}\' in this sweep" >&2; exit 2 ;;')
     lines.append("esac")
     return "\n".join(lines)
 
@@ -254,12 +266,18 @@ def render(plan_):
     req, site = plan_.request, plan_.site
     values = {
         "directives": "\n".join(f"#SBATCH {d}" for d in plan_.directives),
-        "version": __version__, "site": site["name"],
+        "version": __version__,
+        "site": site["name"],
         "command_line": req.command_line or "zzhpc sbatch ...",
-        "signal_lead": plan_.signal_lead, "max_requeues": plan_.max_requeues,
-        "setup": setup_lines(site), "zzhpc": _words(zzhpc_command(plan_)), "launch": launch_words(plan_),
-        "bind": bind_words(plan_), "deck": shlex.quote(str(Path(req.deck).resolve())),
-        "sets": _set_words(plan_.common_sets), "task_block": task_block(plan_),
+        "signal_lead": plan_.signal_lead,
+        "max_requeues": plan_.max_requeues,
+        "setup": setup_lines(site),
+        "zzhpc": _words(zzhpc_command(plan_)),
+        "launch": launch_words(plan_),
+        "bind": bind_words(plan_),
+        "deck": shlex.quote(str(Path(req.deck).resolve())),
+        "sets": _set_words(plan_.common_sets),
+        "task_block": task_block(plan_),
     }
     template = (slurm_dir() / "job.sh.in").read_text()
 
@@ -267,5 +285,5 @@ def render(plan_):
         if m.group(1) not in values:
             raise KeyError(f"slurm/job.sh.in: unknown placeholder {{{{{m.group(1)}}}}}")
         return str(values[m.group(1)])
-    return re.sub(r"\{\{(\w+)\}\}", fill, template)
 
+    return re.sub(r"\{\{(\w+)\}\}", fill, template)

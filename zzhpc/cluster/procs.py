@@ -6,6 +6,7 @@ into the run's output directory). A job started with ``start_new_session=True`` 
 ranks in one *session*, whose id is mpiexec's pid; :func:`kill_session` signals every process in it, as
 Slurm's cgroup kill does for a job step. Linux only (reads ``/proc``).
 """
+
 import os
 import signal
 import time

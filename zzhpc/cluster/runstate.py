@@ -15,6 +15,7 @@ A run folder is one holding ``summary.json``, ``slurm_job.json`` (written by the
 The detail also says when the folder's files disagree: a ``LATEST`` that names a missing file, or a
 checkpoint of another run (run ids differ) than the summary's.
 """
+
 import json
 import os
 import shutil
@@ -95,12 +96,19 @@ def slurm_states(job_ids):
     if not job_ids or not shutil.which("squeue"):
         return None
     # Without a configuration, Slurm clients look the controller up in DNS: do not send that query.
-    if not (os.environ.get("SLURM_CONF") or os.path.isfile("/etc/slurm/slurm.conf")
-            or os.path.isfile("/etc/slurm-llnl/slurm.conf")):
+    if not (
+        os.environ.get("SLURM_CONF")
+        or os.path.isfile("/etc/slurm/slurm.conf")
+        or os.path.isfile("/etc/slurm-llnl/slurm.conf")
+    ):
         return None
     try:
-        proc = subprocess.run(["squeue", "-h", "-o", "%i %A %T", "-j", ",".join(sorted(job_ids))],
-                              capture_output=True, text=True, timeout=30)
+        proc = subprocess.run(
+            ["squeue", "-h", "-o", "%i %A %T", "-j", ",".join(sorted(job_ids))],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     if proc.returncode != 0 and "Invalid job id" not in proc.stderr:
@@ -119,9 +127,17 @@ def run_state(run_dir, slurm=None, now=None):
     summary = _read_json(os.path.join(run_dir, "summary.json")) or {}
     job = _read_json(os.path.join(run_dir, "slurm_job.json")) or {}
     ck_step, ck_path = latest_checkpoint(run_dir)
-    rs = RunState(path=run_dir, state="failed", solver=summary.get("solver", ""), steps=summary.get("steps"),
-                  sim_time=summary.get("time"), checkpoint_step=ck_step, job_id=str(job.get("job_id", "")),
-                  restarts=job.get("restarts"), run_id=summary.get("run_id") or "")
+    rs = RunState(
+        path=run_dir,
+        state="failed",
+        solver=summary.get("solver", ""),
+        steps=summary.get("steps"),
+        sim_time=summary.get("time"),
+        checkpoint_step=ck_step,
+        job_id=str(job.get("job_id", "")),
+        restarts=job.get("restarts"),
+        run_id=summary.get("run_id") or "",
+    )
     notes = _checkpoint_notes(run_dir, summary, ck_path)
     rs = _classify(rs, run_dir, summary, job, ck_step, slurm, now)
     if notes:
@@ -145,12 +161,13 @@ def _classify(rs, run_dir, summary, job, ck_step, slurm, now):
             return rs
         if live in _QUEUED:
             rs.state = "queued"
-            rs.detail = f"job {rs.job_id} {live.lower()}" + (" (requeued after a checkpoint)"
-                                                            if job.get("state") == "requeued" else "")
+            rs.detail = f"job {rs.job_id} {live.lower()}" + (
+                " (requeued after a checkpoint)" if job.get("state") == "requeued" else ""
+            )
             return rs
         rs.detail = f"job {rs.job_id} {live.lower()} without recording its outcome; "
     held = runlock.holder(run_dir)
-    if held:   # a live run holds the folder (zzhpc.io.runlock), whatever the age of its files
+    if held:  # a live run holds the folder (zzhpc.io.runlock), whatever the age of its files
         rs.state, rs.detail = "running", f"output folder locked by {held}"
         return rs
     if not rs.job_id and diag_t and diag_t > (summary_t or 0) and now - diag_t < RECENT_S:

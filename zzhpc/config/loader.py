@@ -1,4 +1,5 @@
 """Reading a TOML deck and applying ``--set key.path=value`` overrides."""
+
 import os
 
 try:

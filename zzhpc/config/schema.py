@@ -4,6 +4,7 @@ A schema is a :class:`Section` of :class:`Param` (and nested sections). :func:`v
 with defaults filled, or raises :class:`~zzhpc.errors.ConfigError` naming the dotted key, the value and
 what is allowed: one line, no traceback.
 """
+
 import math
 import os
 
@@ -27,8 +28,19 @@ class Param:
     is_file : bool, the string must name an existing file (relative paths are taken from the deck's folder).
     """
 
-    def __init__(self, kind, default=REQUIRED, *, choices=None, lo=None, hi=None, lo_open=False,
-                 length=None, is_file=False, help=""):
+    def __init__(
+        self,
+        kind,
+        default=REQUIRED,
+        *,
+        choices=None,
+        lo=None,
+        hi=None,
+        lo_open=False,
+        length=None,
+        is_file=False,
+        help="",
+    ):
         self.kind, self.default, self.choices = kind, default, choices
         self.lo, self.hi, self.lo_open = lo, hi, lo_open
         self.length, self.is_file, self.help = length, is_file, help
@@ -126,8 +138,13 @@ def common_schema(backends=("numpy",)):
     return Section(
         solver=Param(str, help="registered solver name (zzhpc info lists them)"),
         run=Section(
-            steps=Param(int, 0, lo=0, help="number of steps; 0 = run to t_end; with t_end too, the run stops at "
-                                                      "whichever comes first (said at the start)"),
+            steps=Param(
+                int,
+                0,
+                lo=0,
+                help="number of steps; 0 = run to t_end; with t_end too, the run stops at "
+                "whichever comes first (said at the start)",
+            ),
             t_end=Param(float, None, lo=0, lo_open=True, help="simulated end time"),
             dt=Param(float, None, lo=0, lo_open=True, help="time step (solver default if absent)"),
             seed=Param(int, 12345, lo=0, help="random seed"),
@@ -136,40 +153,68 @@ def common_schema(backends=("numpy",)):
             checkpoint_every=Param(int, 0, lo=0, help="steps between checkpoints; 0 = at the end only"),
             keep_checkpoints=Param(int, 3, lo=1, help="checkpoints kept on disk"),
             progress_every=Param(float, 5.0, lo=0, help="seconds between progress lines on rank 0"),
-            thermo=Param((list, str), [], help="LAMMPS-style thermo columns on screen, e.g. "
-                                               "['step', 'temp', 'pe', 'etotal', 'press']: 'step', 'time', "
-                                               "'cpu' (wall s) or any diagnostic name; empty = none"),
+            thermo=Param(
+                (list, str),
+                [],
+                help="LAMMPS-style thermo columns on screen, e.g. "
+                "['step', 'temp', 'pe', 'etotal', 'press']: 'step', 'time', "
+                "'cpu' (wall s) or any diagnostic name; empty = none",
+            ),
             thermo_every=Param(int, 0, lo=0, help="steps between thermo lines; 0 = run.diag_every"),
-            wall_limit=Param(float, None, lo=0, lo_open=True,
-                             help="seconds; checkpoint and stop cleanly before this wall time"),
-            stop_check_every=Param(int, 10, lo=1,
-                                   help="steps between the ranks' agreement on a stop signal or wall limit"),
+            wall_limit=Param(
+                float, None, lo=0, lo_open=True, help="seconds; checkpoint and stop cleanly before this wall time"
+            ),
+            stop_check_every=Param(
+                int, 10, lo=1, help="steps between the ranks' agreement on a stop signal or wall limit"
+            ),
             restart=Param(str, "none", help="'none', 'auto' (newest checkpoint in the output folder) or a file"),
-            plugins=Param((list, str), [], help="run-loop plug-ins, 'NAME' or 'NAME:key=value,...' (tests: "
-                                                "'fault:kind=nan,rank=1,step=20', 'slow:seconds=0.01')"),
-            help="time stepping, diagnostics, checkpoints"),
+            plugins=Param(
+                (list, str),
+                [],
+                help="run-loop plug-ins, 'NAME' or 'NAME:key=value,...' (tests: "
+                "'fault:kind=nan,rank=1,step=20', 'slow:seconds=0.01')",
+            ),
+            help="time stepping, diagnostics, checkpoints",
+        ),
         backend=Section(
             name=Param(str, "numpy", choices=tuple(backends), help="array backend"),
-            device=Param(str, "local-rank",
-                         help="'local-rank', 'round-robin', a card number, or a torch device string"),
+            device=Param(
+                str, "local-rank", help="'local-rank', 'round-robin', a card number, or a torch device string"
+            ),
             dtype=Param(str, "float64", choices=("float64", "float32"), help="floating-point precision"),
-            precision=Param(str, "uniform", choices=("uniform", "mixed"),
-                            help="uniform: every kernel in backend.dtype; mixed: forces (pairs, PME) in float32, "
-                                 "energies, virial, positions and velocities in backend.dtype (float64 where the "
-                                 "device has it, else float32 with compensated sums); docs/precision.md"),
+            precision=Param(
+                str,
+                "uniform",
+                choices=("uniform", "mixed"),
+                help="uniform: every kernel in backend.dtype; mixed: forces (pairs, PME) in float32, "
+                "energies, virial, positions and velocities in backend.dtype (float64 where the "
+                "device has it, else float32 with compensated sums); docs/precision.md",
+            ),
             gpu_aware_mpi=Param(bool, False, help="hand device buffers to MPI (only with a GPU-aware MPI)"),
-            help="device layer"),
+            help="device layer",
+        ),
         parallel=Section(
-            dims=Param((list, int), [], lo=0, length=(0, 3),
-                       help="process grid; empty or 0 entries = chosen by MPI_Dims_create"),
-            help="domain decomposition"),
+            dims=Param(
+                (list, int),
+                [],
+                lo=0,
+                length=(0, 3),
+                help="process grid; empty or 0 entries = chosen by MPI_Dims_create",
+            ),
+            help="domain decomposition",
+        ),
         output=Section(
             dir=Param(str, "", help="output folder (default runs/<solver>)"),
             fields=Param(bool, True, help="write field/trajectory output"),
-            existing=Param(str, "refuse", choices=("refuse", "backup"),
-                           help="a fresh run into a folder holding an earlier run's results: 'refuse' (one line, "
-                                "exit 2) or 'backup' (move them aside to DIR.~N~ first)"),
-            help="output files"),
+            existing=Param(
+                str,
+                "refuse",
+                choices=("refuse", "backup"),
+                help="a fresh run into a folder holding an earlier run's results: 'refuse' (one line, "
+                "exit 2) or 'backup' (move them aside to DIR.~N~ first)",
+            ),
+            help="output files",
+        ),
     )
 
 

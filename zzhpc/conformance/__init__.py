@@ -6,6 +6,7 @@ numbers, DLPack exchange, synchronisation, the halo exchange, all-to-all and the
 MPI (host-staged, and with device buffers where allowed), and every registered solver kernel with a
 ``sample``. The core never imports this package; it imports the core.
 """
+
 from .result import FAIL, PASS, SKIP, Check, rel_error
 from .runner import check_backend, format_table
 

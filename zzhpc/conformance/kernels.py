@@ -4,6 +4,7 @@ The generic kernel runs on the backend under test, and so does every override re
 reference is the generic kernel on NumPy. On a device without float64 the sample's float64 arrays are
 rounded to float32 first and the reference is computed in float64 from those rounded inputs.
 """
+
 import numpy as np
 
 from .result import TOL, Check, rel_error, run_check
@@ -71,6 +72,7 @@ def kernel_checks(be):
     """One check per (kernel, generic or override) for backend ``be``."""
     from ..core.registry import discover, discovery_errors
     from ..device import get_backend, kernel_registry
+
     discover()  # solver kernels register when their packages are imported
     ref_be = get_backend("numpy")
     single = not be.float64
@@ -79,16 +81,25 @@ def kernel_checks(be):
     for name, k in sorted(kernel_registry().items()):
         if k["sample"] is None:
             continue
-        out.append(run_check(Check("kernels", name, dtype, detail=k["generic"].__module__),
-                             lambda k=k: (_one(be, ref_be, k["generic"], k["generic"], k["sample"], single, 1,
-                                                   k["canonical"]),
-                                      TOL[dtype]["kernel"])))
+        out.append(
+            run_check(
+                Check("kernels", name, dtype, detail=k["generic"].__module__),
+                lambda k=k: (
+                    _one(be, ref_be, k["generic"], k["generic"], k["sample"], single, 1, k["canonical"]),
+                    TOL[dtype]["kernel"],
+                ),
+            )
+        )
         for i, fn in enumerate(k["overrides"].get(be.name, [])):
-            out.append(run_check(Check("kernels", f"{name} override {i} ({fn.__name__})", dtype,
-                                       detail=fn.__module__),
-                                 lambda fn=fn, k=k: (_one(be, ref_be, fn, k["generic"], k["sample"], single, 3,
-                                                       k["canonical"]),
-                                          TOL[dtype]["override"])))
+            out.append(
+                run_check(
+                    Check("kernels", f"{name} override {i} ({fn.__name__})", dtype, detail=fn.__module__),
+                    lambda fn=fn, k=k: (
+                        _one(be, ref_be, fn, k["generic"], k["sample"], single, 3, k["canonical"]),
+                        TOL[dtype]["override"],
+                    ),
+                )
+            )
     for name, err in sorted(discovery_errors().items()):
         out.append(Check("kernels", f"load {name}", "", detail=f"solver package failed to load: {err}"))
     return out

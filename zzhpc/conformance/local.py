@@ -4,6 +4,7 @@ numbers, DLPack exchange and synchronisation, each compared with NumPy in float6
 Every check is a function ``(backend, dtype) -> (error, tolerance[, detail])`` that may raise (a failure)
 or return a string (not run, with the reason).
 """
+
 import numpy as np
 
 from .result import TOL, Check, rel_error, run_check
@@ -31,6 +32,7 @@ def _expect_dtype(a, dtype):
 # Arrays ------------------------------------------------------------------------------------------------
 def zeros(be, dtype):
     import array_api_compat
+
     z = be.zeros((3, 4, 5), dtype)
     array_api_compat.array_namespace(z)  # raises if the result is not an array of a known library
     if be.device_obj is not None and str(array_api_compat.device(z)) != str(be.device_obj):
@@ -74,11 +76,18 @@ def elementwise(be, dtype):
     X, Y = be.asarray(x), be.asarray(y)
     x64, y64 = x.astype(np.float64), y.astype(np.float64)
     cases = {
-        "sqrt": (xp.sqrt(X), np.sqrt(x64)), "exp": (xp.exp(X), np.exp(x64)), "log": (xp.log(X), np.log(x64)),
-        "sin": (xp.sin(X), np.sin(x64)), "cos": (xp.cos(X), np.cos(x64)), "tanh": (xp.tanh(X), np.tanh(x64)),
-        "x*y+x": (X * Y + X, x64 * y64 + x64), "x/y": (X / Y, x64 / y64), "x**3": (X ** 3, x64 ** 3),
+        "sqrt": (xp.sqrt(X), np.sqrt(x64)),
+        "exp": (xp.exp(X), np.exp(x64)),
+        "log": (xp.log(X), np.log(x64)),
+        "sin": (xp.sin(X), np.sin(x64)),
+        "cos": (xp.cos(X), np.cos(x64)),
+        "tanh": (xp.tanh(X), np.tanh(x64)),
+        "x*y+x": (X * Y + X, x64 * y64 + x64),
+        "x/y": (X / Y, x64 / y64),
+        "x**3": (X**3, x64**3),
         "where": (xp.where(X > 1.0, X, -Y), np.where(x64 > 1.0, x64, -y64)),
-        "abs": (xp.abs(X - Y), np.abs(x64 - y64)), "floor": (xp.floor(X * 3), np.floor(x64 * 3)),
+        "abs": (xp.abs(X - Y), np.abs(x64 - y64)),
+        "floor": (xp.floor(X * 3), np.floor(x64 * 3)),
         "slice-assign": (_slice_assign(xp, X, Y), _slice_assign(np, x64.copy(), y64)),
     }
     worst, name = 0.0, ""
@@ -104,9 +113,12 @@ def reductions(be, dtype):
     m = _data((40, 40), dtype, seed=7)
     M = be.asarray(m)
     cases = {
-        "sum": (xp.sum(X), np.sum(x64)), "sum axis 0": (xp.sum(X, axis=0), np.sum(x64, axis=0)),
-        "sum axis 1": (xp.sum(X, axis=1), np.sum(x64, axis=1)), "mean": (xp.mean(X), np.mean(x64)),
-        "max": (xp.max(X), np.max(x64)), "min": (xp.min(X, axis=1), np.min(x64, axis=1)),
+        "sum": (xp.sum(X), np.sum(x64)),
+        "sum axis 0": (xp.sum(X, axis=0), np.sum(x64, axis=0)),
+        "sum axis 1": (xp.sum(X, axis=1), np.sum(x64, axis=1)),
+        "mean": (xp.mean(X), np.mean(x64)),
+        "max": (xp.max(X), np.max(x64)),
+        "min": (xp.min(X, axis=1), np.min(x64, axis=1)),
         "prod": (xp.prod(X[:3, :8]), np.prod(x64[:3, :8])),
         "cumulative_sum": (xp.cumulative_sum(X, axis=1), np.cumsum(x64, axis=1)),
         "matmul": (xp.matmul(M, M), m.astype(np.float64) @ m.astype(np.float64)),
@@ -136,15 +148,18 @@ def fft(be, dtype):
     r = xp.fft.rfftn(X)
     rh = be.to_host(r)
     _expect_dtype(rh, cdt)
-    errs = {"rfftn": _norm_error(rh, np.fft.rfftn(x64)),
-            "irfftn(rfftn)": _norm_error(be.to_host(xp.fft.irfftn(r, s=x.shape)), x64)}
+    errs = {
+        "rfftn": _norm_error(rh, np.fft.rfftn(x64)),
+        "irfftn(rfftn)": _norm_error(be.to_host(xp.fft.irfftn(r, s=x.shape)), x64),
+    }
     c = (x + 1j * x[::-1]).astype(cdt)
     C = be.asarray(c)
     ch = be.to_host(xp.fft.fftn(C, axes=(1, 2)))
     _expect_dtype(ch, cdt)
     errs["fftn axes (1,2)"] = _norm_error(ch, np.fft.fftn(c.astype(np.complex128), axes=(1, 2)))
-    errs["ifftn"] = _norm_error(be.to_host(xp.fft.ifftn(C, axes=(0,))), np.fft.ifftn(c.astype(np.complex128),
-                                                                                     axes=(0,)))
+    errs["ifftn"] = _norm_error(
+        be.to_host(xp.fft.ifftn(C, axes=(0,))), np.fft.ifftn(c.astype(np.complex128), axes=(0,))
+    )
     name = max(errs, key=errs.get)
     return errs[name], TOL[dtype]["fft"], f"worst: {name}"
 
@@ -198,7 +213,7 @@ def random(be, dtype):
             raise ValueError(f"{kind}: seeds 1234 and 1235 gave the same numbers")
         a = a.astype(np.float64)
         z_mean = (a.mean() - mu) / np.sqrt(var / n)
-        z_var = (a.var() - var) / np.sqrt((m4 - var ** 2) / n)
+        z_var = (a.var() - var) / np.sqrt((m4 - var**2) / n)
         zmax = max(zmax, abs(z_mean), abs(z_var))
     return zmax, 6.0, "z-score of mean and variance"
 
@@ -233,6 +248,7 @@ def _gpu_partner(be):
     if be.name != "torch":
         try:
             import torch
+
             if torch.cuda.is_available():
                 return "torch", torch.utils.dlpack
         except ImportError:
@@ -240,6 +256,7 @@ def _gpu_partner(be):
     if be.name != "cupy":
         try:
             import cupy
+
             if cupy.cuda.runtime.getDeviceCount() > 0:
                 return "cupy", cupy
         except Exception:
@@ -261,10 +278,18 @@ def synchronize(be, dtype):
     return rel_error(be.to_host(R), ref), TOL[dtype]["reduction"] * 10
 
 
-CHECKS = [("arrays", "zeros", zeros), ("arrays", "transfer", transfer), ("arrays", "int64/complex", transfer_other),
-          ("math", "elementwise", elementwise), ("math", "reductions", reductions), ("fft", "fft", fft),
-          ("scatter", "scatter-add", scatter), ("random", "uniform/normal", random),
-          ("dlpack", "exchange", dlpack), ("sync", "synchronize", synchronize)]
+CHECKS = [
+    ("arrays", "zeros", zeros),
+    ("arrays", "transfer", transfer),
+    ("arrays", "int64/complex", transfer_other),
+    ("math", "elementwise", elementwise),
+    ("math", "reductions", reductions),
+    ("fft", "fft", fft),
+    ("scatter", "scatter-add", scatter),
+    ("random", "uniform/normal", random),
+    ("dlpack", "exchange", dlpack),
+    ("sync", "synchronize", synchronize),
+]
 
 
 def local_checks(be, no_float64_reason=""):
@@ -272,8 +297,9 @@ def local_checks(be, no_float64_reason=""):
     out = []
     for dtype in DTYPES:
         if dtype == "float64" and not be.float64:
-            out.append(Check("float64", "all float64 checks", dtype, detail=no_float64_reason or
-                             "the device has no float64"))
+            out.append(
+                Check("float64", "all float64 checks", dtype, detail=no_float64_reason or "the device has no float64")
+            )
             continue
         for group, name, fn in CHECKS:
             out.append(run_check(Check(group, name, dtype), fn, be, dtype))

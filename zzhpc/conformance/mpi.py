@@ -5,6 +5,7 @@ Device buffers are tried where MPI can read the memory: CPU backends (device mem
 a GPU backend declared GPU-aware (``--gpu-aware-mpi``, an explicit setting: a wrong guess crashes MPI).
 Every function here is collective: all ranks call it, in the same order.
 """
+
 import copy
 
 import numpy as np
@@ -39,6 +40,7 @@ def _padded_reference(mesh, global_field, ncomp):
 def halo(be, dtype, comm):
     """Ghost layers of 2-D (halo 2, 2 components, periodic) and 3-D (halo 1, a wall axis) meshes."""
     from ..parallel import DistributedMesh
+
     err = 0.0
     for shape, periodic, width, ncomp in (((9, 7), (True, True), 2, 2), ((6, 5, 4), (True, False, True), 1, 0)):
         mesh = DistributedMesh(comm, shape, [1.0] * len(shape), periodic, be, halo=width, dtype=dtype)
@@ -76,6 +78,7 @@ def alltoall(be, dtype, comm):
 def distributed_fft(be, dtype, comm):
     """:class:`~zzhpc.parallel.fft.DistributedFFT` (Alltoallv transposes), slab and pencil, against rfftn."""
     from ..parallel.fft import DistributedFFT
+
     shape = (8, 6, 10)
     u = np.random.default_rng(12).standard_normal(shape).astype(dtype)
     ref = np.fft.rfftn(u.astype(np.float64))

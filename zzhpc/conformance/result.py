@@ -1,4 +1,5 @@
 """One conformance check: what was compared, the error measured, the tolerance, the verdict."""
+
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -6,10 +7,17 @@ import numpy as np
 PASS, FAIL, SKIP = "pass", "fail", "not run"
 
 # Tolerances of the comparison with NumPy, per precision of the device arithmetic.
-TOL = {"float64": {"exact": 0.0, "elementwise": 1e-13, "reduction": 1e-13, "fft": 1e-12, "kernel": 1e-12,
-                   "override": 1e-10},
-       "float32": {"exact": 0.0, "elementwise": 1e-5, "reduction": 1e-5, "fft": 1e-5, "kernel": 2e-4,
-                   "override": 2e-4}}
+TOL = {
+    "float64": {
+        "exact": 0.0,
+        "elementwise": 1e-13,
+        "reduction": 1e-13,
+        "fft": 1e-12,
+        "kernel": 1e-12,
+        "override": 1e-10,
+    },
+    "float32": {"exact": 0.0, "elementwise": 1e-5, "reduction": 1e-5, "fft": 1e-5, "kernel": 2e-4, "override": 2e-4},
+}
 
 
 @dataclass

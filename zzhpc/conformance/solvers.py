@@ -1,4 +1,5 @@
 """Which solvers need float64: asked of each solver's own deck checks, not guessed."""
+
 from ..errors import ConfigError
 
 
@@ -11,6 +12,7 @@ def float64_needs():
     """
     from ..core.deck import resolve
     from ..core.registry import get_solver, solver_names
+
     out = {}
     for name in solver_names():
         cls = get_solver(name)
@@ -51,6 +53,7 @@ def precision_modes(float64, needs=None):
     sums; docs/precision.md). Float32 support is that of :func:`float64_needs` (``?`` when undetermined).
     """
     from ..core.registry import get_solver, solver_names
+
     needs = float64_needs() if needs is None else needs
     out = {}
     for name in solver_names():

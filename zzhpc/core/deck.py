@@ -1,4 +1,5 @@
 """From a TOML file and ``--set`` overrides to a validated configuration."""
+
 import copy
 import os
 
@@ -10,6 +11,7 @@ from .registry import get_solver
 
 def full_schema(solver_cls):
     from ..device import backend_names
+
     schema = common_schema(backend_names())
     schema[solver_cls.name] = Section(solver_cls.schema, help=solver_cls.description)
     return schema
@@ -23,7 +25,7 @@ def resolve(deck, nranks, base_dir=".", backend=None, output=None):
             if not isinstance(deck.setdefault(table, {}), dict):
                 raise ConfigError(table, "expected a table", deck[table])
             deck[table][key] = value
-    prec = os.environ.get("ZZHPC_PRECISION")     # `zzhpc validate/bench --precision`: a default, not an override
+    prec = os.environ.get("ZZHPC_PRECISION")  # `zzhpc validate/bench --precision`: a default, not an override
     if prec and isinstance(deck.get("backend", {}), dict) and "precision" not in deck.get("backend", {}):
         deck.setdefault("backend", {})["precision"] = prec
     name = deck.get("solver")
@@ -40,9 +42,11 @@ def resolve(deck, nranks, base_dir=".", backend=None, output=None):
         raise ConfigError("run.steps", "give run.steps > 0 or run.t_end", 0)
     prec = cfg["backend"]["precision"]
     if prec not in getattr(cls, "precisions", ("uniform",)):
-        raise ConfigError("backend.precision", f"solver {name} has no {prec} mode (it has: "
-                          f"{', '.join(cls.precisions)})", prec)
+        raise ConfigError(
+            "backend.precision", f"solver {name} has no {prec} mode (it has: {', '.join(cls.precisions)})", prec
+        )
     from .plugins import parse_spec
+
     for spec in run["plugins"]:
         parse_spec(spec)
     cls.check_config(cfg, nranks)
@@ -54,21 +58,29 @@ def read_provenance(path):
     ``.h5md``); InputError "this file holds no provenance" for any other file."""
     import json
     from ..errors import InputError
+
     try:
         if path.endswith(".json"):
             with open(path) as fh:
                 prov = json.load(fh)["provenance"]
         else:
             import h5py
+
             with h5py.File(path, "r") as f:
                 prov = json.loads(f.attrs["provenance"])
         if not isinstance(prov, dict) or not isinstance(prov.get("config"), dict):
             raise KeyError("config")
     except (OSError, KeyError, ValueError, TypeError) as exc:
-        why = "not an HDF5 or JSON file zzhpc wrote" if isinstance(exc, (OSError, ValueError)) else \
-            f"no record '{exc.args[0] if exc.args else exc}'"
-        raise InputError(path, f"this file holds no provenance ({why}); give a TOML deck, or the summary.json "
-                               "or an HDF5 file of a zzhpc run") from None
+        why = (
+            "not an HDF5 or JSON file zzhpc wrote"
+            if isinstance(exc, (OSError, ValueError))
+            else f"no record '{exc.args[0] if exc.args else exc}'"
+        )
+        raise InputError(
+            path,
+            f"this file holds no provenance ({why}); give a TOML deck, or the summary.json "
+            "or an HDF5 file of a zzhpc run",
+        ) from None
     return prov
 
 
@@ -79,6 +91,7 @@ def deck_from_provenance(path):
 
     def strip(d):  # unset optional keys are recorded as null, which TOML has no word for
         return {k: strip(v) if isinstance(v, dict) else v for k, v in d.items() if v is not None}
+
     return strip(deck)
 
 

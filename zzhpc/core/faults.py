@@ -6,6 +6,7 @@
 
 Chosen in the deck or on the command line: ``--set "run.plugins=['fault:kind=nan,rank=2,step=20']"``.
 """
+
 import os
 import signal
 import sys
@@ -36,8 +37,9 @@ class InjectFault(Plugin):
         solver = loop.solver
         if loop.rank != self.rank or solver.step != self.step:
             return
-        sys.stderr.write(f"zzhpc: rank {loop.rank}: injecting fault '{self.kind}' at step {solver.step} "
-                         f"(t_wall={time.time():.3f})\n")
+        sys.stderr.write(
+            f"zzhpc: rank {loop.rank}: injecting fault '{self.kind}' at step {solver.step} (t_wall={time.time():.3f})\n"
+        )
         sys.stderr.flush()
         if self.kind == "raise":
             raise RuntimeError(f"injected fault at step {solver.step}")

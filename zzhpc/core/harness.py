@@ -5,6 +5,7 @@ through these functions, so that there is one deck writer (:func:`dumps_deck`), 
 child ``mpiexec`` independent of an enclosing MPI job (:func:`child_env`) and one way to read a run's
 results back (:class:`RunResult`).
 """
+
 from __future__ import annotations
 
 import csv
@@ -23,10 +24,29 @@ from ..errors import ConfigError
 # Variables by which a process belongs to a running MPI job (Open MPI, PMIx, PMI, MPICH's Hydra). A child
 # mpiexec that inherits them takes itself for a rank of that job, and then hangs or runs one rank.
 MPI_JOB_VARIABLES = (
-    "OMPI_COMM_WORLD", "OMPI_MCA_ess", "OMPI_MCA_orte", "OMPI_MCA_pmix", "OMPI_MCA_shmem",
-    "OMPI_MCA_initial_wdir", "OMPI_MCA_ompi_", "OMPI_MCA_mpi_oversubscribe", "OMPI_FILE_LOCATION",
-    "OMPI_UNIVERSE", "OMPI_APP_CTX", "OMPI_FIRST_RANKS", "OMPI_NUM_APP_CTX", "OMPI_ARGV", "OMPI_COMMAND",
-    "OMPI_NPROC", "PMIX_", "PMI_", "MPI_LOCALRANKID", "MPI_LOCALNRANKS", "HYDI_", "HYDRA_")
+    "OMPI_COMM_WORLD",
+    "OMPI_MCA_ess",
+    "OMPI_MCA_orte",
+    "OMPI_MCA_pmix",
+    "OMPI_MCA_shmem",
+    "OMPI_MCA_initial_wdir",
+    "OMPI_MCA_ompi_",
+    "OMPI_MCA_mpi_oversubscribe",
+    "OMPI_FILE_LOCATION",
+    "OMPI_UNIVERSE",
+    "OMPI_APP_CTX",
+    "OMPI_FIRST_RANKS",
+    "OMPI_NUM_APP_CTX",
+    "OMPI_ARGV",
+    "OMPI_COMMAND",
+    "OMPI_NPROC",
+    "PMIX_",
+    "PMI_",
+    "MPI_LOCALRANKID",
+    "MPI_LOCALNRANKS",
+    "HYDI_",
+    "HYDRA_",
+)
 
 # Small jobs of the cases and tests must start on a machine with fewer cores than ranks.
 OVERSUBSCRIBE = {"OMPI_MCA_rmaps_base_oversubscribe": "1"}
@@ -55,8 +75,9 @@ def mpiexec() -> str:
     return os.environ.get("ZZHPC_MPIEXEC") or shutil.which("mpiexec") or shutil.which("mpirun") or "mpiexec"
 
 
-def mpi_command(ranks: int, argv: Sequence[str], *, launcher: str | None = None,
-                launcher_args: Sequence[str] = ()) -> list[str]:
+def mpi_command(
+    ranks: int, argv: Sequence[str], *, launcher: str | None = None, launcher_args: Sequence[str] = ()
+) -> list[str]:
     """``mpiexec -n ranks [launcher_args] argv``; ``ranks == 0`` runs ``argv`` alone (no MPI launcher)."""
     argv = [str(a) for a in argv]
     if ranks == 0:
@@ -69,13 +90,20 @@ def zzhpc_command(ranks: int, *args: object, **kw: Any) -> list[str]:
     return mpi_command(ranks, [sys.executable, "-m", "zzhpc", *map(str, args)], **kw)
 
 
-def run_mpi(ranks: int, argv: Sequence[str], *, timeout: float | None = 900, env: Mapping[str, str] | None = None,
-            **kw: Any) -> subprocess.CompletedProcess:
+def run_mpi(
+    ranks: int, argv: Sequence[str], *, timeout: float | None = 900, env: Mapping[str, str] | None = None, **kw: Any
+) -> subprocess.CompletedProcess:
     """Run ``argv`` under ``mpiexec -n ranks`` in a clean child environment (oversubscription allowed);
     raise RuntimeError with the end of stderr when it fails."""
     cmd = mpi_command(ranks, argv, **kw)
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False,
-                          env=child_env(**dict(OVERSUBSCRIBE, **(env or {}))))
+    proc = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=child_env(**dict(OVERSUBSCRIBE, **(env or {}))),
+    )
     if proc.returncode:
         raise RuntimeError(f"{' '.join(cmd[:6])} ... failed ({proc.returncode}): {proc.stderr[-2000:]}")
     return proc
@@ -123,6 +151,7 @@ def dumps_deck(deck: Mapping[str, Any]) -> str:
             lines.extend(f"{_key(k)} = {_literal(v, f'{prefix}.{k}')}" for k, v in scal)
         for k, v in subs:
             table(f"{prefix}.{_key(k)}", v)
+
     for k, v in deck.items():
         if isinstance(v, dict):
             table(_key(k), v)
@@ -158,8 +187,7 @@ def _with_output(deck: Mapping[str, Any], outdir: str) -> dict:
     return out
 
 
-def run_deck(deck: Mapping[str, Any], outdir: str | None = None, comm: Any = None, *,
-             quiet: bool = True) -> RunResult:
+def run_deck(deck: Mapping[str, Any], outdir: str | None = None, comm: Any = None, *, quiet: bool = True) -> RunResult:
     """Collective on ``comm`` (default ``MPI.COMM_SELF``): run ``deck`` in this process.
 
     Without ``outdir`` the run writes into a temporary folder, removed afterwards. Signals are left to
@@ -187,8 +215,15 @@ def run_deck(deck: Mapping[str, Any], outdir: str | None = None, comm: Any = Non
                 shutil.rmtree(where, ignore_errors=True)
 
 
-def run_deck_mpi(deck: Mapping[str, Any], outdir: str, ranks: int, *, timeout: float | None = 900,
-                 args: Sequence[str] = (), env: Mapping[str, str] | None = None) -> RunResult:
+def run_deck_mpi(
+    deck: Mapping[str, Any],
+    outdir: str,
+    ranks: int,
+    *,
+    timeout: float | None = 900,
+    args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> RunResult:
     """``mpiexec -n ranks python -m zzhpc run OUTDIR/deck.toml -q [args]`` in a clean child environment."""
     os.makedirs(outdir, exist_ok=True)
     path = write_deck(_with_output(deck, outdir), os.path.join(outdir, "deck.toml"))

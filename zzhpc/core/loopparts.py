@@ -1,5 +1,6 @@
 """The run loop's own plug-ins: diagnostics with the NaN check, field output, checkpoints, the progress
 line and the ranks' agreement on stopping. Each is called by :class:`zzhpc.core.run.RunLoop` in this order."""
+
 import datetime
 import glob
 import math
@@ -26,8 +27,14 @@ class Diagnostics(Plugin):
 
     def __init__(self, loop):
         self.every = loop.cfg["run"]["diag_every"]
-        self.csv = CsvSeries(os.path.join(loop.outdir, "diagnostics.csv"),
-                             restart_step=loop.start_step if loop.restart_path else None) if loop.rank == 0 else None
+        self.csv = (
+            CsvSeries(
+                os.path.join(loop.outdir, "diagnostics.csv"),
+                restart_step=loop.start_step if loop.restart_path else None,
+            )
+            if loop.rank == 0
+            else None
+        )
 
     def __call__(self, loop):
         solver, timers = loop.solver, loop.timers
@@ -39,8 +46,12 @@ class Diagnostics(Plugin):
         if bad is not None:
             ranks = [r for r, v in enumerate(loop.comm.allgather(solver.local_nonfinite_field())) if v]
             where = f" on rank{'s' if len(ranks) > 1 else ''} {', '.join(map(str, ranks))}" if ranks else ""
-            raise collective(SimulationError(f"non-finite values (NaN/Inf) in '{bad}'{where} at step {solver.step} "
-                                             f"(t = {solver.time:.6g}); try a smaller run.dt"))
+            raise collective(
+                SimulationError(
+                    f"non-finite values (NaN/Inf) in '{bad}'{where} at step {solver.step} "
+                    f"(t = {solver.time:.6g}); try a smaller run.dt"
+                )
+            )
         if self.csv is not None:
             self.csv.append(dict({"step": solver.step, "time": solver.time}, **loop.diags))
 
@@ -78,8 +89,7 @@ class FieldWriter(Plugin):
         comm.Barrier()
         path = os.path.join(fdir, f"fields_{solver.step:010d}.h5")
         with loop.timers("io"), guarded_write(path, comm, "field output") as f:
-            write_attrs(f, {"time": solver.time, "step": solver.step, "solver": solver.name,
-                            "provenance": loop.prov})
+            write_attrs(f, {"time": solver.time, "step": solver.step, "solver": solver.name, "provenance": loop.prov})
             f.create_group("fields")
             comps = solver.write_fields(f)
         if not comps:  # the solver wrote its output elsewhere (md, water: trajectory.h5md)
@@ -92,8 +102,15 @@ class FieldWriter(Plugin):
         if loop.rank == 0 and mesh:
             prec = 4 if loop.cfg["backend"]["dtype"] == "float32" else 8
             self.xdmf_entries[:] = [e for e in self.xdmf_entries if e["step"] != solver.step]
-            self.xdmf_entries.append({"file": os.path.join("fields", os.path.basename(path)), "time": solver.time,
-                                      "step": solver.step, "fields": comps, "precision": prec})
+            self.xdmf_entries.append(
+                {
+                    "file": os.path.join("fields", os.path.basename(path)),
+                    "time": solver.time,
+                    "step": solver.step,
+                    "fields": comps,
+                    "precision": prec,
+                }
+            )
             write_xdmf(os.path.join(outdir, "fields.xdmf"), self.xdmf_entries, *mesh)  # shape, spacing[, origin]
 
     def start(self, loop):
@@ -118,8 +135,13 @@ class Checkpointer(Plugin):
 
     def __call__(self, loop):
         solver = loop.solver
-        meta = {"time": solver.time, "solver": solver.name, "zzhpc_version": __version__,
-                "ranks": loop.comm.Get_size(), "provenance": loop.prov}
+        meta = {
+            "time": solver.time,
+            "solver": solver.name,
+            "zzhpc_version": __version__,
+            "ranks": loop.comm.Get_size(),
+            "provenance": loop.prov,
+        }
         with loop.timers("checkpoint"):
             self.last = self.manager.save(solver.step, solver.save_state, meta)
 
@@ -157,8 +179,10 @@ class Progress(Plugin):
         rate = (solver.step - loop.start_step) / max(now - self.t0, 1e-12)
         eta = (now - self.t0) * (1 - frac) / frac if frac > 0 else float("nan")
         extra = " ".join(f"{k}={loop.diags[k]:.6g}" for k in list(loop.diags)[:3])
-        sys.stderr.write(f"[{self.name}] step {solver.step} t={solver.time:.6g} {100 * frac:5.1f}% "
-                         f"{rate:.3g} steps/s ETA {_fmt_eta(eta)} | {extra}\n")
+        sys.stderr.write(
+            f"[{self.name}] step {solver.step} t={solver.time:.6g} {100 * frac:5.1f}% "
+            f"{rate:.3g} steps/s ETA {_fmt_eta(eta)} | {extra}\n"
+        )
         sys.stderr.flush()
 
     def start(self, loop):
@@ -191,8 +215,13 @@ class Thermo(Plugin):
         known = {"step": s.step, "time": s.time, "cpu": time.perf_counter() - self.t0, **d}
         missing = [c for c in self.cols if c not in known]
         if missing:
-            raise collective(ConfigError("run.thermo", f"no column {missing[0]!r} for solver '{s.name}'; "
-                                                       f"expected among {', '.join(sorted(known))}", missing[0]))
+            raise collective(
+                ConfigError(
+                    "run.thermo",
+                    f"no column {missing[0]!r} for solver '{s.name}'; expected among {', '.join(sorted(known))}",
+                    missing[0],
+                )
+            )
         return [known[c] for c in self.cols]
 
     def line(self, loop):
@@ -298,9 +327,15 @@ def existing_field_entries(outdir, upto_step):
                     continue
                 fields = {k: int(f["fields"][k].attrs.get("components", 1)) for k in f["fields"]}
                 prec = f["fields"][next(iter(f["fields"]))].dtype.itemsize if fields else 8
-                entries.append({"file": os.path.join("fields", os.path.basename(path)),
-                                "time": float(f.attrs["time"]), "step": step, "fields": fields,
-                                "precision": prec})
+                entries.append(
+                    {
+                        "file": os.path.join("fields", os.path.basename(path)),
+                        "time": float(f.attrs["time"]),
+                        "step": step,
+                        "fields": fields,
+                        "precision": prec,
+                    }
+                )
         except (OSError, KeyError, StopIteration):
             continue
     return entries

@@ -1,4 +1,5 @@
 """One checked number of a validation case, and its pass rule."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ class Metric:
     measured: float | None
     reference: float
     tolerance: float
-    mode: str = "abs"     # 'abs': |m - r| <= tol; 'rel': |m - r| <= tol |r|; 'max': m <= tol; 'min': m >= tol
+    mode: str = "abs"  # 'abs': |m - r| <= tol; 'rel': |m - r| <= tol |r|; 'max': m <= tol; 'min': m >= tol
     note: str = ""
 
     @property

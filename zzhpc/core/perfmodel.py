@@ -9,6 +9,7 @@ per rank, which the calibrated bytes per unit multiply) and the seconds per step
 cards): ``latency_s``, ``bandwidth_Bps``, ``alltoall_Bps_per_rank``, ``allreduce_latency_s``.
 Formulas and their sources: docs/scaling.md.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 StepCost = dict  # {"work", "memory", "halo", "alltoall", "reduction": float, ...extra figures}
-Network = dict   # {"latency_s", "bandwidth_Bps", "alltoall_Bps_per_rank", "allreduce_latency_s": float}
+Network = dict  # {"latency_s", "bandwidth_Bps", "alltoall_Bps_per_rank", "allreduce_latency_s": float}
 
 
 def dims_create(p: int, ndim: int) -> list[int]:
@@ -71,8 +72,13 @@ def stencil_step(params: dict, p: int, net: Network, *, diag_reductions: int, co
         if d > 1:
             face = math.prod(local) / local[a]
             halo += 2 * (net["latency_s"] + vb * face / net["bandwidth_Bps"])
-    return {"work": n / p, "memory": n / p, "halo": halo, "alltoall": 0.0,
-            "reduction": reductions(net, p, diag_reductions, params.get("diag_every", 10))}
+    return {
+        "work": n / p,
+        "memory": n / p,
+        "halo": halo,
+        "alltoall": 0.0,
+        "reduction": reductions(net, p, diag_reductions, params.get("diag_every", 10)),
+    }
 
 
 @dataclass
@@ -95,8 +101,11 @@ class Projection:
 
 def mesh_projection(name: str, label: str, cal: dict, **geometry: Any) -> Projection:
     """The headline of a mesh solver: a 10^15-point mesh (100000^3), labelled ``label``."""
-    return Projection(geometry=geometry, headline=[(label, 1e15)],
-                      heading=f"**{name}, 10^15-point mesh** (calibration: {cal.get('source', '?')})")
+    return Projection(
+        geometry=geometry,
+        headline=[(label, 1e15)],
+        heading=f"**{name}, 10^15-point mesh** (calibration: {cal.get('source', '?')})",
+    )
 
 
 def particle_step(params: dict, p: int, net: Network, *, diag_reductions: int, site_bytes: int = 1) -> StepCost:
@@ -123,9 +132,14 @@ def particle_step(params: dict, p: int, net: Network, *, diag_reductions: int, s
         halo += 2 * (2 * net["latency_s"] + 48 * site_bytes * slab / net["bandwidth_Bps"])
     every = params.get("neigh_every", 10) or 10
     halo += (msgs * net["latency_s"] + 56 * site_bytes * ghosts / net["bandwidth_Bps"]) / every
-    return {"work": n / p + ghosts / 2, "memory": n / p + ghosts, "halo": halo, "alltoall": 0.0,
-            "reduction": reductions(net, p, diag_reductions, params.get("diag_every", 10)),
-            "ghosts_per_rank": ghosts}
+    return {
+        "work": n / p + ghosts / 2,
+        "memory": n / p + ghosts,
+        "halo": halo,
+        "alltoall": 0.0,
+        "reduction": reductions(net, p, diag_reductions, params.get("diag_every", 10)),
+        "ghosts_per_rank": ghosts,
+    }
 
 
 def cube_label(units: float) -> str:

@@ -7,6 +7,7 @@ the reliability tests (:mod:`zzhpc.core.faults`). A user callback is ``every(n, 
 every ``n``-th step. Named plug-ins are registered with :func:`register_plugin` and chosen in the deck,
 ``run.plugins = ["NAME:key=value,key=value"]`` (``--set "run.plugins=['slow:seconds=0.01']"``).
 """
+
 from ..errors import ConfigError
 
 PLUGINS = {}
@@ -69,12 +70,16 @@ def _value(text):
 def parse_spec(spec, key="run.plugins"):
     """``"NAME:k=v,k=v"`` -> ``(plug-in class, {k: v})``; ConfigError naming the fault."""
     import importlib
+
     for module in sorted(set(BUILTIN.values())):
         importlib.import_module(module)
     name, _, rest = str(spec).partition(":")
     if name not in PLUGINS:
-        raise ConfigError(key, f"no plug-in '{name}' (known: {', '.join(sorted(PLUGINS))}); "
-                               "expected 'NAME' or 'NAME:key=value,...'", spec)
+        raise ConfigError(
+            key,
+            f"no plug-in '{name}' (known: {', '.join(sorted(PLUGINS))}); expected 'NAME' or 'NAME:key=value,...'",
+            spec,
+        )
     kwargs = {}
     for item in filter(None, rest.split(",")):
         k, eq, v = item.partition("=")

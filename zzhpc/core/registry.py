@@ -3,6 +3,7 @@
 Built-in solvers are the sub-packages of :mod:`zzhpc.solvers`, found by walking the package (the core
 never names one); third-party solvers come from the entry point group ``zzhpc.solvers``.
 """
+
 import importlib
 import pkgutil
 from collections.abc import Callable
@@ -36,6 +37,7 @@ def discover() -> None:
         return
     _discovered = True
     import zzhpc.solvers as pkg
+
     for info in pkgutil.iter_modules(pkg.__path__):
         if info.ispkg:
             try:
@@ -43,6 +45,7 @@ def discover() -> None:
             except Exception as exc:
                 _ERRORS[info.name] = f"{type(exc).__name__}: {exc}"
     from importlib.metadata import entry_points
+
     try:
         eps = entry_points(group="zzhpc.solvers")
     except TypeError:
@@ -78,6 +81,7 @@ def _case_decorator(table: dict, name: str, solver: str, description: str) -> Ca
     def deco(fn: F) -> F:
         table[name] = {"name": name, "solver": solver, "run": fn, "description": description or fn.__doc__}
         return fn
+
     return deco
 
 
@@ -86,6 +90,7 @@ def case_precision() -> str:
     child ranks as ``$ZZHPC_PRECISION``): ``"uniform"`` unless set. Cases loosen tolerances that float32
     rounding sets (not physics) with it."""
     import os
+
     return os.environ.get("ZZHPC_PRECISION") or "uniform"
 
 

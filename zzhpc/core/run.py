@@ -6,6 +6,7 @@ the solver and calls its plug-ins after every step (:mod:`zzhpc.core.plugins`; t
 :mod:`zzhpc.core.loopparts`). A physical blow-up (NaN, atoms lost) still writes ``summary.json``, with
 ``status = "failed"``, the step and the reason.
 """
+
 import datetime
 import json
 import os
@@ -51,8 +52,10 @@ def claim_output_dir(outdir, cfg, comm):
         if not err:
             fh, busy = runlock.acquire(outdir)
             if busy:
-                err = (f"in use by another zzhpc run ({busy}); wait for it to end, or give another "
-                       f"--output (after a kill, a job's ranks may still be alive)")
+                err = (
+                    f"in use by another zzhpc run ({busy}); wait for it to end, or give another "
+                    f"--output (after a kill, a job's ranks may still be alive)"
+                )
         if not err:
             err, notes = _apply_policy(outdir, cfg)
             if err and fh is not None:
@@ -83,8 +86,9 @@ def _apply_policy(outdir, cfg):
     return folder.refusal(outdir, found), []
 
 
-def run(solver_cls, cfg, comm=MPI.COMM_WORLD, *, quiet=False, install_signals=True, plugins=(), replay_of=None,
-        notes=()):
+def run(
+    solver_cls, cfg, comm=MPI.COMM_WORLD, *, quiet=False, install_signals=True, plugins=(), replay_of=None, notes=()
+):
     """Run a validated configuration; returns the summary dict (on every rank).
 
     ``plugins`` are extra :class:`~zzhpc.core.plugins.Plugin` objects (e.g. ``every(n, fn)``), called after
@@ -115,12 +119,23 @@ class RunLoop:
         if bc["dtype"] == "float64" and not self.backend.float64:
             raise ConfigError("backend.dtype", f"device {self.backend.device} has no float64; use float32", "float64")
         self.timers = PhaseTimers(sync=self.backend.synchronize)
-        ctx = RunContext(comm=comm, backend=self.backend, timers=self.timers, output_dir=outdir, seed=runc["seed"],
-                         dims=cfg["parallel"]["dims"], dtype=bc["dtype"], precision=bc["precision"])
+        ctx = RunContext(
+            comm=comm,
+            backend=self.backend,
+            timers=self.timers,
+            output_dir=outdir,
+            seed=runc["seed"],
+            dims=cfg["parallel"]["dims"],
+            dtype=bc["dtype"],
+            precision=bc["precision"],
+        )
         self.solver = solver_cls(ctx, cfg)
         self.ckpt = CheckpointManager(os.path.join(outdir, "checkpoints"), comm, keep=runc["keep_checkpoints"])
-        self.restart_path = self.ckpt.latest() if runc["restart"] == "auto" else (
-            None if runc["restart"] == "none" else runc["restart"])
+        self.restart_path = (
+            self.ckpt.latest()
+            if runc["restart"] == "auto"
+            else (None if runc["restart"] == "none" else runc["restart"])
+        )
         self.restart_changed = {}
         run_id = None
         if self.restart_path:
@@ -133,14 +148,28 @@ class RunLoop:
         self.ckpt.run_id = self.run_id
         self.start_step = self.solver.step
         grid = getattr(self.solver, "grid_description", lambda: None)()
-        self.prov = provenance(comm, cfg, self.backend, grid, seeds={"seed": runc["seed"]}, start_time=self.start_iso,
-                               run_id=self.run_id, replay_of=replay_of, restart_changed=self.restart_changed or None)
+        self.prov = provenance(
+            comm,
+            cfg,
+            self.backend,
+            grid,
+            seeds={"seed": runc["seed"]},
+            start_time=self.start_iso,
+            run_id=self.run_id,
+            replay_of=replay_of,
+            restart_changed=self.restart_changed or None,
+        )
         set_current(self.prov)
         self.end = EndCondition(self.solver, runc)
         self.diags, self.status = {}, "running"
         if runc["steps"] and runc["t_end"]:
-            _say(comm, [f"run.steps = {runc['steps']} and run.t_end = {runc['t_end']:g} both set: the run "
-                        "stops at whichever comes first"])
+            _say(
+                comm,
+                [
+                    f"run.steps = {runc['steps']} and run.t_end = {runc['t_end']:g} both set: the run "
+                    "stops at whichever comes first"
+                ],
+            )
 
     def stop(self, status):
         """Called by a plug-in: end the loop after this step with ``status``."""
@@ -155,15 +184,25 @@ class RunLoop:
             attrs = dict(f.attrs)
             fmt = int(attrs.get("checkpoint_format", 0))
             if fmt != CHECKPOINT_FORMAT:
-                raise collective(InputError(path, f"checkpoint format {fmt} (zzhpc {attrs.get('zzhpc_version', '?')}); "
-                                                  f"this zzhpc {__version__} reads format {CHECKPOINT_FORMAT}"))
+                raise collective(
+                    InputError(
+                        path,
+                        f"checkpoint format {fmt} (zzhpc {attrs.get('zzhpc_version', '?')}); "
+                        f"this zzhpc {__version__} reads format {CHECKPOINT_FORMAT}",
+                    )
+                )
             name = attrs.get("solver")
             if name != solver.name:
                 raise collective(InputError(path, f"checkpoint of solver '{name}', not '{solver.name}'"))
             ranks = int(attrs.get("ranks", -1))
             if ranks != comm.Get_size() and not solver.restart_any_ranks:
-                raise collective(InputError(path, f"written by {ranks} ranks; solver '{solver.name}' restarts "
-                                                  f"only on the same rank count (now {comm.Get_size()})"))
+                raise collective(
+                    InputError(
+                        path,
+                        f"written by {ranks} ranks; solver '{solver.name}' restarts "
+                        f"only on the same rank count (now {comm.Get_size()})",
+                    )
+                )
             self.restart_changed = self._changed_keys(path, attrs.get("provenance"))
             solver.load_state(f, path)
             solver.time = float(attrs["time"])
@@ -184,14 +223,23 @@ class RunLoop:
         except (TypeError, ValueError, KeyError, AttributeError):
             return {}
         new = self.cfg.get(self.solver.name, {})
-        changed = {f"{self.solver.name}.{k}": {"checkpoint": old.get(k), "now": new.get(k)}
-                   for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)}
+        changed = {
+            f"{self.solver.name}.{k}": {"checkpoint": old.get(k), "now": new.get(k)}
+            for k in sorted(set(old) | set(new))
+            if old.get(k) != new.get(k)
+        }
         fixed = [k for k in changed if k.split(".", 1)[1] in getattr(self.solver, "restart_fixed_keys", ())]
         if fixed:
             k = fixed[0]
-            raise collective(ConfigError(k, f"a restart continues the checkpoint's state, which has {k} = "
-                                            f"{changed[k]['checkpoint']!r}; drop the --set, or start a fresh run "
-                                            f"into a new --output", changed[k]["now"]))
+            raise collective(
+                ConfigError(
+                    k,
+                    f"a restart continues the checkpoint's state, which has {k} = "
+                    f"{changed[k]['checkpoint']!r}; drop the --set, or start a fresh run "
+                    f"into a new --output",
+                    changed[k]["now"],
+                )
+            )
         return changed
 
     # The loop ---------------------------------------------------------------------------------------
@@ -210,8 +258,12 @@ class RunLoop:
         progress = Progress(self.solver.name, self.rank == 0 and not self.quiet, runc["progress_every"])
         # User and test plug-ins first (a fault injected at a step is seen by that step's NaN check).
         thermo = [Thermo(self)] if runc["thermo"] else []
-        self.parts = list(extra_plugins) + [Diagnostics(self)] + thermo + [self.fields, self.checkpointer,
-                                                                           progress, self.stopper]
+        self.parts = (
+            list(extra_plugins)
+            + [Diagnostics(self)]
+            + thermo
+            + [self.fields, self.checkpointer, progress, self.stopper]
+        )
         self.loop_wall, self._loop_cpu = 0.0, 0.0
         self._guarded(lambda: [p.start(self) for p in self.parts])
         self.before_loop = self.timers.snapshot()
@@ -240,6 +292,7 @@ class RunLoop:
                     solver.advance()
                 for p in self.parts:
                     p.after_step(self)
+
         try:
             self._guarded(loop)
         finally:
@@ -261,7 +314,7 @@ class RunLoop:
         and plots, ``summary.json``; returns the summary (on every rank)."""
         comm, solver = self.comm, self.solver
         loop_wall = self.loop_wall
-        loop_cpu = comm.allreduce(self._loop_cpu, op=MPI.SUM)   # all threads of all ranks
+        loop_cpu = comm.allreduce(self._loop_cpu, op=MPI.SUM)  # all threads of all ranks
         loop_totals = self.timers.snapshot()
         if self.status != "interrupted":
             self.status = "done"
@@ -283,44 +336,65 @@ class RunLoop:
         loop_phases = self.timers.reduce(comm, since=before_loop, until=loop_totals)
         mem = comm.gather(_memory_hwm_mb(), root=0)
         summary = self._summary(stopper.signal, wall, steps_run)
-        summary.update({
-            "time_per_step_s": loop_wall / steps_run if steps_run else None,
-            "cpu_s_per_step": loop_cpu / steps_run if steps_run else None,
-            "timers_s": phases,
-            "loop_timers_s": loop_phases,
-            "memory_hwm_mb": {"per_rank": mem, "max": max(mem) if mem else None} if self.rank == 0 else None,
-            "diagnostics": self.diags, "results": results,
-            "outputs": {"fields": fields.files, "xdmf": "fields.xdmf" if fields.xdmf_entries else None,
-                        "diagnostics_csv": "diagnostics.csv", "checkpoint": ckpt.last or self.ckpt.latest(),
-                        "files": files},
-            "provenance": self.prov,
-        })
+        summary.update(
+            {
+                "time_per_step_s": loop_wall / steps_run if steps_run else None,
+                "cpu_s_per_step": loop_cpu / steps_run if steps_run else None,
+                "timers_s": phases,
+                "loop_timers_s": loop_phases,
+                "memory_hwm_mb": {"per_rank": mem, "max": max(mem) if mem else None} if self.rank == 0 else None,
+                "diagnostics": self.diags,
+                "results": results,
+                "outputs": {
+                    "fields": fields.files,
+                    "xdmf": "fields.xdmf" if fields.xdmf_entries else None,
+                    "diagnostics_csv": "diagnostics.csv",
+                    "checkpoint": ckpt.last or self.ckpt.latest(),
+                    "files": files,
+                },
+                "provenance": self.prov,
+            }
+        )
         if self.rank == 0:
             write_json_atomic(os.path.join(self.outdir, "summary.json"), summary)
             if not self.quiet:
-                sys.stderr.write(f"[{solver.name}] {self.status}: {steps_run} steps in {wall:.3g} s on "
-                                 f"{comm.Get_size()} rank(s); summary: {os.path.join(self.outdir, 'summary.json')}\n")
+                sys.stderr.write(
+                    f"[{solver.name}] {self.status}: {steps_run} steps in {wall:.3g} s on "
+                    f"{comm.Get_size()} rank(s); summary: {os.path.join(self.outdir, 'summary.json')}\n"
+                )
         return summary
 
     def _summary(self, stop_signal, wall, steps_run):
         s, bc = self.solver, self.cfg["backend"]
-        return {"solver": s.name, "status": self.status, "stop_signal": stop_signal, "run_id": self.run_id,
-                "ranks": self.comm.Get_size(), "backend": self.backend.describe(), "dtype": bc["dtype"],
-                "precision": bc["precision"],
-                "steps": s.step, "steps_this_run": steps_run, "time": s.time,
-                "restarted_from": self.restart_path, "wall_time_s": wall,
-                "diagnostic_units": dict(getattr(s, "diagnostic_units", {}) or {})}
+        return {
+            "solver": s.name,
+            "status": self.status,
+            "stop_signal": stop_signal,
+            "run_id": self.run_id,
+            "ranks": self.comm.Get_size(),
+            "backend": self.backend.describe(),
+            "dtype": bc["dtype"],
+            "precision": bc["precision"],
+            "steps": s.step,
+            "steps_this_run": steps_run,
+            "time": s.time,
+            "restarted_from": self.restart_path,
+            "wall_time_s": wall,
+            "diagnostic_units": dict(getattr(s, "diagnostic_units", {}) or {}),
+        }
 
     def _write_failed_summary(self, exc):
         """Not collective: ``summary.json`` with ``status = "failed"``, the step and the reason, written by
         rank 0 for an error every rank raised, else by the rank that raised it."""
         from ..errors import CollectiveError
+
         if isinstance(exc, CollectiveError) and self.rank != 0:
             return
         self.status = "failed"
         summary = self._summary(None, time.perf_counter() - self.wall0, self.solver.step - self.start_step)
-        summary.update({"failed_at_step": self.solver.step, "reason": str(exc), "diagnostics": self.diags,
-                        "provenance": self.prov})
+        summary.update(
+            {"failed_at_step": self.solver.step, "reason": str(exc), "diagnostics": self.diags, "provenance": self.prov}
+        )
         try:
             write_json_atomic(os.path.join(self.outdir, "summary.json"), summary)
         except OSError:

@@ -8,6 +8,7 @@ Everything the core, the conformance kit (:mod:`zzhpc.conformance`) and the scal
 (:mod:`zzhpc.scaling`) ask of a solver is declared here with a default, so a solver from another package
 is run, checked, scaled and projected by the same code as a built-in one.
 """
+
 from __future__ import annotations
 
 import abc
@@ -24,14 +25,14 @@ from .perfmodel import Network, Projection, StepCost
 class RunContext:
     """What the run loop hands a solver."""
 
-    comm: Any                    # MPI communicator of the run
-    backend: Any                 # zzhpc.device.Backend
-    timers: Any                  # zzhpc.parallel.PhaseTimers
+    comm: Any  # MPI communicator of the run
+    backend: Any  # zzhpc.device.Backend
+    timers: Any  # zzhpc.parallel.PhaseTimers
     output_dir: str = "."
     seed: int = 12345
-    dims: list = field(default_factory=list)   # [parallel] dims
+    dims: list = field(default_factory=list)  # [parallel] dims
     dtype: str = "float64"
-    precision: str = "uniform"   # backend.precision: "uniform" or "mixed" (docs/precision.md)
+    precision: str = "uniform"  # backend.precision: "uniform" or "mixed" (docs/precision.md)
 
     @property
     def mixed(self) -> bool:
@@ -53,7 +54,7 @@ class Solver(abc.ABC):
 
     name: ClassVar[str | None] = None
     description: ClassVar[str] = ""
-    schema: ClassVar[Any] = Section()          # a Section, or a dict of Param
+    schema: ClassVar[Any] = Section()  # a Section, or a dict of Param
     cases_module: ClassVar[str | None] = None  # module defining validation/benchmark cases, imported on demand
     #: ``{diagnostic name: unit}``: the thermo header and ``summary.json`` (``diagnostic_units``).
     diagnostic_units: ClassVar[dict[str, str]] = {}
@@ -186,8 +187,13 @@ class Solver(abc.ABC):
         if cls._cost("step_model"):
             return cls._cost("step_model")(params, ranks, net)
         units = params["units"]
-        return {"work": units / ranks, "memory": units / ranks, "halo": 0.0, "alltoall": 0.0,
-                "reduction": perfmodel.reductions(net, ranks, 1, params.get("diag_every", 10))}
+        return {
+            "work": units / ranks,
+            "memory": units / ranks,
+            "halo": 0.0,
+            "alltoall": 0.0,
+            "reduction": perfmodel.reductions(net, ranks, 1, params.get("diag_every", 10)),
+        }
 
     @classmethod
     def target_params(cls, units: float, **geometry: Any) -> dict:

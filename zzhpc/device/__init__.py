@@ -6,12 +6,28 @@ host and to MPI goes through the backend, and so do the array operations the Arr
 The kernel registry (:mod:`.kernels`) and the CUDA source loader (:mod:`.cuda_modules`) are apart.
 See docs/porting.md to add an accelerator.
 """
+
 from .base import Backend
 from .registry import register_backend, get_backend, backend_names, backend_status, backend_class
 from .mapping import local_rank, choose_device
 from .kernels import kernel, override, get_kernel, kernel_registry
 from .arrays import backend_name, dtype_name, erfc, scatter_add
 
-__all__ = ["Backend", "register_backend", "get_backend", "backend_names", "backend_status",
-           "backend_class", "local_rank", "choose_device", "kernel", "override", "get_kernel",
-           "kernel_registry", "backend_name", "dtype_name", "erfc", "scatter_add"]
+__all__ = [
+    "Backend",
+    "register_backend",
+    "get_backend",
+    "backend_names",
+    "backend_status",
+    "backend_class",
+    "local_rank",
+    "choose_device",
+    "kernel",
+    "override",
+    "get_kernel",
+    "kernel_registry",
+    "backend_name",
+    "dtype_name",
+    "erfc",
+    "scatter_add",
+]

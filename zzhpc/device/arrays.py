@@ -4,6 +4,7 @@ Each function asks the registered backends in turn (built-ins first) which one :
 the array and runs that backend's operation, so a kernel written against ``xp`` needs no test of its
 own for the library it was handed.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,6 +15,7 @@ from .base import Array, Backend
 def backend_class_for(a: Any) -> type[Backend]:
     """The registered backend class whose library ``a`` belongs to."""
     from .registry import registered_classes
+
     for cls in registered_classes():
         if cls.owns(a):
             return cls

@@ -5,6 +5,7 @@ library (scatter-add, dtype names, ``erfc``, byte counts): code above the device
 never asks which library an array came from. Kernels, which hold arrays but no backend, reach the
 same operations through :mod:`zzhpc.device.arrays`, which finds the backend that owns an array.
 """
+
 from __future__ import annotations
 
 import abc
@@ -12,7 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-Array = Any   # an array of the backend's library (numpy.ndarray, cupy.ndarray, torch.Tensor, ...)
+Array = Any  # an array of the backend's library (numpy.ndarray, cupy.ndarray, torch.Tensor, ...)
 
 
 class Backend(abc.ABC):
@@ -110,12 +111,18 @@ class Backend(abc.ABC):
     def device_name(self) -> str:
         """The model of the device arrays live on (recorded in provenance): the CPU's model name here."""
         from ..io.provenance import cpu_model
+
         return cpu_model()
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "device": str(self.device), "float64": self.float64,
-                "gpu_aware_mpi": self.gpu_aware_mpi, "version": self.version(),
-                "dlpack_device": list(self.dlpack_device)}
+        return {
+            "name": self.name,
+            "device": str(self.device),
+            "float64": self.float64,
+            "gpu_aware_mpi": self.gpu_aware_mpi,
+            "version": self.version(),
+            "dlpack_device": list(self.dlpack_device),
+        }
 
     def __repr__(self) -> str:
         return f"<Backend {self.name} on {self.device}>"

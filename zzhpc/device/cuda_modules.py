@@ -3,6 +3,7 @@
 Kept apart from the kernel registry (:mod:`zzhpc.device.kernels`), which knows nothing of any compiler: a CuPy
 override asks for its compiled module here by the source's path under ``kernels/``.
 """
+
 import os
 import sys
 
@@ -25,6 +26,7 @@ def cuda_module(relative):
     on first use and kept for the process."""
     if relative not in _CUDA_MODULES:
         import cupy
+
         with open(kernel_path(relative)) as fh:
             _CUDA_MODULES[relative] = cupy.RawModule(code=fh.read(), options=("--std=c++14",))
     return _CUDA_MODULES[relative]

@@ -1,4 +1,5 @@
 """CuPy: NVIDIA CUDA and AMD ROCm GPUs (ROCm builds of CuPy have the same API)."""
+
 import numpy as np
 
 from .base import Backend
@@ -13,6 +14,7 @@ class CupyBackend(Backend):
         super().__init__(device, gpu_aware_mpi)
         import cupy
         import array_api_compat.cupy as xp
+
         self.cupy, self.xp = cupy, xp
         self.index = int(str(device).rsplit(":", 1)[-1]) if ":" in str(device) else 0
         cupy.cuda.Device(self.index).use()
@@ -34,6 +36,7 @@ class CupyBackend(Backend):
     @classmethod
     def device_count(cls):
         import cupy
+
         return cupy.cuda.runtime.getDeviceCount()
 
     def device_name(self):
@@ -67,12 +70,14 @@ class CupyBackend(Backend):
     @classmethod
     def scatter_add(cls, target, index, values):
         import cupyx
+
         cupyx.scatter_add(target, index, values)
         return target
 
     @classmethod
     def erfc(cls, a):
         import cupyx.scipy.special
+
         return cupyx.scipy.special.erfc(a)
 
     def mpi_buffer(self, a):

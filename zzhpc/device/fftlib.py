@@ -21,9 +21,11 @@ class _ScipyFFT:
 
     def __init__(self, workers=None):
         import scipy.fft
+
         self._f, self.workers = scipy.fft, workers
         try:  # pocketfft's own entry points take an output array (in place when it is the input)
             from scipy.fft._pocketfft import pypocketfft
+
             self._p = pypocketfft if hasattr(pypocketfft, "c2r") else None
         except ImportError:
             self._p = None
@@ -31,15 +33,15 @@ class _ScipyFFT:
 
     # One-axis transforms into ``out`` (DistributedFFT's work buffers): unnormalised forward, 1/n backward.
     def c2c_into(self, x, axis, forward, out):
-        return self._p.c2c(x, axes=(axis,), forward=forward, inorm=0 if forward else 2, out=out,
-                           nthreads=self.workers or 1)
+        return self._p.c2c(
+            x, axes=(axis,), forward=forward, inorm=0 if forward else 2, out=out, nthreads=self.workers or 1
+        )
 
     def r2c_into(self, x, axis, out):
         return self._p.r2c(x, axes=(axis,), forward=True, inorm=0, out=out, nthreads=self.workers or 1)
 
     def c2r_into(self, x, axis, n, out):
-        return self._p.c2r(x, axes=(axis,), lastsize=n, forward=False, inorm=2, out=out,
-                           nthreads=self.workers or 1)
+        return self._p.c2r(x, axes=(axis,), lastsize=n, forward=False, inorm=2, out=out, nthreads=self.workers or 1)
 
     def rfftn(self, x, s=None, axes=None, norm=None):
         return self._f.rfftn(x, s=s, axes=axes, norm=norm, workers=self.workers)

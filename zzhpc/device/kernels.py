@@ -5,6 +5,7 @@ first; one that raises :class:`~zzhpc.errors.NotSuitableError` (unsupported dtyp
 compiler) hands the call to the next and finally to the generic kernel (after PyFR's providers).
 Tests compare every override with the NumPy result of the generic kernel (tests/test_kernels.py).
 """
+
 from ..errors import NotSuitableError
 
 _GENERIC = {}
@@ -21,6 +22,7 @@ def kernel(name, sample=None, canonical=None):
     versions share, for results whose layout the contract leaves free (e.g. the order of the
     neighbours within a row of a neighbour list).
     """
+
     def deco(fn):
         _GENERIC[name] = fn
         if sample is not None:
@@ -28,14 +30,17 @@ def kernel(name, sample=None, canonical=None):
         if canonical is not None:
             _CANONICAL[name] = canonical
         return fn
+
     return deco
 
 
 def override(name, backend):
     """Decorator: a faster version of kernel ``name`` for ``backend`` (may raise NotSuitableError)."""
+
     def deco(fn):
         _OVERRIDES.setdefault(name, {}).setdefault(backend, []).append(fn)
         return fn
+
     return deco
 
 
@@ -54,15 +59,22 @@ def get_kernel(name, backend):
             except NotSuitableError:
                 continue
         return generic(*args, **kw)
+
     run.__name__ = f"{name}[{bname}]"
     return run
 
 
 def kernel_registry():
     """``{name: {"generic": fn, "sample": fn|None, "canonical": fn|None, "overrides": {backend: [fn, ...]}}}``."""
-    return {n: {"generic": f, "sample": _SAMPLES.get(n), "canonical": _CANONICAL.get(n),
-                "overrides": dict(_OVERRIDES.get(n, {}))}
-            for n, f in _GENERIC.items()}
+    return {
+        n: {
+            "generic": f,
+            "sample": _SAMPLES.get(n),
+            "canonical": _CANONICAL.get(n),
+            "overrides": dict(_OVERRIDES.get(n, {})),
+        }
+        for n, f in _GENERIC.items()
+    }
 
 
 def register_kernel_modules(package, modules):
@@ -70,5 +82,6 @@ def register_kernel_modules(package, modules):
     decorators fill the registry. Each package calls this from its ``register_kernels()``, the one place
     that names what it registers; importing a module twice registers nothing twice."""
     import importlib
+
     for m in modules:
         importlib.import_module(f"{package}.{m}")

@@ -1,10 +1,16 @@
 """Which card a rank drives: the node-local rank, then a policy (after PyFR's mpiutil)."""
+
 import os
 
 from ..errors import ConfigError
 
-_LOCAL_RANK_VARS = ("OMPI_COMM_WORLD_LOCAL_RANK", "MV2_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID",
-                    "PMI_LOCAL_RANK", "SLURM_LOCALID")
+_LOCAL_RANK_VARS = (
+    "OMPI_COMM_WORLD_LOCAL_RANK",
+    "MV2_COMM_WORLD_LOCAL_RANK",
+    "MPI_LOCALRANKID",
+    "PMI_LOCAL_RANK",
+    "SLURM_LOCALID",
+)
 
 
 def local_rank(comm=None):
@@ -15,6 +21,7 @@ def local_rank(comm=None):
     if comm is None:
         return 0
     from mpi4py import MPI
+
     node = comm.Split_type(MPI.COMM_TYPE_SHARED)
     try:
         return node.Get_rank()
@@ -38,9 +45,11 @@ def choose_device(backend_cls, policy, comm=None):
         if n < 1:
             raise ConfigError("backend.device", f"no {backend_cls.name} device visible on this node", policy)
         if policy == "local-rank" and lr >= n:
-            raise ConfigError("backend.device",
-                              f"local rank {lr} has no card of its own ({n} visible); use 'round-robin' "
-                              "or fewer ranks per node", policy)
+            raise ConfigError(
+                "backend.device",
+                f"local rank {lr} has no card of its own ({n} visible); use 'round-robin' or fewer ranks per node",
+                policy,
+            )
         return f"{prefix}:{lr % n}" if prefix != "cpu" else prefix
     if str(policy).isdigit():
         return f"{prefix}:{policy}" if prefix != "cpu" else prefix

@@ -1,4 +1,5 @@
 """NumPy: the CPU reference backend every other backend is checked against."""
+
 import numpy as np
 
 from .base import Backend
@@ -12,6 +13,7 @@ class NumpyBackend(Backend):
     def __init__(self, device="cpu", gpu_aware_mpi=False):
         super().__init__("cpu", gpu_aware_mpi)
         import array_api_compat.numpy as xp
+
         self.xp = xp
 
     @classmethod
@@ -55,5 +57,6 @@ class NumpyBackend(Backend):
             from scipy.special import erfc
         except ImportError:  # pragma: no cover - scipy is present wherever the tests run
             import math
+
             return np.vectorize(math.erfc, otypes=[np.asarray(a).dtype])(a)
         return erfc(a)

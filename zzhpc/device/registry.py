@@ -1,4 +1,5 @@
 """Backends registered by name, plus those from other packages (entry point group ``zzhpc.backends``)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -25,6 +26,7 @@ def _load() -> None:
     if not _loaded_entry_points:
         _loaded_entry_points = True
         from importlib.metadata import entry_points
+
         try:
             eps = entry_points(group="zzhpc.backends")
         except TypeError:  # Python < 3.10
@@ -46,6 +48,7 @@ def _broken(name, exc):
         @classmethod
         def available(cls):
             return False, f"plugin failed to load: {exc}"
+
     Broken.name = name
     return Broken
 
@@ -74,8 +77,9 @@ def backend_status() -> dict[str, tuple[bool, str]]:
     return {n: _BACKENDS[n].available() for n in sorted(_BACKENDS)}
 
 
-def get_backend(name: str = "numpy", device: str = "local-rank", *, comm: Any = None,
-                gpu_aware_mpi: bool = False) -> Backend:
+def get_backend(
+    name: str = "numpy", device: str = "local-rank", *, comm: Any = None, gpu_aware_mpi: bool = False
+) -> Backend:
     """Instantiate backend ``name`` on the card this rank should use.
 
     ``device`` is a policy (``local-rank``, ``round-robin``), a card number, or a full device string
@@ -86,5 +90,6 @@ def get_backend(name: str = "numpy", device: str = "local-rank", *, comm: Any = 
     if not ok:
         raise ConfigError("backend.name", f"backend not usable here: {why}", name)
     from .mapping import choose_device
+
     dev = choose_device(cls, device, comm)
     return cls(device=dev, gpu_aware_mpi=gpu_aware_mpi)

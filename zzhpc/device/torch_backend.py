@@ -2,6 +2,7 @@
 
 The vendor plug-in (``torch_npu``, ``torch_mlu``, ``torch_musa``) is imported on demand for its device type.
 """
+
 import importlib
 
 import numpy as np
@@ -19,10 +20,12 @@ class TorchBackend(Backend):
     def __init__(self, device="cpu", gpu_aware_mpi=False):
         super().__init__(device, gpu_aware_mpi)
         import torch
+
         dev_type = str(device).split(":")[0]
         if dev_type in _PLUGINS:
             importlib.import_module(_PLUGINS[dev_type])
         import array_api_compat.torch as xp
+
         self.torch, self.xp = torch, xp
         self._dev = torch.device(device)
         self.kind = "cpu" if dev_type == "cpu" else "gpu"
@@ -43,6 +46,7 @@ class TorchBackend(Backend):
     @classmethod
     def device_count(cls):
         import torch
+
         return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
     def version(self):
@@ -96,6 +100,7 @@ class TorchBackend(Backend):
     @classmethod
     def erfc(cls, a):
         import torch
+
         return torch.special.erfc(a)
 
     @classmethod

@@ -8,6 +8,7 @@ checkpoint is safe, this run's checkpoints beyond ``keep`` are removed, oldest *
 step: a run restarted from an earlier step writes lower step numbers); the file ``LATEST`` names and the
 checkpoints of other runs are never removed.
 """
+
 import glob
 import os
 
@@ -47,8 +48,11 @@ def checkpoint_info(path):
         with h5py.File(path, "r") as f:
             rid = f.attrs.get("run_id")
             step = f.attrs.get("step")
-            return (int(f.attrs.get("complete", 0)) == 1, None if rid is None else str(rid),
-                    None if step is None else int(step))
+            return (
+                int(f.attrs.get("complete", 0)) == 1,
+                None if rid is None else str(rid),
+                None if step is None else int(step),
+            )
     except (OSError, KeyError, ValueError):
         return False, None, None
 
@@ -102,7 +106,7 @@ class CheckpointManager:
         """Remove this run's checkpoints beyond ``keep``, oldest written first; never ``newest``."""
         mine = [p for p in self.complete() if self._run_id_of(p) == self.run_id]
         mine.sort(key=lambda p: (os.path.getmtime(p), p == newest))
-        for old in mine[:-self.keep]:
+        for old in mine[: -self.keep]:
             if old != newest:
                 os.remove(old)
                 self._ids.pop(old, None)

@@ -1,4 +1,5 @@
 """Collective parallel HDF5 (the ``mpio`` driver) for distributed fields and particle arrays."""
+
 import contextlib
 import json
 import os
@@ -16,8 +17,10 @@ def open_parallel(path, mode, comm):
         if h5py.get_config().mpi:
             return h5py.File(path, mode, driver="mpio", comm=comm)
         if comm.Get_size() > 1:
-            raise RuntimeError("h5py was built without MPI: parallel HDF5 needs h5py with the mpio driver "
-                               "(Debian: python3-h5py-mpi; set H5PY_ALWAYS_USE_MPI=1)")
+            raise RuntimeError(
+                "h5py was built without MPI: parallel HDF5 needs h5py with the mpio driver "
+                "(Debian: python3-h5py-mpi; set H5PY_ALWAYS_USE_MPI=1)"
+            )
         return h5py.File(path, mode)
     except (OSError, KeyError) as exc:
         if mode == "r":
@@ -34,7 +37,7 @@ def write_block(f, name, local, global_shape, start, *, attrs=None):
     local = np.ascontiguousarray(local)
     lead = local.shape[: local.ndim - len(start)]
     dset = f.create_dataset(name, shape=tuple(lead) + tuple(global_shape), dtype=local.dtype)
-    sel = (slice(None),) * len(lead) + tuple(slice(s, s + n) for s, n in zip(start, local.shape[len(lead):]))
+    sel = (slice(None),) * len(lead) + tuple(slice(s, s + n) for s, n in zip(start, local.shape[len(lead) :]))
     with dset.collective:
         dset[sel] = local
     for k, v in (attrs or {}).items():
@@ -49,8 +52,9 @@ def read_block(f, name, start, count, path="file"):
     dset = f[name]
     lead = dset.ndim - len(start)
     if lead < 0 or any(s + n > g for s, n, g in zip(start, count, dset.shape[lead:])):
-        raise InputError(path, f"dataset '{name}' has shape {dset.shape}, too small for block "
-                               f"{tuple(start)}+{tuple(count)}")
+        raise InputError(
+            path, f"dataset '{name}' has shape {dset.shape}, too small for block {tuple(start)}+{tuple(count)}"
+        )
     sel = (slice(None),) * lead + tuple(slice(s, s + n) for s, n in zip(start, count))
     with dset.collective:
         return dset[sel]
@@ -67,7 +71,7 @@ def write_concatenated(f, name, local, comm):
         _empty_collective(dset, local)
     else:
         with dset.collective:
-            dset[offset:offset + n] = local
+            dset[offset : offset + n] = local
     return offset, total
 
 
@@ -75,6 +79,7 @@ def _empty_collective(dset, buf):
     """Take part in a collective transfer with no rows: h5py skips empty selections, and the other
     ranks would wait for this one forever."""
     import h5py
+
     mem = h5py.h5s.create_simple((1,))
     mem.select_none()
     fsp = dset.id.get_space()
@@ -107,7 +112,7 @@ def read_concatenated(f, name, start, count, path="file"):
     # not honour a collective transfer on the others anyway.
     if count == 0:
         return np.zeros((0,) + dset.shape[1:], dtype=dset.dtype)
-    return dset[start:start + count]
+    return dset[start : start + count]
 
 
 def write_attrs(obj, mapping):
@@ -122,6 +127,7 @@ def write_attrs(obj, mapping):
 def all_ok(comm, ok):
     """Collective: True on every rank if ``ok`` on all ranks."""
     from ..parallel.collectives import all_ranks
+
     return all_ranks(comm, ok)
 
 

@@ -8,6 +8,7 @@ up ``#name.N#``; nothing is ever deleted. A replay of ``OLD/summary.json`` write
 Before any work the folder is created and a probe file written, so an unwritable or full folder is one
 line too.
 """
+
 import os
 import uuid
 
@@ -27,8 +28,18 @@ def earlier_results(outdir):
         names = set(os.listdir(outdir))
     except OSError:
         return []
-    found = [n for n in ("summary.json", "diagnostics.csv", "fields.xdmf", "trajectory.h5md", "trajectory.dcd",
-                         "timeseries.h5") if n in names]
+    found = [
+        n
+        for n in (
+            "summary.json",
+            "diagnostics.csv",
+            "fields.xdmf",
+            "trajectory.h5md",
+            "trajectory.dcd",
+            "timeseries.h5",
+        )
+        if n in names
+    ]
     for sub, prefix in (("checkpoints", "ckpt_"), ("fields", "fields_")):
         try:
             if any(n.startswith(prefix) for n in os.listdir(os.path.join(outdir, sub))):
@@ -90,14 +101,17 @@ def replay_dir(old_outdir):
 
 def refusal(outdir, found):
     """The one line for a fresh run into a folder with earlier results."""
-    return (f"holds the results of an earlier run ({', '.join(found)}); continue that run with --restart auto, "
-            f"write this one to a new --output, or --set output.existing=backup to move them aside to "
-            f"{outdir.rstrip(os.sep)}.~N~ first")
+    return (
+        f"holds the results of an earlier run ({', '.join(found)}); continue that run with --restart auto, "
+        f"write this one to a new --output, or --set output.existing=backup to move them aside to "
+        f"{outdir.rstrip(os.sep)}.~N~ first"
+    )
 
 
 def check_file_writable(path, key="--json"):
     """Before any work: raise ConfigError unless a file can be written at ``path`` (its folder is created)."""
     from ..errors import ConfigError
+
     d = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise ConfigError(key, "is a folder; expected a file name", path)

@@ -8,6 +8,7 @@ OLD/summary.json``) applies both. While a run is going, :func:`current` is its r
 (H5MD, DCD side-car, folding time series, PNG plots) can stamp its file with :func:`stamp_h5`;
 :func:`stamp_outputs` stamps what a solver wrote at the end of the run.
 """
+
 import datetime
 import json
 import os
@@ -33,11 +34,14 @@ def _version(dist):
 def git_commit():
     here = os.path.dirname(os.path.abspath(__file__))
     try:
-        out = subprocess.run(["git", "-C", here, "rev-parse", "HEAD"], capture_output=True, text=True,
-                             timeout=5)
+        out = subprocess.run(["git", "-C", here, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
         if out.returncode == 0:
-            dirty = subprocess.run(["git", "-C", here, "status", "--porcelain", "--untracked-files=no"],
-                                   capture_output=True, text=True, timeout=5).stdout.strip()
+            dirty = subprocess.run(
+                ["git", "-C", here, "status", "--porcelain", "--untracked-files=no"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+            ).stdout.strip()
             return out.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         pass
@@ -56,8 +60,15 @@ def cpu_model():
 
 
 # Environment variables that change the numbers (threads change summation order) or the code path taken.
-NUMERIC_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS",
-               "NUMBA_DISABLE_JIT", "CUBLAS_WORKSPACE_CONFIG", "PYTHONHASHSEED")
+NUMERIC_ENV = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+    "NUMBA_DISABLE_JIT",
+    "CUBLAS_WORKSPACE_CONFIG",
+    "PYTHONHASHSEED",
+)
 NO_PROVENANCE = "this file holds no provenance"
 _CURRENT = None
 
@@ -82,8 +93,11 @@ def petscrc_files():
 def petsc_record():
     """PETSc options from every source: ``PETSC_OPTIONS`` (with the options after ``--``), the ``.petscrc``
     files, and PETSc's whole options database when PETSc is initialised in this process."""
-    rec = {"PETSC_OPTIONS": os.environ.get("PETSC_OPTIONS") or None, "petscrc": petscrc_files() or None,
-           "database": None}
+    rec = {
+        "PETSC_OPTIONS": os.environ.get("PETSC_OPTIONS") or None,
+        "petscrc": petscrc_files() or None,
+        "database": None,
+    }
     petsc = sys.modules.get("petsc4py.PETSc")
     if petsc is not None:
         try:
@@ -129,11 +143,21 @@ def stamp_h5(obj, rec=None):
     return True
 
 
-def provenance(comm, config=None, backend=None, grid=None, seeds=None, start_time=None, run_id=None,
-               replay_of=None, restart_changed=None):
+def provenance(
+    comm,
+    config=None,
+    backend=None,
+    grid=None,
+    seeds=None,
+    start_time=None,
+    run_id=None,
+    replay_of=None,
+    restart_changed=None,
+):
     """Collective: the provenance record (same dict on every rank)."""
     device = str(backend.device) if backend is not None else "cpu"
     from ..device.mapping import local_rank
+
     per_rank = comm.allgather((socket.gethostname(), device, local_rank()))
     host_map = {}
     for rank, (host, dev, local) in enumerate(per_rank):
@@ -144,15 +168,16 @@ def provenance(comm, config=None, backend=None, grid=None, seeds=None, start_tim
         "command": " ".join(sys.argv),
         "config": config,
         "python": sys.version.split()[0],
-        "versions": {d: _version(d) for d in ("numpy", "mpi4py", "h5py", "petsc4py", "array-api-compat",
-                                               "torch", "cupy")},
+        "versions": {
+            d: _version(d) for d in ("numpy", "mpi4py", "h5py", "petsc4py", "array-api-compat", "torch", "cupy")
+        },
         "mpi_library": mpi_library(),
         "mpi_standard": "{}.{}".format(*MPI.Get_version()),
         "ranks": comm.Get_size(),
         "process_grid": grid,
         "rank_devices": [d for _, d, _ in per_rank],
         "hosts": sorted(host_map),
-        "host_map": {h: host_map[h] for h in sorted(host_map)},   # every host: its ranks, local ranks, cards
+        "host_map": {h: host_map[h] for h in sorted(host_map)},  # every host: its ranks, local ranks, cards
         "cpu_model": cpu_model(),
         "device_model": None,
         "gpu_model": None,
@@ -180,6 +205,7 @@ def stamp_png(path, rec):
     section 11.3.4; viewers ignore it, ``identify -verbose`` and PIL show it). Replaces an earlier one."""
     import struct
     import zlib
+
     with open(path, "rb") as fh:
         data = fh.read()
     if data[:8] != b"\x89PNG\r\n\x1a\n":
@@ -187,9 +213,9 @@ def stamp_png(path, rec):
     key = b"zzhpc-provenance"
     chunks, pos = [], 8
     while pos + 8 <= len(data):
-        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        n, kind = struct.unpack(">I4s", data[pos : pos + 8])
         end = pos + 12 + n
-        if not (kind == b"tEXt" and data[pos + 8:pos + 8 + len(key) + 1] == key + b"\0"):
+        if not (kind == b"tEXt" and data[pos + 8 : pos + 8 + len(key) + 1] == key + b"\0"):
             chunks.append(data[pos:end])
         pos = end
     body = key + b"\0" + json.dumps(rec, default=str).encode("latin-1", "replace")
@@ -204,13 +230,14 @@ def stamp_png(path, rec):
 def read_png_provenance(path):
     """The record :func:`stamp_png` stored, or None."""
     import struct
+
     with open(path, "rb") as fh:
         data = fh.read()
     pos, key = 8, b"zzhpc-provenance\0"
     while pos + 8 <= len(data):
-        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        if kind == b"tEXt" and data[pos + 8:pos + 8 + len(key)] == key:
-            return json.loads(data[pos + 8 + len(key):pos + 8 + n].decode("latin-1"))
+        n, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        if kind == b"tEXt" and data[pos + 8 : pos + 8 + len(key)] == key:
+            return json.loads(data[pos + 8 + len(key) : pos + 8 + n].decode("latin-1"))
         pos += 12 + n
     return None
 
@@ -221,6 +248,7 @@ def stamp_outputs(outdir, rec):
     attribute, PNG plots a ``tEXt`` chunk, DCD trajectories a side-car ``NAME.dcd.provenance.json``.
     Returns the files stamped."""
     import h5py
+
     done = []
     for name in sorted(os.listdir(outdir)):
         path = os.path.join(outdir, name)

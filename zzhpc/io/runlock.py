@@ -5,6 +5,7 @@ and host into it. The kernel drops the lock when that process dies (also on SIGK
 means nothing. :func:`holder` tells whether a folder's lock is held now (``zzhpc jobs`` uses it). File systems
 without ``flock`` (some Lustre mounts) run unlocked.
 """
+
 import fcntl
 import os
 import socket

@@ -1,4 +1,5 @@
 """``summary.json`` and CSV time series, written by rank 0."""
+
 import csv
 import json
 import math

@@ -1,4 +1,5 @@
 """XDMF (v3) descriptions next to HDF5 fields, so ParaView and VisIt open them directly."""
+
 import os
 
 _TEMPLATE = """<?xml version="1.0" ?>
@@ -24,9 +25,11 @@ def _grid(entry, shape, spacing, origin=None):
     attrs = []
     for name, comps in entry["fields"].items():
         if comps == 1:
-            attrs.append(f'    <Attribute Name="{name}" AttributeType="Scalar" Center="Node">\n'
-                         f'     <DataItem Dimensions="{dims}" NumberType="Float" Precision="{entry["precision"]}"'
-                         f' Format="HDF">{h5}:/fields/{name}</DataItem>\n    </Attribute>')
+            attrs.append(
+                f'    <Attribute Name="{name}" AttributeType="Scalar" Center="Node">\n'
+                f'     <DataItem Dimensions="{dims}" NumberType="Float" Precision="{entry["precision"]}"'
+                f' Format="HDF">{h5}:/fields/{name}</DataItem>\n    </Attribute>'
+            )
         else:
             items = "\n".join(
                 f'      <DataItem ItemType="HyperSlab" Dimensions="{dims}">\n'
@@ -35,17 +38,22 @@ def _grid(entry, shape, spacing, origin=None):
                 f'       <DataItem Dimensions="{comps} {dims}" NumberType="Float" Precision="{entry["precision"]}"'
                 f' Format="HDF">{h5}:/fields/{name}</DataItem>\n      </DataItem>'
                 # Components in ParaView's x, y, z order (our axes reversed) for a vector.
-                for c in (reversed(range(comps)) if comps == nd else range(comps)))
-            attrs.append(f'    <Attribute Name="{name}" AttributeType="Vector" Center="Node">\n'
-                         f'     <DataItem ItemType="Function" Function="JOIN({", ".join(f"${c}" for c in range(comps))})"'
-                         f' Dimensions="{dims} {comps}">\n{items}\n     </DataItem>\n    </Attribute>')
-    return (f'   <Grid Name="t{entry["time"]:.6g}" GridType="Uniform">\n'
-            f'    <Time Value="{entry["time"]:.17g}"/>\n'
-            f'    <Topology TopologyType="{topo}" Dimensions="{dims}"/>\n'
-            f'    <Geometry GeometryType="{geo}">\n'
-            f'     <DataItem Dimensions="{nd}" Format="XML">{origin}</DataItem>\n'
-            f'     <DataItem Dimensions="{nd}" Format="XML">{spac}</DataItem>\n'
-            f'    </Geometry>\n' + "\n".join(attrs) + "\n   </Grid>")
+                for c in (reversed(range(comps)) if comps == nd else range(comps))
+            )
+            attrs.append(
+                f'    <Attribute Name="{name}" AttributeType="Vector" Center="Node">\n'
+                f'     <DataItem ItemType="Function" Function="JOIN({", ".join(f"${c}" for c in range(comps))})"'
+                f' Dimensions="{dims} {comps}">\n{items}\n     </DataItem>\n    </Attribute>'
+            )
+    return (
+        f'   <Grid Name="t{entry["time"]:.6g}" GridType="Uniform">\n'
+        f'    <Time Value="{entry["time"]:.17g}"/>\n'
+        f'    <Topology TopologyType="{topo}" Dimensions="{dims}"/>\n'
+        f'    <Geometry GeometryType="{geo}">\n'
+        f'     <DataItem Dimensions="{nd}" Format="XML">{origin}</DataItem>\n'
+        f'     <DataItem Dimensions="{nd}" Format="XML">{spac}</DataItem>\n'
+        f'    </Geometry>\n' + "\n".join(attrs) + "\n   </Grid>"
+    )
 
 
 def write_xdmf(path, entries, shape, spacing, origin=None):

@@ -1,5 +1,6 @@
 """A Cartesian process grid over a structured domain (any rank count, primes included), and the one
 chooser of process grids (:func:`choose_process_grid`), which the distributed FFT's pencils use too."""
+
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -29,8 +30,16 @@ class ProcessGrid:
     start: tuple[int, ...]
     local_shape: tuple[int, ...]
 
-    def __init__(self, comm: MPI.Intracomm, shape: Sequence[int], periodic: Sequence[bool],
-                 dims: Sequence[int] | None = None, *, min_cells: int = 1, key: str = "parallel.dims") -> None:
+    def __init__(
+        self,
+        comm: MPI.Intracomm,
+        shape: Sequence[int],
+        periodic: Sequence[bool],
+        dims: Sequence[int] | None = None,
+        *,
+        min_cells: int = 1,
+        key: str = "parallel.dims",
+    ) -> None:
         ndim = len(shape)
         size = comm.Get_size()
         req = list(dims or [])
@@ -41,8 +50,9 @@ class ProcessGrid:
         for d in req:
             fixed *= d or 1
         if size % fixed:
-            raise ConfigError(key, f"the fixed entries multiply to {fixed}, which does not divide "
-                                   f"the {size} ranks", req)
+            raise ConfigError(
+                key, f"the fixed entries multiply to {fixed}, which does not divide the {size} ranks", req
+            )
         # Let MPI choose the free axes, but never more ranks on an axis than it has cells.
         try:
             self.dims = list(MPI.Compute_dims(size, req))
@@ -50,13 +60,21 @@ class ProcessGrid:
             raise ConfigError(key, f"cannot arrange {size} ranks as {req}", req) from None
         if any(d == 0 for d in req) and any(self.dims[i] > shape[i] // min_cells for i in range(ndim)):
             # The most even cells per rank among the grids that respect the cell counts.
-            fit = choose_process_grid(size, [n // min_cells for n in shape], fixed=req,
-                                      key=lambda d: max(shape[i] / d[i] for i in range(ndim)))
+            fit = choose_process_grid(
+                size,
+                [n // min_cells for n in shape],
+                fixed=req,
+                key=lambda d: max(shape[i] / d[i] for i in range(ndim)),
+            )
             self.dims = list(fit) if fit else self.dims
         for i, (n, d) in enumerate(zip(shape, self.dims)):
             if n // d < min_cells:
-                raise ConfigError(key, f"{d} ranks along axis {i} leave fewer than {min_cells} of its {n} "
-                                       f"cells per rank; use fewer ranks or a larger grid", self.dims)
+                raise ConfigError(
+                    key,
+                    f"{d} ranks along axis {i} leave fewer than {min_cells} of its {n} "
+                    f"cells per rank; use fewer ranks or a larger grid",
+                    self.dims,
+                )
         self.shape = tuple(int(n) for n in shape)
         self.periodic = tuple(bool(p) for p in periodic)
         self.comm = comm.Create_cart(self.dims, periods=list(self.periodic), reorder=False)
@@ -84,8 +102,13 @@ class ProcessGrid:
         self.comm.Free()
 
 
-def choose_process_grid(nproc: int, limits: Sequence[int], *, fixed: Sequence[int] | None = None,
-                        key: Callable[[tuple[int, ...]], Any] | None = None) -> tuple[int, ...] | None:
+def choose_process_grid(
+    nproc: int,
+    limits: Sequence[int],
+    *,
+    fixed: Sequence[int] | None = None,
+    key: Callable[[tuple[int, ...]], Any] | None = None,
+) -> tuple[int, ...] | None:
     """The one chooser of process grids: factorise ``nproc`` over ``len(limits)`` axes.
 
     Every factorisation with ``dims[i] <= limits[i]`` that keeps the non-zero entries of ``fixed`` is a
@@ -98,8 +121,10 @@ def choose_process_grid(nproc: int, limits: Sequence[int], *, fixed: Sequence[in
     free = [i for i, d in enumerate(req) if d == 0]
     fixed_prod = math.prod(d for d in req if d)
     if key is None:
+
         def key(d):
             return (max(d), -min(d), tuple(-x for x in d))
+
     if nproc % fixed_prod:
         return None
     cands = []
@@ -116,5 +141,6 @@ def choose_process_grid(nproc: int, limits: Sequence[int], *, fixed: Sequence[in
         for d in range(1, left + 1):
             if left % d == 0:
                 rec(k + 1, left // d, cur + [d])
+
     rec(0, nproc // fixed_prod, [])
     return min(cands, key=key) if cands else None

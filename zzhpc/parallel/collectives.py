@@ -1,4 +1,5 @@
 """Verdicts every rank agrees on: one small allreduce of a flag (stop signals, write failures)."""
+
 from mpi4py import MPI
 
 

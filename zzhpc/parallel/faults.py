@@ -2,6 +2,7 @@
 
 An error every rank raised alike is a :class:`zzhpc.errors.CollectiveError` instead: the ranks exit together
 and rank 0 says it once (:mod:`zzhpc.cli.run`)."""
+
 import os
 import sys
 import traceback
@@ -25,8 +26,9 @@ def abort_all(message, code=1, *, show_traceback=False):
 
 def install_excepthook():
     """Any uncaught exception on any rank aborts the whole job instead of leaving peers blocked."""
+
     def hook(etype, value, tb):
         traceback.print_exception(etype, value, tb)
         abort_all(f"{etype.__name__}: {value}", 1)
-    sys.excepthook = hook
 
+    sys.excepthook = hook

@@ -71,6 +71,7 @@ References
    multidimensional FFT using advanced MPI", J. Parallel Distrib. Comput.
    128, 137-150 (2019).
 """
+
 from __future__ import annotations
 
 import math
@@ -85,7 +86,7 @@ from .partition import block_ranges
 
 __all__ = ["DistributedFFT", "choose_process_grid"]
 
-PHASE_ALLTOALL = "alltoall"   # parallel/timers.py gets the same constant
+PHASE_ALLTOALL = "alltoall"  # parallel/timers.py gets the same constant
 
 
 def _sizes_starts(n, p):
@@ -100,23 +101,24 @@ def _runs(n, p):
     return [g for g in ((r, q + 1, 0), (p - r, q, r * (q + 1))) if g[0] and g[1]]
 
 
-def choose_process_grid(shape: Sequence[int], nproc: int, decomposition: str = "slab",
-                        proc_grid: Sequence[int] | None = None) -> tuple[int, int]:
+def choose_process_grid(
+    shape: Sequence[int], nproc: int, decomposition: str = "slab", proc_grid: Sequence[int] | None = None
+) -> tuple[int, int]:
     """The FFT process grid ``(P0, P1)`` for ``shape`` on ``nproc`` ranks, validated without communicating.
 
     Slab: ``(nproc, 1)`` with ``nproc <= min(N0, N1)``. Pencil: ``proc_grid`` if admissible, else the
     most square admissible grid (larger ``P0`` on ties) from :func:`zzhpc.parallel.cartesian.choose_process_grid`,
     the one chooser of process grids. Raises ``ValueError`` (one line, the same on every rank)."""
     n0, n1, n2 = shape
-    head = (f"DistributedFFT: grid {tuple(shape)} cannot be split over {nproc} rank(s) with "
-            f"decomposition={decomposition!r}")
+    head = (
+        f"DistributedFFT: grid {tuple(shape)} cannot be split over {nproc} rank(s) with decomposition={decomposition!r}"
+    )
     lim0, lim1 = min(n0, n1), min(n1, n2 // 2 + 1)
     if decomposition == "slab":
         if proc_grid is not None and tuple(proc_grid) != (nproc, 1):
             raise ValueError(f"{head}: slab takes proc_grid=None or ({nproc}, 1), got {tuple(proc_grid)}")
         if nproc > lim0:
-            raise ValueError(f"{head}: slab needs ranks <= min(N0, N1) = {lim0} "
-                             f"(pencil allows up to {lim0 * lim1})")
+            raise ValueError(f"{head}: slab needs ranks <= min(N0, N1) = {lim0} (pencil allows up to {lim0 * lim1})")
         return nproc, 1
     rule = f"pencil needs P0*P1 = {nproc} with P0 <= min(N0, N1) = {lim0} and P1 <= min(N1, N2//2+1) = {lim1}"
     if proc_grid is not None:
@@ -133,7 +135,7 @@ def choose_process_grid(shape: Sequence[int], nproc: int, decomposition: str = "
     return dims[0], dims[1]
 
 
-choose_grid = choose_process_grid   # the name the spectral solver's deck check uses
+choose_grid = choose_process_grid  # the name the spectral solver's deck check uses
 
 
 def _kept(n):
@@ -160,7 +162,7 @@ class _Transpose:
         out = list(in_shape)
         out[a], out[b] = n_a, sb[rank]
         self.in_shape, self.out_shape = tuple(in_shape), tuple(out)
-        plane_in = math.prod(in_shape) // n_b          # elements per unit length of axis b
+        plane_in = math.prod(in_shape) // n_b  # elements per unit length of axis b
         plane_out = math.prod(out) // n_a
         self.scounts = [plane_in * s for s in sb]
         self.rcounts = [plane_out * s for s in sa]
@@ -172,9 +174,9 @@ class _Transpose:
         self.pack = []
         for nblk, size, off in _runs(n_b, p):
             idx = tuple(slice(off, off + nblk * size) if i == b else slice(None) for i in range(3))
-            split = in_shape[:b] + (nblk, size) + in_shape[b + 1:]
+            split = in_shape[:b] + (nblk, size) + in_shape[b + 1 :]
             perm = (b,) + tuple(i for i in range(4) if i != b)
-            chunk = in_shape[:b] + (size,) + in_shape[b + 1:]
+            chunk = in_shape[:b] + (size,) + in_shape[b + 1 :]
             lo = plane_in * off
             self.pack.append((idx, split, perm, lo, lo + nblk * math.prod(chunk), (nblk,) + chunk))
         # Unpack into memory order (a, others...): chunks from consecutive ranks
@@ -187,9 +189,17 @@ class _Transpose:
         for nblk, size, off in _runs(n_a, p):
             chunk = tuple(size if i == a else out[i] for i in range(3))
             lo = plane_out * off
-            self.unpack.append((lo, lo + nblk * math.prod(chunk), (nblk,) + chunk,
-                                (0, 1 + a) + tuple(1 + i for i in others), off, off + nblk * size,
-                                (nblk, size) + self.mem_shape[1:]))
+            self.unpack.append(
+                (
+                    lo,
+                    lo + nblk * math.prod(chunk),
+                    (nblk,) + chunk,
+                    (0, 1 + a) + tuple(1 + i for i in others),
+                    off,
+                    off + nblk * size,
+                    (nblk, size) + self.mem_shape[1:],
+                )
+            )
 
     def __call__(self, x, send, recv, out=None):
         """Transpose ``x`` (``in_shape``; it may live in ``recv``, never in ``send``).
@@ -200,10 +210,11 @@ class _Transpose:
         for idx, split, perm, lo, hi, cshape in self.pack:
             dst = xp.reshape(send[lo:hi], cshape, copy=False)
             dst[...] = xp.permute_dims(xp.reshape(x[idx], split), perm)
-        rbuf = pl.exchange(self.comm, send, self.nsend, recv, self.nrecv,
-                           (self.scounts, self.sdispls, self.rcounts, self.rdispls))
+        rbuf = pl.exchange(
+            self.comm, send, self.nsend, recv, self.nrecv, (self.scounts, self.sdispls, self.rcounts, self.rdispls)
+        )
         if out is None:
-            mem = xp.reshape(send[:self.nrecv], self.mem_shape, copy=False)
+            mem = xp.reshape(send[: self.nrecv], self.mem_shape, copy=False)
             result = xp.permute_dims(mem, self.back)
         else:
             mem, result = xp.permute_dims(out, self.order), out
@@ -278,12 +289,23 @@ class DistributedFFT:
     proc_grid: tuple[int, int]
     padded_shape: tuple[int, int, int] | None
 
-    def __init__(self, comm: MPI.Intracomm, shape: Sequence[int], *, decomposition: str = "slab",
-                 dtype: str = "float64", xp: Any = None, to_host: Callable | None = None,
-                 from_host: Callable | None = None, gpu_aware_mpi: bool = False,
-                 proc_grid: Sequence[int] | None = None, device: Any = None,
-                 synchronize: Callable[[], None] | None = None,
-                 padded_shape: Sequence[int] | None = None, timers: Any = None) -> None:
+    def __init__(
+        self,
+        comm: MPI.Intracomm,
+        shape: Sequence[int],
+        *,
+        decomposition: str = "slab",
+        dtype: str = "float64",
+        xp: Any = None,
+        to_host: Callable | None = None,
+        from_host: Callable | None = None,
+        gpu_aware_mpi: bool = False,
+        proc_grid: Sequence[int] | None = None,
+        device: Any = None,
+        synchronize: Callable[[], None] | None = None,
+        padded_shape: Sequence[int] | None = None,
+        timers: Any = None,
+    ) -> None:
         shape = tuple(int(n) for n in shape)
         if len(shape) != 3 or min(shape) < 1:
             raise ValueError(f"DistributedFFT: shape must be 3 positive ints, got {shape}")
@@ -296,8 +318,7 @@ class DistributedFFT:
         if padded_shape is not None:
             padded_shape = tuple(int(m) for m in padded_shape)
             if len(padded_shape) != 3 or any(m < n for m, n in zip(padded_shape, shape)):
-                raise ValueError(f"DistributedFFT: padded_shape must be 3 ints >= shape {shape}, "
-                                 f"got {padded_shape}")
+                raise ValueError(f"DistributedFFT: padded_shape must be 3 ints >= shape {shape}, got {padded_shape}")
         self.padded_shape = padded_shape
         if xp is None:
             import array_api_compat.numpy as xp
@@ -334,8 +355,8 @@ class DistributedFFT:
         (a0, r0), (a1, r1) = blk(n0, p0, c0), blk(n1, p1, c1)
         (b1, s1), (b2, s2) = blk(n1, p0, c0), blk(nh, p1, c1)
         self.real_shape_local, self.real_slice_local = (a0, a1, n2), (r0, r1, slice(0, n2))
-        self._x_shape = (a0, a1, nh)          # after the rfft along axis 2
-        mid = (a0, n1, b2)                    # after the P1 transpose: axis 1 complete, axis 2 split
+        self._x_shape = (a0, a1, nh)  # after the rfft along axis 2
+        mid = (a0, n1, b2)  # after the P1 transpose: axis 1 complete, axis 2 split
         self._y_shape = mid if p1 > 1 else self._x_shape
         self.spectral_shape_local = (n0, b1, b2)
         self.spectral_slice_local = (slice(0, n0), s1, s2)
@@ -346,8 +367,12 @@ class DistributedFFT:
         if p0 > 1:
             self._t0 = _Transpose(self, comm0, self._y_shape, 0, 1, n0)
             self._t0r = _Transpose(self, comm0, self.spectral_shape_local, 1, 0, self._y_shape[1])
-        sizes = [math.prod(self._x_shape), math.prod(mid), math.prod(self.spectral_shape_local),
-                 -(-math.prod(self.real_shape_local) // 2)]
+        sizes = [
+            math.prod(self._x_shape),
+            math.prod(mid),
+            math.prod(self.spectral_shape_local),
+            -(-math.prod(self.real_shape_local) // 2),
+        ]
         self.padded_shape_local = self.padded_slice_local = None
         if padded_shape is not None:
             sizes += self._plan_padded(comm0, comm1, c0, c1, blk, b1, b2)
@@ -377,9 +402,14 @@ class DistributedFFT:
     @classmethod
     def from_backend(cls, comm: MPI.Intracomm, shape: Sequence[int], backend: Any, **kw: Any) -> DistributedFFT:
         """Plan for a :mod:`zzhpc.device` backend (its ``xp``, transfers, device, MPI mode)."""
-        for key, value in (("gpu_aware_mpi", backend.gpu_aware_mpi), ("xp", backend.xp),
-                           ("to_host", backend.to_host), ("from_host", backend.asarray),
-                           ("device", backend.device_obj), ("synchronize", backend.synchronize)):
+        for key, value in (
+            ("gpu_aware_mpi", backend.gpu_aware_mpi),
+            ("xp", backend.xp),
+            ("to_host", backend.to_host),
+            ("from_host", backend.asarray),
+            ("device", backend.device_obj),
+            ("synchronize", backend.synchronize),
+        ):
             kw.setdefault(key, value)  # a caller may swap one (e.g. an FFT library for xp)
         return cls(comm, shape, **kw)
 
@@ -422,7 +452,7 @@ class DistributedFFT:
         buf = self._work[i]
         if real:
             return self._real_view(buf, shape)
-        return self.xp.reshape(buf[:math.prod(shape)], shape, copy=False)
+        return self.xp.reshape(buf[: math.prod(shape)], shape, copy=False)
 
     def _real_view(self, buf, shape):
         xp = self.xp
@@ -481,8 +511,11 @@ class DistributedFFT:
         if kept is None:
             return self._c2c(x, axis, forward, out)
         runs1, runs2 = kept
-        sel = [(slice(None), r1, r2) for r1 in runs1 for r2 in runs2] if boxes == 2 else \
-            [(slice(None), slice(None), r2) for r2 in runs2]
+        sel = (
+            [(slice(None), r1, r2) for r1 in runs1 for r2 in runs2]
+            if boxes == 2
+            else [(slice(None), slice(None), r2) for r2 in runs2]
+        )
         for s in sel:
             self._c2c(x[s], axis, forward, out[s])
         return out
@@ -503,7 +536,7 @@ class DistributedFFT:
         if dst is None and out is None:
             dst = xp.empty(self.spectral_shape_local, dtype=self.complex_dtype, **self.dev)
         last = self._t0 if self._t0 is not None else self._t1
-        if last is None:                      # one rank: all three passes in the destination
+        if last is None:  # one rank: all three passes in the destination
             x = self._r2c(u, dst if dst is not None else self._view(0, self._x_shape))
             x = self._c2c_part(x, 1, True, x, kept, 1)
             return self._c2c_part(x, 0, True, x, kept, 2)
@@ -548,8 +581,10 @@ class DistributedFFT:
         One ``concat`` (each output element written once) rather than zeros plus slice assignments."""
         xp, n, m = self.xp, self.shape[axis], self.padded_shape[axis]
         pos, neg = _kept(n)
+
         def sl(a, b):
             return tuple(slice(a, b) if i == axis else slice(None) for i in range(3))
+
         if axis == 2:
             parts = [x[sl(0, pos)], self._zeros_like_along(x, axis, m // 2 + 1 - pos)]
         else:
@@ -562,8 +597,10 @@ class DistributedFFT:
         """Inverse of :meth:`_pad`: keep the ``N``-grid modes of ``axis`` (Nyquist set to zero)."""
         xp, n, m = self.xp, self.shape[axis], self.padded_shape[axis]
         pos, neg = _kept(n)
+
         def sl(a, b):
             return tuple(slice(a, b) if i == axis else slice(None) for i in range(3))
+
         full = n // 2 + 1 if axis == 2 else n
         parts = [x[sl(0, pos)]]
         if full - pos - (0 if axis == 2 else neg):

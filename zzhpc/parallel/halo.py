@@ -10,13 +10,14 @@ are made once per grid, array shape, dtype, width and staging, and reused by eve
 time step allocates nothing. Buffers live on the host unless ``backend.gpu_aware_mpi`` is set, in which
 case they are device arrays handed to MPI directly.
 """
+
 import weakref
 
 import numpy as np
 from mpi4py import MPI
 
 _PLANS = weakref.WeakKeyDictionary()  # grid -> {key: _AxisPlan list}
-_MAX_PLANS = 16                       # per grid; a long run has a handful of shapes
+_MAX_PLANS = 16  # per grid; a long run has a handful of shapes
 
 
 def _slab(ndim_lead, axis, lo, hi, nd):
@@ -35,7 +36,7 @@ class _Transfer:
             self.sbuf = np.array(backend.to_host(a[send_idx]), order="C")
         else:
             self.sbuf = backend.xp.asarray(a[send_idx], copy=True)
-        self.rbuf = (np.empty_like(self.sbuf) if staged else backend.xp.empty_like(self.sbuf))
+        self.rbuf = np.empty_like(self.sbuf) if staged else backend.xp.empty_like(self.sbuf)
         wrap = (lambda b: b) if staged else backend.mpi_buffer
         self.requests = []
         if dest != MPI.PROC_NULL:
@@ -89,11 +90,32 @@ def _plan(a, grid, width, backend, staged, tag):
             axes.append(())
             continue
         # Send up (fills the upper neighbour's lower ghosts) with tag, send down with tag + 1.
-        axes.append((
-            _Transfer(a, _slab(lead, axis, n, n + w, nd), _slab(lead, axis, 0, w, nd), upper, lower,
-                      tag, comm, backend, staged),
-            _Transfer(a, _slab(lead, axis, w, 2 * w, nd), _slab(lead, axis, n + w, n + 2 * w, nd), lower,
-                      upper, tag + 1, comm, backend, staged)))
+        axes.append(
+            (
+                _Transfer(
+                    a,
+                    _slab(lead, axis, n, n + w, nd),
+                    _slab(lead, axis, 0, w, nd),
+                    upper,
+                    lower,
+                    tag,
+                    comm,
+                    backend,
+                    staged,
+                ),
+                _Transfer(
+                    a,
+                    _slab(lead, axis, w, 2 * w, nd),
+                    _slab(lead, axis, n + w, n + 2 * w, nd),
+                    lower,
+                    upper,
+                    tag + 1,
+                    comm,
+                    backend,
+                    staged,
+                ),
+            )
+        )
     plans[key] = axes
     return axes
 

@@ -1,4 +1,5 @@
 """A structured mesh block-decomposed over a process grid, with ghost layers on the device."""
+
 import numpy as np
 from mpi4py import MPI
 
@@ -21,8 +22,7 @@ class DistributedMesh:
     dims : process grid request (see :class:`ProcessGrid`).
     """
 
-    def __init__(self, comm, shape, lengths, periodic, backend, *, halo=1, dims=None, dtype="float64",
-                 timers=None):
+    def __init__(self, comm, shape, lengths, periodic, backend, *, halo=1, dims=None, dtype="float64", timers=None):
         self.grid = ProcessGrid(comm, shape, periodic, dims, min_cells=max(halo, 1))
         self.comm = self.grid.comm
         self.backend, self.xp = backend, backend.xp

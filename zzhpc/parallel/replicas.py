@@ -1,4 +1,5 @@
 """Many small independent systems (replicas) spread over ranks in contiguous blocks."""
+
 import numpy as np
 
 from ..errors import ConfigError
@@ -11,8 +12,11 @@ class ReplicaSet:
     def __init__(self, comm, n_replicas, key="replicas"):
         size = comm.Get_size()
         if n_replicas < size:
-            raise ConfigError(key, f"{n_replicas} replicas cannot be spread over {size} ranks "
-                                   f"(need at least one per rank)", n_replicas)
+            raise ConfigError(
+                key,
+                f"{n_replicas} replicas cannot be spread over {size} ranks (need at least one per rank)",
+                n_replicas,
+            )
         self.comm, self.n = comm, n_replicas
         self.start, self.count = block_partition(n_replicas, size, comm.Get_rank())
         self.ranges = block_ranges(n_replicas, size)

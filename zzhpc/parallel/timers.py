@@ -6,15 +6,16 @@ Phase names are the constants below: the performance model (:mod:`zzhpc.scaling.
 does such work times it under the constant, never a free string. A solver may time further phases of its
 own (``forces``, ``pressure_solve``); they are reported, not modelled.
 """
+
 import time
 
 from mpi4py import MPI
 
-PHASE_COMPUTE = "compute"        # local arithmetic of a step
-PHASE_HALO = "halo"              # ghost exchange with the neighbours (stencils, particle ghosts, migration)
-PHASE_ALLTOALL = "alltoall"      # the all-to-all of a distributed FFT's transposes
-PHASE_REDUCTION = "reduction"    # global reductions (diagnostics, time-step control, convergence)
-PHASE_IO = "io"                  # field output
+PHASE_COMPUTE = "compute"  # local arithmetic of a step
+PHASE_HALO = "halo"  # ghost exchange with the neighbours (stencils, particle ghosts, migration)
+PHASE_ALLTOALL = "alltoall"  # the all-to-all of a distributed FFT's transposes
+PHASE_REDUCTION = "reduction"  # global reductions (diagnostics, time-step control, convergence)
+PHASE_IO = "io"  # field output
 PHASE_CHECKPOINT = "checkpoint"  # checkpoint writing
 
 #: Phases the performance model has a term for, in the order reports show them.
@@ -56,6 +57,7 @@ class PhaseTimers:
 
             def __exit__(self, *exc):
                 timers.pop()
+
         return _Ctx()
 
     def snapshot(self):

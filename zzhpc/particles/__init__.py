@@ -11,6 +11,7 @@ never each other:
   streams keyed by (seed, step, id); :mod:`.units` unit systems with LAMMPS's constants;
 * :mod:`.h5md` the H5MD trajectory writer; :mod:`.analysis` RDF, MSD and self-diffusion.
 """
+
 from ..device.kernels import register_kernel_modules
 from .domain import Domain
 from .units import UNITS, Units, get_units

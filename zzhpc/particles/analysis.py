@@ -13,11 +13,12 @@ r"""Structure and transport from particle positions (host NumPy arrays, run on o
 * Finite-size correction of :math:`D` in a periodic cubic box (Yeh & Hummer, J. Phys. Chem. B 108,
   15873 (2004)): :math:`D_\infty = D_{PBC} + \xi k_BT / (6\pi\eta L)`, :math:`\xi = 2.837297`.
 """
+
 import math
 
 import numpy as np
 
-A2_PER_FS_TO_CM2_PER_S = 0.1      # 1 A^2/fs = 1e-16 cm^2 / 1e-15 s
+A2_PER_FS_TO_CM2_PER_S = 0.1  # 1 A^2/fs = 1e-16 cm^2 / 1e-15 s
 YEH_HUMMER_XI = 2.837297
 
 
@@ -45,7 +46,7 @@ def rdf_counts(x, lengths, rmax, nbins=200, a=None, b=None, max_centres=None, bl
     counts = np.zeros(nbins, dtype=np.int64)
     xb = x[ib]
     for s in range(0, len(ia), block):
-        rows = ia[s:s + block]
+        rows = ia[s : s + block]
         d = xb[None, :, :] - x[rows][:, None, :]
         d -= L * np.round(d / L)
         r = np.sqrt(np.einsum("ijk,ijk->ij", d, d))

@@ -27,13 +27,14 @@ Random numbers come from :func:`coupling_rng`, a generator keyed by (seed, step,
 draws the same numbers whatever the rank count, and a restart at step ``n`` draws what the
 uninterrupted run drew.
 """
+
 import math
 
 import numpy as np
 
 STREAM_THERMOSTAT = 1
 STREAM_BAROSTAT = 2
-WATER_COMPRESSIBILITY_ATM = 4.5e-5 * 1.01325   # 4.5e-5 bar^-1 in atm^-1
+WATER_COMPRESSIBILITY_ATM = 4.5e-5 * 1.01325  # 4.5e-5 bar^-1 in atm^-1
 
 
 def coupling_rng(seed, step, stream):
@@ -62,9 +63,12 @@ def svr_kinetic_energy(kinetic, target, ndf, dt, tau, rng):
         return kinetic
     c = math.exp(-dt / tau) if tau > 0 else 0.0
     r1 = float(rng.standard_normal())
-    s = 2.0 * float(rng.standard_gamma(0.5 * (ndf - 1))) if ndf > 1 else 0.0   # chi^2 with ndf-1 dof
-    return (c * kinetic + (1.0 - c) * target / ndf * (r1 * r1 + s)
-            + 2.0 * r1 * math.sqrt(c * (1.0 - c) * kinetic * target / ndf))
+    s = 2.0 * float(rng.standard_gamma(0.5 * (ndf - 1))) if ndf > 1 else 0.0  # chi^2 with ndf-1 dof
+    return (
+        c * kinetic
+        + (1.0 - c) * target / ndf * (r1 * r1 + s)
+        + 2.0 * r1 * math.sqrt(c * (1.0 - c) * kinetic * target / ndf)
+    )
 
 
 def svr_scale(kinetic, target, ndf, dt, tau, rng):
@@ -95,7 +99,7 @@ def c_rescale_strain(pressure, p_target, volume, kT, compressibility, dt, tau_p,
     nktv2p : float
         Energy / volume to pressure (``Units.nktv2p``; 68568.415 for ``real`` units).
     """
-    kT_V = kT / volume * nktv2p                     # pressure unit
+    kT_V = kT / volume * nktv2p  # pressure unit
     drift = -compressibility / tau_p * (p_target - pressure - kT_V) * dt
     noise = math.sqrt(2.0 * kT_V * compressibility * dt / tau_p) * float(rng.standard_normal())
     return drift + noise
@@ -103,5 +107,4 @@ def c_rescale_strain(pressure, p_target, volume, kT, compressibility, dt, tau_p,
 
 def c_rescale_factor(pressure, p_target, volume, kT, compressibility, dt, tau_p, rng, nktv2p=1.0):
     """Linear scale factor :math:`\\mu = e^{d\\epsilon/3}` of positions and box edges (velocities by 1/mu)."""
-    return math.exp(c_rescale_strain(pressure, p_target, volume, kT, compressibility, dt, tau_p, rng,
-                                     nktv2p) / 3.0)
+    return math.exp(c_rescale_strain(pressure, p_target, volume, kT, compressibility, dt, tau_p, rng, nktv2p) / 3.0)

@@ -16,6 +16,7 @@ After LAMMPS's ``Comm::exchange/borders/forward_comm/reverse_comm`` (Plimpton, J
 Every message is a typed buffer: the row count first, then each per-atom array (:mod:`.messages`),
 on the device when the backend says GPU-aware MPI, else staged through host NumPy buffers.
 """
+
 from __future__ import annotations
 
 import math
@@ -48,7 +49,7 @@ def choose_dims(size: int, lengths: Sequence[float], requested: Sequence[int] | 
             area = lx * ly + ly * lz + lx * lz
             if best is None or area < best[0] - 1e-12:
                 best = (area, [a, b, c])
-    assert best is not None   # a = b = 1 always divides
+    assert best is not None  # a = b = 1 always divides
     return best[1]
 
 
@@ -66,9 +67,18 @@ class Swap:
 class Domain:
     """Box, process grid, sub-domain bounds and the ghost communication pattern of this rank."""
 
-    def __init__(self, comm: MPI.Intracomm, backend: Backend, lo: Sequence[float], hi: Sequence[float],
-                 periodic: Sequence[bool], cutghost: float, dims: Sequence[int] | None = None, *,
-                 key: str = "parallel.dims") -> None:
+    def __init__(
+        self,
+        comm: MPI.Intracomm,
+        backend: Backend,
+        lo: Sequence[float],
+        hi: Sequence[float],
+        periodic: Sequence[bool],
+        cutghost: float,
+        dims: Sequence[int] | None = None,
+        *,
+        key: str = "parallel.dims",
+    ) -> None:
         self.backend, self.xp = backend, backend.xp
         self.boxlo = [float(v) for v in lo]
         self.boxhi = [float(v) for v in hi]
@@ -82,8 +92,9 @@ class Domain:
         self.grid = ProcessGrid(comm, dims, self.periodic, dims, key=key)
         self.comm = self.grid.comm
         self.dims, self.coords = self.grid.dims, self.grid.coords
-        self.split = [[self.boxlo[d] + self.length[d] * k / self.dims[d] for k in range(self.dims[d] + 1)]
-                      for d in range(3)]
+        self.split = [
+            [self.boxlo[d] + self.length[d] * k / self.dims[d] for k in range(self.dims[d] + 1)] for d in range(3)
+        ]
         self.split_changed()
         self.swaps: list[Swap] = []
 
@@ -154,8 +165,13 @@ class Domain:
         return ([self.sublo[d] - c for d in range(3)], [self.subhi[d] + c for d in range(3)])
 
     def describe(self) -> dict[str, Any]:
-        return {"dims": list(self.dims), "periodic": self.periodic, "box_lo": self.boxlo, "box_hi": self.boxhi,
-                "cutghost": self.cutghost}
+        return {
+            "dims": list(self.dims),
+            "periodic": self.periodic,
+            "box_lo": self.boxlo,
+            "box_hi": self.boxhi,
+            "cutghost": self.cutghost,
+        }
 
     # Periodic wrap and migration ----------------------------------------------------------------------
     def pbc(self, atoms: dict[str, Array]) -> None:
@@ -168,19 +184,23 @@ class Domain:
             lo, hi, L = self.boxlo[d], self.boxhi[d], self.length[d]
             n = xp.floor((x[:, d] - lo) / L)
             x[:, d] = x[:, d] - n * L
-            x[:, d] = xp.where(x[:, d] >= hi, lo, x[:, d])   # rounding of lo - tiny + L
+            x[:, d] = xp.where(x[:, d] >= hi, lo, x[:, d])  # rounding of lo - tiny + L
             img[:, d] = img[:, d] + xp.astype(n, img.dtype)
 
     def _lost_atoms_message(self, count, d):
         """True for periodic and walled axes alike, with the usual causes."""
         axis = "xyz"[d]
         if self.periodic[d]:
-            what = (f"{count} atom(s) moved too far along {axis} in one step to be wrapped into the periodic box "
-                    f"(velocities blew up)")
+            what = (
+                f"{count} atom(s) moved too far along {axis} in one step to be wrapped into the periodic box "
+                f"(velocities blew up)"
+            )
         else:
             what = f"{count} atom(s) crossed the wall of the box along {axis} (non-periodic axis)"
-        return (f"{what}; usual causes: run.dt too large, or overlapping atoms in the initial configuration "
-                f"(energy minimise it, or start on a lattice)")
+        return (
+            f"{what}; usual causes: run.dt too large, or overlapping atoms in the initial configuration "
+            f"(energy minimise it, or start on a lattice)"
+        )
 
     def exchange(self, atoms: dict[str, Array]) -> dict[str, Array]:
         """Move atoms outside this sub-domain to the ranks that own them; returns the new ``atoms``."""
@@ -265,10 +285,10 @@ class Domain:
         be = self.backend
         for k in range(0, len(self.swaps), 2):
             reqs, done = [], []
-            for tag, s in enumerate(self.swaps[k:k + 2]):
+            for tag, s in enumerate(self.swaps[k : k + 2]):
                 buf = x[s.sendlist] + s.shift
                 if s.self_:
-                    x[s.first:s.first + s.nrecv] = buf
+                    x[s.first : s.first + s.nrecv] = buf
                     continue
                 recv = receive_buffer(be, x, s.nrecv)
                 send = outgoing(be, buf)
@@ -279,7 +299,7 @@ class Domain:
                 MPI.Request.Waitall(reqs)
             for s, recv, _ in done:
                 if s.nrecv:
-                    x[s.first:s.first + s.nrecv] = incoming(be, recv)
+                    x[s.first : s.first + s.nrecv] = incoming(be, recv)
         return x
 
     def reverse_comm(self, f: Array) -> Array:
@@ -287,8 +307,8 @@ class Domain:
         be = self.backend
         for k in range(len(self.swaps) - 2, -1, -2):
             reqs, done = [], []
-            for tag, s in enumerate(self.swaps[k:k + 2]):
-                got = f[s.first:s.first + s.nrecv]
+            for tag, s in enumerate(self.swaps[k : k + 2]):
+                got = f[s.first : s.first + s.nrecv]
                 if s.self_:
                     done.append((s, got, None))
                     continue

@@ -6,6 +6,7 @@ looks for exactly that name. Layout read by MDAnalysis (``H5MDReader``) and OVIT
 ``species`` and ``id``. Written collectively with parallel HDF5: at each frame the atoms are
 redistributed so that rank ``r`` holds a contiguous block of ids and writes its hyperslab.
 """
+
 import numpy as np
 
 from ..io import open_parallel
@@ -49,8 +50,13 @@ class H5MDWriter:
         units_ = _UNITS.get(units.name, {})
         for name, dt in (("position", "f8"), ("velocity", "f8"), ("image", "i4")):
             grp = g.create_group(name)
-            v = grp.create_dataset("value", shape=(0, natoms, 3), maxshape=(None, natoms, 3), dtype=dt,
-                                   chunks=(1, max(1, min(natoms, 1 << 16)), 3))
+            v = grp.create_dataset(
+                "value",
+                shape=(0, natoms, 3),
+                maxshape=(None, natoms, 3),
+                dtype=dt,
+                chunks=(1, max(1, min(natoms, 1 << 16)), 3),
+            )
             grp.create_dataset("step", shape=(0,), maxshape=(None,), dtype="i8", chunks=(64,))
             t = grp.create_dataset("time", shape=(0,), maxshape=(None,), dtype="f8", chunks=(64,))
             if name in units_:
@@ -79,7 +85,7 @@ class H5MDWriter:
         g = self.f["particles/trajectory"]
         edges = np.asarray(self.domain.length if edges is None else edges, dtype=float)
         t = self.next
-        if t is None:   # rank 0 reads the steps (it wrote them; another rank's read need not see them yet)
+        if t is None:  # rank 0 reads the steps (it wrote them; another rank's read need not see them yet)
             t = int(np.searchsorted(g["position/step"][()], step, side="left")) if self.comm.Get_rank() == 0 else None
             t = self.comm.bcast(t, root=0)
         self.next = t + 1

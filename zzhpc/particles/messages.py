@@ -7,6 +7,7 @@ GPU-aware MPI (``backend.gpu_aware_mpi``); otherwise they are staged through hos
 rows arrive in the order they were sent, so the particle order after a migration or a ghost exchange
 is that of the pickled messages these replace.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -44,8 +45,9 @@ def mpi_view(backend: Backend, buf: Any) -> Any:
     return backend.mpi_buffer(buf) if backend.gpu_aware_mpi else buf
 
 
-def sendrecv_rows(comm: Any, backend: Backend, arrays: Sequence[Array], dest: int, source: int,
-                  tag: int) -> list[Array]:
+def sendrecv_rows(
+    comm: Any, backend: Backend, arrays: Sequence[Array], dest: int, source: int, tag: int
+) -> list[Array]:
     """Send the rows of ``arrays`` to ``dest``, receive as many arrays from ``source``; returns them.
 
     ``MPI.PROC_NULL`` on either side sends or receives nothing (zero rows come back); a rank that is its
@@ -60,7 +62,8 @@ def sendrecv_rows(comm: Any, backend: Backend, arrays: Sequence[Array], dest: in
     out = []
     for a in arrays:
         recv = receive_buffer(backend, a, int(count[0]))
-        comm.Sendrecv(outgoing(backend, a), dest=dest, sendtag=tag, recvbuf=mpi_view(backend, recv), source=source,
-                      recvtag=tag)
+        comm.Sendrecv(
+            outgoing(backend, a), dest=dest, sendtag=tag, recvbuf=mpi_view(backend, recv), source=source, recvtag=tag
+        )
         out.append(incoming(backend, recv))
     return out

@@ -17,6 +17,7 @@ lists. Conventions shared by every implementation:
 
 Binning follows Allen & Tildesley, *Computer Simulation of Liquids* (2nd ed., 2017), sec. 5.3.
 """
+
 import math
 
 import numpy as np
@@ -78,7 +79,7 @@ def neighbor_list(x, nlocal, lo, hi, cutneigh, half, chunk=4096):
     slot = xp.arange(nall, dtype=idt, device=_dev(x)) - start[sc]
     table = xp.full(((ncell + 1) * maxc,), -1, dtype=idt, device=_dev(x))
     table[sc * maxc + slot] = order
-    table = xp.reshape(table, (ncell + 1, maxc))    # the last row is the empty cell beyond the edges
+    table = xp.reshape(table, (ncell + 1, maxc))  # the last row is the empty cell beyond the edges
     cut2 = cutneigh * cutneigh
     parts, maxn = [], 0
     for i0 in range(0, nlocal, chunk):

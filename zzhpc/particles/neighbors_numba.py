@@ -4,6 +4,7 @@ Registered as overrides for the ``numpy`` backend; when Numba is not installed (
 float64/float32 NumPy arrays) they raise NotSuitableError and the reference kernel runs instead.
 Single-threaded by design: one MPI rank per core, as LAMMPS runs.
 """
+
 import numpy as np
 
 from ..device import override
@@ -49,7 +50,7 @@ def _compile():
             k = (cz[i] * nb[1] + cy[i]) * nb[0] + cx[i]
             order[start[k]] = i
             start[k] += 1
-        xs = np.empty(nall, x.dtype)          # positions in bin order: contiguous inner loops
+        xs = np.empty(nall, x.dtype)  # positions in bin order: contiguous inner loops
         ys = np.empty(nall, x.dtype)
         zs = np.empty(nall, x.dtype)
         for s in range(nall):
@@ -62,8 +63,9 @@ def _compile():
         widest = 0
         for k in range(ncell):
             widest = max(widest, count[k + 1] - count[k])
-        buf = np.empty(stencil.shape[0] * widest * (2 * (int(stencil[:, 3].max()) if stencil.shape[0] else 0) + 1) + 1,
-                       np.int32)
+        buf = np.empty(
+            stencil.shape[0] * widest * (2 * (int(stencil[:, 3].max()) if stencil.shape[0] else 0) + 1) + 1, np.int32
+        )
         worst = 0
         for i in range(nlocal):
             n = 0
@@ -111,8 +113,8 @@ def check_numpy_float(x):
         raise NotSuitableError("NumPy float arrays only")
 
 
-_BINS_OCCUPANCY = 2.0   # atoms per bin aimed at
-_maxn = {}              # width guess per (half, cutoff): the last build's widest row plus a margin
+_BINS_OCCUPANCY = 2.0  # atoms per bin aimed at
+_maxn = {}  # width guess per (half, cutoff): the last build's widest row plus a margin
 
 
 def bin_edge(nall, lo, hi, cutneigh):
@@ -146,8 +148,16 @@ def neighbor_list_numba(x, nlocal, lo, hi, cutneigh, half, chunk=None):
     jit = _compile()
     nb, size = bin_geometry(lo, hi, bin_edge(x.shape[0], lo, hi, cutneigh))
     key = (bool(half), round(float(cutneigh), 9))
-    args = (np.ascontiguousarray(x), nlocal, np.asarray(lo, np.float64), np.asarray(size, np.float64),
-            np.asarray(nb, np.int64), _stencil(size, cutneigh, half), cutneigh * cutneigh, bool(half))
+    args = (
+        np.ascontiguousarray(x),
+        nlocal,
+        np.asarray(lo, np.float64),
+        np.asarray(size, np.float64),
+        np.asarray(nb, np.int64),
+        _stencil(size, cutneigh, half),
+        cutneigh * cutneigh,
+        bool(half),
+    )
     while True:
         guess = _maxn.get(key, 64)
         neigh, worst = jit["build"](*args, guess)

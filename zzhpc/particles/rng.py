@@ -4,6 +4,7 @@ SplitMix64 (Steele, Lea & Flood, OOPSLA 2014) applied to a hash of the key gives
 Box-Muller transform turns two uniforms into a standard normal. Computed on the host with NumPy (uint64
 arithmetic wraps), then moved to the device.
 """
+
 import numpy as np
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -29,6 +30,6 @@ def uniform_bits(seed, step, ids, stream):
 
 def normals(seed, step, ids):
     """Standard normal deviates ``(len(ids), 3)``, a pure function of (seed, step, id)."""
-    u1 = (uniform_bits(seed, step, ids, 1) >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
-    u2 = (uniform_bits(seed, step, ids, 2) >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+    u1 = (uniform_bits(seed, step, ids, 1) >> np.uint64(11)).astype(np.float64) * 2.0**-53
+    u2 = (uniform_bits(seed, step, ids, 2) >> np.uint64(11)).astype(np.float64) * 2.0**-53
     return np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * np.pi * u2)

@@ -5,6 +5,7 @@ here, never attributes of the solver that assembled them. Rows: the ``nlocal`` o
 then the ghosts of :meth:`Domain.borders <zzhpc.particles.domain.Domain.borders>` (in ``x``, ``types``
 and ``f`` only). Units are those of the solver's unit system (:mod:`.units`).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -25,7 +26,7 @@ class ParticleState:
 
     def __init__(self, comm: Any, backend: Backend, domain: Domain, masses: Array, dtype: str) -> None:
         self.comm, self.backend, self.xp, self.domain = comm, backend, backend.xp, domain
-        self.type_masses = masses          # (ntypes,) on the device
+        self.type_masses = masses  # (ntypes,) on the device
         self.dtype = dtype
         self.natoms = 0
         self.x: Array = None

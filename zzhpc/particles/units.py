@@ -3,6 +3,7 @@
 ``lj``: reduced Lennard-Jones units (sigma, epsilon, mass = 1; time tau = sigma sqrt(m/epsilon)).
 ``real``: Angstrom, femtosecond, kcal/mol, g/mol, K, atm (LAMMPS ``units real``; LAMMPS update.cpp).
 """
+
 from dataclasses import dataclass
 
 from ..errors import ConfigError
@@ -28,13 +29,23 @@ class Units:
     length: str
     time: str
     energy: str
-    norm: bool   # thermo energies per atom (LAMMPS's default for lj units)
+    norm: bool  # thermo energies per atom (LAMMPS's default for lj units)
 
 
 UNITS = {
     "lj": Units("lj", 1.0, 1.0, 1.0, 1.0, 0.005, "sigma", "tau", "epsilon", True),
-    "real": Units("real", 0.0019872067, 48.88821291 * 48.88821291, 1.0 / 48.88821291 / 48.88821291,
-                  68568.415, 1.0, "Angstrom", "fs", "kcal/mol", False),
+    "real": Units(
+        "real",
+        0.0019872067,
+        48.88821291 * 48.88821291,
+        1.0 / 48.88821291 / 48.88821291,
+        68568.415,
+        1.0,
+        "Angstrom",
+        "fs",
+        "kcal/mol",
+        False,
+    ),
 }
 
 

@@ -10,6 +10,7 @@ smallest rank count ``P0``:
 * strong scaling: ``S(P) = P0 T(P0) / T(P)``, ``E(P) = S(P) / P``;
 * weak scaling: ``E(P) = T(P0) / T(P)``, scaled speedup ``S(P) = P E(P)``.
 """
+
 import json
 import os
 import statistics
@@ -38,8 +39,14 @@ def run_rows(sweep_dir):
         path = os.path.join(run_dir, "out", "summary.json")
         state = read_state(run_dir)
         if not os.path.isfile(path):
-            rows.append({"name": r["name"], "ranks": r["ranks"], "repeat": r["repeat"],
-                         "status": state.get("status", "pending")})
+            rows.append(
+                {
+                    "name": r["name"],
+                    "ranks": r["ranks"],
+                    "repeat": r["repeat"],
+                    "status": state.get("status", "pending"),
+                }
+            )
             continue
         with open(path) as fh:
             s = json.load(fh)
@@ -57,17 +64,27 @@ def summary_row(s, name, repeat, wl, state=None):
     mem = s.get("memory_hwm_mb") or {}
     per_rank = mem.get("per_rank") or []
     backend = s.get("backend") or {}
-    row = {"name": name, "ranks": ranks, "repeat": repeat,
-           "status": (state or {}).get("status") or s.get("status"),
-           "units": units, "unit": wl.unit, "units_per_rank": units / ranks if units else None,
-           "steps": steps, "time_per_step_s": s.get("time_per_step_s"), "wall_time_s": s.get("wall_time_s"),
-           "memory_max_mb": mem.get("max"),
-           "memory_mean_mb": sum(per_rank) / len(per_rank) if per_rank else None,
-           "backend": f"{backend.get('name', '?')} {backend.get('version', '')}".strip(),
-           "device": backend.get("device"), "dtype": s.get("dtype"),
-           "cpu_model": prov.get("cpu_model"), "hosts": ",".join(prov.get("hosts") or []),
-           "mpi_library": (prov.get("mpi_library") or "").split(", package")[0],
-           "loadavg_before": ((state or {}).get("loadavg_before") or [None])[0]}
+    row = {
+        "name": name,
+        "ranks": ranks,
+        "repeat": repeat,
+        "status": (state or {}).get("status") or s.get("status"),
+        "units": units,
+        "unit": wl.unit,
+        "units_per_rank": units / ranks if units else None,
+        "steps": steps,
+        "time_per_step_s": s.get("time_per_step_s"),
+        "wall_time_s": s.get("wall_time_s"),
+        "memory_max_mb": mem.get("max"),
+        "memory_mean_mb": sum(per_rank) / len(per_rank) if per_rank else None,
+        "backend": f"{backend.get('name', '?')} {backend.get('version', '')}".strip(),
+        "device": backend.get("device"),
+        "dtype": s.get("dtype"),
+        "cpu_model": prov.get("cpu_model"),
+        "hosts": ",".join(prov.get("hosts") or []),
+        "mpi_library": (prov.get("mpi_library") or "").split(", package")[0],
+        "loadavg_before": ((state or {}).get("loadavg_before") or [None])[0],
+    }
     # The loop-only timers (newer summaries) leave set-up out of the per-step phases.
     loop = s.get("loop_timers_s")
     for phase, t in (loop or s.get("timers_s") or {}).items():
@@ -84,7 +101,7 @@ def phases_of(rows):
     for r in rows:
         for k in r:
             if k.endswith("_max_s"):
-                p = k[:-len("_max_s")]
+                p = k[: -len("_max_s")]
                 if p not in names:
                     names.append(p)
     order = {p: i for i, p in enumerate(LOOP_PHASES)}
@@ -102,9 +119,17 @@ def aggregate(rows, mode):
     for p in sorted(by_p):
         rs = by_p[p]
         t = [r["time_per_step_s"] for r in rs]
-        agg = {"ranks": p, "runs": len(rs), "units": rs[0]["units"], "units_per_rank": rs[0]["units_per_rank"],
-               "unit": rs[0]["unit"], "t_min_s": min(t), "t_median_s": statistics.median(t), "t_max_s": max(t),
-               "memory_max_mb": max(r["memory_max_mb"] or 0 for r in rs)}
+        agg = {
+            "ranks": p,
+            "runs": len(rs),
+            "units": rs[0]["units"],
+            "units_per_rank": rs[0]["units_per_rank"],
+            "unit": rs[0]["unit"],
+            "t_min_s": min(t),
+            "t_median_s": statistics.median(t),
+            "t_max_s": max(t),
+            "memory_max_mb": max(r["memory_max_mb"] or 0 for r in rs),
+        }
         for ph in phases:
             vals = [r.get(f"{ph}_s") or 0.0 for r in rs]
             agg[f"{ph}_s"] = statistics.median(vals)
@@ -125,7 +150,13 @@ def machine(rows):
     """Where the sweep ran: CPU model, logical CPUs, hosts, backend, MPI library."""
     r = next((r for r in rows if r.get("cpu_model")), {})
     loads = [x["loadavg_before"] for x in rows if x.get("loadavg_before") is not None]
-    return {"cpu_model": r.get("cpu_model"), "logical_cpus": os.cpu_count(), "hosts": r.get("hosts"),
-            "backend": r.get("backend"), "device": r.get("device"), "dtype": r.get("dtype"),
-            "mpi_library": r.get("mpi_library"),
-            "load_average": (min(loads), max(loads)) if loads else None}
+    return {
+        "cpu_model": r.get("cpu_model"),
+        "logical_cpus": os.cpu_count(),
+        "hosts": r.get("hosts"),
+        "backend": r.get("backend"),
+        "device": r.get("device"),
+        "dtype": r.get("dtype"),
+        "mpi_library": r.get("mpi_library"),
+        "load_average": (min(loads), max(loads)) if loads else None,
+    }

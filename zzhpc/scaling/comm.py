@@ -5,11 +5,13 @@ Each solver states its own step model (:meth:`~zzhpc.core.Solver.step_model`, in
 (:meth:`~zzhpc.core.Solver.model_params`); this module only looks the solver up, so a solver from
 another package is calibrated and projected by the same code. Formulas: docs/scaling.md.
 """
+
 STEP_TERMS = ("work", "memory", "halo", "alltoall", "reduction")
 
 
 def _solver(name):
     from ..core.registry import get_solver
+
     return get_solver(name)
 
 

@@ -4,6 +4,7 @@ The solver's schema rejects unknown tables, so ``[scaling]`` is removed before a
 written (by :func:`zzhpc.core.harness.write_deck`); relative file names in the deck are made absolute so that the run's deck (in the sweep
 folder) still finds them.
 """
+
 import copy
 import hashlib
 import json
@@ -23,8 +24,9 @@ def read_sweep_deck(path):
         raise ConfigError("scaling", "expected a table", table)
     unknown = sorted(set(table) - SCALING_KEYS)
     if unknown:
-        raise ConfigError(f"scaling.{unknown[0]}", f"unknown key (allowed: {', '.join(sorted(SCALING_KEYS))})",
-                          table[unknown[0]])
+        raise ConfigError(
+            f"scaling.{unknown[0]}", f"unknown key (allowed: {', '.join(sorted(SCALING_KEYS))})", table[unknown[0]]
+        )
     _absolutise(deck, os.path.dirname(os.path.abspath(path)))
     return deck, table
 

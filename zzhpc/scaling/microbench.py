@@ -10,6 +10,7 @@ of 64 KiB and more. ``MPI_Alltoall`` with ``b`` bytes per pair of ranks gives th
 .. [Hockney1994] R. W. Hockney, "The communication challenge for MPP: Intel Paragon and Meiko CS-2",
    Parallel Computing 20(3), 389-398 (1994).
 """
+
 import argparse
 import json
 import os
@@ -31,6 +32,7 @@ def _reps(n, quick):
 def pingpong(comm, sizes, quick=False):
     """``[(bytes, one-way seconds)]`` between ranks 0 and 1 (other ranks wait)."""
     import numpy as np
+
     rank, out = comm.Get_rank(), []
     for n in sizes:
         buf = np.zeros(max(n, 1), dtype=np.uint8)
@@ -52,6 +54,7 @@ def pingpong(comm, sizes, quick=False):
 
 def _byte():
     from mpi4py import MPI
+
     return MPI.BYTE
 
 
@@ -59,6 +62,7 @@ def alltoall(comm, sizes, quick=False):
     """``[(bytes per pair, seconds per MPI_Alltoall)]`` (max over ranks of the median)."""
     import numpy as np
     from mpi4py import MPI
+
     p, out = comm.Get_size(), []
     for b in sizes:
         send = np.zeros(b * p, dtype=np.uint8)
@@ -77,6 +81,7 @@ def alltoall(comm, sizes, quick=False):
 def allreduce_latency(comm, reps=200):
     import numpy as np
     from mpi4py import MPI
+
     x, y, times = np.ones(1), np.empty(1), []
     for i in range(reps + 5):
         comm.Barrier()
@@ -114,28 +119,40 @@ def run_benchmarks(comm, quick=False):
         return None
     from ..io.provenance import cpu_model
     from mpi4py import MPI
+
     alpha, beta = fit_hockney(pp) if pp else (None, None)
     b, t = a2a[-1]
     p = comm.Get_size()
-    return {"ranks": p, "latency_s": alpha, "bandwidth_Bps": beta,
-            "alltoall_Bps_per_rank": (p - 1) * b / t if p > 1 else None,
-            "alltoall_latency_s": a2a[0][1], "allreduce_latency_s": ar,
-            "pingpong": [{"bytes": n, "seconds": s} for n, s in pp],
-            "alltoall": [{"bytes_per_pair": n, "seconds": s} for n, s in a2a],
-            "cpu_model": cpu_model(), "logical_cpus": os.cpu_count(),
-            "mpi_library": MPI.Get_library_version().strip().splitlines()[0].split(", package")[0],
-            "load_average": list(os.getloadavg()), "quick": quick}
+    return {
+        "ranks": p,
+        "latency_s": alpha,
+        "bandwidth_Bps": beta,
+        "alltoall_Bps_per_rank": (p - 1) * b / t if p > 1 else None,
+        "alltoall_latency_s": a2a[0][1],
+        "allreduce_latency_s": ar,
+        "pingpong": [{"bytes": n, "seconds": s} for n, s in pp],
+        "alltoall": [{"bytes_per_pair": n, "seconds": s} for n, s in a2a],
+        "cpu_model": cpu_model(),
+        "logical_cpus": os.cpu_count(),
+        "mpi_library": MPI.Get_library_version().strip().splitlines()[0].split(", package")[0],
+        "load_average": list(os.getloadavg()),
+        "quick": quick,
+    }
 
 
 def measure(ranks=2, *, mpiexec="mpiexec", quick=False, timeout=300, extra_args=()):
     """Run the benchmarks under ``mpiexec -n ranks`` in a child process; returns the result dict."""
     from ..core.harness import child_env, mpi_command
     from .sweep import mpiexec_options
+
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "net.json")
-        cmd = mpi_command(ranks, [sys.executable, "-m", "zzhpc.scaling.microbench", "--json", path]
-                          + (["--quick"] if quick else []), launcher=mpiexec,
-                          launcher_args=[*mpiexec_options(mpiexec, ranks), *extra_args])
+        cmd = mpi_command(
+            ranks,
+            [sys.executable, "-m", "zzhpc.scaling.microbench", "--json", path] + (["--quick"] if quick else []),
+            launcher=mpiexec,
+            launcher_args=[*mpiexec_options(mpiexec, ranks), *extra_args],
+        )
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=child_env())
         if proc.returncode != 0 or not os.path.isfile(path):
             raise RuntimeError(f"microbenchmark failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
@@ -149,6 +166,7 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="fewer sizes and repetitions")
     args = p.parse_args(argv)
     from mpi4py import MPI
+
     res = run_benchmarks(MPI.COMM_WORLD, quick=args.quick)
     if res is not None:
         text = json.dumps(res, indent=1)

@@ -12,6 +12,7 @@ still reproduces its points, and reported in the calibration's ``warnings``. ``s
 oversubscribed machine (``cores`` = logical CPUs of the calibration machine); a projection for cards
 uses ``s = 1`` (one rank per card) and divides ``t_0 + cW`` by the stated compute speed-up of a card.
 """
+
 import json
 import math
 
@@ -21,6 +22,7 @@ from .comm import params_from_summary, step_cost
 def _lstsq(rows, rhs):
     """Least squares ``rows @ x = rhs`` (exact for two points); one point fits the slope alone."""
     import numpy as np
+
     a = np.asarray(rows, dtype=float)
     b = np.asarray(rhs, dtype=float)
     if len({tuple(r) for r in rows}) < 2:  # one distinct point: no intercept can be told apart
@@ -36,10 +38,16 @@ def point(summary, net, cores):
     params = params_from_summary(summary)
     p = summary["ranks"]
     m = step_cost(summary["solver"], params, p, net)
-    return {"ranks": p, "params": params, "time_per_step_s": summary["time_per_step_s"],
-            "memory_max_mb": (summary.get("memory_hwm_mb") or {}).get("max"),
-            "work": m["work"], "memory_units": m["memory"],
-            "comm_s": m["halo"] + m["alltoall"] + m["reduction"], "share": max(1.0, p / cores)}
+    return {
+        "ranks": p,
+        "params": params,
+        "time_per_step_s": summary["time_per_step_s"],
+        "memory_max_mb": (summary.get("memory_hwm_mb") or {}).get("max"),
+        "work": m["work"],
+        "memory_units": m["memory"],
+        "comm_s": m["halo"] + m["alltoall"] + m["reduction"],
+        "share": max(1.0, p / cores),
+    }
 
 
 def calibrate(summaries, net, cores, solver=None, fit="exact"):
@@ -60,26 +68,50 @@ def calibrate(summaries, net, cores, solver=None, fit="exact"):
     else:
         t0, c = _lstsq([[1.0, q["work"]] for q in pts], ys)
     mems = [q for q in pts if q["memory_max_mb"]]
-    m0, b = _lstsq([[1.0, q["memory_units"]] for q in mems], [q["memory_max_mb"] * 2**20 for q in mems]) \
-        if mems else (0.0, 0.0)
+    m0, b = (
+        _lstsq([[1.0, q["memory_units"]] for q in mems], [q["memory_max_mb"] * 2**20 for q in mems])
+        if mems
+        else (0.0, 0.0)
+    )
     from ..core.registry import get_solver
-    cal = {"solver": solver, "unit": get_solver(solver).work_unit,
-           "t0_s": t0, "c_s_per_unit": c, "mem_fixed_bytes": m0, "mem_bytes_per_unit": b,
-           "network": {k: net[k] for k in ("latency_s", "bandwidth_Bps", "alltoall_Bps_per_rank",
-                                            "allreduce_latency_s")},
-           "cores": cores, "fit": fit, "points": pts, "warnings": []}
+
+    cal = {
+        "solver": solver,
+        "unit": get_solver(solver).work_unit,
+        "t0_s": t0,
+        "c_s_per_unit": c,
+        "mem_fixed_bytes": m0,
+        "mem_bytes_per_unit": b,
+        "network": {k: net[k] for k in ("latency_s", "bandwidth_Bps", "alltoall_Bps_per_rank", "allreduce_latency_s")},
+        "cores": cores,
+        "fit": fit,
+        "points": pts,
+        "warnings": [],
+    }
     for name, v in (("t0_s", t0), ("c_s_per_unit", c), ("mem_fixed_bytes", m0), ("mem_bytes_per_unit", b)):
         if v < 0:
-            cal["warnings"].append(f"{name} = {v:.3g} < 0: timing or memory noise exceeds the signal between "
-                                   "the calibration runs; use larger problems or more repeats")
+            cal["warnings"].append(
+                f"{name} = {v:.3g} < 0: timing or memory noise exceeds the signal between "
+                "the calibration runs; use larger problems or more repeats"
+            )
     for q in pts:
         pr = predict(cal, q["params"], q["ranks"], shared_cores=True)
         q["model_time_per_step_s"], q["model_memory_mb"] = pr["time_per_step_s"], pr["memory_per_rank_bytes"] / 2**20
     return cal
 
 
-def predict(cal, params, ranks, *, net=None, shared_cores=False, compute_speedup=1.0, cost_ratio=1.0,
-            memory_ratio=1.0, fixed_memory_bytes=None):
+def predict(
+    cal,
+    params,
+    ranks,
+    *,
+    net=None,
+    shared_cores=False,
+    compute_speedup=1.0,
+    cost_ratio=1.0,
+    memory_ratio=1.0,
+    fixed_memory_bytes=None,
+):
     """Time per step (by phase), memory per rank and communication efficiency on ``ranks`` ranks.
 
     ``net`` replaces the calibrated network (a target's card links); ``compute_speedup`` divides the
@@ -94,16 +126,27 @@ def predict(cal, params, ranks, *, net=None, shared_cores=False, compute_speedup
     total = compute + m["halo"] + m["alltoall"] + m["reduction"]
     fixed = cal["mem_fixed_bytes"] if fixed_memory_bytes is None else fixed_memory_bytes
     mem = fixed + memory_ratio * cal["mem_bytes_per_unit"] * m["memory"]
-    return {"ranks": ranks, "time_per_step_s": total, "compute_s": compute, "halo_s": m["halo"],
-            "alltoall_s": m["alltoall"], "reduction_s": m["reduction"], "memory_per_rank_bytes": mem,
-            "efficiency": compute / total if total > 0 else None, "work_per_rank": m["work"],
-            "memory_units_per_rank": m["memory"], **({"note": m["note"]} if m.get("note") else {})}
+    return {
+        "ranks": ranks,
+        "time_per_step_s": total,
+        "compute_s": compute,
+        "halo_s": m["halo"],
+        "alltoall_s": m["alltoall"],
+        "reduction_s": m["reduction"],
+        "memory_per_rank_bytes": mem,
+        "efficiency": compute / total if total > 0 else None,
+        "work_per_rank": m["work"],
+        "memory_units_per_rank": m["memory"],
+        **({"note": m["note"]} if m.get("note") else {}),
+    }
 
 
 def cards_needed(cal, params, card_bytes, start, **kw):
     """The fewest ranks (from ``start`` upwards, doubling then bisecting) whose memory per rank fits."""
+
     def fits(p):
         return predict(cal, params, p, **kw)["memory_per_rank_bytes"] <= card_bytes
+
     if fits(start):
         return start
     lo, hi = start, start * 2
@@ -125,6 +168,7 @@ def save(cal, path):
 
 def load(path):
     from ..errors import InputError
+
     try:
         with open(path) as fh:
             cal = json.load(fh)

@@ -4,6 +4,7 @@ Plots (matplotlib, Agg): time per step (median, min-max bars) against ranks on l
 the ideal line; speedup and parallel efficiency against ideal; per-phase time per step stacked
 for each rank count.
 """
+
 import csv
 import os
 
@@ -30,26 +31,42 @@ def _g(v, fmt=".4g"):
 def markdown(meta, agg, phases, mach, command=None):
     """The sweep as a Markdown section: machine, then one table row per rank count."""
     unit = agg[0]["unit"] if agg else "unit"
-    lines = [f"**{meta['solver']}**, {meta['mode']} scaling over `{meta['key']}`, "
-             f"{meta['repeat']} repeat(s) per rank count.",
-             "",
-             f"Machine: {mach['cpu_model']}, {mach['logical_cpus']} logical CPUs, host(s) {mach['hosts']}; "
-             f"backend {mach['backend']} on {mach['device']} ({mach['dtype']}); {mach['mpi_library']}."]
+    lines = [
+        f"**{meta['solver']}**, {meta['mode']} scaling over `{meta['key']}`, "
+        f"{meta['repeat']} repeat(s) per rank count.",
+        "",
+        f"Machine: {mach['cpu_model']}, {mach['logical_cpus']} logical CPUs, host(s) {mach['hosts']}; "
+        f"backend {mach['backend']} on {mach['device']} ({mach['dtype']}); {mach['mpi_library']}.",
+    ]
     if mach.get("load_average"):
         lo, hi = mach["load_average"]
         lines.append(f"Load average (1 min) before the runs: {lo:.1f} to {hi:.1f}.")
     if command:
         lines.append(f"Command: `{command}`")
     lines.append("")
-    head = ["ranks", f"{unit}s", f"{unit}s/rank", "runs", "t/step median [s]", "min", "max", "speedup",
-            "efficiency"] + [f"{p} [s/step]" for p in phases] + ["memory HWM/rank [MB]"]
+    head = (
+        ["ranks", f"{unit}s", f"{unit}s/rank", "runs", "t/step median [s]", "min", "max", "speedup", "efficiency"]
+        + [f"{p} [s/step]" for p in phases]
+        + ["memory HWM/rank [MB]"]
+    )
     lines.append("| " + " | ".join(head) + " |")
     lines.append("|" + "|".join("---:" for _ in head) + "|")
     for a in agg:
-        cells = [str(a["ranks"]), _g(a["units"], ".6g"), _g(a["units_per_rank"], ".6g"), str(a["runs"]),
-                 _g(a["t_median_s"]), _g(a["t_min_s"]), _g(a["t_max_s"]), _g(a["speedup"], ".3f"),
-                 _g(a["efficiency"], ".3f")] + [_g(a.get(f"{p}_s"), ".3g") for p in phases] + \
-                [_g(a["memory_max_mb"], ".1f")]
+        cells = (
+            [
+                str(a["ranks"]),
+                _g(a["units"], ".6g"),
+                _g(a["units_per_rank"], ".6g"),
+                str(a["runs"]),
+                _g(a["t_median_s"]),
+                _g(a["t_min_s"]),
+                _g(a["t_max_s"]),
+                _g(a["speedup"], ".3f"),
+                _g(a["efficiency"], ".3f"),
+            ]
+            + [_g(a.get(f"{p}_s"), ".3g") for p in phases]
+            + [_g(a["memory_max_mb"], ".1f")]
+        )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -57,6 +74,7 @@ def markdown(meta, agg, phases, mach, command=None):
 def plot(agg, phases, meta, outdir, dpi=72):
     """The four PNG figures; returns their paths."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -131,9 +149,20 @@ def write_report(sweep_dir, outdir=None, command=None, plots=True):
     agg, phases = aggregate(rows, meta["mode"])
     mach = machine(rows)
     write_csv(os.path.join(outdir, "runs.csv"), rows)
-    write_csv(os.path.join(outdir, "scaling.csv"),
-              [dict(a, cpu_model=mach["cpu_model"], logical_cpus=mach["logical_cpus"], backend=mach["backend"],
-                    mode=meta["mode"], solver=meta["solver"]) for a in agg])
+    write_csv(
+        os.path.join(outdir, "scaling.csv"),
+        [
+            dict(
+                a,
+                cpu_model=mach["cpu_model"],
+                logical_cpus=mach["logical_cpus"],
+                backend=mach["backend"],
+                mode=meta["mode"],
+                solver=meta["solver"],
+            )
+            for a in agg
+        ],
+    )
     text = markdown(meta, agg, phases, mach, command)
     with open(os.path.join(outdir, "scaling.md"), "w") as fh:
         fh.write(text)

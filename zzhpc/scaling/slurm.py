@@ -5,6 +5,7 @@ command ``zzhpc sbatch RUN/deck.toml --nodes N --ntasks-per-node R ... -o RUN/ou
 ``zzhpc sbatch`` is not installed, a plain job array is rendered instead (``sbatch --array``), with
 one ``srun -n P`` line per task. ``zzhpc scale --report-only SWEEP`` collects the results afterwards.
 """
+
 import math
 import os
 import shlex
@@ -20,11 +21,22 @@ def _has_sbatch_command():
     """Whether this installation has ``zzhpc sbatch`` (the job-script renderer of :mod:`zzhpc.cluster`),
     asked of the package, not of the CLI (which sits above this module)."""
     import importlib.util
+
     return importlib.util.find_spec("zzhpc.cluster.jobscript") is not None
 
 
-def slurm_commands(plan, sweep_dir, *, time="00:30:00", ranks_per_node=None, gpus_per_node=0, site=None,
-                   extra=(), submit=False, backend=None):
+def slurm_commands(
+    plan,
+    sweep_dir,
+    *,
+    time="00:30:00",
+    ranks_per_node=None,
+    gpus_per_node=0,
+    site=None,
+    extra=(),
+    submit=False,
+    backend=None,
+):
     """Write each pending run's deck; return the shell commands that submit them (and a job-array
     script path where ``zzhpc sbatch`` is absent)."""
     os.makedirs(os.path.join(sweep_dir, "runs"), exist_ok=True)
@@ -36,19 +48,43 @@ def slurm_commands(plan, sweep_dir, *, time="00:30:00", ranks_per_node=None, gpu
             continue
         os.makedirs(run_dir, exist_ok=True)
         write_deck(spec.deck, os.path.join(run_dir, "deck.toml"))
-        write_json_atomic(os.path.join(run_dir, "state.json"),
-                          {"status": "submitted" if submit else "rendered", "name": spec.name,
-                           "ranks": spec.ranks, "repeat": spec.repeat, "fingerprint": spec.fingerprint})
+        write_json_atomic(
+            os.path.join(run_dir, "state.json"),
+            {
+                "status": "submitted" if submit else "rendered",
+                "name": spec.name,
+                "ranks": spec.ranks,
+                "repeat": spec.repeat,
+                "fingerprint": spec.fingerprint,
+            },
+        )
         pending.append((spec, run_dir))
     if _has_sbatch_command():
         cmds = []
         for spec, run_dir in pending:
             per_node = min(spec.ranks, ranks_per_node or spec.ranks)
             nodes = math.ceil(spec.ranks / per_node)
-            cmd = [sys.executable, "-m", "zzhpc", "sbatch", os.path.join(run_dir, "deck.toml"),
-                   "--nodes", str(nodes), "--ntasks-per-node", str(per_node), "--time", time,
-                   "--gpus-per-node", str(gpus_per_node), "-o", os.path.join(run_dir, "out"),
-                   "--script", os.path.join(run_dir, "job.sbatch"), "--job-name", f"scale-{spec.name}"]
+            cmd = [
+                sys.executable,
+                "-m",
+                "zzhpc",
+                "sbatch",
+                os.path.join(run_dir, "deck.toml"),
+                "--nodes",
+                str(nodes),
+                "--ntasks-per-node",
+                str(per_node),
+                "--time",
+                time,
+                "--gpus-per-node",
+                str(gpus_per_node),
+                "-o",
+                os.path.join(run_dir, "out"),
+                "--script",
+                os.path.join(run_dir, "job.sbatch"),
+                "--job-name",
+                f"scale-{spec.name}",
+            ]
             cmd += (["--site", site] if site else []) + (["--backend", backend] if backend else [])
             cmd += [f"--sbatch-option={o}" for o in extra] + (["--submit"] if submit else ["--dry-run"])
             cmds.append(cmd)
@@ -61,13 +97,29 @@ def render_array(pending, sweep_dir, *, time, backend=None, gpus_per_node=0):
     tasks = os.path.join(sweep_dir, "tasks.txt")
     with open(tasks, "w") as fh:
         for spec, run_dir in pending:
-            cmd = ["srun", "-n", str(spec.ranks), sys.executable, "-m", "zzhpc", "run",
-                   os.path.join(run_dir, "deck.toml"), "-o", os.path.join(run_dir, "out"), "-q"]
+            cmd = [
+                "srun",
+                "-n",
+                str(spec.ranks),
+                sys.executable,
+                "-m",
+                "zzhpc",
+                "run",
+                os.path.join(run_dir, "deck.toml"),
+                "-o",
+                os.path.join(run_dir, "out"),
+                "-q",
+            ]
             fh.write(shlex.join(cmd + (["--backend", backend] if backend else [])) + "\n")
     most = max((s.ranks for s, _ in pending), default=1)
-    lines = ["#!/bin/bash", "#SBATCH --job-name=zzhpc-scale", f"#SBATCH --array=0-{max(len(pending) - 1, 0)}",
-             f"#SBATCH --ntasks={most}", f"#SBATCH --time={time}",
-             f"#SBATCH --output={os.path.join(sweep_dir, 'slurm-%A_%a.out')}"]
+    lines = [
+        "#!/bin/bash",
+        "#SBATCH --job-name=zzhpc-scale",
+        f"#SBATCH --array=0-{max(len(pending) - 1, 0)}",
+        f"#SBATCH --ntasks={most}",
+        f"#SBATCH --time={time}",
+        f"#SBATCH --output={os.path.join(sweep_dir, 'slurm-%A_%a.out')}",
+    ]
     if gpus_per_node:
         lines.append("#SBATCH --gpus-per-task=1")
     lines += ["set -euo pipefail", f'eval "$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" {shlex.quote(tasks)})"']

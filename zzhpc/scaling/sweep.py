@@ -11,6 +11,7 @@ A run whose ``state.json`` says ``done`` with the same fingerprint (deck and ran
 ``summary.json`` exists is not run again; any other run is started from scratch, so a sweep stopped
 half-way (Ctrl-C, SIGTERM, a node failure) resumes where it stopped.
 """
+
 import datetime
 import json
 import os
@@ -57,10 +58,24 @@ class SweepPlan:
     runs: list
 
     def describe(self):
-        return {"solver": self.solver, "mode": self.mode, "ranks": self.ranks, "repeat": self.repeat,
-                "key": self.key, "deck": os.path.abspath(self.deck_path),
-                "runs": [{"name": r.name, "ranks": r.ranks, "repeat": r.repeat, "scaled_value": r.scaled_value,
-                          "fingerprint": r.fingerprint} for r in self.runs]}
+        return {
+            "solver": self.solver,
+            "mode": self.mode,
+            "ranks": self.ranks,
+            "repeat": self.repeat,
+            "key": self.key,
+            "deck": os.path.abspath(self.deck_path),
+            "runs": [
+                {
+                    "name": r.name,
+                    "ranks": r.ranks,
+                    "repeat": r.repeat,
+                    "scaled_value": r.scaled_value,
+                    "fingerprint": r.fingerprint,
+                }
+                for r in self.runs
+            ],
+        }
 
 
 def parse_ranks(text):
@@ -75,8 +90,9 @@ def parse_ranks(text):
     return ranks
 
 
-def plan_sweep(deck, table, deck_path, *, mode=None, ranks=None, repeat=None, key=None, steps=None,
-               overrides=(), fields=False):
+def plan_sweep(
+    deck, table, deck_path, *, mode=None, ranks=None, repeat=None, key=None, steps=None, overrides=(), fields=False
+):
     """The runs of a sweep. Options given here override the deck's ``[scaling]`` table.
 
     Weak scaling: the deck's problem is the problem *per rank*; on ``P`` ranks the scaled key holds
@@ -143,8 +159,11 @@ def read_state(run_dir):
 
 def is_done(run_dir, spec):
     st = read_state(run_dir)
-    return (st.get("status") == "done" and st.get("fingerprint") == spec.fingerprint
-            and os.path.isfile(os.path.join(run_dir, "out", "summary.json")))
+    return (
+        st.get("status") == "done"
+        and st.get("fingerprint") == spec.fingerprint
+        and os.path.isfile(os.path.join(run_dir, "out", "summary.json"))
+    )
 
 
 class Progress:
@@ -171,8 +190,7 @@ class Progress:
         now = time.monotonic()
         if self.tty or now - self._last >= self.heartbeat:
             self._last = now
-            self._write(f"[scale] {i}/{self.total} {spec.name} ({spec.ranks} ranks) running {seconds:.0f} s",
-                        False)
+            self._write(f"[scale] {i}/{self.total} {spec.name} ({spec.ranks} ranks) running {seconds:.0f} s", False)
 
     def finished(self, i, spec, state, remaining):
         extra = ""
@@ -180,9 +198,11 @@ class Progress:
             extra = f", {state['time_per_step_s']:.4g} s/step"
         if state["status"] == "done":
             self.elapsed.append(state.get("elapsed_s", 0.0))
-        self._write(f"[scale] {i}/{self.total} {spec.name} ({spec.ranks} ranks) {state['status']} in "
-                    f"{state.get('elapsed_s', 0.0):.1f} s{extra}; {remaining} left, ETA {self.eta(remaining)}",
-                    True)
+        self._write(
+            f"[scale] {i}/{self.total} {spec.name} ({spec.ranks} ranks) {state['status']} in "
+            f"{state.get('elapsed_s', 0.0):.1f} s{extra}; {remaining} left, ETA {self.eta(remaining)}",
+            True,
+        )
 
     def skipped(self, i, spec):
         self._write(f"[scale] {i}/{self.total} {spec.name} ({spec.ranks} ranks) done earlier: skipped", True)
@@ -196,8 +216,17 @@ def _raise_stop(signum, frame):
     raise _Stop(signal.Signals(signum).name)
 
 
-def run_sweep(plan, sweep_dir, *, mpiexec="mpiexec", mpiexec_args=(), backend=None, timeout=None,
-              progress=None, python=sys.executable):
+def run_sweep(
+    plan,
+    sweep_dir,
+    *,
+    mpiexec="mpiexec",
+    mpiexec_args=(),
+    backend=None,
+    timeout=None,
+    progress=None,
+    python=sys.executable,
+):
     """Run every run of ``plan`` not already done; returns ``{name: state}``. Raises KeyboardInterrupt
     after marking the current run ``interrupted`` when SIGINT or SIGTERM arrives."""
     os.makedirs(os.path.join(sweep_dir, "runs"), exist_ok=True)
@@ -212,10 +241,10 @@ def run_sweep(plan, sweep_dir, *, mpiexec="mpiexec", mpiexec_args=(), backend=No
                 states[spec.name] = read_state(run_dir)
                 progress.skipped(i, spec)
                 continue
-            states[spec.name] = _run_one(spec, run_dir, i, progress, mpiexec, list(mpiexec_args), backend,
-                                         timeout, python)
-            remaining = sum(1 for s in plan.runs[i:]
-                            if not is_done(os.path.join(sweep_dir, "runs", s.name), s))
+            states[spec.name] = _run_one(
+                spec, run_dir, i, progress, mpiexec, list(mpiexec_args), backend, timeout, python
+            )
+            remaining = sum(1 for s in plan.runs[i:] if not is_done(os.path.join(sweep_dir, "runs", s.name), s))
             progress.finished(i, spec, states[spec.name], remaining)
     except _Stop:
         raise KeyboardInterrupt from None
@@ -228,15 +257,25 @@ def run_sweep(plan, sweep_dir, *, mpiexec="mpiexec", mpiexec_args=(), backend=No
 def _run_one(spec, run_dir, i, progress, mpiexec, mpiexec_args, backend, timeout, python):
     out = os.path.join(run_dir, "out")
     if os.path.isdir(out):  # a half-done run starts again from nothing (its timings would be mixed);
-        set_aside(out)      # its files move to out.~N~, never deleted (zzhpc.io.outdir)
+        set_aside(out)  # its files move to out.~N~, never deleted (zzhpc.io.outdir)
     os.makedirs(out, exist_ok=True)
     deck_file = write_deck(spec.deck, os.path.join(run_dir, "deck.toml"))
-    cmd = mpi_command(spec.ranks, [python, "-m", "zzhpc", "run", deck_file, "-o", out, "-q"]
-                      + (["--backend", backend] if backend else []), launcher=mpiexec, launcher_args=mpiexec_args)
-    state = {"status": "running", "name": spec.name, "ranks": spec.ranks, "repeat": spec.repeat,
-             "fingerprint": spec.fingerprint, "command": cmd,
-             "started": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-             "loadavg_before": list(os.getloadavg())}
+    cmd = mpi_command(
+        spec.ranks,
+        [python, "-m", "zzhpc", "run", deck_file, "-o", out, "-q"] + (["--backend", backend] if backend else []),
+        launcher=mpiexec,
+        launcher_args=mpiexec_args,
+    )
+    state = {
+        "status": "running",
+        "name": spec.name,
+        "ranks": spec.ranks,
+        "repeat": spec.repeat,
+        "fingerprint": spec.fingerprint,
+        "command": cmd,
+        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        "loadavg_before": list(os.getloadavg()),
+    }
     t0 = time.monotonic()
     proc = None
     # A stop signal anywhere from here (even before the run has started) marks the run interrupted
@@ -244,8 +283,7 @@ def _run_one(spec, run_dir, i, progress, mpiexec, mpiexec_args, backend, timeout
     try:
         write_json_atomic(os.path.join(run_dir, "state.json"), state)
         with open(os.path.join(run_dir, "log.txt"), "w") as log:
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=child_env(),
-                                    start_new_session=True)
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=child_env(), start_new_session=True)
             while proc.poll() is None:
                 elapsed = time.monotonic() - t0
                 if timeout and elapsed > timeout:

@@ -7,6 +7,7 @@ calibration rank. The solver turns a unit count into its model's parameters
 memory per card, whether it fits, and the fewest cards it would need; :func:`largest_fitting` the
 largest problem that fits.
 """
+
 import math
 from dataclasses import dataclass
 
@@ -22,18 +23,23 @@ class Cards:
     link_GBps: float = 25.0
     latency_us: float = 2.0
     compute_speedup: float = 1.0
-    fixed_memory_gb: float = None   # per-card overhead (default: the calibrated fixed memory per rank)
+    fixed_memory_gb: float = None  # per-card overhead (default: the calibrated fixed memory per rank)
 
     def network(self):
         bw = self.link_GBps * 1e9
-        return {"latency_s": self.latency_us * 1e-6, "bandwidth_Bps": bw, "alltoall_Bps_per_rank": bw,
-                "allreduce_latency_s": self.latency_us * 1e-6}
+        return {
+            "latency_s": self.latency_us * 1e-6,
+            "bandwidth_Bps": bw,
+            "alltoall_Bps_per_rank": bw,
+            "allreduce_latency_s": self.latency_us * 1e-6,
+        }
 
 
 def params_for(solver, units, **geometry):
     """Model parameters of ``solver``'s problem of ``units`` work units (a cube for a mesh), shaped by
     ``geometry`` (a :class:`~zzhpc.core.perfmodel.Projection`'s)."""
     from ..core.registry import get_solver
+
     return get_solver(solver).target_params(units, **geometry)
 
 
@@ -51,9 +57,10 @@ def project(cal, params, cards, **kw):
 
 def largest_fitting(cal, solver, cards, lo=1.0, **kw):
     """The largest unit count (to 0.1 %) whose memory per card fits, with its prediction."""
+
     def fits(u):
-        return project(cal, params_for(solver, u, **kw.get("geometry", {})), cards,
-                       **kw.get("model", {}))["fits"]
+        return project(cal, params_for(solver, u, **kw.get("geometry", {})), cards, **kw.get("model", {}))["fits"]
+
     if not fits(lo):
         return None, None
     hi = lo * 2

@@ -8,6 +8,7 @@ multiplies the unit count by the rank count ``P`` through that key: an integer k
 ``P``; an array key (a grid shape, lattice cells) has the prime factors of ``P`` spread over its axes,
 largest factor onto the axis that has grown least, so the product grows by exactly ``P``.
 """
+
 import math
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from ..errors import ConfigError
 
 def _solver(name):
     from ..core.registry import get_solver
+
     return get_solver(name)
 
 
@@ -24,8 +26,8 @@ class Workload:
     """A solver's unit of work: its name, the deck key that sets it, and how to count it."""
 
     solver: str
-    unit: str        # "grid point", "atom", "replica"
-    key: str         # deck key scaled for weak scaling, e.g. "heat.shape"
+    unit: str  # "grid point", "atom", "replica"
+    key: str  # deck key scaled for weak scaling, e.g. "heat.shape"
 
     def count(self, cfg, results=None):
         """Units of work of a validated configuration (``summary.json``'s provenance config): the
@@ -46,8 +48,11 @@ def workload(solver, key=None):
     cls = _solver(solver)
     key = key or cls.weak_scaling_key
     if not key:
-        raise ConfigError("scaling.key", f"no default weak-scaling key for solver '{solver}'; give one, "
-                                         "e.g. --weak-key SECTION.KEY", None)
+        raise ConfigError(
+            "scaling.key",
+            f"no default weak-scaling key for solver '{solver}'; give one, e.g. --weak-key SECTION.KEY",
+            None,
+        )
     return Workload(solver, cls.work_unit, key)
 
 

@@ -6,6 +6,7 @@ implementation and is registered by the entry point ``numpy32`` in the group ``z
 (setup.py); zzhpc is not edited. It refuses float64 the way such devices do: ``float64 = False``, float64
 host data is rounded to float32 on the way in, and asking for a float64 array is an error.
 """
+
 import numpy as np
 
 from zzhpc.device.numpy_backend import NumpyBackend

@@ -1,5 +1,6 @@
 """The Gray-Scott step: one generic kernel against the array namespace, with a sample for the
 conformance kit and tests/test_kernels.py (it runs on every backend and is compared with NumPy)."""
+
 from zzhpc.device import kernel
 
 

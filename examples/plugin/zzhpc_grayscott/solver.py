@@ -15,6 +15,7 @@ for validation) and ``uniform`` (``u0``, ``v0`` everywhere: the reaction kinetic
 
 .. [Pearson1993] J. E. Pearson, "Complex patterns in a simple system", Science 261, 189-192 (1993).
 """
+
 import math
 
 import numpy as np
@@ -45,28 +46,44 @@ class GrayScottSolver(Solver):
     weak_scaling_key = "grayscott.shape"
     schema = {
         "shape": Param((list, int), [128, 128], lo=2, length=(1, 3), help="global cells per axis"),
-        "lengths": Param((list, float), None, lo=0, lo_open=True, length=(1, 3),
-                         help="box size per axis (default 2.5 * shape / 256, Pearson's cell size)"),
+        "lengths": Param(
+            (list, float),
+            None,
+            lo=0,
+            lo_open=True,
+            length=(1, 3),
+            help="box size per axis (default 2.5 * shape / 256, Pearson's cell size)",
+        ),
         "du": Param(float, 2e-5, lo=0, lo_open=True, help="diffusivity of u"),
         "dv": Param(float, 1e-5, lo=0, lo_open=True, help="diffusivity of v"),
         "feed": Param(float, 0.04, lo=0, help="feed rate F"),
         "kill": Param(float, 0.06, lo=0, help="kill rate k"),
         "initial": Param(str, "pearson", choices=("pearson", "mode", "uniform"), help="initial state"),
-        "square": Param(float, 20 / 256, lo=0, lo_open=True, hi=1.0,
-                        help="pearson: side of the seeded central square, as a fraction of the box"),
+        "square": Param(
+            float,
+            20 / 256,
+            lo=0,
+            lo_open=True,
+            hi=1.0,
+            help="pearson: side of the seeded central square, as a fraction of the box",
+        ),
         "noise": Param(float, 0.01, lo=0, help="pearson: relative noise amplitude in the square"),
         "amplitude": Param(float, 0.01, lo=0, help="mode: amplitude A of the perturbation of u"),
         "mode": Param((list, int), None, lo=0, length=(1, 3), help="mode: wave numbers (default 1 each)"),
         "u0": Param(float, 0.5, help="uniform: initial u"),
         "v0": Param(float, 0.25, help="uniform: initial v"),
-        "stability": Param(float, 0.8, lo=0, lo_open=True, hi=1.0,
-                           help="dt as a fraction of the stability limit when run.dt is absent"),
+        "stability": Param(
+            float, 0.8, lo=0, lo_open=True, hi=1.0, help="dt as a fraction of the stability limit when run.dt is absent"
+        ),
     }
 
     @classmethod
     def model_params(cls, cfg, results, dtype):
-        return {"shape": list(cfg["grayscott"]["shape"]), "diag_every": cfg["run"]["diag_every"],
-                "value_bytes": perfmodel.value_bytes(dtype)}
+        return {
+            "shape": list(cfg["grayscott"]["shape"]),
+            "diag_every": cfg["run"]["diag_every"],
+            "value_bytes": perfmodel.value_bytes(dtype),
+        }
 
     @classmethod
     def step_model(cls, params, ranks, net):
@@ -83,8 +100,7 @@ class GrayScottSolver(Solver):
         nd = len(p["shape"])
         for key in ("lengths", "mode"):
             if p[key] is not None and len(p[key]) != nd:
-                raise ConfigError(f"grayscott.{key}", f"expected {nd} entries, one per axis of grayscott.shape",
-                                  p[key])
+                raise ConfigError(f"grayscott.{key}", f"expected {nd} entries, one per axis of grayscott.shape", p[key])
         dims = cfg["parallel"]["dims"]
         if dims and len(dims) != nd:
             raise ConfigError("parallel.dims", f"expected {nd} entries, one per axis of grayscott.shape", dims)
@@ -98,8 +114,17 @@ class GrayScottSolver(Solver):
         p = self.params
         nd = len(p["shape"])
         self.lengths = p["lengths"] or [2.5 * n / 256 for n in p["shape"]]
-        self.mesh = DistributedMesh(self.comm, p["shape"], self.lengths, [True] * nd, self.backend, halo=1,
-                                     dims=ctx.dims or None, dtype=ctx.dtype, timers=self.timers)
+        self.mesh = DistributedMesh(
+            self.comm,
+            p["shape"],
+            self.lengths,
+            [True] * nd,
+            self.backend,
+            halo=1,
+            dims=ctx.dims or None,
+            dtype=ctx.dtype,
+            timers=self.timers,
+        )
         self.dt = self.dt or p["stability"] * _limit(p, p["shape"], self.lengths)
         self._coefficients()
         self.kappa = [2 * math.pi * m / L for m, L in zip(p["mode"] or [1] * nd, self.lengths)]
@@ -109,8 +134,8 @@ class GrayScottSolver(Solver):
 
     def _coefficients(self):
         h, p = self.mesh.spacing, self.params
-        self.cu = tuple(p["du"] * self.dt / hd ** 2 for hd in h)
-        self.cv = tuple(p["dv"] * self.dt / hd ** 2 for hd in h)
+        self.cu = tuple(p["du"] * self.dt / hd**2 for hd in h)
+        self.cv = tuple(p["dv"] * self.dt / hd**2 for hd in h)
 
     def grid_description(self):
         return self.mesh.describe()
@@ -144,9 +169,12 @@ class GrayScottSolver(Solver):
 
     def discrete_decay(self, steps):
         """Amplification of the mode after ``steps`` forward-Euler steps: the scheme's exact answer."""
-        g = 1.0 - self.dt * self.params["feed"] - sum(
-            4 * c * math.sin(k * h / 2) ** 2 for c, k, h in zip(self.cu, self.kappa, self.mesh.spacing))
-        return g ** steps
+        g = (
+            1.0
+            - self.dt * self.params["feed"]
+            - sum(4 * c * math.sin(k * h / 2) ** 2 for c, k, h in zip(self.cu, self.kappa, self.mesh.spacing))
+        )
+        return g**steps
 
     def initialise(self):
         p, shape = self.params, self.mesh.local_shape
@@ -172,8 +200,12 @@ class GrayScottSolver(Solver):
         m, xp = self.mesh, self.xp
         w = m.interior_of(self.w)
         n = float(np.prod(m.shape))
-        d = {"u_mean": m.global_sum(xp.sum(w[0])) / n, "v_mean": m.global_sum(xp.sum(w[1])) / n,
-             "v_max": m.global_max(xp.max(w[1])), "u_min": -m.global_max(xp.max(-w[0]))}
+        d = {
+            "u_mean": m.global_sum(xp.sum(w[0])) / n,
+            "v_mean": m.global_sum(xp.sum(w[1])) / n,
+            "v_max": m.global_max(xp.max(w[1])),
+            "u_min": -m.global_max(xp.max(-w[0])),
+        }
         if self.params["initial"] == "mode":
             err = xp.abs(w[0] - 1.0 - self.backend.asarray(self.exact_mode(self.time).astype(self.ctx.dtype)))
             d["mode_amplitude"] = m.global_max(xp.max(xp.abs(w[0] - 1.0)))
@@ -209,8 +241,9 @@ class GrayScottSolver(Solver):
             if ds not in h5:
                 raise InputError(path, f"dataset '{ds}' is missing")
             if tuple(h5[ds].shape) != tuple(self.mesh.shape):
-                raise InputError(path, f"dataset '{ds}' has shape {h5[ds].shape}, the deck asks for "
-                                       f"{tuple(self.mesh.shape)}")
+                raise InputError(
+                    path, f"dataset '{ds}' has shape {h5[ds].shape}, the deck asks for {tuple(self.mesh.shape)}"
+                )
         start, count = self.mesh.hyperslab()
         uv = [read_block(h5, f"state/{n}", start, count, path) for n in ("u", "v")]
         self.w = self.mesh.from_host(np.stack(uv), components=(2,))

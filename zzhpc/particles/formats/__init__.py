@@ -7,6 +7,7 @@ Every reader returns a :class:`Frame` (host NumPy arrays, atoms in file order); 
 Units are the file format's own: ``.gro`` nm and nm/ps, XYZ and LAMMPS ``real`` dumps angstrom (and
 angstrom/fs).
 """
+
 from .frame import Frame
 from .gro import read_gro, write_gro
 from .lammps_dump import read_dump, write_dump
@@ -15,5 +16,4 @@ from .xyz import read_xyz, write_xyz
 READERS = {"gro": read_gro, "xyz": read_xyz, "dump": read_dump}
 WRITERS = {"gro": write_gro, "xyz": write_xyz, "dump": write_dump}
 
-__all__ = ["Frame", "READERS", "WRITERS", "read_dump", "read_gro", "read_xyz", "write_dump", "write_gro",
-           "write_xyz"]
+__all__ = ["Frame", "READERS", "WRITERS", "read_dump", "read_gro", "read_xyz", "write_dump", "write_gro", "write_xyz"]

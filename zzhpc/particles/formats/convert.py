@@ -1,5 +1,6 @@
 """zzhpc's H5MD trajectories (``trajectory.h5md`` of the md and water solvers) as ``.gro``, extended XYZ or
 LAMMPS dump frames, for the tools that read those (VMD, OVITO, ASE, MDAnalysis, GROMACS, LAMMPS)."""
+
 import json
 import os
 
@@ -49,10 +50,16 @@ def h5md_frames(path, frames="last"):
         unit = unit.decode() if isinstance(unit, bytes) else str(unit)
         species, ids = g["species"][()], g["id"][()]
         for t in idx:
-            yield Frame(positions=g["position/value"][t], velocities=g["velocity/value"][t],
-                        box=g["box/edges/value"][min(t, g["box/edges/value"].shape[0] - 1)], ids=ids,
-                        types=species, step=int(g["position/step"][t]), time=float(g["position/time"][t]),
-                        extra={"unit": unit})
+            yield Frame(
+                positions=g["position/value"][t],
+                velocities=g["velocity/value"][t],
+                box=g["box/edges/value"][min(t, g["box/edges/value"].shape[0] - 1)],
+                ids=ids,
+                types=species,
+                step=int(g["position/step"][t]),
+                time=float(g["position/time"][t]),
+                extra={"unit": unit},
+            )
 
 
 def _label(frame, solver):
@@ -87,7 +94,7 @@ def convert(src, dst, frames="last", solver=None):
         if fmt == "gro":
             if frame.extra["unit"].lower() == "angstrom":
                 frame.positions = frame.positions * 0.1
-                frame.velocities = frame.velocities * 100.0   # angstrom/fs -> nm/ps
+                frame.velocities = frame.velocities * 100.0  # angstrom/fs -> nm/ps
                 frame.box = frame.box * 0.1
             frame.title = f"zzhpc {solver or 'trajectory'} (from {os.path.basename(src)})"
             write_gro(dst, frame, append=not first)

@@ -1,4 +1,5 @@
 """One configuration of particles as the format modules exchange it."""
+
 from dataclasses import dataclass, field
 from typing import Optional
 

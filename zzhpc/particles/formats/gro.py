@@ -3,6 +3,7 @@
 Fixed columns: residue number (5), residue name (5), atom name (5), atom number (5), position (3 x 8.3, nm),
 optionally velocity (3 x 8.4, nm/ps: same width, one more decimal); last line the box (nm). Numbers wrap at 100000 as GROMACS writes them.
 """
+
 import numpy as np
 
 from ...errors import InputError
@@ -26,8 +27,10 @@ def format_gro(frame: Frame, precision=3) -> str:
     x, v = np.asarray(frame.positions, float), frame.velocities
     lines = [f"{frame.title} t= {frame.time:.5f} step= {frame.step}", f"{n:5d}"]
     for i in range(n):
-        s = (f"{int(resids[i]) % 100000:5d}{str(resnames[i])[:5]:<5s}{frame.label('names', i)[:5]:>5s}"
-             f"{int(ids[i]) % 100000:5d}" + "".join(f"{c:{w}.{p}f}" for c in x[i]))
+        s = (
+            f"{int(resids[i]) % 100000:5d}{str(resnames[i])[:5]:<5s}{frame.label('names', i)[:5]:>5s}"
+            f"{int(ids[i]) % 100000:5d}" + "".join(f"{c:{w}.{p}f}" for c in x[i])
+        )
         if v is not None:
             s += "".join(f"{c:{w}.{p + 1}f}" for c in v[i])
         lines.append(s)
@@ -42,9 +45,8 @@ def read_gro(path) -> Frame:
             lines = fh.read().splitlines()
         n = int(lines[1].split()[0])
     except (OSError, IndexError, ValueError) as exc:
-        raise InputError(path, f"not a .gro file ({exc}); expected a title line, then the atom count") \
-            from None
-    atoms = lines[2:2 + n]
+        raise InputError(path, f"not a .gro file ({exc}); expected a title line, then the atom count") from None
+    atoms = lines[2 : 2 + n]
     if len(atoms) < n or len(lines) < n + 3:
         raise InputError(path, f"{len(atoms)} atom lines for an atom count of {n} (or no box line)")
     first = atoms[0] if n else ""
@@ -52,14 +54,24 @@ def read_gro(path) -> Frame:
     dots = [k for k, c in enumerate(first[20:], 20) if c == "."]
     w = dots[1] - dots[0] if len(dots) > 1 else 8
     try:
-        x = np.array([[float(a[20 + k * w:20 + (k + 1) * w]) for k in range(3)] for a in atoms])
+        x = np.array([[float(a[20 + k * w : 20 + (k + 1) * w]) for k in range(3)] for a in atoms])
         # Velocities take the coordinates' width with one more decimal (GROMACS: %8.3f and %8.4f).
         has_v = len(first.rstrip()) >= 20 + 6 * w
-        v = (np.array([[float(a[20 + (3 + k) * w:20 + (4 + k) * w]) for k in range(3)] for a in atoms])
-             if has_v else None)
+        v = (
+            np.array([[float(a[20 + (3 + k) * w : 20 + (4 + k) * w]) for k in range(3)] for a in atoms])
+            if has_v
+            else None
+        )
         box = np.array([float(b) for b in lines[2 + n].split()[:3]])
     except ValueError as exc:
         raise InputError(path, f"bad atom or box line ({exc}); expected fixed-width .gro columns") from None
-    return Frame(positions=x.reshape(n, 3), box=box, velocities=v, ids=np.array([int(a[15:20]) for a in atoms]),
-                 names=[a[10:15].strip() for a in atoms], resids=np.array([int(a[0:5]) for a in atoms]),
-                 resnames=[a[5:10].strip() for a in atoms], title=lines[0].strip())
+    return Frame(
+        positions=x.reshape(n, 3),
+        box=box,
+        velocities=v,
+        ids=np.array([int(a[15:20]) for a in atoms]),
+        names=[a[10:15].strip() for a in atoms],
+        resids=np.array([int(a[0:5]) for a in atoms]),
+        resnames=[a[5:10].strip() for a in atoms],
+        title=lines[0].strip(),
+    )

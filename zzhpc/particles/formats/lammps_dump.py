@@ -1,5 +1,6 @@
 """LAMMPS text dump files (``dump custom ... id type x y z [vx vy vz]``, https://docs.lammps.org/dump.html):
 per frame the ``ITEM: TIMESTEP``, ``NUMBER OF ATOMS``, ``BOX BOUNDS pp pp pp`` and ``ATOMS`` sections."""
+
 import numpy as np
 
 from ...errors import InputError
@@ -17,8 +18,9 @@ def write_dump(path, frame: Frame, append=False):
     rows = ["ITEM: TIMESTEP", str(int(frame.step)), "ITEM: NUMBER OF ATOMS", str(n), "ITEM: BOX BOUNDS pp pp pp"]
     rows += [f"{a:.10g} {b:.10g}" for a, b in zip(lo, hi)]
     rows.append(f"ITEM: ATOMS {cols}")
-    data = [np.asarray(ids, dtype=np.int64)[:, None], np.asarray(types, dtype=np.int64)[:, None],
-            frame.positions] + ([frame.velocities] if frame.velocities is not None else [])
+    data = [np.asarray(ids, dtype=np.int64)[:, None], np.asarray(types, dtype=np.int64)[:, None], frame.positions] + (
+        [frame.velocities] if frame.velocities is not None else []
+    )
     for i in range(n):
         r = f"{int(data[0][i, 0])} {int(data[1][i, 0])} " + " ".join(f"{c:.10g}" for c in frame.positions[i])
         if frame.velocities is not None:
@@ -44,10 +46,11 @@ def read_dump(path, index=-1) -> Frame:
         n = int(lines[k + 3])
         bounds = np.array([[float(v) for v in lines[k + 5 + d].split()[:2]] for d in range(3)])
         cols = lines[k + 8].split()[2:]
-        rows = np.array([[float(v) for v in line.split()] for line in lines[k + 9:k + 9 + n]]).reshape(n, len(cols))
+        rows = np.array([[float(v) for v in line.split()] for line in lines[k + 9 : k + 9 + n]]).reshape(n, len(cols))
     except (IndexError, ValueError) as exc:
-        raise InputError(path, f"frame at line {k + 1}: {exc}; expected TIMESTEP, NUMBER OF ATOMS, BOX BOUNDS, "
-                               "ATOMS sections") from None
+        raise InputError(
+            path, f"frame at line {k + 1}: {exc}; expected TIMESTEP, NUMBER OF ATOMS, BOX BOUNDS, ATOMS sections"
+        ) from None
     c = {name: j for j, name in enumerate(cols)}
     lo, length = bounds[:, 0], bounds[:, 1] - bounds[:, 0]
     if all(a in c for a in ("x", "y", "z")):
@@ -59,5 +62,4 @@ def read_dump(path, index=-1) -> Frame:
     v = rows[:, [c["vx"], c["vy"], c["vz"]]] if all(a in c for a in ("vx", "vy", "vz")) else None
     ids = rows[:, c["id"]].astype(np.int64) if "id" in c else np.arange(1, n + 1)
     types = rows[:, c["type"]].astype(np.int64) if "type" in c else None
-    return Frame(positions=x, box=length, velocities=v, ids=ids, types=types, step=step,
-                 extra={"box_lo": lo})
+    return Frame(positions=x, box=length, velocities=v, ids=ids, types=types, step=step, extra={"box_lo": lo})

@@ -1,6 +1,7 @@
 """Extended XYZ (the ASE/QUIP convention, https://github.com/libAtoms/extxyz): per frame the atom count, a
 comment line of ``key=value`` pairs with ``Lattice`` (nine numbers, row vectors, angstrom),
 ``Properties=species:S:1:pos:R:3[:velo:R:3]`` and ``pbc``, then one line per atom."""
+
 import shlex
 
 import numpy as np
@@ -14,8 +15,10 @@ def write_xyz(path, frame: Frame, append=False):
     n = frame.n
     lx, ly, lz = frame.box
     props = "species:S:1:pos:R:3" + (":velo:R:3" if frame.velocities is not None else "")
-    head = (f'Lattice="{lx:.8f} 0.0 0.0 0.0 {ly:.8f} 0.0 0.0 0.0 {lz:.8f}" Properties={props} '
-            f'pbc="T T T" step={frame.step} time={frame.time!r}')
+    head = (
+        f'Lattice="{lx:.8f} 0.0 0.0 0.0 {ly:.8f} 0.0 0.0 0.0 {lz:.8f}" Properties={props} '
+        f'pbc="T T T" step={frame.step} time={frame.time!r}'
+    )
     rows = [str(n), head]
     for i in range(n):
         r = f"{frame.label('species', i):<3s}" + "".join(f" {c:16.8f}" for c in frame.positions[i])
@@ -53,13 +56,19 @@ def read_xyz(path, index=-1) -> Frame:
     for name, _, width in zip(props[0::3], props[1::3], props[2::3]):
         cols[name] = (c, c + int(width))
         c += int(width)
-    rows = [line.split() for line in lines[k + 2:k + 2 + n]]
+    rows = [line.split() for line in lines[k + 2 : k + 2 + n]]
     sp = cols.get("species", (0, 1))
     pos = cols.get("pos")
     if pos is None:
         raise InputError(path, "no 'pos' property in the frame's Properties")
-    x = np.array([[float(v) for v in r[pos[0]:pos[1]]] for r in rows])
+    x = np.array([[float(v) for v in r[pos[0] : pos[1]]] for r in rows])
     vel = cols.get("velo") or cols.get("vel")
-    v = np.array([[float(q) for q in r[vel[0]:vel[1]]] for r in rows]) if vel else None
-    return Frame(positions=x, box=np.diag(lat).copy(), velocities=v, species=[r[sp[0]] for r in rows],
-                 step=int(info.get("step", 0)), time=float(info.get("time", 0.0)))
+    v = np.array([[float(q) for q in r[vel[0] : vel[1]]] for r in rows]) if vel else None
+    return Frame(
+        positions=x,
+        box=np.diag(lat).copy(),
+        velocities=v,
+        species=[r[sp[0]] for r in rows],
+        step=int(info.get("step", 0)),
+        time=float(info.get("time", 0.0)),
+    )

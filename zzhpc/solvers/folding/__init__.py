@@ -1,5 +1,6 @@
 """Protein folding surrogate: a C-alpha structure-based (Go-like) model, many Langevin replicas batched on
 each rank, temperature replica exchange over MPI (docs/folding.md)."""
+
 from ...device.kernels import register_kernel_modules
 
 #: Kernel modules: ``sbm_forces`` and ``sbm_baoab_step`` (kernels) and their Numba overrides (kernels_numba).
@@ -11,7 +12,7 @@ def register_kernels():
     register_kernel_modules(__name__, KERNEL_MODULES)
 
 
-register_kernels()   # at package import, before the solver: discovery and the tests see every kernel
+register_kernels()  # at package import, before the solver: discovery and the tests see every kernel
 
 from .solver import FoldingSolver  # noqa: E402
 

@@ -9,6 +9,7 @@ r"""Order parameters of folding and the thermodynamics of a replica-exchange run
   PRL 63, 1195 (1989); Shirts & Chodera, JCP 129, 124105 (2008)); :math:`T_f` at its maximum, with a
   block error; the free-energy profile :math:`F(Q) = -k_BT_f \ln P(Q)` reweighted to :math:`T_f`.
 """
+
 import numpy as np
 from scipy.special import logsumexp
 
@@ -31,7 +32,7 @@ def kabsch_rmsd(x, ref):
     u, s, vt = np.linalg.svd(h)
     d = np.sign(np.linalg.det(u @ vt))
     u[:, :, 2] *= d[:, None]
-    rot = u @ vt                         # (R, 3, 3): xc @ rot best matches yc
+    rot = u @ vt  # (R, 3, 3): xc @ rot best matches yc
     diff = np.einsum("rni,rij->rnj", xc, rot) - yc
     return np.sqrt(np.sum(diff * diff, (1, 2)) / ref.shape[0])
 
@@ -52,7 +53,7 @@ def wham(energies, beta_of_sample, betas, tol=1e-10, max_iter=10000):
     used = counts > 0
     b, logn = betas[used], np.log(counts[used])
     f = np.zeros(len(b))
-    e = energies - energies.mean()          # shift: only differences matter, keeps exponents small
+    e = energies - energies.mean()  # shift: only differences matter, keeps exponents small
     for _ in range(max_iter):
         logd = logsumexp(logn[None, :] + f[None, :] - np.outer(e, b), axis=1)
         f_new = -logsumexp(-np.outer(e, b) - logd[:, None], axis=0)
@@ -79,13 +80,13 @@ def heat_capacity(energies, rung_of_sample, temperatures, grid, n_beads):
     for i, t in enumerate(grid):
         w = reweight(e, logd, 1.0 / t)
         m1 = np.sum(w * e)
-        cv[i] = (np.sum(w * e * e) - m1 * m1) / t ** 2 + 1.5 * n_beads
+        cv[i] = (np.sum(w * e * e) - m1 * m1) / t**2 + 1.5 * n_beads
     return cv, (e, logd)
 
 
 def _peak(grid, cv):
     k = int(np.argmax(cv))
-    if 0 < k < len(grid) - 1:   # parabola through the three points around the maximum
+    if 0 < k < len(grid) - 1:  # parabola through the three points around the maximum
         y0, y1, y2 = cv[k - 1], cv[k], cv[k + 1]
         den = y0 - 2 * y1 + y2
         if den < 0:
@@ -112,13 +113,20 @@ def folding_temperature(series, temperatures, n_beads, *, discard=0.2, n_blocks=
             cb, _ = heat_capacity(e[:, idx].ravel(), rung[:, idx].ravel(), t, grid, n_beads)
             blocks.append(_peak(grid, cb))
     err = float(np.std(blocks, ddof=1) / np.sqrt(len(blocks))) if len(blocks) > 1 else float("nan")
-    return {"tf": float(tf), "tf_error": err, "tf_blocks": [float(b) for b in blocks], "grid": grid, "cv": cv,
-            "state": state, "start": s0}
+    return {
+        "tf": float(tf),
+        "tf_error": err,
+        "tf_blocks": [float(b) for b in blocks],
+        "grid": grid,
+        "cv": cv,
+        "state": state,
+        "start": s0,
+    }
 
 
 def free_energy_profile(series, thermo, beta, n_contacts, bins=None):
     """``(q_centres, F)`` at temperature ``1/beta``: F in eps, its minimum shifted to 0 (empty bins: inf)."""
-    q = series["q"][:, thermo["start"]:].ravel()
+    q = series["q"][:, thermo["start"] :].ravel()
     e, logd = thermo["state"]
     w = reweight(e, logd, beta)
     nb = bins or int(min(max(n_contacts, 10), 40))
@@ -132,8 +140,10 @@ def free_energy_profile(series, thermo, beta, n_contacts, bins=None):
 def plot_thermo(path_cv, path_fq, thermo, q, fq, title):
     """PNG plots of Cv(T) and F(Q) (rank 0)."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(5, 3.6))
     ax.plot(thermo["grid"], thermo["cv"], "-")
     ax.axvline(thermo["tf"], ls="--", c="gray")

@@ -1,4 +1,5 @@
 """Validation and benchmark cases of the folding solver (``zzhpc validate folding``, ``zzhpc bench folding``)."""
+
 import json
 import os
 import tempfile
@@ -15,11 +16,17 @@ from .proteins import PROTEINS, TF, load_model, perturbed  # noqa: F401  (also u
 from .structure import find_structure
 
 PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peer_openmm.py")
+
+
 def deck(protein, **folding):
     path, chain, res = PROTEINS[protein]
     run_keys = folding.pop("run", {})
-    d = {"solver": "folding", "run": dict({"diag_every": 10 ** 9, "progress_every": 1e9}, **run_keys),
-         "folding": dict({"structure": path, "chain": chain}, **folding), "output": {"fields": False}}
+    d = {
+        "solver": "folding",
+        "run": dict({"diag_every": 10**9, "progress_every": 1e9}, **run_keys),
+        "folding": dict({"structure": path, "chain": chain}, **folding),
+        "output": {"fields": False},
+    }
     if res:
         d["folding"]["residues"] = res
     return d
@@ -31,8 +38,12 @@ def openmm_forces(quick=False):
     out = []
     for protein in ("villin", "ci2"):
         m = load_model(protein)
-        x = np.concatenate([perturbed(m, 3 if quick else 10, a, seed=k) for k, a in
-                            enumerate((0.01, 0.05) if quick else (0.005, 0.02, 0.05, 0.1))])
+        x = np.concatenate(
+            [
+                perturbed(m, 3 if quick else 10, a, seed=k)
+                for k, a in enumerate((0.01, 0.05) if quick else (0.005, 0.02, 0.05, 0.1))
+            ]
+        )
         ref = run_peer(PEER, {"task": "forces", "model": m.to_peer(), "positions": x.tolist()})
         fo, eo = np.array(ref["forces"]), np.array(ref["energy"])
         kernels = {"": sbm_forces}
@@ -42,9 +53,17 @@ def openmm_forces(quick=False):
             f, e = kern(x, m.kernel_params(), energy=True)
             ferr = float(np.max(np.linalg.norm(f - fo, axis=-1)) / np.max(np.linalg.norm(fo, axis=-1)))
             eerr = float(np.max(np.abs(e - eo) / np.abs(eo)))
-            out += [Metric(f"{protein}{tag}: max |dF| / max |F|", ferr, 0.0, 1e-6, "max",
-                           f"{len(x)} conformations, OpenMM {ref['openmm']}"),
-                    Metric(f"{protein}{tag}: max |dE| / |E|", eerr, 0.0, 1e-9, "max")]
+            out += [
+                Metric(
+                    f"{protein}{tag}: max |dF| / max |F|",
+                    ferr,
+                    0.0,
+                    1e-6,
+                    "max",
+                    f"{len(x)} conformations, OpenMM {ref['openmm']}",
+                ),
+                Metric(f"{protein}{tag}: max |dE| / |E|", eerr, 0.0, 1e-9, "max"),
+            ]
     return out
 
 
@@ -52,6 +71,7 @@ def openmm_forces(quick=False):
 def finite_differences(quick=False):
     """Forces are minus the gradient of the energy (central differences, h = 1e-6 nm), on every backend."""
     from ...device import backend_status, get_backend
+
     out = []
     for protein in ("villin",) if quick else ("villin", "ci2"):
         m = load_model(protein)
@@ -62,6 +82,7 @@ def finite_differences(quick=False):
             be = get_backend(name, "local-rank")
             p = {k: be.asarray(v) if isinstance(v, np.ndarray) else v for k, v in m.kernel_params().items()}
             from ...device import get_kernel
+
             kern = get_kernel("sbm_forces", be)
             f = be.to_host(kern(be.asarray(x), p)[0])
             h, fd = 1e-6, np.zeros_like(x)
@@ -70,8 +91,10 @@ def finite_differences(quick=False):
                     xp_, xm = x.copy(), x.copy()
                     xp_[:, i, c] += h
                     xm[:, i, c] -= h
-                    fd[:, i, c] = -(be.to_host(kern(be.asarray(xp_), p, energy=True)[1])
-                                    - be.to_host(kern(be.asarray(xm), p, energy=True)[1])) / (2 * h)
+                    fd[:, i, c] = -(
+                        be.to_host(kern(be.asarray(xp_), p, energy=True)[1])
+                        - be.to_host(kern(be.asarray(xm), p, energy=True)[1])
+                    ) / (2 * h)
             err = float(np.max(np.abs(fd - f)) / np.max(np.abs(f)))
             out.append(Metric(f"{protein} [{name}]: max |F - FD| / max |F|", err, 0.0, 1e-6, "max"))
     return out
@@ -85,9 +108,15 @@ def remd_deck(protein, quick):
     tf = TF[protein]
     n_rep = 8 if quick else 16
     steps = 2000 if quick else (150000 if protein == "villin" else 150000)
-    return deck(protein, replicas=n_rep, t_min=round(0.85 * tf, 4), t_max=round(1.2 * tf, 4),
-                exchange_every=50 if quick else 100, sample_every=20 if quick else 100,
-                run={"steps": steps, "seed": 11, "dt": 0.002})
+    return deck(
+        protein,
+        replicas=n_rep,
+        t_min=round(0.85 * tf, 4),
+        t_max=round(1.2 * tf, 4),
+        exchange_every=50 if quick else 100,
+        sample_every=20 if quick else 100,
+        run={"steps": steps, "seed": 11, "dt": 0.002},
+    )
 
 
 @validation_case("folding-tf-ranks", "folding")
@@ -97,13 +126,24 @@ def tf_ranks(quick=False):
     with tempfile.TemporaryDirectory() as tmp:
         for protein in ("villin",) if quick else ("villin", "ci2"):
             d = remd_deck(protein, quick)
-            res = {n: run_deck_mpi(d, os.path.join(tmp, f"{protein}{n}"), n, timeout=1200, env=SINGLE_THREAD)
-                   .summary["results"] for n in (1, 2, 4)}
+            res = {
+                n: run_deck_mpi(d, os.path.join(tmp, f"{protein}{n}"), n, timeout=1200, env=SINGLE_THREAD).summary[
+                    "results"
+                ]
+                for n in (1, 2, 4)
+            }
             err = res[1]["tf_error"]
             for n in (2, 4):
-                out.append(Metric(f"{protein}: |Tf({n} ranks) - Tf(1)|", abs(res[n]["tf"] - res[1]["tf"]), 0.0,
-                                  err if err == err else 1e-9, "max",
-                                  f"Tf(1) = {res[1]['tf']:.4f} +- {err:.4f}"))
+                out.append(
+                    Metric(
+                        f"{protein}: |Tf({n} ranks) - Tf(1)|",
+                        abs(res[n]["tf"] - res[1]["tf"]),
+                        0.0,
+                        err if err == err else 1e-9,
+                        "max",
+                        f"Tf(1) = {res[1]['tf']:.4f} +- {err:.4f}",
+                    )
+                )
             with open(os.path.join(tmp, f"{protein}1", "summary.json")) as fh:
                 acc = [a for a in json.load(fh)["results"]["acceptance"] if a is not None]
             out.append(Metric(f"{protein}: min exchange acceptance", min(acc), 0.0, 0.05, "min"))
@@ -112,11 +152,22 @@ def tf_ranks(quick=False):
 
 def fold_deck(protein, quick):
     """Walkers from an extended chain at 0.95 Tf, no exchange, until ``stop_when_folded`` of them folded."""
-    replicas, stop, steps = {("villin", True): (16, 0.25, 60000), ("villin", False): (64, 0.9, 200000),
-                             ("ci2", False): (16, 0.5, 400000)}[(protein, quick)]
-    return deck(protein, replicas=replicas, t_min=round(0.95 * TF[protein], 4), t_max=round(0.95 * TF[protein], 4),
-                exchange_every=0, initial="extended", sample_every=200, stop_when_folded=stop,
-                run={"steps": steps, "seed": 5, "dt": 0.002})
+    replicas, stop, steps = {
+        ("villin", True): (16, 0.25, 60000),
+        ("villin", False): (64, 0.9, 200000),
+        ("ci2", False): (16, 0.5, 400000),
+    }[(protein, quick)]
+    return deck(
+        protein,
+        replicas=replicas,
+        t_min=round(0.95 * TF[protein], 4),
+        t_max=round(0.95 * TF[protein], 4),
+        exchange_every=0,
+        initial="extended",
+        sample_every=200,
+        stop_when_folded=stop,
+        run={"steps": steps, "seed": 5, "dt": 0.002},
+    )
 
 
 @validation_case("folding-fold", "folding")
@@ -128,8 +179,9 @@ def fold(quick=False):
         s = run_deck(fold_deck(protein, quick)).summary
         r = s["results"]
         steps = [k for k in r["first_fold_step"] if k >= 0]
-        note = (f"median first passage {np.median(steps):.0f} steps" if steps else "none folded") + \
-            f", {s['steps']} steps run, {time.perf_counter() - t0:.0f} s"
+        note = (
+            f"median first passage {np.median(steps):.0f} steps" if steps else "none folded"
+        ) + f", {s['steps']} steps run, {time.perf_counter() - t0:.0f} s"
         want = fold_deck(protein, quick)["folding"]["stop_when_folded"]
         out.append(Metric(f"{protein}: fraction of walkers folded", r["folded_fraction"], 0.0, want, "min", note))
         out.append(Metric(f"{protein}: best C-alpha RMSD (A)", r["min_rmsd_A"], 0.0, 3.0, "max"))
@@ -140,6 +192,7 @@ def fold(quick=False):
 def trajectory_files(quick=False):
     """Our DCD is byte-identical to OpenMM's DCDFile after the header titles; OpenMM reads our multi-model PDB."""
     from .trajectory import DCDWriter, read_dcd, write_ca_pdb
+
     m = load_model("villin")
     frames = perturbed(m, 3 if quick else 20, 0.05)
     with tempfile.TemporaryDirectory() as tmp:
@@ -147,8 +200,17 @@ def trajectory_files(quick=False):
         w = DCDWriter(ours, m.n, first_step=100, interval=100, dt=0.002)
         for k, x in enumerate(frames):
             w.write(x, 100 * (k + 1))
-        run_peer(PEER, {"task": "write_dcd", "path": theirs, "frames": frames.tolist(), "dt": 0.002,
-                        "first_step": 100, "interval": 100})
+        run_peer(
+            PEER,
+            {
+                "task": "write_dcd",
+                "path": theirs,
+                "frames": frames.tolist(),
+                "dt": 0.002,
+                "first_step": 100,
+                "interval": 100,
+            },
+        )
         a, b = open(ours, "rb").read(), open(theirs, "rb").read()
         same_len = len(a) == len(b)
         body = float(same_len and a[:100] == b[:100] and a[260:] == b[260:])
@@ -157,9 +219,11 @@ def trajectory_files(quick=False):
         write_ca_pdb(pdb, None, m.sequence, models=frames)
         got = run_peer(PEER, {"task": "read_pdb_models", "path": pdb})
         perr = float(np.max(np.abs(np.array(got["models"]) - frames)))
-    return [Metric("DCD bytes equal OpenMM's (but titles)", body, 1.0, 0.0, "abs"),
-            Metric("DCD read back, max |dx| nm", back, 0.0, 1e-5, "max", "float32 angstrom storage"),
-            Metric("multi-model PDB via OpenMM, max |dx| nm", perr, 0.0, 1e-4, "max", "3 decimals in angstrom")]
+    return [
+        Metric("DCD bytes equal OpenMM's (but titles)", body, 1.0, 0.0, "abs"),
+        Metric("DCD read back, max |dx| nm", back, 0.0, 1e-5, "max", "float32 angstrom storage"),
+        Metric("multi-model PDB via OpenMM, max |dx| nm", perr, 0.0, 1e-4, "max", "3 decimals in angstrom"),
+    ]
 
 
 # Benchmarks ------------------------------------------------------------------------------------------
@@ -172,8 +236,15 @@ def _zz_rate(protein, replicas, steps):
     """
     cpu = []
     for n in (2, max(1, steps // 10), steps):
-        d = deck(protein, replicas=replicas, t_min=1.0, t_max=1.0, exchange_every=0, sample_every=10 ** 6,
-                 run={"steps": n, "seed": 3, "dt": 0.002})
+        d = deck(
+            protein,
+            replicas=replicas,
+            t_min=1.0,
+            t_max=1.0,
+            exchange_every=0,
+            sample_every=10**6,
+            run={"steps": n, "seed": 3, "dt": 0.002},
+        )
         c0 = time.process_time()
         s = run_deck(d).summary
         cpu.append((n, time.process_time() - c0))
@@ -188,19 +259,38 @@ def throughput(quick=False):
     for protein in ("villin", "ci2"):
         m = load_model(protein)
         omm_steps = 3000 if quick else 30000
-        ref = run_peer(PEER, {"task": "bench_sbm", "model": m.to_peer(), "positions": m.native.tolist(),
-                              "temperature": 1.0, "friction": 1.0, "dt": 0.002, "steps": omm_steps,
-                              "threads": 1})
+        ref = run_peer(
+            PEER,
+            {
+                "task": "bench_sbm",
+                "model": m.to_peer(),
+                "positions": m.native.tolist(),
+                "temperature": 1.0,
+                "friction": 1.0,
+                "dt": 0.002,
+                "steps": omm_steps,
+                "threads": 1,
+            },
+        )
         omm_wall, omm_cpu = ref["steps"] / ref["wall_s"], ref["steps"] / ref["cpu_s"]
         for replicas in (1, 256):
             steps = (300 if replicas == 1 else 40) if quick else (20000 if replicas == 1 else 2000)
             wall, cpu = _zz_rate(protein, replicas, steps)
-            rows.append({"label": f"{protein} R={replicas}", "peer": "openmm-cpu-1thread",
-                         "zzhpc_replica_steps_per_s": wall, "zzhpc_replica_steps_per_cpu_s": cpu,
-                         "peer_steps_per_s": omm_wall, "peer_steps_per_cpu_s": omm_cpu,
-                         "zzhpc_s_per_step": 1.0 / wall, "peer_s_per_step": 1.0 / omm_wall,
-                         "ratio": wall / omm_wall, "ratio_per_cpu_s": cpu / omm_cpu,
-                         "note": "ratio = zzhpc replica-steps/s over OpenMM steps/s (one Context per replica)"})
+            rows.append(
+                {
+                    "label": f"{protein} R={replicas}",
+                    "peer": "openmm-cpu-1thread",
+                    "zzhpc_replica_steps_per_s": wall,
+                    "zzhpc_replica_steps_per_cpu_s": cpu,
+                    "peer_steps_per_s": omm_wall,
+                    "peer_steps_per_cpu_s": omm_cpu,
+                    "zzhpc_s_per_step": 1.0 / wall,
+                    "peer_s_per_step": 1.0 / omm_wall,
+                    "ratio": wall / omm_wall,
+                    "ratio_per_cpu_s": cpu / omm_cpu,
+                    "note": "ratio = zzhpc replica-steps/s over OpenMM steps/s (one Context per replica)",
+                }
+            )
     return rows
 
 
@@ -215,10 +305,22 @@ def allatom_speedup(quick=False):
         aa = run_peer(PEER, {"task": "bench_allatom", "pdb": path, "steps": 500, "threads": 1}, timeout=1800)
         wall, cpu = _zz_rate(protein, 256, 2000)
         aa_rate = aa["steps"] / aa["wall_s"]
-        rows.append({"label": f"{protein} all-atom vs C-alpha R=256", "peer": "openmm-amber14-obc2-1thread",
-                     "atoms": aa["atoms"], "peer_steps_per_s": aa_rate, "peer_steps_per_cpu_s":
-                     aa["steps"] / aa["cpu_s"], "zzhpc_replica_steps_per_s": wall,
-                     "zzhpc_replica_steps_per_cpu_s": cpu, "zzhpc_s_per_step": 1 / wall, "peer_s_per_step": 1 / aa_rate,
-                     "ratio": wall / aa_rate, "note": "per simulated step; see docs/folding.md for per folding event"})
+        rows.append(
+            {
+                "label": f"{protein} all-atom vs C-alpha R=256",
+                "peer": "openmm-amber14-obc2-1thread",
+                "atoms": aa["atoms"],
+                "peer_steps_per_s": aa_rate,
+                "peer_steps_per_cpu_s": aa["steps"] / aa["cpu_s"],
+                "zzhpc_replica_steps_per_s": wall,
+                "zzhpc_replica_steps_per_cpu_s": cpu,
+                "zzhpc_s_per_step": 1 / wall,
+                "peer_s_per_step": 1 / aa_rate,
+                "ratio": wall / aa_rate,
+                "note": "per simulated step; see docs/folding.md for per folding event",
+            }
+        )
     return rows
+
+
 from . import cases_smog  # noqa: E402,F401  (registers folding-opensmog)

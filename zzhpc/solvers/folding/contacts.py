@@ -19,6 +19,7 @@ neighbours do not hide every contact) and :math:`S` otherwise; :math:`c` hides t
 Covalent bonds are heavy-atom pairs closer than 2.1 A (the longest, S-S, is 2.05 A; the shortest
 non-bonded heavy-atom distance, across an angle, is about 2.4 A).
 """
+
 import numpy as np
 
 BOND_NM = 0.21
@@ -34,7 +35,7 @@ def _squared_distances(x, rows=256):
     """``(M, M)`` squared distances from coordinate differences, a block of rows at a time."""
     out = np.empty((len(x), len(x)))
     for lo in range(0, len(x), rows):
-        out[lo:lo + rows] = np.sum((x[lo:lo + rows, None, :] - x[None, :, :]) ** 2, -1)
+        out[lo : lo + rows] = np.sum((x[lo : lo + rows, None, :] - x[None, :, :]) ** 2, -1)
     return out
 
 
@@ -43,7 +44,7 @@ def cutoff_contacts(structure, cutoff_nm=0.45, min_separation=4):
     x, res = _heavy_atoms(structure)
     n = len(structure.residues)
     close = np.zeros((n, n), dtype=bool)
-    a, b = np.nonzero(_squared_distances(x) < cutoff_nm ** 2)
+    a, b = np.nonzero(_squared_distances(x) < cutoff_nm**2)
     close[res[a], res[b]] = True
     i, j = np.nonzero(np.triu(close, min_separation))
     return np.stack([i, j], 1).astype(np.int64).reshape(-1, 2)

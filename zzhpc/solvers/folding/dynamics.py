@@ -15,6 +15,7 @@ with probability :math:`\min(1, e^{(\beta_k - \beta_{k+1})(E_k - E_{k+1})})`; ve
 :math:`\sqrt{T_{\rm new}/T_{\rm old}}`. Swapping temperatures instead of coordinates moves no data between
 ranks: only the potential energies (one number per walker) are gathered.
 """
+
 import math
 
 import numpy as np
@@ -38,8 +39,14 @@ class NoiseStreams:
     """Standard normal noise ``(R_local, N, 3)`` per step for walkers ``ids``, from per-walker streams."""
 
     def __init__(self, seed, ids, n_beads, backend, dtype, block=NOISE_BLOCK):
-        self.seed, self.ids, self.n, self.backend, self.dtype, self.block = seed, list(ids), n_beads, backend, \
-            dtype, block
+        self.seed, self.ids, self.n, self.backend, self.dtype, self.block = (
+            seed,
+            list(ids),
+            n_beads,
+            backend,
+            dtype,
+            block,
+        )
         self._b, self._data, self._host = None, None, None
 
     def at(self, step):
@@ -71,7 +78,7 @@ class BAOAB:
 
     def noise_scale(self, backend, temperatures, dtype):
         """Per-replica :math:`\\sqrt{(1-c_1^2) k_BT/m}` (bead mass 1), shaped ``(R, 1, 1)`` on the device."""
-        s = np.sqrt((1.0 - self.c1 ** 2) * np.asarray(temperatures, dtype=np.float64))
+        s = np.sqrt((1.0 - self.c1**2) * np.asarray(temperatures, dtype=np.float64))
         return backend.asarray(s.reshape(-1, 1, 1).astype(dtype))
 
 
@@ -82,10 +89,10 @@ class TemperatureExchange:
         self.t = np.asarray(temperatures, dtype=np.float64)
         self.n = len(self.t)
         self.seed = seed
-        self.rung = np.arange(self.n)            # rung (temperature index) of each walker
+        self.rung = np.arange(self.n)  # rung (temperature index) of each walker
         self.attempts = np.zeros(max(self.n - 1, 0), dtype=np.int64)
         self.accepted = np.zeros(max(self.n - 1, 0), dtype=np.int64)
-        self.count = 0                           # attempts so far (selects parity and random stream)
+        self.count = 0  # attempts so far (selects parity and random stream)
 
     def walker_temperatures(self):
         return self.t[self.rung]
@@ -119,8 +126,12 @@ class TemperatureExchange:
             return np.where(self.attempts > 0, self.accepted / np.maximum(self.attempts, 1), np.nan)
 
     def state(self):
-        return {"rung": self.rung.tolist(), "attempts": self.attempts.tolist(),
-                "accepted": self.accepted.tolist(), "count": int(self.count)}
+        return {
+            "rung": self.rung.tolist(),
+            "attempts": self.attempts.tolist(),
+            "accepted": self.accepted.tolist(),
+            "count": int(self.count),
+        }
 
     def load(self, st):
         self.rung = np.asarray(st["rung"], dtype=np.int64)

@@ -6,6 +6,7 @@ of the chain, never gathers. Pair terms (native 12-10 contacts and 12 repulsion)
 (coordinates centred first), and the pair forces are gathered with one batched matrix product,
 :math:`F_i = x_i \sum_j f_{ij} - \sum_j f_{ij} x_j`: no scatter, the same code on NumPy, PyTorch and CuPy.
 """
+
 import array_api_compat
 import numpy as np
 
@@ -37,13 +38,24 @@ def _add(f, g, lo):
 
 def _sample(rng):
     from .model import CalphaModel
+
     n = 12
     t = np.linspace(0, 3 * np.pi, n)
     native = np.stack([0.5 * np.cos(t), 0.5 * np.sin(t), 0.15 * t], 1)
-    m = CalphaModel(native=native, r0=np.full(n - 1, 0.38), theta0=np.full(n - 2, 1.9),
-                    phi0=np.full(n - 3, 0.8), contacts=np.array([[0, 5], [2, 9], [3, 11]]),
-                    sigma=np.array([0.6, 0.7, 0.55]), k_bond=20000.0, k_angle=40.0, k1=1.0, k3=0.5,
-                    sigma_rep=0.4, epsilon=1.0)
+    m = CalphaModel(
+        native=native,
+        r0=np.full(n - 1, 0.38),
+        theta0=np.full(n - 2, 1.9),
+        phi0=np.full(n - 3, 0.8),
+        contacts=np.array([[0, 5], [2, 9], [3, 11]]),
+        sigma=np.array([0.6, 0.7, 0.55]),
+        k_bond=20000.0,
+        k_angle=40.0,
+        k1=1.0,
+        k3=0.5,
+        sigma_rep=0.4,
+        epsilon=1.0,
+    )
     x = native[None] + 0.03 * rng.standard_normal((5, n, 3))
     return (x, m.kernel_params()), {"energy": True}
 
@@ -52,11 +64,11 @@ def _bonded(xp, x, p, energy):
     """Bond, angle and dihedral forces as three ``(R, N)`` components, and energies ``(R,)`` or None."""
     e = None
     # Bonded terms work on components, vectors being 3-tuples of contiguous (R, M) arrays.
-    c = tuple(xp.asarray(x[..., k], copy=True) for k in range(3))    # contiguous components
+    c = tuple(xp.asarray(x[..., k], copy=True) for k in range(3))  # contiguous components
     f = [xp.zeros_like(c[0]) for _ in range(3)]
 
     def seg(lo, hi):
-        return tuple(v[:, lo:v.shape[1] + hi if hi else None] for v in c)
+        return tuple(v[:, lo : v.shape[1] + hi if hi else None] for v in c)
 
     # Bonds: 1/2 K (r - r0)^2 between beads i, i+1.
     d = _sub(seg(1, 0), seg(0, -1))
@@ -74,7 +86,7 @@ def _bonded(xp, x, p, energy):
     b = _sub(seg(2, 0), seg(1, -1))
     la2, lb2, ab = _dot(a, a), _dot(b, b), _dot(a, b)
     axb = _cross(a, b)
-    sin_lab = xp.sqrt(_dot(axb, axb))                      # |a||b| sin(theta)
+    sin_lab = xp.sqrt(_dot(axb, axb))  # |a||b| sin(theta)
     theta = xp.atan2(sin_lab, ab)
     dth = theta - p["theta0"]
     # dtheta/da = (ab a/|a|^2 - b) / (|a||b| sin), likewise for b; F = -K dth dtheta/dx.
@@ -180,7 +192,7 @@ _WORK = {}
 def _workspace(shape, dtype):
     key = (shape, dtype)
     if key not in _WORK:
-        _WORK.clear()   # one shape at a time: the solver calls with a few fixed chunk sizes
+        _WORK.clear()  # one shape at a time: the solver calls with a few fixed chunk sizes
         r, n = shape
         _WORK[key] = {k: np.empty((r, n, n), dtype) for k in ("u", "t", "fs", "e")}
     return _WORK[key]

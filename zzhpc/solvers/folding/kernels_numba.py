@@ -16,6 +16,7 @@ reference's ``atan2`` argument, :math:`\sin(\phi-\phi_0) = \sin\phi\cos\phi_0 - 
 :math:`\sin 3u = \sin u\,(3 - 4\sin^2 u)`, :math:`\cos 3u = \cos u\,(4\cos^2 u - 3)`. Tiles are float64
 whatever the input precision. Single-threaded: one MPI rank per core.
 """
+
 import math
 
 import numpy as np
@@ -31,21 +32,33 @@ except ImportError:  # pragma: no cover - exercised where numba is absent
 
 def _compiled(**options):
     """Numba-compile a kernel where Numba is installed (the overrides decline otherwise)."""
+
     def deco(fn):
         return njit(nogil=True, error_model="numpy", **options)(fn) if njit else fn
+
     return deco
 
 
-LANES = 16          # replicas per tile; 8 would be one AVX-512 register, but LLVM unrolls such loops fully
+LANES = 16  # replicas per tile; 8 would be one AVX-512 register, but LLVM unrolls such loops fully
 T = LANES
-B = 3 * T           # tile stride of one bead
+B = 3 * T  # tile stride of one bead
 _PIO2, _PIO4, _PI = math.pi / 2, math.pi / 4, math.pi
-_PIO2_LO, _PI_LO = 6.123233995736766e-17, 1.2246467991473532e-16     # pi/2 and pi minus their doubles
+_PIO2_LO, _PI_LO = 6.123233995736766e-17, 1.2246467991473532e-16  # pi/2 and pi minus their doubles
 # Cephes atan.c: atan(x) = x + x^3 P(x^2)/Q(x^2) on [0, 0.66], relative error 2.6e-18 (Moshier 1989).
-_P = (-8.750608600031904122785e-1, -1.615753718733365076637e1, -7.500855792314704667340e1,
-      -1.228866684490136173410e2, -6.485021904942025371773e1)
-_Q = (2.485846490142306297962e1, 1.650270098316988542046e2, 4.328810604912902668951e2,
-      4.853903996359136964868e2, 1.945506571482613964425e2)
+_P = (
+    -8.750608600031904122785e-1,
+    -1.615753718733365076637e1,
+    -7.500855792314704667340e1,
+    -1.228866684490136173410e2,
+    -6.485021904942025371773e1,
+)
+_Q = (
+    2.485846490142306297962e1,
+    1.650270098316988542046e2,
+    4.328810604912902668951e2,
+    4.853903996359136964868e2,
+    1.945506571482613964425e2,
+)
 
 
 @_compiled(inline="always")
@@ -99,7 +112,7 @@ def _angles(X, F, E, th0, ka):
             by = X[p + 2 * B + T] - X[p + B + T]
             bz = X[p + 2 * B + 2 * T] - X[p + B + 2 * T]
             cx, cy, cz = ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx
-            sin_ab = math.sqrt(cx * cx + cy * cy + cz * cz)            # |a||b| sin(theta)
+            sin_ab = math.sqrt(cx * cx + cy * cy + cz * cz)  # |a||b| sin(theta)
             ab = ax * bx + ay * by + az * bz
             dth = angle(sin_ab, ab) - th0[i]
             cc = ka * dth / sin_ab
@@ -138,8 +151,8 @@ def _dihedrals(X, F, E, cph, sph, k1, k3):
             iprn = nx * nx + ny * ny + nz * nz
             nrkj2 = kx * kx + ky * ky + kz * kz
             nrkj = math.sqrt(nrkj2)
-            s = nrkj * (ix * nx + iy * ny + iz * nz)               # |m||n| sin(phi)
-            c = mx * nx + my * ny + mz * nz                        # |m||n| cos(phi)
+            s = nrkj * (ix * nx + iy * ny + iz * nz)  # |m||n| sin(phi)
+            c = mx * nx + my * ny + mz * nz  # |m||n| cos(phi)
             norm = math.sqrt(s * s + c * c)
             cphi, sphi = c / norm, s / norm
             sdp = sphi * c0 - cphi * s0
@@ -171,7 +184,7 @@ def _dihedrals(X, F, E, cph, sph, k1, k3):
 def _pairs(X, F, E, A, a12, b10, a, b, want_e):
     n = X.shape[0] // B
     for i in range(n - 4):
-        A[:] = 0.0                  # force on bead i, kept apart so F[j] stores cannot alias it
+        A[:] = 0.0  # force on bead i, kept apart so F[j] stores cannot alias it
         for j in range(i + 4, n):
             ca, cb, ea, eb = a12[i, j], b10[i, j], a[i, j], b[i, j]
             for t in range(T):
@@ -250,14 +263,14 @@ def _baoab(x, v, f, noise, scale, h, c1, e, want_e, r0, kb, th0, ka, cph, sph, k
         for k in range(m // T):
             for t in range(T):
                 p = k * T + t
-                vv = V[p] + half * F[p]            # B
-                xx = X[p] + half * vv              # A
-                vv = c1 * vv + S[t] * Z[p]         # O
-                X[p] = xx + half * vv              # A
+                vv = V[p] + half * F[p]  # B
+                xx = X[p] + half * vv  # A
+                vv = c1 * vv + S[t] * Z[p]  # O
+                X[p] = xx + half * vv  # A
                 V[p] = vv
         _tile_forces(X, F, E, A, want_e, r0, kb, th0, ka, cph, sph, k1, k3, a12, b10, a, b)
         for p in range(m):
-            V[p] = V[p] + half * F[p]              # B
+            V[p] = V[p] + half * F[p]  # B
         _store(x, X, lo)
         _store(v, V, lo)
         _store(f, F, lo)
@@ -270,7 +283,7 @@ def usable(dtype):
     return njit is not None and np.dtype(dtype) in (np.float32, np.float64)
 
 
-_PARAMS = []     # [(p, converted)]: the solver passes one parameter dict on every call
+_PARAMS = []  # [(p, converted)]: the solver passes one parameter dict on every call
 
 
 def _args(x, p):
@@ -278,10 +291,23 @@ def _args(x, p):
         raise NotSuitableError("(R, N, 3) float NumPy arrays and Numba only")
     if _PARAMS and _PARAMS[0][0] is p:
         return _PARAMS[0][1]
-    r0, th0, phi0, a12, b10, a, b = (np.ascontiguousarray(p[k], dtype=np.float64)
-                                     for k in ("r0", "theta0", "phi0", "a12", "b10", "a", "b"))
-    prm = (r0, float(p["k_bond"]), th0, float(p["k_angle"]), np.cos(phi0), np.sin(phi0), float(p["k1"]),
-           float(p["k3"]), a12, b10, a, b)
+    r0, th0, phi0, a12, b10, a, b = (
+        np.ascontiguousarray(p[k], dtype=np.float64) for k in ("r0", "theta0", "phi0", "a12", "b10", "a", "b")
+    )
+    prm = (
+        r0,
+        float(p["k_bond"]),
+        th0,
+        float(p["k_angle"]),
+        np.cos(phi0),
+        np.sin(phi0),
+        float(p["k1"]),
+        float(p["k3"]),
+        a12,
+        b10,
+        a,
+        b,
+    )
     _PARAMS[:] = [(p, prm)]
     return prm
 
@@ -307,7 +333,6 @@ def sbm_baoab_step_numba(x, v, f, noise, scale, p, h, c1, energy=False, force=No
     if not (x.flags.writeable and v.flags.writeable and f.flags.writeable):
         raise NotSuitableError("x, v, f must be writeable (updated in place)")
     e = np.empty(x.shape[0], dtype=x.dtype)
-    scale = np.ascontiguousarray(np.broadcast_to(np.asarray(scale, dtype=np.float64).reshape(-1),
-                                                 (x.shape[0],)))
+    scale = np.ascontiguousarray(np.broadcast_to(np.asarray(scale, dtype=np.float64).reshape(-1), (x.shape[0],)))
     _baoab(x, v, f, noise, scale, float(h), float(c1), e, bool(energy), *prm)
     return x, v, f, (e if energy else None)

@@ -18,6 +18,7 @@ e1004794 (2016)): :math:`K_b = 20000\,\epsilon/\mathrm{nm}^2`, :math:`K_\theta =
 :math:`k_1 = \epsilon`, :math:`k_3 = 0.5\epsilon`, :math:`\sigma_r = 0.4` nm. Harmonic terms follow the
 GROMACS/OpenMM convention :math:`\tfrac12 K x^2`.
 """
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,12 +57,12 @@ def dihedral_angles(x):
 class CalphaModel:
     """Topology and native parameters of one C-alpha structure-based model (host NumPy arrays)."""
 
-    native: np.ndarray        # (N, 3) nm
-    r0: np.ndarray            # (N-1,) nm
-    theta0: np.ndarray        # (N-2,) rad
-    phi0: np.ndarray          # (N-3,) rad
-    contacts: np.ndarray      # (C, 2) native pairs
-    sigma: np.ndarray         # (C,) native C-alpha distances, nm
+    native: np.ndarray  # (N, 3) nm
+    r0: np.ndarray  # (N-1,) nm
+    theta0: np.ndarray  # (N-2,) rad
+    phi0: np.ndarray  # (N-3,) rad
+    contacts: np.ndarray  # (C, 2) native pairs
+    sigma: np.ndarray  # (C,) native C-alpha distances, nm
     k_bond: float
     k_angle: float
     k1: float
@@ -94,34 +95,61 @@ class CalphaModel:
         a = np.zeros((n, n))
         b = np.zeros((n, n))
         i, j = np.triu_indices(n, 4)
-        a[i, j] = self.epsilon * self.sigma_rep ** 12
+        a[i, j] = self.epsilon * self.sigma_rep**12
         ci, cj = self.contacts[:, 0], self.contacts[:, 1]
         eps = self.contact_eps()
-        a[ci, cj] = 5.0 * eps * self.sigma ** 12
-        b[ci, cj] = 6.0 * eps * self.sigma ** 10
+        a[ci, cj] = 5.0 * eps * self.sigma**12
+        b[ci, cj] = 6.0 * eps * self.sigma**10
         return a + a.T, b + b.T
 
     def kernel_params(self):
         """Host arrays of the force kernel (see :func:`.kernels.sbm_forces`)."""
         a, b = self.pair_coefficients()
-        return {"r0": self.r0, "theta0": self.theta0, "phi0": self.phi0, "a12": 12.0 * a, "b10": 10.0 * b,
-                "a": a, "b": b, "eye": np.eye(self.n), "k_bond": self.k_bond, "k_angle": self.k_angle, "k1": self.k1, "k3": self.k3}
+        return {
+            "r0": self.r0,
+            "theta0": self.theta0,
+            "phi0": self.phi0,
+            "a12": 12.0 * a,
+            "b10": 10.0 * b,
+            "a": a,
+            "b": b,
+            "eye": np.eye(self.n),
+            "k_bond": self.k_bond,
+            "k_angle": self.k_angle,
+            "k1": self.k1,
+            "k3": self.k3,
+        }
 
     def to_peer(self):
         """The model as plain lists, for the OpenMM peer script (``peer_openmm.py``)."""
-        return {"mass": [1.0] * self.n, "r0": self.r0.tolist(), "theta0": self.theta0.tolist(),
-                "phi0": self.phi0.tolist(), "contacts": self.contacts.tolist(), "sigma": self.sigma.tolist(),
-                "contact_epsilon": self.contact_eps().tolist(),
-                "repulsive": self.repulsive_pairs().tolist(), "k_bond": self.k_bond, "k_angle": self.k_angle,
-                "k1": self.k1, "k3": self.k3, "epsilon": self.epsilon, "sigma_rep": self.sigma_rep}
+        return {
+            "mass": [1.0] * self.n,
+            "r0": self.r0.tolist(),
+            "theta0": self.theta0.tolist(),
+            "phi0": self.phi0.tolist(),
+            "contacts": self.contacts.tolist(),
+            "sigma": self.sigma.tolist(),
+            "contact_epsilon": self.contact_eps().tolist(),
+            "repulsive": self.repulsive_pairs().tolist(),
+            "k_bond": self.k_bond,
+            "k_angle": self.k_angle,
+            "k1": self.k1,
+            "k3": self.k3,
+            "epsilon": self.epsilon,
+            "sigma_rep": self.sigma_rep,
+        }
 
     def describe(self):
-        return {"residues": int(self.n), "native_contacts": int(len(self.contacts)),
-                "repulsive_pairs": int(len(self.repulsive_pairs()))}
+        return {
+            "residues": int(self.n),
+            "native_contacts": int(len(self.contacts)),
+            "repulsive_pairs": int(len(self.repulsive_pairs())),
+        }
 
 
-def build_model(structure, *, contact_cutoff=0.45, parameters=None, contact_map="cutoff", shadow_cutoff=0.6,
-                shadow_radius=0.1):
+def build_model(
+    structure, *, contact_cutoff=0.45, parameters=None, contact_map="cutoff", shadow_cutoff=0.6, shadow_radius=0.1
+):
     """:class:`CalphaModel` of a :class:`~.structure.Structure` with SMOG2 C-alpha parameters.
 
     ``contact_map`` is ``"cutoff"`` (heavy atoms within ``contact_cutoff`` nm) or ``"shadow"`` (the
@@ -133,12 +161,23 @@ def build_model(structure, *, contact_cutoff=0.45, parameters=None, contact_map=
     if r0.max() > 0.43:
         k = int(np.argmax(r0))
         r = structure.residues
-        raise InputError(structure.path, f"chain break: C-alpha {r[k].number} to {r[k + 1].number} is "
-                                         f"{10 * r0[k]:.2f} A apart (a C-alpha model needs a continuous chain)")
+        raise InputError(
+            structure.path,
+            f"chain break: C-alpha {r[k].number} to {r[k + 1].number} is "
+            f"{10 * r0[k]:.2f} A apart (a C-alpha model needs a continuous chain)",
+        )
     if contact_map == "shadow":
         contacts = shadow_contacts(structure, shadow_cutoff, shadow_radius)
     else:
         contacts = cutoff_contacts(structure, contact_cutoff)
     sigma = np.linalg.norm(x[contacts[:, 0]] - x[contacts[:, 1]], axis=-1) if len(contacts) else np.zeros(0)
-    return CalphaModel(native=x, r0=r0, theta0=bond_angles(x), phi0=dihedral_angles(x), contacts=contacts,
-                       sigma=sigma, sequence=tuple(structure.sequence), **p)
+    return CalphaModel(
+        native=x,
+        r0=r0,
+        theta0=bond_angles(x),
+        phi0=dihedral_angles(x),
+        contacts=contacts,
+        sigma=sigma,
+        sequence=tuple(structure.sequence),
+        **p,
+    )

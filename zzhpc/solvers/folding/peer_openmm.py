@@ -9,6 +9,7 @@ Tasks
 ``bench_sbm``: Langevin steps per second of the C-alpha model, one Context, CPU platform, given threads.
 ``bench_allatom``: the same protein all-atom, amber14 + implicit solvent (OBC2 or GBn2), 2 fs, HBonds.
 """
+
 import json
 import sys
 import time
@@ -63,9 +64,15 @@ def forces(req):
         ctx.setPositions(np.asarray(x))
         st = ctx.getState(getEnergy=True, getForces=True)
         out["energy"].append(st.getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole))
-        out["forces"].append(st.getForces(asNumpy=True).value_in_unit(unit.kilojoule_per_mole / unit.nanometer).tolist())
-        out["terms"].append([ctx.getState(getEnergy=True, groups={g}).getPotentialEnergy()
-                             .value_in_unit(unit.kilojoule_per_mole) for g in range(5)])
+        out["forces"].append(
+            st.getForces(asNumpy=True).value_in_unit(unit.kilojoule_per_mole / unit.nanometer).tolist()
+        )
+        out["terms"].append(
+            [
+                ctx.getState(getEnergy=True, groups={g}).getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole)
+                for g in range(5)
+            ]
+        )
     out["openmm"] = mm.__version__
     return out
 
@@ -88,13 +95,20 @@ def bench_sbm(req):
     ctx.setPositions(np.asarray(req["positions"]))
     ctx.setVelocitiesToTemperature(req["temperature"] / KB, 1)
     wall, cpu = _time_steps(ctx, integ, req["steps"], max(100, req["steps"] // 10))
-    return {"steps": req["steps"], "wall_s": wall, "cpu_s": cpu, "openmm": mm.__version__, "platform": "CPU",
-            "threads": req.get("threads", 1)}
+    return {
+        "steps": req["steps"],
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "openmm": mm.__version__,
+        "platform": "CPU",
+        "threads": req.get("threads", 1),
+    }
 
 
 def _standard_names(path):
     """A copy of ``path`` with four-letter residue names (SMOG's terminal ``GLYT``) cut to three."""
     import tempfile
+
     lines = []
     for line in open(path):
         if line.startswith(("ATOM", "HETATM")) and line[20] != " " and line[17:21].strip().isalpha():
@@ -119,9 +133,16 @@ def bench_allatom(req):
     mm.LocalEnergyMinimizer.minimize(ctx, 10.0, 200)
     ctx.setVelocitiesToTemperature(300 * unit.kelvin, 1)
     wall, cpu = _time_steps(ctx, integ, req["steps"], 20)
-    return {"steps": req["steps"], "wall_s": wall, "cpu_s": cpu, "atoms": system.getNumParticles(),
-            "openmm": mm.__version__, "force_field": "amber14-all + " + req.get("implicit", "implicit/obc2.xml"),
-            "dt_fs": 2.0, "threads": req.get("threads", 1)}
+    return {
+        "steps": req["steps"],
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "atoms": system.getNumParticles(),
+        "openmm": mm.__version__,
+        "force_field": "amber14-all + " + req.get("implicit", "implicit/obc2.xml"),
+        "dt_fs": 2.0,
+        "threads": req.get("threads", 1),
+    }
 
 
 def write_dcd(req):
@@ -141,12 +162,22 @@ def write_dcd(req):
 def read_pdb_models(req):
     """Positions (nm) of every model of a multi-model PDB, read by OpenMM's PDBFile."""
     pdb = app.PDBFile(req["path"])
-    return {"models": [pdb.getPositions(asNumpy=True, frame=k).value_in_unit(unit.nanometer).tolist()
-                       for k in range(pdb.getNumFrames())], "atoms": pdb.topology.getNumAtoms()}
+    return {
+        "models": [
+            pdb.getPositions(asNumpy=True, frame=k).value_in_unit(unit.nanometer).tolist()
+            for k in range(pdb.getNumFrames())
+        ],
+        "atoms": pdb.topology.getNumAtoms(),
+    }
 
 
-TASKS = {"forces": forces, "bench_sbm": bench_sbm, "bench_allatom": bench_allatom, "write_dcd": write_dcd,
-         "read_pdb_models": read_pdb_models}
+TASKS = {
+    "forces": forces,
+    "bench_sbm": bench_sbm,
+    "bench_allatom": bench_allatom,
+    "write_dcd": write_dcd,
+    "read_pdb_models": read_pdb_models,
+}
 
 if __name__ == "__main__":
     req = json.loads(sys.stdin.read())

@@ -3,6 +3,7 @@
 Replica exchange: replicas are independent; compute and memory units :math:`\\lceil R/P\\rceil`; one small
 all-gather every ``exchange_every`` steps.
 """
+
 import math
 
 from ...core import perfmodel
@@ -14,8 +15,13 @@ def model_params(cfg, results, dtype):
 
 def step_model(params, p, net):
     r = params["replicas"]
-    return {"work": math.ceil(r / p), "memory": math.ceil(r / p), "halo": 0.0, "alltoall": 0.0,
-            "reduction": perfmodel.reductions(net, p, 1, params.get("exchange_every", 100))}
+    return {
+        "work": math.ceil(r / p),
+        "memory": math.ceil(r / p),
+        "halo": 0.0,
+        "alltoall": 0.0,
+        "reduction": perfmodel.reductions(net, p, 1, params.get("exchange_every", 100)),
+    }
 
 
 def target_params(units, *, exchange_every=100, **_):

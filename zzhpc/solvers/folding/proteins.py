@@ -1,5 +1,6 @@
 """The proteins shipped for validation (villin headpiece HP35, chymotrypsin inhibitor 2): their structure
 files, chains and residue ranges, their models and perturbed conformations of them."""
+
 import numpy as np
 
 from .model import build_model

@@ -23,6 +23,7 @@ Anything else (6-12 or Gaussian contacts, custom nonbonded or dihedral terms, al
 force constants that differ) is refused with one line naming what was found: zzhpc's C-alpha kernels
 evaluate exactly the terms above.
 """
+
 import math
 import os
 import re
@@ -46,8 +47,11 @@ def _sections(path):
             if not line:
                 continue
             if line.startswith("#"):
-                raise InputError(path, f"line {n}: preprocessor directive {line.split()[0]!r}: give a "
-                                       "self-contained topology (SMOG 2 writes one)")
+                raise InputError(
+                    path,
+                    f"line {n}: preprocessor directive {line.split()[0]!r}: give a "
+                    "self-contained topology (SMOG 2 writes one)",
+                )
             m = re.fullmatch(r"\[\s*(\w+)\s*\]", line)
             if m:
                 cur = m.group(1).lower()
@@ -62,8 +66,11 @@ def _sections(path):
 def _uniform(path, what, values):
     vals = np.asarray(values, dtype=float)
     if len(vals) and np.ptp(vals) > 1e-9 * max(1.0, abs(vals[0])):
-        raise InputError(path, f"{what} differ between terms ({vals.min():g} to {vals.max():g}); zzhpc's "
-                               "C-alpha model takes one value for all")
+        raise InputError(
+            path,
+            f"{what} differ between terms ({vals.min():g} to {vals.max():g}); zzhpc's "
+            "C-alpha model takes one value for all",
+        )
     return float(vals[0]) if len(vals) else float("nan")
 
 
@@ -73,12 +80,11 @@ def read_gro(path):
         lines = fh.read().splitlines()
     try:
         n = int(lines[1].strip())
-        atoms = lines[2:2 + n]
+        atoms = lines[2 : 2 + n]
         x = np.array([[float(a[20:28]), float(a[28:36]), float(a[36:44])] for a in atoms])
         names = [a[5:10].strip() for a in atoms]
     except (IndexError, ValueError) as exc:
-        raise InputError(path, f"not a .gro file ({exc}); expected title, atom count, fixed-width atom lines") \
-            from None
+        raise InputError(path, f"not a .gro file ({exc}); expected title, atom count, fixed-width atom lines") from None
     if x.shape != (n, 3):
         raise InputError(path, f"{len(atoms)} atom lines for an atom count of {n}")
     return x, names
@@ -92,15 +98,20 @@ def _contacts_from_xml(path):
         raise InputError(path, f"not readable as OpenSMOG XML: {exc}") from None
     for tag in ("nonbond", "dihedrals", "angles", "externals"):
         if root.find(tag) is not None:
-            raise InputError(path, f"custom <{tag}> terms: zzhpc's C-alpha model has no such term "
-                                   "(expected <contacts> only)")
+            raise InputError(
+                path, f"custom <{tag}> terms: zzhpc's C-alpha model has no such term (expected <contacts> only)"
+            )
     pairs, a, b, gen = [], [], [], False
     for ctype in root.iter("contacts_type"):
-        expr = "".join((ctype.find("expression").attrib.get("expr", "") if ctype.find("expression") is not None
-                        else "").split())
+        expr = "".join(
+            (ctype.find("expression").attrib.get("expr", "") if ctype.find("expression") is not None else "").split()
+        )
         if expr != CONTACT_10_12:
-            raise InputError(path, f"contacts_type {ctype.attrib.get('name', '?')!r} has the form {expr!r}; "
-                                   f"zzhpc's C-alpha kernel evaluates {CONTACT_10_12!r} (10-12 contacts) only")
+            raise InputError(
+                path,
+                f"contacts_type {ctype.attrib.get('name', '?')!r} has the form {expr!r}; "
+                f"zzhpc's C-alpha kernel evaluates {CONTACT_10_12!r} (10-12 contacts) only",
+            )
         ex = ctype.find("exclusions")
         gen = gen or (ex is not None and ex.attrib.get("generate") == "1")
         for it in ctype.iter("interaction"):
@@ -127,13 +138,18 @@ def read_smog(top, gro=None, xml=None):
         if need not in sec:
             raise InputError(top, f"no [ {need} ] section (expected a SMOG 2 C-alpha topology)")
     if sec.get("defaults") and sec["defaults"][0][:2] != ["1", "1"]:
-        raise InputError(top, f"[ defaults ] nbfunc/comb-rule {' '.join(sec['defaults'][0][:2])}; expected 1 1 "
-                              "(c6/c12 given directly)")
+        raise InputError(
+            top,
+            f"[ defaults ] nbfunc/comb-rule {' '.join(sec['defaults'][0][:2])}; expected 1 1 (c6/c12 given directly)",
+        )
     nrexcl = int(sec["moleculetype"][0][1])
     if nrexcl != 3:
         raise InputError(top, f"nrexcl = {nrexcl}; the C-alpha model excludes pairs within 3 bonds (nrexcl 3)")
-    if len(sec["moleculetype"]) != 1 or len(sec.get("molecules", [[None, "1"]])) != 1 \
-            or sec.get("molecules", [[None, "1"]])[0][1] != "1":
+    if (
+        len(sec["moleculetype"]) != 1
+        or len(sec.get("molecules", [[None, "1"]])) != 1
+        or sec.get("molecules", [[None, "1"]])[0][1] != "1"
+    ):
         raise InputError(top, "more than one molecule; zzhpc folds one chain")
     types = {t[0]: t for t in sec["atomtypes"]}
     c6 = [float(t[-2]) for t in types.values()]
@@ -184,13 +200,19 @@ def read_smog(top, gro=None, xml=None):
     mism = np.abs(np.remainder(phis3 - 3 * np.degrees(phi0) - 180.0 + 180.0, 360.0) - 180.0)
     if len(mism) and mism.max() > 1e-3:
         k = int(np.argmax(mism))
-        raise InputError(top, f"dihedral {k + 1}: the multiplicity-3 phase is not 3 phi0 + 180 (off by "
-                              f"{mism[k]:.3g} deg); expected SMOG's C-alpha dihedrals")
+        raise InputError(
+            top,
+            f"dihedral {k + 1}: the multiplicity-3 phase is not 3 phi0 + 180 (off by "
+            f"{mism[k]:.3g} deg); expected SMOG's C-alpha dihedrals",
+        )
     k1 = _uniform(top, "multiplicity-1 dihedral constants", [by_mult[1][i][1] for i in range(n - 3)])
     k3 = _uniform(top, "multiplicity-3 dihedral constants", [by_mult[3][i][1] for i in range(n - 3)])
     if sec.get("pairs"):
-        raise InputError(top, "contacts in [ pairs ] (GROMACS table form); write the model with "
-                              "`smog2 -OpenSMOG` so that its contacts are in the XML file")
+        raise InputError(
+            top,
+            "contacts in [ pairs ] (GROMACS table form); write the model with "
+            "`smog2 -OpenSMOG` so that its contacts are in the XML file",
+        )
     contacts, a, b, generated = _contacts_from_xml(xml) if xml else (np.zeros((0, 2), np.int64), [], [], False)
     if len(contacts) and (np.abs(contacts[:, 0] - contacts[:, 1]) <= 3).any():
         raise InputError(xml, "a contact between beads 3 or fewer bonds apart (excluded pairs cannot interact)")
@@ -198,18 +220,34 @@ def read_smog(top, gro=None, xml=None):
     cset = set(map(tuple, contacts.tolist()))
     if not generated and excl != cset:
         extra = sorted(excl - cset)[:3] or sorted(cset - excl)[:3]
-        raise InputError(top, f"[ exclusions ] differ from the contacts (e.g. {extra}); in the C-alpha model "
-                              "exactly the native contacts are excluded from the repulsion")
+        raise InputError(
+            top,
+            f"[ exclusions ] differ from the contacts (e.g. {extra}); in the C-alpha model "
+            "exactly the native contacts are excluded from the repulsion",
+        )
     order = np.lexsort((contacts[:, 1], contacts[:, 0])) if len(contacts) else np.zeros(0, np.int64)
     contacts, a, b = contacts[order], np.asarray(a)[order], np.asarray(b)[order]
     sigma = np.sqrt(6.0 * a / (5.0 * b)) if len(a) else np.zeros(0)
-    eps_c = b / (6.0 * sigma ** 10) if len(a) else np.zeros(0)
+    eps_c = b / (6.0 * sigma**10) if len(a) else np.zeros(0)
     x, names = read_gro(gro)
     if len(x) != n:
         raise InputError(gro, f"{len(x)} atoms; the topology has {n}")
-    return CalphaModel(native=x, r0=r0, theta0=theta0, phi0=phi0, contacts=contacts, sigma=sigma,
-                       k_bond=k_bond, k_angle=k_angle, k1=k1, k3=k3, sigma_rep=c12u ** (1.0 / 12.0), epsilon=1.0,
-                       sequence=tuple(a[3] for a in atoms), contact_epsilon=eps_c)
+    return CalphaModel(
+        native=x,
+        r0=r0,
+        theta0=theta0,
+        phi0=phi0,
+        contacts=contacts,
+        sigma=sigma,
+        k_bond=k_bond,
+        k_angle=k_angle,
+        k1=k1,
+        k3=k3,
+        sigma_rep=c12u ** (1.0 / 12.0),
+        epsilon=1.0,
+        sequence=tuple(a[3] for a in atoms),
+        contact_epsilon=eps_c,
+    )
 
 
 def write_smog(model, stem, title="zzhpc C-alpha structure-based model", x=None):
@@ -218,19 +256,24 @@ def write_smog(model, stem, title="zzhpc C-alpha structure-based model", x=None)
     ``x`` (nm, default the native geometry) is the conformation written to the ``.gro`` file.
     """
     from ..._version import __version__
+
     n = model.n
     seq = list(model.sequence) or ["ALA"] * n
     head = f"; {title}\n; written by zzhpc {__version__} (zzhpc.solvers.folding.smog.write_smog)\n\n"
-    top = [head, "[ defaults ]\n; nbfunc comb-rule gen-pairs fudgeLJ fudgeQQ\n  1 1 no 1 1\n\n",
-           "[ atomtypes ]\n; name mass charge ptype c6 c12\n",
-           f" NB_1 1.0000 0.000000 A 0.00000e+00 {model.epsilon * model.sigma_rep ** 12:.9e}\n\n",
-           "[ moleculetype ]\n; name nrexcl\n Macromolecule 3\n\n[ atoms ]\n; nr type resnr residue atom cgnr\n"]
+    top = [
+        head,
+        "[ defaults ]\n; nbfunc comb-rule gen-pairs fudgeLJ fudgeQQ\n  1 1 no 1 1\n\n",
+        "[ atomtypes ]\n; name mass charge ptype c6 c12\n",
+        f" NB_1 1.0000 0.000000 A 0.00000e+00 {model.epsilon * model.sigma_rep**12:.9e}\n\n",
+        "[ moleculetype ]\n; name nrexcl\n Macromolecule 3\n\n[ atoms ]\n; nr type resnr residue atom cgnr\n",
+    ]
     top += [f"{i + 1:6d} NB_1 {i + 1:6d} {seq[i]:>4s} CA {i + 1:6d}\n" for i in range(n)]
     top.append("\n[ bonds ]\n;ai aj func r0(nm) Kb\n")
     top += [f"{i + 1} {i + 2} 1 {model.r0[i]:.12e} {model.k_bond:.12e}\n" for i in range(n - 1)]
     top.append("\n[ angles ]\n;ai aj ak func th0(deg) Ka\n")
-    top += [f"{i + 1} {i + 2} {i + 3} 1 {math.degrees(model.theta0[i]):.12e} {model.k_angle:.12e}\n"
-            for i in range(n - 2)]
+    top += [
+        f"{i + 1} {i + 2} {i + 3} 1 {math.degrees(model.theta0[i]):.12e} {model.k_angle:.12e}\n" for i in range(n - 2)
+    ]
     top.append("\n[ dihedrals ]\n;ai aj ak al func phi0(deg) Kd mult\n")
     for i in range(n - 3):
         p = math.degrees(model.phi0[i])
@@ -240,19 +283,27 @@ def write_smog(model, stem, title="zzhpc C-alpha structure-based model", x=None)
     top += [f"{i + 1} {j + 1}\n" for i, j in model.contacts]
     top.append("\n[ system ]\n Macromolecule\n\n[ molecules ]\n Macromolecule 1\n")
     eps = model.contact_eps()
-    xml = ["<!-- " + title + f", written by zzhpc {__version__} -->\n<OpenSMOGforces>\n <contacts>\n",
-           '  <contacts_type name="contact_1-10-12">\n', f'   <expression expr="{CONTACT_10_12}"/>\n',
-           "   <parameter>A</parameter>\n   <parameter>B</parameter>\n"]
-    xml += [f'   <interaction i="{i + 1}" j="{j + 1}" A="{5 * e * s ** 12:.12e}" B="{6 * e * s ** 10:.12e}"/>\n'
-            for (i, j), s, e in zip(model.contacts, model.sigma, eps)]
+    xml = [
+        "<!-- " + title + f", written by zzhpc {__version__} -->\n<OpenSMOGforces>\n <contacts>\n",
+        '  <contacts_type name="contact_1-10-12">\n',
+        f'   <expression expr="{CONTACT_10_12}"/>\n',
+        "   <parameter>A</parameter>\n   <parameter>B</parameter>\n",
+    ]
+    xml += [
+        f'   <interaction i="{i + 1}" j="{j + 1}" A="{5 * e * s**12:.12e}" B="{6 * e * s**10:.12e}"/>\n'
+        for (i, j), s, e in zip(model.contacts, model.sigma, eps)
+    ]
     xml.append("  </contacts_type>\n </contacts>\n</OpenSMOGforces>\n")
     pos = model.native if x is None else np.asarray(x)
     lo = pos.min(0)
     box = pos.max(0) - lo + 4.0
     shift = 2.0 - lo  # a margin of 2 nm, as gmx editconf -d 2 would give
     gro = [f"{title}\n{n:5d}\n"]
-    gro += [f"{(i + 1) % 100000:5d}{seq[i][:5]:<5s}{'CA':>5s}{(i + 1) % 100000:5d}"
-            f"{pos[i, 0] + shift[0]:8.3f}{pos[i, 1] + shift[1]:8.3f}{pos[i, 2] + shift[2]:8.3f}\n" for i in range(n)]
+    gro += [
+        f"{(i + 1) % 100000:5d}{seq[i][:5]:<5s}{'CA':>5s}{(i + 1) % 100000:5d}"
+        f"{pos[i, 0] + shift[0]:8.3f}{pos[i, 1] + shift[1]:8.3f}{pos[i, 2] + shift[2]:8.3f}\n"
+        for i in range(n)
+    ]
     gro.append(f"{box[0]:10.5f}{box[1]:10.5f}{box[2]:10.5f}\n")
     paths = {}
     for ext, body in (("top", top), ("xml", xml), ("gro", gro)):

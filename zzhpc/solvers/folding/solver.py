@@ -5,6 +5,7 @@ advances its block as ``(R_local, N, 3)`` arrays on its device, in chunks of ``f
 force call. Every walker has its own noise stream, so a walker's trajectory is the same on any rank count.
 Units are reduced (:mod:`.model`): energy eps, length nm, mass 1, time nm sqrt(m/eps), k_B = 1.
 """
+
 import json
 import math
 from types import SimpleNamespace
@@ -38,22 +39,30 @@ class FoldingSolver(Solver):
     restart_any_ranks = True
     work_unit = "replica"
     weak_scaling_key = "folding.replicas"
-    cost_model = perfmodel      # zzhpc scale / zzhpc project: perfmodel.py
+    cost_model = perfmodel  # zzhpc scale / zzhpc project: perfmodel.py
     schema = {
-        "structure": Param(str, help="PDB or mmCIF file, or the name of one in zzhpc/solvers/folding/data; "
-                                      "or a SMOG 2 C-alpha model NAME.top (with NAME.gro and NAME.xml)"),
+        "structure": Param(
+            str,
+            help="PDB or mmCIF file, or the name of one in zzhpc/solvers/folding/data; "
+            "or a SMOG 2 C-alpha model NAME.top (with NAME.gro and NAME.xml)",
+        ),
         "chain": Param(str, "", help="chain ID (empty: the first chain)"),
         "residues": Param((list, int), None, length=2, help="[first, last] residue numbers (default: all)"),
-        "contact_map": Param(str, "cutoff", choices=("cutoff", "shadow"),
-                             help="native contacts: heavy atoms within contact_cutoff, or the shadow map"),
+        "contact_map": Param(
+            str,
+            "cutoff",
+            choices=("cutoff", "shadow"),
+            help="native contacts: heavy atoms within contact_cutoff, or the shadow map",
+        ),
         "contact_cutoff": Param(float, 4.5, lo=2.0, hi=8.0, help="heavy-atom contact cut-off, angstrom"),
         "shadow_cutoff": Param(float, 6.0, lo=2.0, hi=10.0, help="shadow map: atom-pair cut-off, angstrom"),
         "shadow_radius": Param(float, 1.0, lo=0.1, hi=2.0, help="shadow map: shadowing radius, angstrom"),
         "replicas": Param(int, 8, lo=1, help="number of walkers (one temperature rung each)"),
         "t_min": Param(float, 0.9, lo=0, lo_open=True, help="lowest temperature, eps/k_B"),
         "t_max": Param(float, 1.3, lo=0, lo_open=True, help="highest temperature (geometric ladder)"),
-        "temperatures": Param((list, float), None, lo=0, lo_open=True,
-                              help="explicit ladder, one per replica (overrides t_min/t_max)"),
+        "temperatures": Param(
+            (list, float), None, lo=0, lo_open=True, help="explicit ladder, one per replica (overrides t_min/t_max)"
+        ),
         "exchange_every": Param(int, 100, lo=0, help="steps between exchange attempts; 0 = no exchange"),
         "friction": Param(float, 1.0, lo=0, lo_open=True, help="Langevin friction gamma, 1/tau"),
         "initial": Param(str, "native", choices=("native", "extended"), help="starting conformation"),
@@ -61,8 +70,9 @@ class FoldingSolver(Solver):
         "q_factor": Param(float, 1.5, lo=1.0, hi=2.0, help="contact formed when r < q_factor * native r"),
         "folded_q": Param(float, 0.9, lo=0, hi=1, help="Q above which (with folded_rmsd) a walker is folded"),
         "folded_rmsd": Param(float, 3.0, lo=0, lo_open=True, help="C-alpha RMSD below which, angstrom"),
-        "stop_when_folded": Param(float, 0.0, lo=0, hi=1,
-                                  help="end the run once this fraction of walkers has folded (0: never)"),
+        "stop_when_folded": Param(
+            float, 0.0, lo=0, hi=1, help="end the run once this fraction of walkers has folded (0: never)"
+        ),
         "trajectory_every": Param(int, 0, lo=0, help="steps between DCD frames; 0 = no trajectory"),
         "trajectory_replicas": Param((list, int), [0], lo=0, help="walkers written to traj_<w>.dcd"),
         "discard": Param(float, 0.2, lo=0, hi=0.9, help="fraction of samples dropped before reweighting"),
@@ -73,16 +83,17 @@ class FoldingSolver(Solver):
     def check_config(cls, cfg, nranks):
         p = cfg["folding"]
         if find_structure(p["structure"]) is None:
-            raise ConfigError("folding.structure", "file not found (nor shipped in zzhpc/solvers/folding/data)",
-                              p["structure"])
+            raise ConfigError(
+                "folding.structure", "file not found (nor shipped in zzhpc/solvers/folding/data)", p["structure"]
+            )
         if p["temperatures"] is not None and len(p["temperatures"]) != p["replicas"]:
-            raise ConfigError("folding.temperatures", f"expected {p['replicas']} entries (folding.replicas)",
-                              p["temperatures"])
+            raise ConfigError(
+                "folding.temperatures", f"expected {p['replicas']} entries (folding.replicas)", p["temperatures"]
+            )
         if p["t_max"] < p["t_min"]:
             raise ConfigError("folding.t_max", f"must be >= folding.t_min = {p['t_min']}", p["t_max"])
         if p["replicas"] < nranks:
-            raise ConfigError("folding.replicas", f"need at least one walker per rank ({nranks} ranks)",
-                              p["replicas"])
+            raise ConfigError("folding.replicas", f"need at least one walker per rank ({nranks} ranks)", p["replicas"])
         bad = [w for w in p["trajectory_replicas"] if w >= p["replicas"]]
         if bad:
             raise ConfigError("folding.trajectory_replicas", f"walkers are 0..{p['replicas'] - 1}", bad)
@@ -102,9 +113,13 @@ class FoldingSolver(Solver):
             self.model = read_smog(path)
         else:
             self.structure = read_structure(path, p["chain"], p["residues"])
-            self.model = build_model(self.structure, contact_cutoff=p["contact_cutoff"] / 10.0,
-                                     contact_map=p["contact_map"], shadow_cutoff=p["shadow_cutoff"] / 10.0,
-                                     shadow_radius=p["shadow_radius"] / 10.0)
+            self.model = build_model(
+                self.structure,
+                contact_cutoff=p["contact_cutoff"] / 10.0,
+                contact_map=p["contact_map"],
+                shadow_cutoff=p["shadow_cutoff"] / 10.0,
+                shadow_radius=p["shadow_radius"] / 10.0,
+            )
         self.n = self.model.n
         self.replicas = ReplicaSet(self.comm, p["replicas"], key="folding.replicas")
         temps = p["temperatures"] or geometric_ladder(p["t_min"], p["t_max"], p["replicas"])
@@ -112,15 +127,17 @@ class FoldingSolver(Solver):
         self.integrator = BAOAB(self.dt, p["friction"])
         self.np_dtype = np.dtype(ctx.dtype)
         host = self.model.kernel_params()
-        self.kparams = {k: (self.backend.asarray(v.astype(self.np_dtype)) if isinstance(v, np.ndarray) else v)
-                        for k, v in host.items()}
+        self.kparams = {
+            k: (self.backend.asarray(v.astype(self.np_dtype)) if isinstance(v, np.ndarray) else v)
+            for k, v in host.items()
+        }
         self.force_kernel = get_kernel("sbm_forces", self.backend)
         self.step_kernel = get_kernel("sbm_baoab_step", self.backend)
         # The dense kernels hold (batch, N, N) pair matrices: ~1 MB of them on a CPU; the compiled one none.
         whole = self.backend.kind == "gpu" or (self.backend.name == "numpy" and kernels_numba.usable(self.np_dtype))
-        batch = p["batch"] or (self.replicas.count if whole else max(1, 2 ** 17 // (self.n * self.n)))
+        batch = p["batch"] or (self.replicas.count if whole else max(1, 2**17 // (self.n * self.n)))
         ids = self.replicas.local_ids
-        self.chunks = [ids[i:i + batch] for i in range(0, len(ids), batch)]
+        self.chunks = [ids[i : i + batch] for i in range(0, len(ids), batch)]
         self.noise = [NoiseStreams(ctx.seed, c, self.n, self.backend, self.np_dtype) for c in self.chunks]
         self.series = {k: [] for k in SERIES}
         self.sample_steps = []
@@ -139,9 +156,9 @@ class FoldingSolver(Solver):
         self.x, self.v, self.f = [], [], []
         k = 0
         for c, chunk in enumerate(self.chunks):
-            x = self.backend.asarray(x_host[k:k + len(chunk)].astype(self.np_dtype))
+            x = self.backend.asarray(x_host[k : k + len(chunk)].astype(self.np_dtype))
             self.x.append(x)
-            self.v.append(self.backend.asarray(v_host[k:k + len(chunk)].astype(self.np_dtype)))
+            self.v.append(self.backend.asarray(v_host[k : k + len(chunk)].astype(self.np_dtype)))
             f, e = self._force(x, True)
             self.f.append(f)
             self.energy[c] = e
@@ -154,8 +171,9 @@ class FoldingSolver(Solver):
         temperature within a few 1/friction."""
         t = np.asarray(temperatures, dtype=np.float64)
         if t.shape != self.exchange.t.shape or not (t > 0).all():
-            raise ConfigError("folding.temperatures", f"expected {len(self.exchange.t)} positive values",
-                              list(temperatures))
+            raise ConfigError(
+                "folding.temperatures", f"expected {len(self.exchange.t)} positive values", list(temperatures)
+            )
         self.exchange.t = t
         self._update_scales()
 
@@ -195,8 +213,17 @@ class FoldingSolver(Solver):
         for c in range(len(self.chunks)):
             noise = self.noise[c].at(self.step)
             self.x[c], self.v[c], self.f[c], e = self.step_kernel(
-                self.x[c], self.v[c], self.f[c], noise, self.scales[c], self.kparams, self.dt, self.integrator.c1,
-                need_e, force=self._force)
+                self.x[c],
+                self.v[c],
+                self.f[c],
+                noise,
+                self.scales[c],
+                self.kparams,
+                self.dt,
+                self.integrator.c1,
+                need_e,
+                force=self._force,
+            )
             self.energy[c] = e
         self.step = nxt
         self.time = self.step * self.dt
@@ -231,11 +258,17 @@ class FoldingSolver(Solver):
         p, m = self.params, self.model
         x = self.host_positions()
         v = np.concatenate([self.backend.to_host(v) for v in self.v]).astype(np.float64)
-        local = np.stack([self.local_energies(),
-                          fraction_native(x, m.contacts, m.sigma, p["q_factor"]),
-                          kabsch_rmsd(x, m.native), radius_of_gyration(x),
-                          self.exchange.rung[self.replicas.local_ids].astype(np.float64),
-                          np.sum(v * v, axis=(1, 2)) / (3 * self.n)], axis=1)
+        local = np.stack(
+            [
+                self.local_energies(),
+                fraction_native(x, m.contacts, m.sigma, p["q_factor"]),
+                kabsch_rmsd(x, m.native),
+                radius_of_gyration(x),
+                self.exchange.rung[self.replicas.local_ids].astype(np.float64),
+                np.sum(v * v, axis=(1, 2)) / (3 * self.n),
+            ],
+            axis=1,
+        )
         glob = self.replicas.allgather(local)
         for k, name in enumerate(SERIES):
             self.series[name].append(glob[:, k])
@@ -256,13 +289,18 @@ class FoldingSolver(Solver):
     def diagnostics(self):
         s = {k: v[-1] for k, v in self.series.items()}
         low = int(np.argmin(s["rung"]))
-        d = {"q_lowest_t": float(s["q"][low]), "rmsd_lowest_t_A": float(10 * s["rmsd"][low]),
-             "q_mean": float(np.mean(s["q"])), "energy_mean": float(np.mean(s["energy"])),
-             "kinetic_t_mean": float(np.mean(s["kinetic"])),
-             "folded_fraction": float(np.mean(self.first_fold >= 0))}
+        d = {
+            "q_lowest_t": float(s["q"][low]),
+            "rmsd_lowest_t_A": float(10 * s["rmsd"][low]),
+            "q_mean": float(np.mean(s["q"])),
+            "energy_mean": float(np.mean(s["energy"])),
+            "kinetic_t_mean": float(np.mean(s["kinetic"])),
+            "folded_fraction": float(np.mean(self.first_fold >= 0)),
+        }
         if self.replicas.n > 1 and self.params["exchange_every"]:
-            d["acceptance_mean"] = float(np.nanmean(self.exchange.acceptance())) \
-                if np.any(self.exchange.attempts) else 0.0
+            d["acceptance_mean"] = (
+                float(np.nanmean(self.exchange.acceptance())) if np.any(self.exchange.attempts) else 0.0
+            )
         return d
 
     def nonfinite_field(self):
@@ -284,7 +322,7 @@ class FoldingSolver(Solver):
         write_block(h5, "state/v", v, shape, (s, 0, 0))
         ser = self.series_arrays()
         for k in SERIES:
-            write_block(h5, f"state/series/{k}", ser[k][s:s + c], ser[k].shape, (s, 0))
+            write_block(h5, f"state/series/{k}", ser[k][s : s + c], ser[k].shape, (s, 0))
         h5.create_dataset("state/series_steps", data=ser["step"])
         h5.create_dataset("state/first_fold", data=self.first_fold)
         h5.attrs["exchange"] = json.dumps(self.exchange.state())

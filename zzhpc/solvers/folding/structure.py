@@ -5,6 +5,7 @@ its name, number and atoms (name, element, coordinates in nm). Alternate locatio
 (blank or ``A``) are dropped, as are waters, ions and hydrogens for the contact map. Coordinates in the
 files are in angstrom; everything returned is in nm.
 """
+
 import os
 from dataclasses import dataclass, field
 
@@ -22,7 +23,7 @@ class Residue:
     number: int
     insertion: str
     name: str
-    atoms: dict = field(default_factory=dict)   # atom name -> (element, xyz nm)
+    atoms: dict = field(default_factory=dict)  # atom name -> (element, xyz nm)
 
     @property
     def ca(self):
@@ -78,13 +79,24 @@ def _pdb_records(path):
                 xyz = (float(line[30:38]), float(line[38:46]), float(line[46:54]))
                 resnum = int(line[22:26])
             except ValueError:
-                raise InputError(path, f"line {no}: unreadable residue number or coordinates in "
-                                       f"{line.rstrip()!r}") from None
+                raise InputError(
+                    path, f"line {no}: unreadable residue number or coordinates in {line.rstrip()!r}"
+                ) from None
             altloc = line[16]
             if altloc not in (" ", "A", "1"):
                 continue
-            out.append((no, line[21].strip(), resnum, line[26].strip(), line[17:21].strip(),
-                        line[12:16].strip(), _element(line[12:16], line[76:78] if len(line) > 76 else ""), xyz))
+            out.append(
+                (
+                    no,
+                    line[21].strip(),
+                    resnum,
+                    line[26].strip(),
+                    line[17:21].strip(),
+                    line[12:16].strip(),
+                    _element(line[12:16], line[76:78] if len(line) > 76 else ""),
+                    xyz,
+                )
+            )
     return out
 
 
@@ -97,7 +109,7 @@ def _cif_records(path):
         if lines[i].strip() == "loop_" and i + 1 < len(lines) and lines[i + 1].startswith("_atom_site."):
             i += 1
             while i < len(lines) and lines[i].startswith("_atom_site."):
-                cols.append(lines[i].split()[0][len("_atom_site."):])
+                cols.append(lines[i].split()[0][len("_atom_site.") :])
                 i += 1
             break
         i += 1
@@ -114,6 +126,7 @@ def _cif_records(path):
             if n in idx and tok[idx[n]] not in ("?", "."):
                 return tok[idx[n]]
         return default
+
     first_model = None
     while i < len(lines):
         line = lines[i]
@@ -137,9 +150,18 @@ def _cif_records(path):
             resnum = int(get(tok, "auth_seq_id", "label_seq_id", default="0"))
         except ValueError:
             raise InputError(path, f"line {no}: unreadable coordinates or residue number") from None
-        out.append((no, get(tok, "auth_asym_id", "label_asym_id"), resnum, get(tok, "pdbx_PDB_ins_code"),
-                    get(tok, "auth_comp_id", "label_comp_id"), get(tok, "auth_atom_id", "label_atom_id").strip('"'),
-                    get(tok, "type_symbol").upper() or _element(tok[idx["label_atom_id"]], ""), xyz))
+        out.append(
+            (
+                no,
+                get(tok, "auth_asym_id", "label_asym_id"),
+                resnum,
+                get(tok, "pdbx_PDB_ins_code"),
+                get(tok, "auth_comp_id", "label_comp_id"),
+                get(tok, "auth_atom_id", "label_atom_id").strip('"'),
+                get(tok, "type_symbol").upper() or _element(tok[idx["label_atom_id"]], ""),
+                xyz,
+            )
+        )
     return out
 
 
@@ -203,6 +225,8 @@ def write_pdb(path, structure, chain="A"):
                 a = 10.0 * xyz
                 aname = name if len(name) == 4 else f" {name:<3s}"
                 rname = r.name[:4] if len(r.name) >= 4 else f"{r.name:>3s} "
-                fh.write(f"ATOM  {n:5d} {aname} {rname}{chain}{r.number:4d}{r.insertion:1s}   "
-                         f"{a[0]:8.3f}{a[1]:8.3f}{a[2]:8.3f}  1.00  0.00          {el:>2s}\n")
+                fh.write(
+                    f"ATOM  {n:5d} {aname} {rname}{chain}{r.number:4d}{r.insertion:1s}   "
+                    f"{a[0]:8.3f}{a[1]:8.3f}{a[2]:8.3f}  1.00  0.00          {el:>2s}\n"
+                )
         fh.write("TER\nEND\n")

@@ -4,6 +4,7 @@ The DCD layout is the one OpenMM's ``DCDFile`` writes (little-endian, 32-bit For
 in angstrom as float32, no unit cell); the frame count in the header is updated after every frame, so a
 file cut short by a crash is still readable up to its last complete frame.
 """
+
 import os
 import struct
 import time
@@ -12,7 +13,7 @@ import numpy as np
 
 from ...errors import InputError
 
-_AKMA_PS = 0.04888821   # CHARMM's AKMA time unit in ps: DCD headers store the step in it
+_AKMA_PS = 0.04888821  # CHARMM's AKMA time unit in ps: DCD headers store the step in it
 _RESNAMES = {"HIE": "HIS", "HID": "HIS", "HIP": "HIS", "CYX": "CYS"}
 
 
@@ -26,8 +27,10 @@ def write_ca_pdb(path, positions_nm, sequence, chain="A", models=None):
                 fh.write(f"MODEL     {k + 1:4d}\n")
             for i, (xyz, name) in enumerate(zip(10.0 * np.asarray(x), sequence)):
                 rn = _RESNAMES.get(name, name)[:3]
-                fh.write(f"ATOM  {i + 1:5d}  CA  {rn:>3s} {chain}{i + 1:4d}    "
-                         f"{xyz[0]:8.3f}{xyz[1]:8.3f}{xyz[2]:8.3f}  1.00  0.00           C\n")
+                fh.write(
+                    f"ATOM  {i + 1:5d}  CA  {rn:>3s} {chain}{i + 1:4d}    "
+                    f"{xyz[0]:8.3f}{xyz[1]:8.3f}{xyz[2]:8.3f}  1.00  0.00           C\n"
+                )
             fh.write("TER\n")
             if models is not None:
                 fh.write("ENDMDL\n")
@@ -57,8 +60,11 @@ class DCDWriter:
             return
         self.frames = 0
         with open(path, "wb") as fh:
-            fh.write(struct.pack("<i4c9if", 84, b"C", b"O", b"R", b"D", 0, first_step, interval, 0, 0, 0, 0,
-                                 0, 0, dt / _AKMA_PS))
+            fh.write(
+                struct.pack(
+                    "<i4c9if", 84, b"C", b"O", b"R", b"D", 0, first_step, interval, 0, 0, 0, 0, 0, 0, dt / _AKMA_PS
+                )
+            )
             fh.write(struct.pack("<13i", 0, 0, 0, 0, 0, 0, 0, 0, 0, 24, 84, 164, 2))
             fh.write(struct.pack("<80s", b"Created by zzhpc folding"))
             fh.write(struct.pack("<80s", ("Created " + time.asctime()).encode("ascii")))
@@ -100,11 +106,10 @@ def read_dcd(path):
         fh.seek(h["header_bytes"])
         raw = fh.read()
     if len(raw) < h["frames"] * 3 * rec:
-        raise InputError(path, f"truncated: header says {h['frames']} frames, data holds "
-                               f"{len(raw) // (3 * rec)}")
+        raise InputError(path, f"truncated: header says {h['frames']} frames, data holds {len(raw) // (3 * rec)}")
     out = np.empty((h["frames"], n, 3))
     for f in range(h["frames"]):
         for c in range(3):
             off = (3 * f + c) * rec + 4
-            out[f, :, c] = np.frombuffer(raw[off:off + 4 * n], dtype="<f4")
+            out[f, :, c] = np.frombuffer(raw[off : off + 4 * n], dtype="<f4")
     return out / 10.0

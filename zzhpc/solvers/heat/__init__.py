@@ -1,5 +1,6 @@
 """Heat equation on the decomposed mesh: the smallest solver that exercises the whole core, and the
 template for writing a new solver (docs/extending.md)."""
+
 from ...device.kernels import register_kernel_modules
 
 #: Kernel modules: ``heat_ftcs`` and its CUDA override (kernels).
@@ -11,7 +12,7 @@ def register_kernels():
     register_kernel_modules(__name__, KERNEL_MODULES)
 
 
-register_kernels()   # at package import, before the solver: discovery and the tests see every kernel
+register_kernels()  # at package import, before the solver: discovery and the tests see every kernel
 
 from .solver import HeatSolver  # noqa: E402
 

@@ -1,4 +1,5 @@
 """Validation and benchmark cases of the heat solver (``zzhpc validate heat``, ``zzhpc bench heat``)."""
+
 import json
 import math
 import sys
@@ -10,15 +11,26 @@ from ...core import Metric, benchmark_case, validation_case
 from ...core.harness import run_deck, run_mpi_json
 
 
-def run_mode(shape, t_end, *, steps=None, boundary="periodic", dt=None, mode=None, backend="numpy",
-             dtype="float64", comm=MPI.COMM_SELF):
+def run_mode(
+    shape,
+    t_end,
+    *,
+    steps=None,
+    boundary="periodic",
+    dt=None,
+    mode=None,
+    backend="numpy",
+    dtype="float64",
+    comm=MPI.COMM_SELF,
+):
     """Run a decaying Fourier mode in-process; return the summary."""
-    deck = {"solver": "heat",
-            "run": {"diag_every": 10 ** 9, "progress_every": 1e9, "steps": steps or 0},
-            "backend": {"name": backend, "dtype": dtype},
-            "heat": {"shape": list(shape), "boundary": boundary, "initial": "mode",
-                     "mode": mode or [1] * len(shape)},
-            "output": {"fields": False}}
+    deck = {
+        "solver": "heat",
+        "run": {"diag_every": 10**9, "progress_every": 1e9, "steps": steps or 0},
+        "backend": {"name": backend, "dtype": dtype},
+        "heat": {"shape": list(shape), "boundary": boundary, "initial": "mode", "mode": mode or [1] * len(shape)},
+        "output": {"fields": False},
+    }
     if dt is not None:
         deck["run"]["dt"] = dt
     if t_end is not None:
@@ -38,10 +50,26 @@ def mode_decay(quick=False):
         measured = d["max"] / amp0
         # On the mesh the maximum of the product of sines is below 1: compare to the mode's own maximum.
         mode_max = _mode_max(shape, boundary)
-        metrics.append(Metric(f"{boundary}: amplitude / discrete", measured / (mode_max * r["discrete_decay"]),
-                              1.0, 1e-12, "abs", "scheme's exact factor"))
-        metrics.append(Metric(f"{boundary}: max error / amplitude", d["error_max"] / d["max"], 0.0,
-                              5e-3 if quick else 1e-3, "max", f"O(h^2) truncation, t = {s['time']:.4g}"))
+        metrics.append(
+            Metric(
+                f"{boundary}: amplitude / discrete",
+                measured / (mode_max * r["discrete_decay"]),
+                1.0,
+                1e-12,
+                "abs",
+                "scheme's exact factor",
+            )
+        )
+        metrics.append(
+            Metric(
+                f"{boundary}: max error / amplitude",
+                d["error_max"] / d["max"],
+                0.0,
+                5e-3 if quick else 1e-3,
+                "max",
+                f"O(h^2) truncation, t = {s['time']:.4g}",
+            )
+        )
     return metrics
 
 
@@ -69,6 +97,7 @@ def convergence(quick=False):
 def backends(quick=False):
     """Every backend available here gives the NumPy result (same code, other array library)."""
     from ...device import backend_status
+
     ref = run_mode([24, 20], 0.005)["diagnostics"]["l2"]
     out = []
     for name, (ok, _) in backend_status().items():
@@ -81,16 +110,19 @@ def backends(quick=False):
 def _bench_worker(shape, steps):
     """Under MPI: time zzhpc's heat step and a PETSc DMDA FTCS step of the same size (the peer)."""
     import time
+
     comm = MPI.COMM_WORLD
     s = run_mode(shape, None, steps=steps, comm=comm)
     zz = s["time_per_step_s"]
     from petsc4py import PETSc
+
     nd = len(shape)
-    da = PETSc.DMDA().create(sizes=shape, dof=1, stencil_width=1,
-                             boundary_type=[PETSc.DM.BoundaryType.PERIODIC] * nd, comm=PETSc.COMM_WORLD)
+    da = PETSc.DMDA().create(
+        sizes=shape, dof=1, stencil_width=1, boundary_type=[PETSc.DM.BoundaryType.PERIODIC] * nd, comm=PETSc.COMM_WORLD
+    )
     g, loc = da.createGlobalVec(), da.createLocalVec()
     h = [1.0 / n for n in shape]
-    coefs = [0.5 / (2 * sum(1 / x ** 2 for x in h)) / hd ** 2 for hd in h]
+    coefs = [0.5 / (2 * sum(1 / x**2 for x in h)) / hd**2 for hd in h]
     g.setArray(np.random.default_rng(0).standard_normal(g.getLocalSize()))
     coefs = coefs[::-1]  # PETSc's local arrays are (z, y, x) in C order
     comm.Barrier()
@@ -111,8 +143,16 @@ def _bench_worker(shape, steps):
     peer = comm.allreduce(peer, op=MPI.MAX)
     mem = s["memory_hwm_mb"]
     if comm.Get_rank() == 0:
-        print(json.dumps({"zzhpc_s_per_step": zz, "peer_s_per_step": peer, "ranks": comm.Get_size(),
-                          "memory_hwm_mb_max": mem["max"] if mem else None}))
+        print(
+            json.dumps(
+                {
+                    "zzhpc_s_per_step": zz,
+                    "peer_s_per_step": peer,
+                    "ranks": comm.Get_size(),
+                    "memory_hwm_mb_max": mem["max"] if mem else None,
+                }
+            )
+        )
 
 
 @benchmark_case("heat-step", "heat")
@@ -122,13 +162,23 @@ def bench(quick=False):
     rows = []
     for shape, steps in cases:
         for ranks in (1, 2):
-            res = run_mpi_json(ranks, [sys.executable, "-m", "zzhpc.solvers.heat.cases",
-                                       json.dumps({"shape": shape, "steps": steps})], timeout=900)
+            res = run_mpi_json(
+                ranks,
+                [sys.executable, "-m", "zzhpc.solvers.heat.cases", json.dumps({"shape": shape, "steps": steps})],
+                timeout=900,
+            )
             points = int(np.prod(shape))
-            rows.append({"label": f"{'x'.join(map(str, shape))} on {ranks} rank(s)", "peer": "PETSc DMDA",
-                         "ratio": res["zzhpc_s_per_step"] / res["peer_s_per_step"],
-                         "points": points, "ranks": ranks,
-                         "bytes_per_point_hwm": res["memory_hwm_mb_max"] * 2 ** 20 * ranks / points, **res})
+            rows.append(
+                {
+                    "label": f"{'x'.join(map(str, shape))} on {ranks} rank(s)",
+                    "peer": "PETSc DMDA",
+                    "ratio": res["zzhpc_s_per_step"] / res["peer_s_per_step"],
+                    "points": points,
+                    "ranks": ranks,
+                    "bytes_per_point_hwm": res["memory_hwm_mb_max"] * 2**20 * ranks / points,
+                    **res,
+                }
+            )
     return rows
 
 

@@ -1,4 +1,5 @@
 """The heat solver's stencil: generic against ``xp``, plus a CUDA override for CuPy."""
+
 import numpy as np
 
 from ...device import kernel, override

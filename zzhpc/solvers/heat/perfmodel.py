@@ -3,14 +3,18 @@
 Explicit stencil with one ghost layer: one halo exchange per step
 (:func:`zzhpc.core.perfmodel.stencil_step`), 4 reductions every ``diag_every`` steps.
 """
+
 from ...core import perfmodel
 
 DIAG_REDUCTIONS = 4
 
 
 def model_params(cfg, results, dtype):
-    return {"shape": list(cfg["heat"]["shape"]), "diag_every": cfg["run"].get("diag_every", 10),
-            "value_bytes": perfmodel.value_bytes(dtype)}
+    return {
+        "shape": list(cfg["heat"]["shape"]),
+        "diag_every": cfg["run"].get("diag_every", 10),
+        "value_bytes": perfmodel.value_bytes(dtype),
+    }
 
 
 def step_model(params, p, net):

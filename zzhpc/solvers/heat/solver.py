@@ -9,6 +9,7 @@ A Fourier mode decays exactly by the factor :math:`G = 1 - \Delta t \sum_d \lamb
 :math:`e^{-\alpha|\kappa|^2 t}` the error is :math:`O(h^2)` when :math:`\Delta t \propto h^2`.
 Units: any consistent set (lengths L, time T, diffusivity L^2/T).
 """
+
 import math
 
 import numpy as np
@@ -30,18 +31,31 @@ class HeatSolver(Solver):
     restart_any_ranks = True
     work_unit = "grid point"
     weak_scaling_key = "heat.shape"
-    cost_model = perfmodel      # zzhpc scale / zzhpc project: perfmodel.py
+    cost_model = perfmodel  # zzhpc scale / zzhpc project: perfmodel.py
     schema = {
         "shape": Param((list, int), [64, 64], lo=2, length=(1, 3), help="global cells per axis"),
-        "lengths": Param((list, float), None, lo=0, lo_open=True, length=(1, 3),
-                         help="domain size per axis (default 1.0 each)"),
+        "lengths": Param(
+            (list, float), None, lo=0, lo_open=True, length=(1, 3), help="domain size per axis (default 1.0 each)"
+        ),
         "boundary": Param(str, "periodic", choices=("periodic", "dirichlet"), help="all walls alike"),
         "diffusivity": Param(float, 1.0, lo=0, lo_open=True, help="alpha [L^2/T]"),
         "initial": Param(str, "mode", choices=("mode", "gaussian"), help="initial condition"),
-        "mode": Param((list, int), None, lo=1, length=(1, 3), help="wave numbers of the initial mode "
-                      "(default 1 each); periodic: sin(2 pi k x / L), dirichlet: sin(pi k x / L)"),
-        "stability": Param(float, 0.5, lo=0, lo_open=True, hi=1.0,
-                           help="dt as a fraction of the explicit stability limit when run.dt is absent"),
+        "mode": Param(
+            (list, int),
+            None,
+            lo=1,
+            length=(1, 3),
+            help="wave numbers of the initial mode "
+            "(default 1 each); periodic: sin(2 pi k x / L), dirichlet: sin(pi k x / L)",
+        ),
+        "stability": Param(
+            float,
+            0.5,
+            lo=0,
+            lo_open=True,
+            hi=1.0,
+            help="dt as a fraction of the explicit stability limit when run.dt is absent",
+        ),
     }
 
     @classmethod
@@ -67,14 +81,24 @@ class HeatSolver(Solver):
         self.lengths = p["lengths"] or [1.0] * nd
         self.periodic = p["boundary"] == "periodic"
         self.alpha = p["diffusivity"]
-        self.mesh = DistributedMesh(self.comm, p["shape"], self.lengths, [self.periodic] * nd, self.backend,
-                                     halo=1, dims=ctx.dims or None, dtype=ctx.dtype, timers=self.timers)
+        self.mesh = DistributedMesh(
+            self.comm,
+            p["shape"],
+            self.lengths,
+            [self.periodic] * nd,
+            self.backend,
+            halo=1,
+            dims=ctx.dims or None,
+            dtype=ctx.dtype,
+            timers=self.timers,
+        )
         h = self.mesh.spacing
-        limit = 1.0 / (2 * self.alpha * sum(1 / hd ** 2 for hd in h))
+        limit = 1.0 / (2 * self.alpha * sum(1 / hd**2 for hd in h))
         self.dt = self.dt or p["stability"] * limit
-        self.coefs = tuple(self.alpha * self.dt / hd ** 2 for hd in h)
-        self.kappa = [(2 if self.periodic else 1) * math.pi * k / L
-                      for k, L in zip(p["mode"] or [1] * nd, self.lengths)]
+        self.coefs = tuple(self.alpha * self.dt / hd**2 for hd in h)
+        self.kappa = [
+            (2 if self.periodic else 1) * math.pi * k / L for k, L in zip(p["mode"] or [1] * nd, self.lengths)
+        ]
         self.stencil = get_kernel("heat_ftcs", self.backend)
         self.u = self.mesh.zeros()
         self.u_new = self.mesh.zeros()
@@ -93,9 +117,8 @@ class HeatSolver(Solver):
 
     def discrete_decay(self, steps):
         """Amplification of the mode after ``steps`` FTCS steps (the scheme's exact answer)."""
-        g = 1.0 - sum(4 * c * math.sin(k * h / 2) ** 2
-                      for c, k, h in zip(self.coefs, self.kappa, self.mesh.spacing))
-        return g ** steps
+        g = 1.0 - sum(4 * c * math.sin(k * h / 2) ** 2 for c, k, h in zip(self.coefs, self.kappa, self.mesh.spacing))
+        return g**steps
 
     def initialise(self):
         if self.params["initial"] == "mode":
@@ -112,8 +135,10 @@ class HeatSolver(Solver):
         g = self.mesh.grid
         nd = self.mesh.ndim
         for a in range(nd):
+
             def sl(i, a=a):
                 return tuple(slice(i, i + 1) if b == a else slice(None) for b in range(nd))
+
             if g.at_lower_wall(a):
                 u[sl(0)] = -u[sl(1)]
             if g.at_upper_wall(a):
@@ -134,9 +159,11 @@ class HeatSolver(Solver):
         m = self.mesh
         u = m.interior_of(self.u)
         xp = self.xp
-        d = {"integral": m.integral(self.u),
-             "l2": math.sqrt(m.global_sum(xp.sum(u * u)) / np.prod(m.shape)),
-             "max": m.global_max(xp.max(xp.abs(u)))}
+        d = {
+            "integral": m.integral(self.u),
+            "l2": math.sqrt(m.global_sum(xp.sum(u * u)) / np.prod(m.shape)),
+            "max": m.global_max(xp.max(xp.abs(u))),
+        }
         if self.params["initial"] == "mode":
             err = xp.abs(u - self.backend.asarray(self.exact(self.time)))
             d["error_max"] = m.global_max(xp.max(err))
@@ -170,8 +197,9 @@ class HeatSolver(Solver):
 
     def load_state(self, h5, path):
         if "state/u" in h5 and tuple(h5["state/u"].shape) != tuple(self.mesh.shape):
-            raise InputError(path, f"dataset 'state/u' has shape {h5['state/u'].shape}, the deck asks for "
-                                   f"{tuple(self.mesh.shape)}")
+            raise InputError(
+                path, f"dataset 'state/u' has shape {h5['state/u'].shape}, the deck asks for {tuple(self.mesh.shape)}"
+            )
         start, count = self.mesh.hyperslab()
         self.u = self.mesh.from_host(read_block(h5, "state/u", start, count, path))
         self.dt = float(h5.attrs.get("dt", self.dt))

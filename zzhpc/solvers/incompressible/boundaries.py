@@ -26,6 +26,7 @@ outflow (upper)          zero gradient +1                          +1          D
 ``coefficient`` gives ``c`` to the matrix assembly; the values ``g`` reach the right-hand sides through
 the ghost fill (``velocity_ghosts``), so matrices and stencils agree by construction (tested).
 """
+
 import numpy as np
 
 from ...errors import ConfigError
@@ -59,28 +60,43 @@ def check_boundaries(p, nd):
         if d >= nd:
             raise ConfigError(k, f"no such face in {nd}-D (incompressible.shape has {nd} axes)", name)
         if periodic[d]:
-            raise ConfigError(k, f"axis {name[0]} is periodic (incompressible.periodic); the {key.replace('_', ' ')} "
-                                 f"needs a bounded axis", name)
+            raise ConfigError(
+                k,
+                f"axis {name[0]} is periodic (incompressible.periodic); the {key.replace('_', ' ')} "
+                f"needs a bounded axis",
+                name,
+            )
         if name in taken:
             raise ConfigError(k, f"face {name} is already the {taken[name].replace('_', ' ')}", name)
         taken[name] = key
     if p["outflow"] != "none" and face(p["outflow"])[1] != "hi":
-        raise ConfigError("incompressible.outflow", "must be an upper face (x_hi, y_hi or z_hi): on the staggered "
-                                                    "grid only the last face along an axis is an unknown",
-                          p["outflow"])
+        raise ConfigError(
+            "incompressible.outflow",
+            "must be an upper face (x_hi, y_hi or z_hi): on the staggered "
+            "grid only the last face along an axis is an unknown",
+            p["outflow"],
+        )
     if p["inflow"] != "none":
         if p["outflow"] == "none":
-            raise ConfigError("incompressible.inflow", "needs an outflow face (incompressible.outflow) for the "
-                                                       "mass to leave the domain", p["inflow"])
+            raise ConfigError(
+                "incompressible.inflow",
+                "needs an outflow face (incompressible.outflow) for the mass to leave the domain",
+                p["inflow"],
+            )
         d = face(p["inflow"])[0]
         if p["inflow_profile"] == "parabolic" and all(periodic[t] for t in range(nd) if t != d):
-            raise ConfigError("incompressible.inflow_profile", "'parabolic' needs a bounded axis across the "
-                                                               "inflow face, but they are all periodic; use "
-                                                               "'uniform'", "parabolic")
+            raise ConfigError(
+                "incompressible.inflow_profile",
+                "'parabolic' needs a bounded axis across the inflow face, but they are all periodic; use 'uniform'",
+                "parabolic",
+            )
     lid, wv = lid_of(p), p["wall_velocity"]
     if lid and wv is not None and wv[face(lid)[0]] != 0.0:
-        raise ConfigError("incompressible.wall_velocity", f"the moving wall {lid} must move tangentially "
-                                                          f"(entry {face(lid)[0]} must be 0)", wv)
+        raise ConfigError(
+            "incompressible.wall_velocity",
+            f"the moving wall {lid} must move tangentially (entry {face(lid)[0]} must be 0)",
+            wv,
+        )
 
 
 class Boundaries:
@@ -94,8 +110,9 @@ class Boundaries:
     outflow : str or None, the outflow face (an upper face)
     """
 
-    def __init__(self, grid, *, lid=None, lid_velocity=None, inflow=None, profile="uniform",
-                 bulk_velocity=1.0, outflow=None):
+    def __init__(
+        self, grid, *, lid=None, lid_velocity=None, inflow=None, profile="uniform", bulk_velocity=1.0, outflow=None
+    ):
         self.grid = g = grid
         self.kinds = {(d, s): ("periodic" if g.periodic[d] else "wall") for d in range(g.nd) for s in ("lo", "hi")}
         self.wall_velocity = {}
@@ -184,8 +201,7 @@ class Boundaries:
                 if c == 1.0:
                     arr[ghost] = arr[first]
                 elif c == 0.0:
-                    arr[ghost] = 0.0 if homogeneous else np.broadcast_to(self._plane(a, side, index),
-                                                                         arr.shape)[ghost]
+                    arr[ghost] = 0.0 if homogeneous else np.broadcast_to(self._plane(a, side, index), arr.shape)[ghost]
                 else:
                     uw = 0.0 if homogeneous else self.wall_velocity.get((d, side), [0.0] * g.nd)[a]
                     arr[ghost] = 2.0 * uw - arr[first]

@@ -1,6 +1,7 @@
 """Reference centreline profiles of the lid-driven cavity: Ghia, Ghia & Shin, "High-Re solutions for
 incompressible flow using the Navier-Stokes equations and a multigrid method", J. Comput. Phys. 48,
 387-411 (1982), Table I (u at x = 0.5) and Table II (v at y = 0.5), 129 x 129 grid, packaged in data/."""
+
 import os
 
 import numpy as np
@@ -51,5 +52,4 @@ def deviations(results, re):
             i = int(np.argmin(np.abs(ref_pts - p)))
             anomalous[f"{key}@{p}"] = float(d[i])
             d[i] = 0.0
-    return {"u": float(du.max()), "v": float(dv.max()), "max": float(max(du.max(), dv.max())),
-            "anomalous": anomalous}
+    return {"u": float(du.max()), "v": float(dv.max()), "max": float(max(du.max(), dv.max())), "anomalous": anomalous}

@@ -11,6 +11,7 @@ terms of the convection) gives every ghost.
 Arrays are the DMDA's memory seen in C order, axes ``(z, y, x)``: physical axis ``d`` is array axis
 ``nd - 1 - d``. Boundary ghosts (``DM_BOUNDARY_GHOSTED``) are filled by :mod:`.boundaries`.
 """
+
 import numpy as np
 from petsc4py import PETSc
 
@@ -40,13 +41,19 @@ class StaggeredGrid:
         if dims and any(dims):
             kw["proc_sizes"] = tuple(d if d else PETSc.DECIDE for d in dims)
         self.da = PETSc.DMDA().create(
-            dim=nd, dof=1, sizes=tuple(shape), boundary_type=tuple(_B.PERIODIC if p else _B.GHOSTED
-                                                                   for p in periodic),
-            stencil_type=PETSc.DMDA.StencilType.BOX, stencil_width=1, comm=comm, **kw)
+            dim=nd,
+            dof=1,
+            sizes=tuple(shape),
+            boundary_type=tuple(_B.PERIODIC if p else _B.GHOSTED for p in periodic),
+            stencil_type=PETSc.DMDA.StencilType.BOX,
+            stencil_width=1,
+            comm=comm,
+            **kw,
+        )
         (self.start, self.count) = [list(v) for v in self.da.getCorners()]
         (self.gstart, self.gcount) = [list(v) for v in self.da.getGhostCorners()]
         self.proc_sizes = list(self.da.getProcSizes())
-        self.local_shape = tuple(reversed(self.count))         # owned block, C order
+        self.local_shape = tuple(reversed(self.count))  # owned block, C order
         self.ghost_shape = tuple(reversed(self.gcount))
         self.interior = (slice(1, -1),) * nd
         # Global index of every ghosted point per physical axis, and the PETSc global numbering.
@@ -125,6 +132,12 @@ class StaggeredGrid:
         return list(reversed(self.start)), list(reversed(self.count))
 
     def describe(self):
-        return {"kind": "staggered MAC grid on a PETSc DMDA", "cells": self.shape, "lengths": self.lengths,
-                "spacing": self.h, "periodic": self.periodic, "process_grid": self.proc_sizes,
-                "stencil": "BOX, width 1"}
+        return {
+            "kind": "staggered MAC grid on a PETSc DMDA",
+            "cells": self.shape,
+            "lengths": self.lengths,
+            "spacing": self.h,
+            "periodic": self.periodic,
+            "process_grid": self.proc_sizes,
+            "stencil": "BOX, width 1",
+        }

@@ -12,6 +12,7 @@ r"""Assembled operators and Krylov solvers (PETSc KSP) of the projection method.
 
 Matrices are assembled once, in CSR form from the DMDA's local-to-global map (vectorised), and reused.
 """
+
 import os
 import shlex
 
@@ -19,7 +20,6 @@ import numpy as np
 from petsc4py import PETSc
 
 from ...errors import ConfigError, SimulationError
-
 
 
 def _reason(code):
@@ -49,10 +49,10 @@ def assemble(grid, bc, *, alpha=None, component=None):
         w = 1.0 / grid.h[b] ** 2 if alpha is None else alpha / grid.h[b] ** 2
         for s, side in ((-1, "lo"), (1, "hi")):
             nb = lg[grid.shifted({b: s})]
-            outside = nb < 0                       # a boundary ghost (DMDA_BOUNDARY_GHOSTED)
+            outside = nb < 0  # a boundary ghost (DMDA_BOUNDARY_GHOSTED)
             fixed = np.zeros(grid.local_shape, bool)
             if alpha is not None and b == component and s == 1 and bc.kinds[(b, "hi")] in ("wall", "inflow"):
-                gi = grid.gidx[b][2: grid.gcount[b]]
+                gi = grid.gidx[b][2 : grid.gcount[b]]
                 fixed = np.broadcast_to(grid.broadcast(b, gi == grid.shape[b] - 1), grid.local_shape)
             couple = ~outside & ~fixed
             diag = diag + w - w * bc.coefficient(field, b, side) * outside
@@ -185,7 +185,8 @@ class LinearSolver:
                 f"{self.label} solve (KSP {self.ksp.getType()}/{self.ksp.getPC().getType()}) did not "
                 f"converge at step {step}: {_reason(reason)} after {its} iterations, "
                 f"residual norm {res:.3e}; change the PETSc options (incompressible.petsc_options) or "
-                f"reduce run.dt")
+                f"reduce run.dt"
+            )
         self.solves += 1
         self.iterations += its
         self.max_iterations = max(self.max_iterations, its)
@@ -204,12 +205,18 @@ class LinearSolver:
 
     def stats(self):
         ksp = self.ksp
-        return {"ksp_type": ksp.getType(), "pc_type": ksp.getPC().getType(), "rtol": ksp.getTolerances()[0],
-                "multigrid_sizes": self.multigrid_sizes(),
-                "solves": self.solves, "iterations_total": self.iterations,
-                "iterations_mean": self.iterations / self.solves if self.solves else None,
-                "iterations_max": self.max_iterations, "last_residual_norm": self.last_residual,
-                "max_residual_norm": self.max_residual}
+        return {
+            "ksp_type": ksp.getType(),
+            "pc_type": ksp.getPC().getType(),
+            "rtol": ksp.getTolerances()[0],
+            "multigrid_sizes": self.multigrid_sizes(),
+            "solves": self.solves,
+            "iterations_total": self.iterations,
+            "iterations_mean": self.iterations / self.solves if self.solves else None,
+            "iterations_max": self.max_iterations,
+            "last_residual_norm": self.last_residual,
+            "max_residual_norm": self.max_residual,
+        }
 
     def destroy(self):
         self.ksp.destroy()

@@ -11,15 +11,16 @@ coarsest level, :math:`2\alpha\lceil\log_2 P\rceil`; level sizes :math:`N_\ell` 
 :math:`N / 7^\ell` down to 50 unknowns. Iterations per step as measured (``results.ksp``). Compute and
 memory units :math:`N/P`.
 """
+
 import math
 
 from ...core import perfmodel
 from ...core.perfmodel import dims_create
 
-MG_COARSENING = 7.0   # GAMG unknowns per coarse unknown (measured 4.4 to 9.3 on the fine levels, 64^2 to 64^3)
-MG_EQ_LIMIT = 50      # PETSc GAMG defaults: coarse equation limit and equations per process
-MG_EXCHANGES = 7      # face exchanges per level and V-cycle
-CG_REDUCTIONS = 3     # allreduces per CG iteration: two inner products and the residual norm
+MG_COARSENING = 7.0  # GAMG unknowns per coarse unknown (measured 4.4 to 9.3 on the fine levels, 64^2 to 64^3)
+MG_EQ_LIMIT = 50  # PETSc GAMG defaults: coarse equation limit and equations per process
+MG_EXCHANGES = 7  # face exchanges per level and V-cycle
+CG_REDUCTIONS = 3  # allreduces per CG iteration: two inner products and the residual norm
 
 
 def _face_exchange(shape, dims, net, value_bytes=8):
@@ -57,29 +58,38 @@ def step_model(params, p, net):
     dims = dims_create(p, nd)
     k = sum(1 for d in dims if d > 1)
     star = _face_exchange(shape, dims, net)
-    box = star + (3 ** k - 1 - 2 * k) * net["latency_s"]   # edges and corners: latency only
+    box = star + (3**k - 1 - 2 * k) * net["latency_s"]  # edges and corners: latency only
     its_p = params.get("pressure_its", 13.0)
     its_m = params.get("momentum_its", 12.0 * nd)
     sizes = params.get("multigrid_sizes") or multigrid_sizes(n)
     halo = (2 * nd + 2) * box + its_m * star + its_p * (star + vcycle(sizes, nd, p, net, star))
-    red = perfmodel.reductions(net, p, CG_REDUCTIONS * (its_p + its_m) + 1, 1) \
-        + perfmodel.reductions(net, p, 4, params.get("diag_every", 10))
+    red = perfmodel.reductions(net, p, CG_REDUCTIONS * (its_p + its_m) + 1, 1) + perfmodel.reductions(
+        net, p, 4, params.get("diag_every", 10)
+    )
     return {"work": n / p, "memory": n / p, "halo": halo, "alltoall": 0.0, "reduction": red}
 
 
 def model_params(cfg, results, dtype):
     kp, km = results["ksp"]["pressure"], results["ksp"]["momentum"]
     solves = max(kp["solves"], 1)
-    return {"shape": list(cfg["incompressible"]["shape"]), "pressure_its": kp["iterations_total"] / solves,
-            "momentum_its": sum(m["iterations_total"] for m in km) / solves,
-            "multigrid_sizes": kp.get("multigrid_sizes"), "diag_every": cfg["run"].get("diag_every", 10)}
+    return {
+        "shape": list(cfg["incompressible"]["shape"]),
+        "pressure_its": kp["iterations_total"] / solves,
+        "momentum_its": sum(m["iterations_total"] for m in km) / solves,
+        "multigrid_sizes": kp.get("multigrid_sizes"),
+        "diag_every": cfg["run"].get("diag_every", 10),
+    }
 
 
 def target_params(units, *, diag_every=100, pressure_its=13.0, momentum_its=36.0, **_):
     """A cube of ``units`` cells; KSP iterations per step as given (by default those measured on the 3-D
     cavity); GAMG levels by the stated ratio."""
-    return {"shape": perfmodel.cube(units), "diag_every": diag_every, "pressure_its": pressure_its,
-            "momentum_its": momentum_its}
+    return {
+        "shape": perfmodel.cube(units),
+        "diag_every": diag_every,
+        "pressure_its": pressure_its,
+        "momentum_its": momentum_its,
+    }
 
 
 def projections(cal, options, headline):

@@ -1,5 +1,6 @@
 """Figures on rank 0 (matplotlib, Agg backend): the flow (speed and streamlines) and centreline profiles
 against Ghia, Ghia & Shin (1982)."""
+
 import os
 
 import numpy as np
@@ -7,8 +8,10 @@ import numpy as np
 
 def _plt():
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     return plt
 
 

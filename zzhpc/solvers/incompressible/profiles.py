@@ -2,6 +2,7 @@
 u along the vertical line x = Lx/2, v along the horizontal line y = Ly/2 (on the mid-plane z = Lz/2 in
 3-D), linearly interpolated between faces/cell centres, with the boundary values at both ends; and the
 development of a channel flow from its inflow towards plane Poiseuille flow."""
+
 import numpy as np
 
 
@@ -39,7 +40,7 @@ def line_profile(grid, full, a, along, bc):
         ax -= sum(1 for e in range(d + 1, grid.nd) if e != along)
         p = pos if d == a else (np.arange(grid.shape[d]) + 0.5) * grid.h[d]
         arr = _at(arr, ax, p, 0.5 * grid.lengths[d])
-    coords = (np.arange(grid.shape[along]) + 0.5) * grid.h[along]     # along != a: cell centres
+    coords = (np.arange(grid.shape[along]) + 0.5) * grid.h[along]  # along != a: cell centres
     if not grid.periodic[along]:
         lo = bc.end_value(a, along, "lo", arr[0])
         hi = bc.end_value(a, along, "hi", arr[-1])
@@ -52,8 +53,10 @@ def centreline_profiles(grid, full, bc):
     """``{"u_vertical_centreline": {"y", "u"}, "v_horizontal_centreline": {"x", "v"}}`` as lists."""
     y, u = line_profile(grid, full, 0, 1, bc)
     x, v = line_profile(grid, full, 1, 0, bc)
-    return {"u_vertical_centreline": {"y": y.tolist(), "u": u.tolist()},
-            "v_horizontal_centreline": {"x": x.tolist(), "v": v.tolist()}}
+    return {
+        "u_vertical_centreline": {"y": y.tolist(), "u": u.tolist()},
+        "v_horizontal_centreline": {"x": x.tolist(), "v": v.tolist()},
+    }
 
 
 def channel_development(grid, bc, full):
@@ -80,5 +83,9 @@ def channel_development(grid, bc, full):
     flux = vals.sum(axis=1).mean(axis=1) * grid.h[t]
     poiseuille = 6.0 * (flux / grid.lengths[t])[:, None, None] * (s * (1.0 - s))[None, :, None]
     dev = np.abs(vals - poiseuille).max(axis=(1, 2)) / bc.bulk_velocity
-    return {"axis": "xyz"[a], "position": (np.arange(grid.shape[a] + 1) * grid.h[a]).tolist(),
-            "flux": (flux * width).tolist(), "max_deviation_from_poiseuille": dev.tolist()}
+    return {
+        "axis": "xyz"[a],
+        "position": (np.arange(grid.shape[a] + 1) * grid.h[a]).tolist(),
+        "flux": (flux * width).tolist(),
+        "max_deviation_from_poiseuille": dev.tolist(),
+    }

@@ -19,6 +19,7 @@ lid), periodic axes, a Dirichlet inflow face and a zero-gradient outflow face wi
 body force drives periodic channel flow. The run stops early (status ``done``) at a steady state,
 :math:`\max|u^{n+1} - u^n|/\Delta t <` ``steady_tol``.
 """
+
 import math
 
 import numpy as np
@@ -42,35 +43,53 @@ class IncompressibleSolver(FieldsAndCheckpoints, Solver):
     description = "incompressible Navier-Stokes, staggered grid on a PETSc DMDA, projection method, KSP"
     cases_module = "zzhpc.solvers.incompressible.cases"
     restart_any_ranks = True
-    requires_float64 = True      # PETSc here is built for float64
+    requires_float64 = True  # PETSc here is built for float64
     work_unit = "grid point"
     weak_scaling_key = "incompressible.shape"
-    cost_model = perfmodel      # zzhpc scale / zzhpc project: perfmodel.py
+    cost_model = perfmodel  # zzhpc scale / zzhpc project: perfmodel.py
     schema = {
         "shape": Param((list, int), [64, 64], lo=4, length=(2, 3), help="cells per axis (x, y[, z])"),
-        "lengths": Param((list, float), None, lo=0, lo_open=True, length=(2, 3),
-                         help="domain size per axis (default 1.0 each)"),
-        "periodic": Param((list, bool), None, length=(2, 3),
-                          help="periodic axes (default none: walls everywhere)"),
+        "lengths": Param(
+            (list, float), None, lo=0, lo_open=True, length=(2, 3), help="domain size per axis (default 1.0 each)"
+        ),
+        "periodic": Param((list, bool), None, length=(2, 3), help="periodic axes (default none: walls everywhere)"),
         "reynolds": Param(float, 100.0, lo=0, lo_open=True, help="Re = U L / nu; nu = 1/Re"),
-        "moving_wall": Param(str, None, choices=WALLS, help="the wall that moves tangentially (a lid); default "
-                             "'y_hi' (the cavity's lid), or 'none' when an inflow or outflow face is set"),
-        "wall_velocity": Param((list, float), None, length=(2, 3),
-                               help="velocity of the moving wall (default (1, 0[, 0]))"),
+        "moving_wall": Param(
+            str,
+            None,
+            choices=WALLS,
+            help="the wall that moves tangentially (a lid); default "
+            "'y_hi' (the cavity's lid), or 'none' when an inflow or outflow face is set",
+        ),
+        "wall_velocity": Param(
+            (list, float), None, length=(2, 3), help="velocity of the moving wall (default (1, 0[, 0]))"
+        ),
         "body_force": Param((list, float), None, length=(2, 3), help="uniform force per unit mass"),
         "inflow": Param(str, "none", choices=WALLS, help="the inflow face (Dirichlet velocity into the domain)"),
-        "inflow_profile": Param(str, "uniform", choices=("uniform", "parabolic"),
-                                help="inflow profile: 'uniform' (plug) or 'parabolic' across the bounded "
-                                     "transverse axes"),
+        "inflow_profile": Param(
+            str,
+            "uniform",
+            choices=("uniform", "parabolic"),
+            help="inflow profile: 'uniform' (plug) or 'parabolic' across the bounded transverse axes",
+        ),
         "inflow_velocity": Param(float, 1.0, lo=0, lo_open=True, help="bulk (mean) inflow speed"),
-        "outflow": Param(str, "none", choices=WALLS, help="the outflow face, an upper face (x_hi, y_hi, z_hi): "
-                         "zero normal gradient of velocity, p = 0"),
-        "cfl": Param(float, 0.5, lo=0, lo_open=True, hi=1.0,
-                     help="dt = cfl * min(h) / velocity_scale when run.dt is absent"),
+        "outflow": Param(
+            str,
+            "none",
+            choices=WALLS,
+            help="the outflow face, an upper face (x_hi, y_hi, z_hi): zero normal gradient of velocity, p = 0",
+        ),
+        "cfl": Param(
+            float, 0.5, lo=0, lo_open=True, hi=1.0, help="dt = cfl * min(h) / velocity_scale when run.dt is absent"
+        ),
         "velocity_scale": Param(float, 1.0, lo=0, lo_open=True, help="velocity for the default dt"),
         "steady_tol": Param(float, 0.0, lo=0, help="stop when max|du/dt| falls below this (0: never)"),
-        "petsc_options": Param(str, "", help="PETSc options, e.g. '-ksp_type cg -pc_type hypre'; the "
-                               "pressure KSP has no prefix, the momentum KSPs have prefix 'mom_'"),
+        "petsc_options": Param(
+            str,
+            "",
+            help="PETSc options, e.g. '-ksp_type cg -pc_type hypre'; the "
+            "pressure KSP has no prefix, the momentum KSPs have prefix 'mom_'",
+        ),
         "plot": Param(bool, True, help="write flow.png (speed and streamlines) at the end"),
     }
 
@@ -80,14 +99,19 @@ class IncompressibleSolver(FieldsAndCheckpoints, Solver):
         nd = len(p["shape"])
         for key in ("lengths", "periodic", "wall_velocity", "body_force"):
             if p[key] is not None and len(p[key]) != nd:
-                raise ConfigError(f"incompressible.{key}", f"expected {nd} entries, one per axis of "
-                                                           f"incompressible.shape", p[key])
+                raise ConfigError(
+                    f"incompressible.{key}", f"expected {nd} entries, one per axis of incompressible.shape", p[key]
+                )
         if cfg["backend"]["name"] != "numpy":
-            raise ConfigError("backend.name", "the incompressible solver works on PETSc Vecs in host memory; "
-                                              "only 'numpy' is allowed", cfg["backend"]["name"])
+            raise ConfigError(
+                "backend.name",
+                "the incompressible solver works on PETSc Vecs in host memory; only 'numpy' is allowed",
+                cfg["backend"]["name"],
+            )
         if cfg["backend"]["dtype"] != "float64":
-            raise ConfigError("backend.dtype", "PETSc here is built for float64; only 'float64' is allowed",
-                              cfg["backend"]["dtype"])
+            raise ConfigError(
+                "backend.dtype", "PETSc here is built for float64; only 'float64' is allowed", cfg["backend"]["dtype"]
+            )
         check_boundaries(p, nd)
         dims = cfg["parallel"]["dims"]
         if dims and len(dims) != nd:
@@ -101,17 +125,24 @@ class IncompressibleSolver(FieldsAndCheckpoints, Solver):
         # solver discovery imports this module on rank 0 alone.
         from .grid import StaggeredGrid
         from .linear import LinearSolver, Options, assemble
+
         p = self.params
         nd = self.nd = len(p["shape"])
         self.options = Options(p["petsc_options"])
-        self.grid = g = StaggeredGrid(self.comm, p["shape"], p["lengths"] or [1.0] * nd,
-                                      p["periodic"] or [False] * nd, ctx.dims or None)
+        self.grid = g = StaggeredGrid(
+            self.comm, p["shape"], p["lengths"] or [1.0] * nd, p["periodic"] or [False] * nd, ctx.dims or None
+        )
         self.nu = 1.0 / p["reynolds"]
         self.force = list(p["body_force"] or [0.0] * nd)
-        self.bc = bc = Boundaries(g, lid=lid_of(p), lid_velocity=p["wall_velocity"] or [1.0] + [0.0] * (nd - 1),
-                                  inflow=None if p["inflow"] == "none" else p["inflow"],
-                                  profile=p["inflow_profile"], bulk_velocity=p["inflow_velocity"],
-                                  outflow=None if p["outflow"] == "none" else p["outflow"])
+        self.bc = bc = Boundaries(
+            g,
+            lid=lid_of(p),
+            lid_velocity=p["wall_velocity"] or [1.0] + [0.0] * (nd - 1),
+            inflow=None if p["inflow"] == "none" else p["inflow"],
+            profile=p["inflow_profile"],
+            bulk_velocity=p["inflow_velocity"],
+            outflow=None if p["outflow"] == "none" else p["outflow"],
+        )
         self.dt = self.dt or p["cfl"] * min(g.h) / p["velocity_scale"]
         self.steady_tol = p["steady_tol"]
         self._steady = False
@@ -129,8 +160,9 @@ class IncompressibleSolver(FieldsAndCheckpoints, Solver):
         self.pressure = LinearSolver(assemble(g, bc), "pressure", "", "cg", "gamg", 1e-9, nullspace=bc.singular)
         self.momentum = []
         for a in range(nd):
-            s = LinearSolver(assemble(g, bc, alpha=alpha, component=a), f"momentum-{AXES[a]}", "mom_", "cg",
-                             "jacobi", 1e-10)
+            s = LinearSolver(
+                assemble(g, bc, alpha=alpha, component=a), f"momentum-{AXES[a]}", "mom_", "cg", "jacobi", 1e-10
+            )
             s.ksp.setInitialGuessNonzero(True)
             self.momentum.append(s)
         # Given boundary values in the implicit half of the viscous term: alpha * lap(field that holds only
@@ -182,7 +214,7 @@ class IncompressibleSolver(FieldsAndCheckpoints, Solver):
         try:
             self._advance()
         except BaseException:
-            self.options.close()        # a failed run must not leave its options to the next deck
+            self.options.close()  # a failed run must not leave its options to the next deck
             raise
 
     def _advance(self):
@@ -194,8 +226,18 @@ class IncompressibleSolver(FieldsAndCheckpoints, Solver):
         with self.timers("momentum_solve"):
             for a in range(nd):
                 u = U[a][g.interior]
-                r = u + dt * (-1.5 * N[a] + 0.5 * n_old[a] - ops.gradient(g, P, a) + self.force[a]
-                              + 0.5 * self.nu * ops.laplacian(g, U[a])) + self.bc_rhs[a]
+                r = (
+                    u
+                    + dt
+                    * (
+                        -1.5 * N[a]
+                        + 0.5 * n_old[a]
+                        - ops.gradient(g, P, a)
+                        + self.force[a]
+                        + 0.5 * self.nu * ops.laplacian(g, U[a])
+                    )
+                    + self.bc_rhs[a]
+                )
                 r[self.fixed[a]] = u[self.fixed[a]]
                 g.owned(self.rhs[a])[...] = r
                 g.touch(self.rhs[a])
@@ -240,11 +282,14 @@ class IncompressibleSolver(FieldsAndCheckpoints, Solver):
         g = self.grid
         vol = math.prod(g.h)
         ke = sum(float(np.sum(g.owned(self.U[a]) ** 2)) for a in range(self.nd))
-        return {"kinetic_energy": 0.5 * vol * self.comm.allreduce(ke), "du_dt": self.du_dt
-                if math.isfinite(self.du_dt) else 0.0, "max_div": self.max_divergence(),
-                "ksp_its_p": float(self.pressure.last_iterations),
-                "ksp_res_p": float(self.pressure.last_residual),
-                "ksp_its_mom": float(sum(m.last_iterations for m in self.momentum))}
+        return {
+            "kinetic_energy": 0.5 * vol * self.comm.allreduce(ke),
+            "du_dt": self.du_dt if math.isfinite(self.du_dt) else 0.0,
+            "max_div": self.max_divergence(),
+            "ksp_its_p": float(self.pressure.last_iterations),
+            "ksp_res_p": float(self.pressure.last_residual),
+            "ksp_its_mom": float(sum(m.last_iterations for m in self.momentum)),
+        }
 
     def nonfinite_field(self):
         bad = 0
@@ -264,14 +309,22 @@ class IncompressibleSolver(FieldsAndCheckpoints, Solver):
             if channel:
                 out["channel"] = channel
         out = self.comm.bcast(out, root=0)
-        out.update({
-            "dt": self.dt, "nu": self.nu, "reynolds": self.params["reynolds"], "cells": g.shape,
-            "process_grid": g.proc_sizes, "steady": self._steady, "steady_tol": self.steady_tol,
-            "du_dt": self.du_dt if math.isfinite(self.du_dt) else None,
-            "max_divergence": self.max_divergence(), "boundaries": self.bc.describe(),
-            "ksp": {"pressure": self.pressure.stats(), "momentum": [m.stats() for m in self.momentum]},
-            "backend_note": "PETSc Vecs in host memory: backend numpy only",
-        })
+        out.update(
+            {
+                "dt": self.dt,
+                "nu": self.nu,
+                "reynolds": self.params["reynolds"],
+                "cells": g.shape,
+                "process_grid": g.proc_sizes,
+                "steady": self._steady,
+                "steady_tol": self.steady_tol,
+                "du_dt": self.du_dt if math.isfinite(self.du_dt) else None,
+                "max_divergence": self.max_divergence(),
+                "boundaries": self.bc.describe(),
+                "ksp": {"pressure": self.pressure.stats(), "momentum": [m.stats() for m in self.momentum]},
+                "backend_note": "PETSc Vecs in host memory: backend numpy only",
+            }
+        )
         if self.bc.inflow or self.bc.outflow:
             out["mass_flux"] = self.mass_flux()
         if any(self.force) and g.periodic[0] and not g.periodic[1] and self.nd >= 2:
@@ -282,8 +335,7 @@ class IncompressibleSolver(FieldsAndCheckpoints, Solver):
         """Collective: volume flux in through the inflow face and out through the outflow face."""
         q_in, q_out = self.bc.fluxes([self.grid.owned(u) for u in self.U])
         q_in, q_out = self.comm.allreduce(q_in), self.comm.allreduce(q_out)
-        return {"inflow": q_in, "outflow": q_out,
-                "relative_imbalance": abs(q_in - q_out) / q_in if q_in else None}
+        return {"inflow": q_in, "outflow": q_out, "relative_imbalance": abs(q_in - q_out) / q_in if q_in else None}
 
     def poiseuille_error(self):
         """Collective: max |u - u_exact| of plane Poiseuille flow driven by body_force[0] between the y walls.
@@ -304,10 +356,18 @@ class IncompressibleSolver(FieldsAndCheckpoints, Solver):
         files = []
         if self.params["plot"]:
             from .plotting import flow_png
+
             vel, _ = self.cell_fields()
             full = [self.grid.gather(np.ascontiguousarray(vel[self.nd - 1 - a])) for a in range(self.nd)]
             if self.comm.Get_rank() == 0:
-                files.append(flow_png(self.grid, full, output_dir, title=f"Re = {self.params['reynolds']:g}, "
-                                      f"t = {self.time:.4g}, {'x'.join(map(str, self.grid.shape))} cells"))
+                files.append(
+                    flow_png(
+                        self.grid,
+                        full,
+                        output_dir,
+                        title=f"Re = {self.params['reynolds']:g}, "
+                        f"t = {self.time:.4g}, {'x'.join(map(str, self.grid.shape))} cells",
+                    )
+                )
         self.options.close()
         return files

@@ -1,5 +1,6 @@
 """Fields (HDF5 + XDMF) and checkpoints of the incompressible solver, as global datasets in C order, so
 that a run restarts bitwise and on any rank count (``restart_any_ranks``)."""
+
 import numpy as np
 
 from ...errors import InputError
@@ -25,8 +26,14 @@ class FieldsAndCheckpoints:
         vel, p = self.cell_fields()
         start, _ = g.hyperslab()
         gshape = list(reversed(g.shape))
-        write_block(h5, "fields/velocity", vel, gshape, start,
-                    attrs={"components": self.nd, "order": "C-order axes (z,) y, x; components (w,) v, u"})
+        write_block(
+            h5,
+            "fields/velocity",
+            vel,
+            gshape,
+            start,
+            attrs={"components": self.nd, "order": "C-order axes (z,) y, x; components (w,) v, u"},
+        )
         write_block(h5, "fields/pressure", p, gshape, start)
         return {"velocity": self.nd, "pressure": 1}
 
@@ -47,18 +54,21 @@ class FieldsAndCheckpoints:
         start, count = g.hyperslab()
         gshape = tuple(reversed(g.shape))
         if "state/p" in h5 and tuple(h5["state/p"].shape) != gshape:
-            raise InputError(path, f"dataset 'state/p' has shape {h5['state/p'].shape}, the deck asks for "
-                                   f"{gshape} (C order)")
+            raise InputError(
+                path, f"dataset 'state/p' has shape {h5['state/p'].shape}, the deck asks for {gshape} (C order)"
+            )
         dt = float(h5.attrs.get("dt", self.dt))
         if abs(dt - self.dt) > 1e-14 * dt:
-            raise InputError(path, f"written with dt = {dt}, the deck gives dt = {self.dt} (the assembled "
-                                   f"Crank-Nicolson matrices depend on dt)")
+            raise InputError(
+                path,
+                f"written with dt = {dt}, the deck gives dt = {self.dt} (the assembled "
+                f"Crank-Nicolson matrices depend on dt)",
+            )
         for a in range(self.nd):
             g.owned(self.U[a])[...] = read_block(h5, f"state/u{a}", start, count, path)
             g.touch(self.U[a])
         g.owned(self.P)[...] = read_block(h5, "state/p", start, count, path)
         g.touch(self.P)
         if "state/n_old0" in h5:
-            self.n_old = [np.asarray(read_block(h5, f"state/n_old{a}", start, count, path))
-                          for a in range(self.nd)]
+            self.n_old = [np.asarray(read_block(h5, f"state/n_old{a}", start, count, path)) for a in range(self.nd)]
         self._steady = bool(h5.attrs.get("steady", 0))

@@ -1,5 +1,6 @@
 """Molecular dynamics: Lennard-Jones atoms on a spatially decomposed box, cross-checked against LAMMPS
 (docs/md.md)."""
+
 from ...device.kernels import register_kernel_modules
 from ... import particles
 
@@ -14,7 +15,7 @@ def register_kernels():
     register_kernel_modules(__name__, KERNEL_MODULES)
 
 
-register_kernels()   # at package import, before the solver: discovery and the tests see every kernel
+register_kernels()  # at package import, before the solver: discovery and the tests see every kernel
 
 from .solver import MDSolver  # noqa: E402
 

@@ -2,6 +2,7 @@
 
 Measured figures of the full forms are in docs/md.md.
 """
+
 import os
 import tempfile
 
@@ -20,8 +21,11 @@ THERMO = ("pe", "ke", "etotal", "press")
 
 def lammps_thermo(cells, steps, every, workdir):
     """LAMMPS in.lj (``neigh_modify delay 0 every 1 check yes``): data file at step 0 and thermo rows."""
-    out = run_peer(PEER, {"mode": "thermo", "cells": cells, "steps": steps, "thermo_every": every,
-                          "workdir": workdir}, timeout=3600)
+    out = run_peer(
+        PEER,
+        {"mode": "thermo", "cells": cells, "steps": steps, "thermo_every": every, "workdir": workdir},
+        timeout=3600,
+    )
     rows = [dict(zip(out["columns"], r)) for r in out["rows"]]
     return out["data_file"], rows
 
@@ -37,8 +41,7 @@ def case_lammps(quick):
     deck = md_deck({"data_file": data, "temperature": None, "cells": cells}, {"steps": 100, "diag_every": 100})
     _, rows = run_deck(deck, os.path.join(work, "zzhpc"))
     got, want = rows[-1], ref[-1]
-    metrics = [Metric(f"{k} at step 100 ({np.prod(cells) * 4} atoms)", got[k], want[k], 1e-6, "rel")
-               for k in THERMO]
+    metrics = [Metric(f"{k} at step 100 ({np.prod(cells) * 4} atoms)", got[k], want[k], 1e-6, "rel") for k in THERMO]
     if not quick:
         os.makedirs(os.path.join(work, "lmp_drift"), exist_ok=True)
         deck = md_deck({"data_file": data, "temperature": None}, {"steps": 10000, "diag_every": 1000})
@@ -48,8 +51,7 @@ def case_lammps(quick):
         drift = abs(e[-1] - e[0]) / abs(e[0])
         ldrift = abs(lref[-1]["etotal"] - lref[0]["etotal"]) / abs(lref[0]["etotal"])
         # The unshifted 2.5 sigma cutoff makes E jump as pairs cross it: both codes drift alike.
-        metrics.append(Metric("NVE |E(10000)-E(0)|/|E(0)|", drift, None, 5e-3, "max",
-                              note=f"LAMMPS: {ldrift:.3e}"))
+        metrics.append(Metric("NVE |E(10000)-E(0)|/|E(0)|", drift, None, 5e-3, "max", note=f"LAMMPS: {ldrift:.3e}"))
     return metrics
 
 
@@ -72,10 +74,9 @@ def case_ranks(quick):
 def case_fd(quick):
     """Forces of a melted in.lj configuration against central differences of the total energy
     (h = 1e-5 sigma), on atoms next to sub-domain and periodic boundaries."""
-    s = make_solver(md_deck({"cells": [4, 4, 4] if quick else [6, 6, 6], "pair_shift": True},
-                            {"steps": 1}))
+    s = make_solver(md_deck({"cells": [4, 4, 4] if quick else [6, 6, 6], "pair_shift": True}, {"steps": 1}))
     rng = np.random.default_rng(7)
-    x = s.backend.to_host(s.x)[:s.nlocal] + rng.normal(scale=0.08, size=(s.nlocal, 3))
+    x = s.backend.to_host(s.x)[: s.nlocal] + rng.normal(scale=0.08, size=(s.nlocal, 3))
     s.x = s.backend.asarray(x, dtype=s.ctx.dtype)
     s._rebuild()
     s._forces()
@@ -95,10 +96,12 @@ def case_thermostats(quick):
     work = tempfile.mkdtemp(prefix="md_thermo_")
     out = []
     for kind in ("langevin", "nhc"):
-        deck = md_deck({"cells": [6, 6, 6], "integrator": kind, "t_target": 1.0, "damp": 0.5, "pair_shift": True},
-                       {"steps": steps, "diag_every": 20})
+        deck = md_deck(
+            {"cells": [6, 6, 6], "integrator": kind, "t_target": 1.0, "damp": 0.5, "pair_shift": True},
+            {"steps": steps, "diag_every": 20},
+        )
         _, rows = run_deck(deck, os.path.join(work, kind))
-        half = rows[len(rows) // 2:]
+        half = rows[len(rows) // 2 :]
         tmean = float(np.mean([r["temp"] for r in half]))
         out.append(Metric(f"{kind}: mean T (2nd half of {steps} steps)", tmean, 1.0, 0.03, "rel"))
         if kind == "nhc":
@@ -116,20 +119,31 @@ def bench_lj(quick):
     work = tempfile.mkdtemp(prefix="md_bench_")
     rows = []
     for ranks in (1, 2):
-        deck = md_deck({"cells": cells, "neigh_every": 20, "neigh_check": False},
-                       {"steps": steps, "diag_every": steps})
+        deck = md_deck({"cells": cells, "neigh_every": 20, "neigh_check": False}, {"steps": steps, "diag_every": steps})
         summ, _ = run_deck_mpi(deck, os.path.join(work, f"z{ranks}"), ranks, timeout=3600)
-        peer = run_peer(PEER, {"mode": "bench", "cells": cells, "steps": steps, "ranks": ranks,
-                               "every": 20, "check": "no"}, timeout=3600)
+        peer = run_peer(
+            PEER,
+            {"mode": "bench", "cells": cells, "steps": steps, "ranks": ranks, "every": 20, "check": "no"},
+            timeout=3600,
+        )
         z = summ["time_per_step_s"]
-        rows.append({"label": f"{natoms} atoms, {ranks} rank(s)", "ranks": ranks, "natoms": natoms, "steps": steps,
-                     "zzhpc_s_per_step": z, "peer": "LAMMPS", "peer_s_per_step": peer["s_per_step"],
-                     "ratio": z / peer["s_per_step"],
-                     "zzhpc_matom_steps_per_s": natoms / z / 1e6,
-                     "peer_matom_steps_per_s": natoms / peer["s_per_step"] / 1e6,
-                     "zzhpc_bytes_per_atom": summ["results"]["memory_bytes_per_atom"],
-                     "zzhpc_rss_mb_max": (summ.get("memory_hwm_mb") or {}).get("max"),
-                     "peer_bytes_per_atom": peer["bytes_per_atom"],
-                     "zzhpc_kernels": summ["results"]["kernels"], "timers_s": summ["timers_s"]})
+        rows.append(
+            {
+                "label": f"{natoms} atoms, {ranks} rank(s)",
+                "ranks": ranks,
+                "natoms": natoms,
+                "steps": steps,
+                "zzhpc_s_per_step": z,
+                "peer": "LAMMPS",
+                "peer_s_per_step": peer["s_per_step"],
+                "ratio": z / peer["s_per_step"],
+                "zzhpc_matom_steps_per_s": natoms / z / 1e6,
+                "peer_matom_steps_per_s": natoms / peer["s_per_step"] / 1e6,
+                "zzhpc_bytes_per_atom": summ["results"]["memory_bytes_per_atom"],
+                "zzhpc_rss_mb_max": (summ.get("memory_hwm_mb") or {}).get("max"),
+                "peer_bytes_per_atom": peer["bytes_per_atom"],
+                "zzhpc_kernels": summ["results"]["kernels"],
+                "timers_s": summ["timers_s"],
+            }
+        )
     return rows
-

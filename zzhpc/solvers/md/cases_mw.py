@@ -2,6 +2,7 @@
 
 Imported by :mod:`.cases` (never the other way); measured figures of the full forms are in docs/mw.md.
 """
+
 import os
 import tempfile
 
@@ -17,17 +18,26 @@ from .sw import BUILTIN, MW_MASS, sw_file_text
 
 PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peer_lammps.py")
 FIGURES = os.path.join("runs", "validate", "md_mw")
-AVOGADRO = 0.602214076                  # 1e24 / N_A: g/mol per A^3 -> g/cm^3 is 1 / this
-PUBLISHED_DENSITY = 0.997               # g/cm^3 at 298 K, 1 bar: Molinero & Moore (2009)
+AVOGADRO = 0.602214076  # 1e24 / N_A: g/mol per A^3 -> g/cm^3 is 1 / this
+PUBLISHED_DENSITY = 0.997  # g/cm^3 at 298 K, 1 bar: Molinero & Moore (2009)
 ONE_BAR_ATM = 1.0 / 1.01325
-NUMBER_DENSITY = PUBLISHED_DENSITY * AVOGADRO / MW_MASS     # molecules per A^3
+NUMBER_DENSITY = PUBLISHED_DENSITY * AVOGADRO / MW_MASS  # molecules per A^3
 THERMO = ("pe", "ke", "etotal", "press")
 
 
 def mw_section(**kw):
     """``[md]`` of an mW run in real units: simple-cubic start at 0.997 g/cm^3, skin 2 A."""
-    md = {"units": "real", "pair_style": "sw", "sw_params": "mW", "lattice": "sc", "density": NUMBER_DENSITY,
-          "masses": [MW_MASS], "temperature": 298.0, "skin": 2.0, "pair_coeff": None}
+    md = {
+        "units": "real",
+        "pair_style": "sw",
+        "sw_params": "mW",
+        "lattice": "sc",
+        "density": NUMBER_DENSITY,
+        "masses": [MW_MASS],
+        "temperature": 298.0,
+        "skin": 2.0,
+        "pair_coeff": None,
+    }
     md.update(kw)
     return md
 
@@ -56,24 +66,41 @@ def case_mw_lammps(quick):
     cells, melt = (8, 500) if quick else (16, 2000)
     work = tempfile.mkdtemp(prefix="md_mw_lammps_")
     swf = write_mw_file(work)
-    ref = run_peer(PEER, {"mode": "sw_thermo", "cells": cells, "lattice_constant": lattice_constant(),
-                          "sw_file": swf, "temperature": 298.0, "melt_steps": melt, "steps": 100,
-                          "thermo_every": 100, "skin": 2.0, "workdir": work}, timeout=3600)
+    ref = run_peer(
+        PEER,
+        {
+            "mode": "sw_thermo",
+            "cells": cells,
+            "lattice_constant": lattice_constant(),
+            "sw_file": swf,
+            "temperature": 298.0,
+            "melt_steps": melt,
+            "steps": 100,
+            "thermo_every": 100,
+            "skin": 2.0,
+            "workdir": work,
+        },
+        timeout=3600,
+    )
     rows = [dict(zip(ref["columns"], r)) for r in ref["rows"]]
-    deck = mw_deck({"data_file": ref["data_file"], "sw_file": swf, "temperature": None},
-                   {"steps": 100, "diag_every": 100})
+    deck = mw_deck(
+        {"data_file": ref["data_file"], "sw_file": swf, "temperature": None}, {"steps": 100, "diag_every": 100}
+    )
     s = make_solver(deck)
     be = s.backend
     order = np.argsort(be.to_host(s.ids))
-    f = be.to_host(s.f)[:s.nlocal][order]
+    f = be.to_host(s.f)[: s.nlocal][order]
     fl = np.asarray(ref["forces"])
     assert be.to_host(s.ids)[order].tolist() == ref["ids"]
     th = s.thermo()
     n = s.natoms
-    out = [Metric(f"pe at step 0 ({n} molecules)", th["pe"], rows[0]["pe"], 1e-8, "rel"),
-           Metric("press at step 0", th["press"], rows[0]["press"], 1e-8, "rel"),
-           Metric("max |F - F_lammps| / max |F_lammps|", float(np.abs(f - fl).max() / np.abs(fl).max()), None,
-                  1e-8, "max")]
+    out = [
+        Metric(f"pe at step 0 ({n} molecules)", th["pe"], rows[0]["pe"], 1e-8, "rel"),
+        Metric("press at step 0", th["press"], rows[0]["press"], 1e-8, "rel"),
+        Metric(
+            "max |F - F_lammps| / max |F_lammps|", float(np.abs(f - fl).max() / np.abs(fl).max()), None, 1e-8, "max"
+        ),
+    ]
     _, got = run_deck(deck, os.path.join(work, "zzhpc"))
     out += [Metric(f"{k} at step 100", got[-1][k], rows[-1][k], 1e-6, "rel") for k in THERMO]
     return out
@@ -86,25 +113,42 @@ def case_mw_ranks(quick):
     rounding differences of the summation order grow chaotically (about x10 per 0.2 ps in this melt)."""
     cells, steps = (8, 100) if quick else (16, 100)
     work = tempfile.mkdtemp(prefix="md_mw_ranks_")
-    deck = mw_deck({"cells": [cells] * 3, "integrator": "svr", "t_target": 298.0, "damp": 200.0,
-                    "barostat": "c-rescale", "p_target": ONE_BAR_ATM, "p_damp": 1000.0},
-                   {"steps": steps, "diag_every": 10})
+    deck = mw_deck(
+        {
+            "cells": [cells] * 3,
+            "integrator": "svr",
+            "t_target": 298.0,
+            "damp": 200.0,
+            "barostat": "c-rescale",
+            "p_target": ONE_BAR_ATM,
+            "p_damp": 1000.0,
+        },
+        {"steps": steps, "diag_every": 10},
+    )
     base = run_deck_mpi(deck, os.path.join(work, "r1"), 1)[1]
     metrics = []
     for n in (2, 4):
         rows = run_deck_mpi(deck, os.path.join(work, f"r{n}"), n)[1]
-        err = max(abs(r[k] - b[k]) / max(abs(b[k]), 1e-300) for r, b in zip(rows, base)
-                  for k in THERMO + ("density",))
-        metrics.append(Metric(f"max rel thermo diff, {n} vs 1 ranks ({cells ** 3} molecules)", err, None, 1e-8,
-                              "max"))
+        err = max(abs(r[k] - b[k]) / max(abs(b[k]), 1e-300) for r, b in zip(rows, base) for k in THERMO + ("density",))
+        metrics.append(Metric(f"max rel thermo diff, {n} vs 1 ranks ({cells**3} molecules)", err, None, 1e-8, "max"))
     return metrics
 
 
 def density_run(cells, steps, outdir, ranks=1):
     """NPT mW from the lattice at 298 K and 1 bar; returns (thermo rows, final data dict)."""
-    deck = mw_deck({"cells": [cells] * 3, "integrator": "svr", "t_target": 298.0, "damp": 200.0,
-                    "barostat": "c-rescale", "p_target": ONE_BAR_ATM, "p_damp": 2000.0, "write_data": "final.data"},
-                   {"steps": steps, "diag_every": 100})
+    deck = mw_deck(
+        {
+            "cells": [cells] * 3,
+            "integrator": "svr",
+            "t_target": 298.0,
+            "damp": 200.0,
+            "barostat": "c-rescale",
+            "p_target": ONE_BAR_ATM,
+            "p_damp": 2000.0,
+            "write_data": "final.data",
+        },
+        {"steps": steps, "diag_every": 100},
+    )
     if ranks == 1:
         _, rows = run_deck(deck, outdir)
     else:
@@ -125,23 +169,32 @@ def case_mw_density(quick):
     blocks = np.array_split(rho, 5)
     sem = float(np.std([b.mean() for b in blocks], ddof=1) / np.sqrt(len(blocks)))
     mean = float(rho.mean())
-    r, g, peak = mw_rdf_png(final, os.path.join(FIGURES, f"rdf_{cells ** 3}.png"), rows)
-    return [Metric(f"mean density g/cm^3 ({cells ** 3} molecules, steps {keep_from}-{steps})", mean,
-                   PUBLISHED_DENSITY, tol, "rel",
-                   note=f"+- {sem:.4f} (block s.e.m.); g(r) first peak {peak[0]:.3f} A, height {peak[1]:.3f}")]
+    r, g, peak = mw_rdf_png(final, os.path.join(FIGURES, f"rdf_{cells**3}.png"), rows)
+    return [
+        Metric(
+            f"mean density g/cm^3 ({cells**3} molecules, steps {keep_from}-{steps})",
+            mean,
+            PUBLISHED_DENSITY,
+            tol,
+            "rel",
+            note=f"+- {sem:.4f} (block s.e.m.); g(r) first peak {peak[0]:.3f} A, height {peak[1]:.3f}",
+        )
+    ]
 
 
 def mw_rdf_png(data, path, rows=None):
     """g(r) of one frame (``read_data`` dict) and, with ``rows``, the density trace, as one PNG."""
     from ...particles.analysis import first_peak, rdf
+
     L = np.asarray(data["box_hi"]) - np.asarray(data["box_lo"])
     r, g = rdf(data["x"] - np.asarray(data["box_lo"]), L, min(10.0, 0.5 * float(L.min())), nbins=150)
     peak = first_peak(r, g, rmin=2.0)
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-    except ImportError:                       # pragma: no cover - matplotlib is optional
+    except ImportError:  # pragma: no cover - matplotlib is optional
         return r, g, peak
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     fig, axes = plt.subplots(1, 2 if rows else 1, figsize=(10 if rows else 5, 3.6))
@@ -159,8 +212,11 @@ def mw_rdf_png(data, path, rows=None):
     return r, g, peak
 
 
-@benchmark_case("md_mw_lammps", "md", "mW water, ~100,000 molecules: zzhpc vs LAMMPS pair_style sw on 1 and 2 "
-                "ranks; mW/LJ cost per atom-step")
+@benchmark_case(
+    "md_mw_lammps",
+    "md",
+    "mW water, ~100,000 molecules: zzhpc vs LAMMPS pair_style sw on 1 and 2 ranks; mW/LJ cost per atom-step",
+)
 def bench_mw(quick):
     """LAMMPS melts a 4,096-molecule box (20 ps, ``fix langevin`` 298 K) and replicates it 3x3x3 (110,592
     molecules; quick: 1,000 molecules, no replica); both codes then run NVE from that data file with
@@ -170,35 +226,76 @@ def bench_mw(quick):
     lj_cells, lj_steps = ([10, 10, 10], 200) if quick else ([20, 20, 20], 1000)
     work = tempfile.mkdtemp(prefix="md_mw_bench_")
     swf = write_mw_file(work)
-    liquid = run_peer(PEER, {"mode": "sw_liquid", "cells": cells, "lattice_constant": lattice_constant(),
-                             "sw_file": swf, "temperature": 298.0, "melt_steps": melt, "replicate": rep,
-                             "skin": 2.0, "workdir": work}, timeout=7200)["data_file"]
-    natoms = cells ** 3 * rep ** 3
+    liquid = run_peer(
+        PEER,
+        {
+            "mode": "sw_liquid",
+            "cells": cells,
+            "lattice_constant": lattice_constant(),
+            "sw_file": swf,
+            "temperature": 298.0,
+            "melt_steps": melt,
+            "replicate": rep,
+            "skin": 2.0,
+            "workdir": work,
+        },
+        timeout=7200,
+    )["data_file"]
+    natoms = cells**3 * rep**3
     lj_atoms = 4 * int(np.prod(lj_cells))
     rows = []
     for ranks in (1, 2):
         load = os.getloadavg()[0]
-        deck = mw_deck({"data_file": liquid, "sw_file": swf, "temperature": None}, {"steps": steps,
-                                                                                    "diag_every": steps})
+        deck = mw_deck(
+            {"data_file": liquid, "sw_file": swf, "temperature": None}, {"steps": steps, "diag_every": steps}
+        )
         summ, _ = run_deck_mpi(deck, os.path.join(work, f"z{ranks}"), ranks, timeout=7200)
-        peer = run_peer(PEER, {"mode": "sw_bench", "data_file": liquid, "sw_file": swf, "steps": steps,
-                               "ranks": ranks, "skin": 2.0}, timeout=7200)
-        lj = run_deck_mpi(md_deck({"cells": lj_cells, "neigh_every": 20, "neigh_check": False},
-                                {"steps": lj_steps, "diag_every": lj_steps}), os.path.join(work, f"lj{ranks}"),
-                       ranks, timeout=7200)[0]
-        lj_peer = run_peer(PEER, {"mode": "bench", "cells": lj_cells, "steps": lj_steps, "ranks": ranks,
-                                  "every": 20, "check": "no"}, timeout=7200)
+        peer = run_peer(
+            PEER,
+            {"mode": "sw_bench", "data_file": liquid, "sw_file": swf, "steps": steps, "ranks": ranks, "skin": 2.0},
+            timeout=7200,
+        )
+        lj = run_deck_mpi(
+            md_deck(
+                {"cells": lj_cells, "neigh_every": 20, "neigh_check": False},
+                {"steps": lj_steps, "diag_every": lj_steps},
+            ),
+            os.path.join(work, f"lj{ranks}"),
+            ranks,
+            timeout=7200,
+        )[0]
+        lj_peer = run_peer(
+            PEER,
+            {"mode": "bench", "cells": lj_cells, "steps": lj_steps, "ranks": ranks, "every": 20, "check": "no"},
+            timeout=7200,
+        )
         z, pz = summ["time_per_step_s"], peer["s_per_step"]
         zl, pl = lj["time_per_step_s"] / lj_atoms, lj_peer["s_per_step"] / lj_atoms
-        rows.append({"label": f"mW {natoms} molecules, {ranks} rank(s)", "ranks": ranks, "natoms": natoms,
-                     "steps": steps, "zzhpc_s_per_step": z, "peer": "LAMMPS", "peer_s_per_step": pz, "ratio": z / pz,
-                     "zzhpc_matom_steps_per_s": natoms / z / 1e6, "peer_matom_steps_per_s": natoms / pz / 1e6,
-                     "zzhpc_bytes_per_molecule": summ["results"]["memory_bytes_per_atom"],
-                     "peer_bytes_per_molecule": peer["bytes_per_atom"],
-                     "zzhpc_rss_mb_max": (summ.get("memory_hwm_mb") or {}).get("max"),
-                     "zzhpc_neigh_builds": summ["results"]["neigh_builds"], "peer_neigh_builds": peer["neigh_builds"],
-                     "mw_over_lj_cost_zzhpc": z / natoms / zl, "mw_over_lj_cost_peer": pz / natoms / pl,
-                     "lj_atoms": lj_atoms, "lj_zzhpc_s_per_step": lj["time_per_step_s"],
-                     "lj_peer_s_per_step": lj_peer["s_per_step"], "load_average_1min": load,
-                     "load_average_after": os.getloadavg()[0], "timers_s": summ["timers_s"]})
+        rows.append(
+            {
+                "label": f"mW {natoms} molecules, {ranks} rank(s)",
+                "ranks": ranks,
+                "natoms": natoms,
+                "steps": steps,
+                "zzhpc_s_per_step": z,
+                "peer": "LAMMPS",
+                "peer_s_per_step": pz,
+                "ratio": z / pz,
+                "zzhpc_matom_steps_per_s": natoms / z / 1e6,
+                "peer_matom_steps_per_s": natoms / pz / 1e6,
+                "zzhpc_bytes_per_molecule": summ["results"]["memory_bytes_per_atom"],
+                "peer_bytes_per_molecule": peer["bytes_per_atom"],
+                "zzhpc_rss_mb_max": (summ.get("memory_hwm_mb") or {}).get("max"),
+                "zzhpc_neigh_builds": summ["results"]["neigh_builds"],
+                "peer_neigh_builds": peer["neigh_builds"],
+                "mw_over_lj_cost_zzhpc": z / natoms / zl,
+                "mw_over_lj_cost_peer": pz / natoms / pl,
+                "lj_atoms": lj_atoms,
+                "lj_zzhpc_s_per_step": lj["time_per_step_s"],
+                "lj_peer_s_per_step": lj_peer["s_per_step"],
+                "load_average_1min": load,
+                "load_average_after": os.getloadavg()[0],
+                "timers_s": summ["timers_s"],
+            }
+        )
     return rows

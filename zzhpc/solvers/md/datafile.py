@@ -4,18 +4,43 @@ Format: https://docs.lammps.org/read_data.html. Orthorhombic boxes only. Topolog
 Angles, Dihedrals, Impropers) and coefficient sections are kept as read and written back unchanged,
 so a ``full`` file makes the round trip.
 """
+
 import numpy as np
 
 from ...errors import InputError
 
-_HEADER = {"atoms": "natoms", "atom types": "ntypes", "bonds": "nbonds", "bond types": "nbondtypes",
-           "angles": "nangles", "angle types": "nangletypes", "dihedrals": "ndihedrals",
-           "dihedral types": "ndihedraltypes", "impropers": "nimpropers", "improper types": "nimpropertypes"}
+_HEADER = {
+    "atoms": "natoms",
+    "atom types": "ntypes",
+    "bonds": "nbonds",
+    "bond types": "nbondtypes",
+    "angles": "nangles",
+    "angle types": "nangletypes",
+    "dihedrals": "ndihedrals",
+    "dihedral types": "ndihedraltypes",
+    "impropers": "nimpropers",
+    "improper types": "nimpropertypes",
+}
 _TOPOLOGY = {"Bonds": 4, "Angles": 5, "Dihedrals": 6, "Impropers": 6}
-_SECTIONS = {"Atoms", "Velocities", "Masses", "Pair Coeffs", "PairIJ Coeffs", "Bond Coeffs", "Angle Coeffs",
-             "Dihedral Coeffs", "Improper Coeffs", "BondBond Coeffs", "BondAngle Coeffs",
-             "MiddleBondTorsion Coeffs", "EndBondTorsion Coeffs", "AngleTorsion Coeffs",
-             "AngleAngleTorsion Coeffs", "BondBond13 Coeffs", "AngleAngle Coeffs"} | set(_TOPOLOGY)
+_SECTIONS = {
+    "Atoms",
+    "Velocities",
+    "Masses",
+    "Pair Coeffs",
+    "PairIJ Coeffs",
+    "Bond Coeffs",
+    "Angle Coeffs",
+    "Dihedral Coeffs",
+    "Improper Coeffs",
+    "BondBond Coeffs",
+    "BondAngle Coeffs",
+    "MiddleBondTorsion Coeffs",
+    "EndBondTorsion Coeffs",
+    "AngleTorsion Coeffs",
+    "AngleAngleTorsion Coeffs",
+    "BondBond13 Coeffs",
+    "AngleAngle Coeffs",
+} | set(_TOPOLOGY)
 STYLES = {"atomic": 5, "full": 7}
 
 
@@ -88,8 +113,7 @@ def read_data(path, style=None):
         try:
             _section(out, name, comment, rows, style)
         except (ValueError, IndexError) as exc:
-            raise InputError(path, f"section '{name}' starting at line {first + 1}: malformed line ({exc})") \
-                from None
+            raise InputError(path, f"section '{name}' starting at line {first + 1}: malformed line ({exc})") from None
     if "x" not in out:
         raise InputError(path, "no Atoms section")
     if out.get("masses") is None:
@@ -124,9 +148,10 @@ def _section(out, name, comment, rows, style):
             out["type"] = a[:, 2].astype(np.int64)
             out["q"] = a[:, 3].astype(np.float64)
             xcol = 4
-        out["x"] = a[:, xcol:xcol + 3].astype(np.float64)
-        out["image"] = a[:, xcol + 3:xcol + 6].astype(np.int64) if ncol == base + 3 else \
-            np.zeros((len(ids), 3), np.int64)
+        out["x"] = a[:, xcol : xcol + 3].astype(np.float64)
+        out["image"] = (
+            a[:, xcol + 3 : xcol + 6].astype(np.int64) if ncol == base + 3 else np.zeros((len(ids), 3), np.int64)
+        )
         if out["type"].min() < 1 or out["type"].max() > out["ntypes"]:
             raise ValueError(f"atom type outside 1..{out['ntypes']}")
         if len(np.unique(ids)) != len(ids):
@@ -164,8 +189,12 @@ def write_data(path, d, title="zzhpc md"):
             top = d.get("topology", {}).get(name)
             if top is not None and len(top):
                 fh.write(f"{len(top)} {name.lower()}\n")
-        for key, word in (("nbondtypes", "bond"), ("nangletypes", "angle"), ("ndihedraltypes", "dihedral"),
-                          ("nimpropertypes", "improper")):
+        for key, word in (
+            ("nbondtypes", "bond"),
+            ("nangletypes", "angle"),
+            ("ndihedraltypes", "dihedral"),
+            ("nimpropertypes", "improper"),
+        ):
             if d.get(key):
                 fh.write(f"{d[key]} {word} types\n")
         fh.write("\n")

@@ -25,6 +25,7 @@ Random numbers are keyed by (seed, step): the same on any rank count.
 Integrators and the barostat act on a :class:`zzhpc.particles.state.ParticleState` (positions,
 velocities, forces, masses, ids, box), never on the solver's attributes.
 """
+
 import math
 
 import numpy as np
@@ -47,11 +48,11 @@ class Integrator:
 
     def kick(self, h):
         s = self.state
-        s.v = s.v + h * s.f[:s.nlocal] / s.mass
+        s.v = s.v + h * s.f[: s.nlocal] / s.mass
 
     def drift(self, h):
         s = self.state
-        s.x[:s.nlocal] = s.x[:s.nlocal] + h * s.v
+        s.x[: s.nlocal] = s.x[: s.nlocal] + h * s.v
 
     def initial(self, step):
         self.kick(self.dtf)
@@ -95,7 +96,7 @@ class NoseHooverChain(Integrator):
         self.kT = units.boltz * temperature
         self.M = chain
         nf = state.dof
-        self.Q = np.array([nf * self.kT * damp ** 2] + [self.kT * damp ** 2] * (chain - 1))
+        self.Q = np.array([nf * self.kT * damp**2] + [self.kT * damp**2] * (chain - 1))
         self.xi = np.zeros(chain)
         self.vxi = np.zeros(chain)
 
@@ -135,8 +136,7 @@ class NoseHooverChain(Integrator):
 
     def energy(self):
         nf = self.state.dof
-        return float(0.5 * np.sum(self.Q * self.vxi ** 2) + nf * self.kT * self.xi[0]
-                     + self.kT * np.sum(self.xi[1:]))
+        return float(0.5 * np.sum(self.Q * self.vxi**2) + nf * self.kT * self.xi[0] + self.kT * np.sum(self.xi[1:]))
 
     def state_dict(self):
         return {"nhc_xi": self.xi.copy(), "nhc_vxi": self.vxi.copy()}
@@ -190,7 +190,7 @@ class CRescale:
         self.tau = p["p_damp"] if p["p_damp"] else 1000.0 * dt
         self.beta = p["compressibility"]
         self.kT, self.dt, self.seed, self.nktv2p = units.boltz * p["t_target"], dt, seed, units.nktv2p
-        self.mu = 1.0             # pending factor, applied at the next step
+        self.mu = 1.0  # pending factor, applied at the next step
 
     def due(self, step):
         """Whether the end of step ``step + 1`` measures the pressure for the next factor."""
@@ -199,8 +199,9 @@ class CRescale:
     def measure(self, step, pressure, volume):
         """At the end of a step that is :meth:`due`: the factor for the next one from the pressure and volume."""
         rng = coupling_rng(self.seed, step + 1, STREAM_BAROSTAT)
-        self.mu = c_rescale_factor(pressure, self.p0, volume, self.kT, self.beta, self.every * self.dt, self.tau,
-                                   rng, self.nktv2p)
+        self.mu = c_rescale_factor(
+            pressure, self.p0, volume, self.kT, self.beta, self.every * self.dt, self.tau, rng, self.nktv2p
+        )
 
     def apply(self):
         """After the drift: scale positions, velocities and the box; True when the box changed."""

@@ -4,6 +4,7 @@ This is the reference every faster override (``kernels_numba``, ``kernels_cuda``
 the list conventions (owned atoms first, half lists by the geometric rule) are those of
 :mod:`zzhpc.particles.neighbors`.
 """
+
 from array_api_compat import array_namespace, device as _dev
 
 from ...device import kernel, scatter_add
@@ -22,6 +23,7 @@ def _sample_lj(rng):
 
 def lj_sample_tables():
     from .pair import lj_tables
+
     coeffs = {(0, 0): (1.0, 0.5, 1.0), (0, 1): (0.7, 0.55, 1.1), (1, 1): (1.2, 0.6, 1.2)}
     return lj_tables(coeffs, 2, shift=True)[0]
 
@@ -88,8 +90,9 @@ def _lj_forces_mixed(x, types, neigh, nlocal, tab, half):
     r2i = 1.0 / xp.where(m, r2, xp.asarray(1.0, dtype=f32))
     r6i = r2i * r2i * r2i
     zero32 = xp.asarray(0.0, dtype=f32)
-    fpair = xp.where(m, r6i * (xp.astype(tab["lj1"], f32)[ti, tj] * r6i - xp.astype(tab["lj2"], f32)[ti, tj]) * r2i,
-                     zero32)
+    fpair = xp.where(
+        m, r6i * (xp.astype(tab["lj1"], f32)[ti, tj] * r6i - xp.astype(tab["lj2"], f32)[ti, tj]) * r2i, zero32
+    )
     r6w = xp.astype(r6i, acc)
     epair = xp.where(m, r6w * (tab["lj3"][ti, tj] * r6w - tab["lj4"][ti, tj]) - tab["offset"][ti, tj], 0.0)
     fij = xp.astype(d * fpair[..., None], acc)

@@ -6,6 +6,7 @@ float32; the LJ arithmetic runs in float32 lanes (16 per AVX-512 register agains
 and forces are summed in float64. The energy of a pair is its float32 :math:`r^{-6}` times the float64
 tables, so that a rounded table entry biases no sum.
 """
+
 import numpy as np
 
 try:
@@ -14,6 +15,7 @@ except ImportError:  # pragma: no cover - exercised where numba is absent
     njit = None
 
 if njit is not None:
+
     @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
     def lj_mixed(x, types, neigh, nlocal, lj1, lj2, lj3, lj4, cutsq, offset, half, f):
         """``lj1, lj2``: float32 tables; ``lj3, lj4, cutsq, offset``: float64."""

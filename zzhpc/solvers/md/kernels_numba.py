@@ -4,6 +4,7 @@ Registered as an override for the ``numpy`` backend; when Numba is not installed
 float64/float32 NumPy arrays) it raises NotSuitableError and the reference kernel runs instead.
 Single-threaded by design: one MPI rank per core, as LAMMPS runs.
 """
+
 import numpy as np
 
 from ...device import override
@@ -45,7 +46,7 @@ def _compile():
             xi, yi, zi = x[i, 0], x[i, 1], x[i, 2]
             ti = types[i] * nt
             m = 0
-            if one:     # one atom type (in.lj): no type gather; measured ~10 % faster than the general loop
+            if one:  # one atom type (in.lj): no type gather; measured ~10 % faster than the general loop
                 for k in range(maxn):
                     j = neigh[i, k]
                     if j < 0:
@@ -129,9 +130,22 @@ def lj_forces_numba(x, types, neigh, nlocal, tab, half, mixed=False):
         return f, np.float64(0.0), np.float64(0.0)
     t = {k: np.ascontiguousarray(tab[k], dtype=np.float64) for k in ("lj1", "lj2", "lj3", "lj4", "cutsq", "offset")}
     kern = jit["lj"]
-    if mixed:   # float32 pair arithmetic, float64 sums (docs/precision.md)
+    if mixed:  # float32 pair arithmetic, float64 sums (docs/precision.md)
         from .kernels_mixed import lj_mixed as kern
+
         t["lj1"], t["lj2"] = t["lj1"].astype(np.float32), t["lj2"].astype(np.float32)
-    e, w = kern(np.ascontiguousarray(x), np.ascontiguousarray(types), np.ascontiguousarray(neigh), nlocal,
-                     t["lj1"], t["lj2"], t["lj3"], t["lj4"], t["cutsq"], t["offset"], bool(half), f)
+    e, w = kern(
+        np.ascontiguousarray(x),
+        np.ascontiguousarray(types),
+        np.ascontiguousarray(neigh),
+        nlocal,
+        t["lj1"],
+        t["lj2"],
+        t["lj3"],
+        t["lj4"],
+        t["cutsq"],
+        t["offset"],
+        bool(half),
+        f,
+    )
     return f, np.float64(e), np.float64(w)

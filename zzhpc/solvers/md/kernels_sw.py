@@ -18,6 +18,7 @@ Conventions (after LAMMPS ``PairSW::compute``, newton on):
 ``sw`` is the dict of :func:`.sw.sw_constants` (host floats). Forces are :math:`-\nabla E` in
 energy/length (kcal/mol/A in ``units real``).
 """
+
 import numpy as np
 from array_api_compat import array_namespace, device as _dev
 
@@ -36,6 +37,7 @@ def sample_system(rng, box=14.0, skin=1.0, spacing=2.9):
     Jittered cubic sites keep atoms apart (no overflow as r -> 0) yet leave the structure disordered;
     a fifth of the sites is left empty. Returns ``(x, nlocal, lo, hi, cutneigh, sw)``."""
     from .sw import BUILTIN, sw_constants
+
     sw = sw_constants(BUILTIN["mW"])
     cutn = sw["cut"] + skin
     m = int((box + 2 * cutn) // spacing) + 1
@@ -66,16 +68,16 @@ def sw_forces(x, neigh, nlocal, sw, chunk=128):
         return f, energy, virial
     cut, cutsq = sw["cut"], sw["cutsq"]
     slots = xp.arange(maxn, device=_dev(x))
-    upper = slots[None, :] > slots[:, None]          # pairs {j, k} of a row, k after j
+    upper = slots[None, :] > slots[:, None]  # pairs {j, k} of a row, k after j
     for i0 in range(0, nlocal, chunk):
         i1 = min(nlocal, i0 + chunk)
         rows = neigh[i0:i1]
         valid = rows >= 0
         j = xp.where(valid, rows, 0)
-        d = x[j] - x[i0:i1][:, None, :]                   # r_ij = x_j - x_i
+        d = x[j] - x[i0:i1][:, None, :]  # r_ij = x_j - x_i
         r2 = xp.sum(d * d, axis=-1)
         near = valid & (r2 < cutsq)
-        r2s = xp.where(near, r2, 0.25 * cutsq)            # harmless stand-in outside the cutoff
+        r2s = xp.where(near, r2, 0.25 * cutsq)  # harmless stand-in outside the cutoff
         r = xp.sqrt(r2s)
         rainv = 1.0 / (r - cut)
         # Two-body: each pair once over all ranks.
@@ -85,7 +87,7 @@ def sw_forces(x, neigh, nlocal, sw, chunk=128):
         ex = xp.exp(sw["sigma"] * rainv)
         fpair = (sw["c1"] * rp - sw["c2"] * rq + (sw["c3"] * rp - sw["c4"] * rq) * rainv * rainv * r) * ex / r2s
         fpair = xp.where(own, fpair, 0.0)
-        fij = d * fpair[..., None]                        # force on j; -fij on i
+        fij = d * fpair[..., None]  # force on j; -fij on i
         f[i0:i1, :] = f[i0:i1, :] - xp.sum(fij, axis=1)
         scatter_add(f, j[own], fij[own])
         energy = energy + xp.sum(xp.where(own, (sw["c5"] * rp - sw["c6"] * rq) * ex, 0.0))

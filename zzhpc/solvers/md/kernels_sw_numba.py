@@ -6,6 +6,7 @@ distance and radial factors :math:`e^{\\gamma\\sigma/(r-a\\sigma)}` and
 per triplet). Registered for the ``numpy`` backend; raises NotSuitableError without Numba or for
 non-float NumPy inputs, and the reference runs instead.
 """
+
 import math
 
 import numpy as np
@@ -32,7 +33,22 @@ def _compile():
     @njit(cache=True, nogil=True, error_model="numpy", fastmath=False)
     def sw(x, neigh, nlocal, c, f):
         cut, cutsq, sigma, sg, le, le2, cth, pp, pq, c1, c2, c3, c4, c5, c6 = (
-            c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14])
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            c[4],
+            c[5],
+            c[6],
+            c[7],
+            c[8],
+            c[9],
+            c[10],
+            c[11],
+            c[12],
+            c[13],
+            c[14],
+        )
         maxn = neigh.shape[1]
         sj = np.empty(maxn, np.int64)
         sd = np.empty((maxn, 3))
@@ -40,7 +56,7 @@ def _compile():
         sr2 = np.empty(maxn)
         sexp = np.empty(maxn)
         sgsq = np.empty(maxn)
-        p_int = pp == 4.0 and pq == 0.0      # mW and silicon: no pow() in the pair loop
+        p_int = pp == 4.0 and pq == 0.0  # mW and silicon: no pow() in the pair loop
         e = 0.0
         w = 0.0
         for i in range(nlocal):
@@ -81,8 +97,8 @@ def _compile():
                     rp = ri2 * ri2
                     rq = 1.0
                 else:
-                    rp = r ** -pp
-                    rq = r ** -pq
+                    rp = r**-pp
+                    rq = r**-pq
                 ex = math.exp(sigma * rainv)
                 fp = (c1 * rp - c2 * rq + (c3 * rp - c4 * rq) * rainv * rainv * r) * ex / r2
                 fix -= dx * fp
@@ -140,9 +156,6 @@ def _compile():
 
     _jit["sw"] = sw
     return _jit
-
-
-
 
 
 @override("md_sw_forces", "numpy")

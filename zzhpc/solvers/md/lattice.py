@@ -3,6 +3,7 @@
 Each rank creates only the lattice sites inside its own sub-domain; atom ids follow the lattice
 (``id = 1 + basis + nbasis * (i + nx * (j + ny * k))``), so the system is the same on any rank count.
 """
+
 import numpy as np
 
 from ...particles.rng import normals

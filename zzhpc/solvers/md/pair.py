@@ -9,6 +9,7 @@ Unset cross terms follow LAMMPS's default geometric mixing:
 The kernels read the tables ``lj1 = 48 eps sig^12``, ``lj2 = 24 eps sig^6``, ``lj3 = 4 eps sig^12``,
 ``lj4 = 4 eps sig^6``, ``cutsq`` and ``offset``, each ``(ntypes, ntypes)`` (types are 0-based inside).
 """
+
 import math
 
 import numpy as np
@@ -59,8 +60,11 @@ def lj_tables(coeffs, ntypes, shift, key="md.pair_coeff"):
         if (i, i) not in coeffs:
             missing = [j + 1 for j in range(ntypes) if (min(i, j), max(i, j)) not in coeffs]
             if missing:
-                raise ConfigError(key, f"no coefficients for type pair {i + 1} {missing[0]} "
-                                       f"(give 'I I eps sigma' for every type to allow mixing)")
+                raise ConfigError(
+                    key,
+                    f"no coefficients for type pair {i + 1} {missing[0]} "
+                    f"(give 'I I eps sigma' for every type to allow mixing)",
+                )
     for i in range(ntypes):
         for j in range(ntypes):
             a, b = min(i, j), max(i, j)
@@ -71,10 +75,9 @@ def lj_tables(coeffs, ntypes, shift, key="md.pair_coeff"):
                 eb, sb, cb = coeffs[(b, b)]
                 e, s, c = math.sqrt(ea * eb), math.sqrt(sa * sb), math.sqrt(ca * cb)
             eps[i, j], sig[i, j], cut[i, j] = e, s, c
-    s6 = sig ** 6
+    s6 = sig**6
     s12 = s6 * s6
-    tab = {"lj1": 48 * eps * s12, "lj2": 24 * eps * s6, "lj3": 4 * eps * s12, "lj4": 4 * eps * s6,
-           "cutsq": cut * cut}
+    tab = {"lj1": 48 * eps * s12, "lj2": 24 * eps * s6, "lj3": 4 * eps * s12, "lj4": 4 * eps * s6, "cutsq": cut * cut}
     if shift:
         rr6 = (sig / cut) ** 6
         tab["offset"] = 4 * eps * (rr6 * rr6 - rr6)

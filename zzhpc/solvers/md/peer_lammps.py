@@ -15,6 +15,7 @@ Reads JSON on stdin, prints JSON on stdout (zzhpc.core.peers.run_peer). Modes:
 
 Runs with the peer interpreter only; never imports zzhpc.
 """
+
 import json
 import os
 import re
@@ -39,9 +40,18 @@ fix 1 all nve
 
 
 def _deck(p):
-    return DECK.format(density=p.get("density", 0.8442), nx=p["cells"][0], ny=p["cells"][1], nz=p["cells"][2],
-                       temp=p.get("temperature", 1.44), seed=p.get("seed", 87287), cutoff=p.get("cutoff", 2.5),
-                       skin=p.get("skin", 0.3), every=p.get("every", 1), check=p.get("check", "yes"))
+    return DECK.format(
+        density=p.get("density", 0.8442),
+        nx=p["cells"][0],
+        ny=p["cells"][1],
+        nz=p["cells"][2],
+        temp=p.get("temperature", 1.44),
+        seed=p.get("seed", 87287),
+        cutoff=p.get("cutoff", 2.5),
+        skin=p.get("skin", 0.3),
+        every=p.get("every", 1),
+        check=p.get("check", "yes"),
+    )
 
 
 def _env():
@@ -59,14 +69,32 @@ def thermo(p):
         "thermo_style custom step temp pe ke etotal press\n"
         "thermo_modify norm {norm} format float %.16g\n"
         f"thermo {p['thermo_every']}\n"
-        f"run {p['steps']}\n").format(norm="yes" if p.get("norm", True) else "no")
+        f"run {p['steps']}\n"
+    ).format(norm="yes" if p.get("norm", True) else "no")
     path = os.path.join(work, "in.thermo")
     with open(path, "w") as fh:
         fh.write(deck)
     env, bindir = _env()
-    proc = subprocess.run([os.path.join(bindir, "lmp"), "-in", path, "-log", "none", "-screen", "none",
-                           "-echo", "none", "-log", os.path.join(work, "log.lammps")],
-                          capture_output=True, text=True, env=env, cwd=work, timeout=p.get("timeout", 3000))
+    proc = subprocess.run(
+        [
+            os.path.join(bindir, "lmp"),
+            "-in",
+            path,
+            "-log",
+            "none",
+            "-screen",
+            "none",
+            "-echo",
+            "none",
+            "-log",
+            os.path.join(work, "log.lammps"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=work,
+        timeout=p.get("timeout", 3000),
+    )
     log = open(os.path.join(work, "log.lammps")).read()
     if proc.returncode:
         raise RuntimeError(proc.stderr[-1000:] + log[-1000:])
@@ -84,8 +112,12 @@ def thermo(p):
             except ValueError:
                 continue
     builds = re.search(r"Neighbor list builds = (\d+)", log)
-    return {"data_file": os.path.join(work, "initial.data"), "columns": ["step", "temp", "pe", "ke", "etotal", "press"],
-            "rows": rows, "neigh_builds": int(builds.group(1)) if builds else None}
+    return {
+        "data_file": os.path.join(work, "initial.data"),
+        "columns": ["step", "temp", "pe", "ke", "etotal", "press"],
+        "rows": rows,
+        "neigh_builds": int(builds.group(1)) if builds else None,
+    }
 
 
 def bench(p):
@@ -105,10 +137,14 @@ def bench(p):
     loop = re.search(r"Loop time of ([0-9.eE+-]+) on (\d+) procs for (\d+) steps with (\d+) atoms", out)
     mem = re.search(r"Per MPI rank memory allocation \(min/avg/max\) = ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) Mbytes", out)
     natoms = int(loop.group(4))
-    return {"loop_s": float(loop.group(1)), "steps": int(loop.group(3)), "natoms": natoms,
-            "s_per_step": float(loop.group(1)) / int(loop.group(3)),
-            "mem_mb_per_rank": float(mem.group(2)) if mem else None,
-            "bytes_per_atom": float(mem.group(2)) * 2 ** 20 * p.get("ranks", 1) / natoms if mem else None}
+    return {
+        "loop_s": float(loop.group(1)),
+        "steps": int(loop.group(3)),
+        "natoms": natoms,
+        "s_per_step": float(loop.group(1)) / int(loop.group(3)),
+        "mem_mb_per_rank": float(mem.group(2)) if mem else None,
+        "bytes_per_atom": float(mem.group(2)) * 2**20 * p.get("ranks", 1) / natoms if mem else None,
+    }
 
 
 SW_DECK = """units real
@@ -136,9 +172,16 @@ def _sw_deck(p):
             structure += "replicate {0} {0} {0}\n".format(p["replicate"])
     else:
         structure = LATTICE.format(a=p["lattice_constant"], n=p["cells"])
-    return SW_DECK.format(structure=structure, mass=p.get("mass", 18.015), sw_file=p["sw_file"],
-                          element=p.get("element", "mW"), skin=p.get("skin", 1.0), every=p.get("every", 1),
-                          check=p.get("check", "yes"), dt=p.get("dt", 10.0))
+    return SW_DECK.format(
+        structure=structure,
+        mass=p.get("mass", 18.015),
+        sw_file=p["sw_file"],
+        element=p.get("element", "mW"),
+        skin=p.get("skin", 1.0),
+        every=p.get("every", 1),
+        check=p.get("check", "yes"),
+        dt=p.get("dt", 10.0),
+    )
 
 
 def _lmp(deck, work, name, ranks=1, timeout=3000):
@@ -181,19 +224,23 @@ def sw_thermo(p):
     deck = _sw_deck(p)
     seed = p.get("seed", 4928459)
     if not p.get("data_file"):
-        deck += (f"velocity all create {p['temperature']} {seed} loop geom\n"
-                 f"fix lgv all langevin {p['temperature']} {p['temperature']} {p.get('tdamp', 100.0)} {seed}\n"
-                 f"fix 1 all nve\nthermo {max(p['melt_steps'], 1)}\nrun {p['melt_steps']}\nunfix lgv\n"
-                 "reset_timestep 0\n")
+        deck += (
+            f"velocity all create {p['temperature']} {seed} loop geom\n"
+            f"fix lgv all langevin {p['temperature']} {p['temperature']} {p.get('tdamp', 100.0)} {seed}\n"
+            f"fix 1 all nve\nthermo {max(p['melt_steps'], 1)}\nrun {p['melt_steps']}\nunfix lgv\n"
+            "reset_timestep 0\n"
+        )
     else:
         deck += "fix 1 all nve\n"
-    deck += (f"write_data {work}/initial.data\n"
-             "thermo_style custom step temp pe ke etotal press\n"
-             "thermo_modify norm no format float %.16g\n"
-             f"thermo {p['thermo_every']}\n"
-             "run 0\n"
-             f"write_dump all custom {work}/forces.dump id fx fy fz modify sort id format float %.17g\n"
-             f"run {p['steps']}\n")
+    deck += (
+        f"write_data {work}/initial.data\n"
+        "thermo_style custom step temp pe ke etotal press\n"
+        "thermo_modify norm no format float %.16g\n"
+        f"thermo {p['thermo_every']}\n"
+        "run 0\n"
+        f"write_dump all custom {work}/forces.dump id fx fy fz modify sort id format float %.17g\n"
+        f"run {p['steps']}\n"
+    )
     log = _lmp(deck, work, "in.sw_thermo", timeout=p.get("timeout", 3000))
     ids, forces = [], []
     with open(os.path.join(work, "forces.dump")) as fh:
@@ -204,9 +251,14 @@ def sw_thermo(p):
         ids.append(int(w[0]))
         forces.append([float(v) for v in w[1:4]])
     builds = re.findall(r"Neighbor list builds = (\d+)", log)
-    return {"data_file": os.path.join(work, "initial.data"), "columns": ["step", "temp", "pe", "ke", "etotal", "press"],
-            "rows": _thermo_rows(log, ["Step", "Temp", "PotEng", "KinEng", "TotEng", "Press"]),
-            "ids": ids, "forces": forces, "neigh_builds": int(builds[-1]) if builds else None}
+    return {
+        "data_file": os.path.join(work, "initial.data"),
+        "columns": ["step", "temp", "pe", "ke", "etotal", "press"],
+        "rows": _thermo_rows(log, ["Step", "Temp", "PotEng", "KinEng", "TotEng", "Press"]),
+        "ids": ids,
+        "forces": forces,
+        "neigh_builds": int(builds[-1]) if builds else None,
+    }
 
 
 def sw_bench(p):
@@ -214,15 +266,18 @@ def sw_bench(p):
     deck = _sw_deck(p) + f"fix 1 all nve\nthermo {p['steps']}\nrun {p['steps']}\n"
     log = _lmp(deck, work, "in.sw_bench", ranks=p.get("ranks", 1), timeout=p.get("timeout", 3000))
     loop = re.search(r"Loop time of ([0-9.eE+-]+) on (\d+) procs for (\d+) steps with (\d+) atoms", log)
-    mem = re.search(r"Per MPI rank memory allocation \(min/avg/max\) = ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) Mbytes",
-                    log)
+    mem = re.search(r"Per MPI rank memory allocation \(min/avg/max\) = ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) Mbytes", log)
     builds = re.search(r"Neighbor list builds = (\d+)", log)
     natoms = int(loop.group(4))
-    return {"loop_s": float(loop.group(1)), "steps": int(loop.group(3)), "natoms": natoms,
-            "s_per_step": float(loop.group(1)) / int(loop.group(3)),
-            "mem_mb_per_rank": float(mem.group(2)) if mem else None,
-            "bytes_per_atom": float(mem.group(2)) * 2 ** 20 * p.get("ranks", 1) / natoms if mem else None,
-            "neigh_builds": int(builds.group(1)) if builds else None}
+    return {
+        "loop_s": float(loop.group(1)),
+        "steps": int(loop.group(3)),
+        "natoms": natoms,
+        "s_per_step": float(loop.group(1)) / int(loop.group(3)),
+        "mem_mb_per_rank": float(mem.group(2)) if mem else None,
+        "bytes_per_atom": float(mem.group(2)) * 2**20 * p.get("ranks", 1) / natoms if mem else None,
+        "neigh_builds": int(builds.group(1)) if builds else None,
+    }
 
 
 def sw_liquid(p):
@@ -232,7 +287,8 @@ def sw_liquid(p):
     deck = _sw_deck(p) + (
         f"velocity all create {p['temperature']} {seed} loop geom\n"
         f"fix lgv all langevin {p['temperature']} {p['temperature']} {p.get('tdamp', 100.0)} {seed}\n"
-        f"fix 1 all nve\nthermo {max(p['melt_steps'], 1)}\nrun {p['melt_steps']}\n")
+        f"fix 1 all nve\nthermo {max(p['melt_steps'], 1)}\nrun {p['melt_steps']}\n"
+    )
     if p.get("replicate", 1) > 1:
         deck += "replicate {0} {0} {0}\n".format(p["replicate"])
     deck += f"write_data {work}/liquid.data\n"
@@ -242,6 +298,7 @@ def sw_liquid(p):
 
 if __name__ == "__main__":
     payload = json.loads(sys.stdin.read())
-    fn = {"thermo": thermo, "bench": bench, "sw_thermo": sw_thermo, "sw_bench": sw_bench,
-          "sw_liquid": sw_liquid}[payload["mode"]]
+    fn = {"thermo": thermo, "bench": bench, "sw_thermo": sw_thermo, "sw_bench": sw_bench, "sw_liquid": sw_liquid}[
+        payload["mode"]
+    ]
     print(json.dumps(fn(payload)))

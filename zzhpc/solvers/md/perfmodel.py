@@ -5,6 +5,7 @@ reductions every ``diag_every`` steps. Projections of mW water (Molinero & Moore
 4008 (2009)) use the LJ calibration with the measured Stillinger-Weber cost and memory ratios: one
 particle per molecule, cutoff a*sigma = 1.8 * 2.3925 A, at 1 g/cm^3.
 """
+
 import math
 
 from ...core import perfmodel
@@ -13,7 +14,7 @@ from ...core.perfmodel import Projection
 LATTICE_BASIS = {"sc": 1, "bcc": 2, "fcc": 4}
 DIAG_REDUCTIONS = 5
 MW_DENSITY_PER_A3 = 0.0334
-MW_GHOST_CUT_A = 1.8 * 2.3925 + 2.0   # cutoff + LAMMPS real-units default skin (2 A)
+MW_GHOST_CUT_A = 1.8 * 2.3925 + 2.0  # cutoff + LAMMPS real-units default skin (2 A)
 
 
 def work_units(cfg, results=None):
@@ -30,8 +31,13 @@ def model_params(cfg, results, dtype):
     rho = m["density"]
     if m.get("lattice_constant"):
         rho = LATTICE_BASIS[m["lattice"]] / m["lattice_constant"] ** 3
-    return {"natoms": natoms, "density": rho, "ghost_cut": m["cutoff"] + m["skin"],
-            "neigh_every": m["neigh_every"], "diag_every": cfg["run"].get("diag_every", 10)}
+    return {
+        "natoms": natoms,
+        "density": rho,
+        "ghost_cut": m["cutoff"] + m["skin"],
+        "neigh_every": m["neigh_every"],
+        "diag_every": cfg["run"].get("diag_every", 10),
+    }
 
 
 def step_model(params, p, net):
@@ -39,8 +45,13 @@ def step_model(params, p, net):
 
 
 def target_params(units, *, density=None, ghost_cut=None, neigh_every=10, diag_every=100, **_):
-    return {"natoms": units, "density": density or 0.8442, "ghost_cut": ghost_cut or 2.8,
-            "neigh_every": neigh_every, "diag_every": diag_every}
+    return {
+        "natoms": units,
+        "density": density or 0.8442,
+        "ghost_cut": ghost_cut or 2.8,
+        "neigh_every": neigh_every,
+        "diag_every": diag_every,
+    }
 
 
 def projections(cal, options, headline):
@@ -49,9 +60,11 @@ def projections(cal, options, headline):
     water = Projection(" (mW water)", {"density": MW_DENSITY_PER_A3, "ghost_cut": MW_GHOST_CUT_A}, ratios)
     if not headline:
         return [water if options.get("water") == "mW" else Projection()]
-    heading = (f"**MD, 10^12 particles** (calibration: {cal.get('source', '?')}). mW water: cost per "
-               f"particle-step = {ratios['cost_ratio']:g} x LJ, bytes per particle = {ratios['memory_ratio']:g} "
-               f"x LJ (both measured, docs/mw.md), density {MW_DENSITY_PER_A3} per A^3, ghost cut "
-               f"{MW_GHOST_CUT_A:.2f} A.")
+    heading = (
+        f"**MD, 10^12 particles** (calibration: {cal.get('source', '?')}). mW water: cost per "
+        f"particle-step = {ratios['cost_ratio']:g} x LJ, bytes per particle = {ratios['memory_ratio']:g} "
+        f"x LJ (both measured, docs/mw.md), density {MW_DENSITY_PER_A3} per A^3, ghost cut "
+        f"{MW_GHOST_CUT_A:.2f} A."
+    )
     water.headline, water.heading = [("10^12 mW water molecules", 1e12)], heading
     return [water, Projection(headline=[("10^12 LJ atoms", 1e12)])]

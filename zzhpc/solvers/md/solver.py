@@ -11,6 +11,7 @@ Newton's third law. Thermo follows LAMMPS's definitions (``compute temp``/``pres
 :math:`P = (\sum m v^2 + \sum_{pairs} \mathbf r\cdot\mathbf f) / (3V)`. Units: :mod:`zzhpc.particles.units`.
 Reference: Frenkel & Smit, *Understanding Molecular Simulation* (2nd ed., 2002), ch. 4.
 """
+
 import sys
 
 import numpy as np
@@ -45,36 +46,57 @@ def _on_state(name):
 @register_solver
 class MDSolver(Solver):
     name = "md"
-    description = ("molecular dynamics: Lennard-Jones or Stillinger-Weber (mW water) atoms, spatial decomposition, "
-                   "NVE/Langevin/Nose-Hoover/SVR, c-rescale barostat")
+    description = (
+        "molecular dynamics: Lennard-Jones or Stillinger-Weber (mW water) atoms, spatial decomposition, "
+        "NVE/Langevin/Nose-Hoover/SVR, c-rescale barostat"
+    )
     cases_module = "zzhpc.solvers.md.cases"
-    restart_any_ranks = True     # bitwise on the same rank count; re-decomposed on another
-    precisions = ("uniform", "mixed")   # mixed: float32 pairs for lj; sw stays in dtype (docs/precision.md)
+    restart_any_ranks = True  # bitwise on the same rank count; re-decomposed on another
+    precisions = ("uniform", "mixed")  # mixed: float32 pairs for lj; sw stays in dtype (docs/precision.md)
     work_unit = "atom"
     weak_scaling_key = "md.cells"
-    cost_model = perfmodel      # zzhpc scale / zzhpc project: perfmodel.py
+    cost_model = perfmodel  # zzhpc scale / zzhpc project: perfmodel.py
     schema = {
         "units": Param(str, "lj", choices=tuple(UNITS), help="lj (reduced) or real (A, fs, kcal/mol, g/mol)"),
-        "boundary": Param((list, str), ["p", "p", "p"], choices=("p", "f"), length=3,
-                          help="per axis: p periodic, f fixed non-periodic"),
+        "boundary": Param(
+            (list, str),
+            ["p", "p", "p"],
+            choices=("p", "f"),
+            length=3,
+            help="per axis: p periodic, f fixed non-periodic",
+        ),
         "data_file": Param(str, None, is_file=True, help="LAMMPS data file (atomic or full); else a lattice"),
         "atom_style": Param(str, "auto", choices=("auto", "atomic", "full"), help="style of data_file"),
         "lattice": Param(str, "fcc", choices=tuple(BASIS), help="lattice filling the box"),
         "density": Param(float, 0.8442, lo=0, lo_open=True, help="lattice number density (1/length^3)"),
         "lattice_constant": Param(float, None, lo=0, lo_open=True, help="overrides density"),
         "cells": Param((list, int), [20, 20, 20], lo=1, length=3, help="lattice cells per axis"),
-        "masses": Param((list, float), [1.0], lo=0, lo_open=True, help="mass per atom type (a lattice has "
-                        "len(masses) types, its atoms type 1)"),
-        "temperature": Param(float, None, lo=0, help="initial velocities at this T (data_file velocities "
-                             "are used when absent)"),
+        "masses": Param(
+            (list, float),
+            [1.0],
+            lo=0,
+            lo_open=True,
+            help="mass per atom type (a lattice has len(masses) types, its atoms type 1)",
+        ),
+        "temperature": Param(
+            float, None, lo=0, help="initial velocities at this T (data_file velocities are used when absent)"
+        ),
         "velocity_seed": Param(int, 87287, lo=0, help="seed of the initial velocities"),
         "pair_style": Param(str, "lj/cut", choices=PAIR_STYLES, help="pair potential"),
         "cutoff": Param(float, 2.5, lo=0, lo_open=True, help="global pair cutoff (length)"),
         "pair_coeff": Param((list, str), ["* * 1.0 1.0"], help="lj/cut: 'I J epsilon sigma [cutoff]' lines"),
-        "sw_params": Param(str, "mW", choices=tuple(SW_BUILTIN), help="sw: built-in parameter set (mW water, "
-                           "units real) used when sw_file is absent"),
-        "sw_file": Param(str, None, is_file=True, help="sw: LAMMPS .sw potential file (every atom type is "
-                         "sw_element); its cutoff a*sigma replaces md.cutoff"),
+        "sw_params": Param(
+            str,
+            "mW",
+            choices=tuple(SW_BUILTIN),
+            help="sw: built-in parameter set (mW water, units real) used when sw_file is absent",
+        ),
+        "sw_file": Param(
+            str,
+            None,
+            is_file=True,
+            help="sw: LAMMPS .sw potential file (every atom type is sw_element); its cutoff a*sigma replaces md.cutoff",
+        ),
         "sw_element": Param(str, "mW", help="sw: element name of the 'E E E' entry read from sw_file"),
         "pair_shift": Param(bool, False, help="shift energies to zero at the cutoff"),
         "skin": Param(float, 0.3, lo=0, help="neighbour-list skin (length)"),
@@ -85,18 +107,30 @@ class MDSolver(Solver):
         "t_target": Param(float, 1.0, lo=0, lo_open=True, help="thermostat temperature"),
         "damp": Param(float, 1.0, lo=0, lo_open=True, help="thermostat relaxation time (time units)"),
         "nhc_chain": Param(int, 3, lo=1, help="Nose-Hoover chain length"),
-        "barostat": Param(str, "none", choices=BAROSTATS, help="c-rescale: isotropic stochastic cell rescaling "
-                          "(NPT with a thermostat)"),
+        "barostat": Param(
+            str,
+            "none",
+            choices=BAROSTATS,
+            help="c-rescale: isotropic stochastic cell rescaling (NPT with a thermostat)",
+        ),
         "p_target": Param(float, 1.0, help="barostat pressure (atm in real units; 1 bar = 0.986923 atm)"),
-        "p_damp": Param(float, None, lo=0, lo_open=True, help="barostat relaxation time (time units; "
-                        "default 1000 dt)"),
-        "compressibility": Param(float, None, lo=0, lo_open=True, help="isothermal compressibility "
-                                 "(1/pressure unit; default in real units: water's 4.5e-5 1/bar)"),
+        "p_damp": Param(float, None, lo=0, lo_open=True, help="barostat relaxation time (time units; default 1000 dt)"),
+        "compressibility": Param(
+            float,
+            None,
+            lo=0,
+            lo_open=True,
+            help="isothermal compressibility (1/pressure unit; default in real units: water's 4.5e-5 1/bar)",
+        ),
         "p_every": Param(int, 10, lo=1, help="barostat step every N steps (box change -> list rebuild)"),
         "kernels": Param(str, "auto", choices=("auto", "reference"), help="reference: the xp kernels only"),
         "thermo_norm": Param(bool, None, help="energies per atom (default: yes for lj, no for real)"),
-        "balance_every": Param(int, 0, lo=0, help="shift sub-domain boundaries to even out atom counts at "
-                               "the start and every N steps (0 = never)"),
+        "balance_every": Param(
+            int,
+            0,
+            lo=0,
+            help="shift sub-domain boundaries to even out atom counts at the start and every N steps (0 = never)",
+        ),
         "write_data": Param(str, "", help="write a LAMMPS data file of the final state (in output.dir)"),
     }
 
@@ -110,19 +144,24 @@ class MDSolver(Solver):
             raise ConfigError("parallel.dims", f"must multiply to the {nranks} ranks", dims)
         if p["pair_style"] == "sw":
             if not p["newton"]:
-                raise ConfigError("md.newton", "pair_style sw needs newton = true (three-body forces on ghost "
-                                  "atoms go back to their owners)", p["newton"])
-            sw_params(p, p["units"])           # a bad file or unit mismatch fails here, before any work
+                raise ConfigError(
+                    "md.newton",
+                    "pair_style sw needs newton = true (three-body forces on ghost atoms go back to their owners)",
+                    p["newton"],
+                )
+            sw_params(p, p["units"])  # a bad file or unit mismatch fails here, before any work
         if p["barostat"] != "none":
             if p["integrator"] == "nve":
-                raise ConfigError("md.barostat", "c-rescale needs a thermostat (md.integrator = langevin, nhc "
-                                  "or svr)", p["barostat"])
+                raise ConfigError(
+                    "md.barostat", "c-rescale needs a thermostat (md.integrator = langevin, nhc or svr)", p["barostat"]
+                )
             if "f" in p["boundary"]:
-                raise ConfigError("md.barostat", "c-rescale needs a periodic box (md.boundary all 'p')",
-                                  p["barostat"])
+                raise ConfigError("md.barostat", "c-rescale needs a periodic box (md.boundary all 'p')", p["barostat"])
             if p["compressibility"] is None and p["units"] != "real":
-                raise ConfigError("md.compressibility", f"give the compressibility for units {p['units']} "
-                                  "(a default exists for real units only)")
+                raise ConfigError(
+                    "md.compressibility",
+                    f"give the compressibility for units {p['units']} (a default exists for real units only)",
+                )
 
     # Construction ----------------------------------------------------------------------------------
     def __init__(self, ctx, cfg):
@@ -133,8 +172,11 @@ class MDSolver(Solver):
         self.norm = self.units.norm if p["thermo_norm"] is None else p["thermo_norm"]
         self.data = None
         if p["data_file"]:
-            self.data = read_data(p["data_file"], None if p["atom_style"] == "auto" else p["atom_style"]) \
-                if self.comm.Get_rank() == 0 else None
+            self.data = (
+                read_data(p["data_file"], None if p["atom_style"] == "auto" else p["atom_style"])
+                if self.comm.Get_rank() == 0
+                else None
+            )
             self.data = self.comm.bcast(self.data, root=0)
             lo, hi = self.data["box_lo"], self.data["box_hi"]
             self.ntypes = self.data["ntypes"]
@@ -143,7 +185,7 @@ class MDSolver(Solver):
         else:
             self.a = lattice_constant(p["lattice"], p["density"], p["lattice_constant"])
             lo, hi = [0.0] * 3, [c * self.a for c in p["cells"]]
-            self.ntypes, masses, self.style = len(p["masses"]), None, "atomic"   # lattice atoms are type 1
+            self.ntypes, masses, self.style = len(p["masses"]), None, "atomic"  # lattice atoms are type 1
         if masses is None:
             if len(p["masses"]) != self.ntypes:
                 raise ConfigError("md.masses", f"expected {self.ntypes} entries, one per atom type", p["masses"])
@@ -160,8 +202,7 @@ class MDSolver(Solver):
         self.cutneigh = self.cutmax + p["skin"]
         self.tab = {k: be.asarray(v, dtype=ctx.dtype) for k, v in self.tab_host.items()}
         self.mass_dev = be.asarray(self.masses, dtype=ctx.dtype)
-        self.domain = Domain(self.comm, be, lo, hi, [b == "p" for b in p["boundary"]], self.cutneigh,
-                             ctx.dims or None)
+        self.domain = Domain(self.comm, be, lo, hi, [b == "p" for b in p["boundary"]], self.cutneigh, ctx.dims or None)
         self.state = ParticleState(self.comm, be, self.domain, self.mass_dev, ctx.dtype)
         reg = kernel_registry()
         pair_kernel = "md_lj_forces" if self.sw is None else "md_sw_forces"
@@ -206,8 +247,13 @@ class MDSolver(Solver):
 
     def _create(self, ids, x, v, types, image, extra):
         be, dt = self.backend, self.ctx.dtype
-        atoms = {"x": be.asarray(x, dtype=dt), "v": be.asarray(v, dtype=dt), "id": be.asarray(ids, dtype="int64"),
-                 "type": be.asarray(types, dtype="int64"), "image": be.asarray(image, dtype="int64")}
+        atoms = {
+            "x": be.asarray(x, dtype=dt),
+            "v": be.asarray(v, dtype=dt),
+            "id": be.asarray(ids, dtype="int64"),
+            "type": be.asarray(types, dtype="int64"),
+            "image": be.asarray(image, dtype="int64"),
+        }
         for k, a in extra.items():
             atoms[k] = be.asarray(a)
         self._set_local(atoms)
@@ -255,22 +301,25 @@ class MDSolver(Solver):
 
     def _balance(self):
         before = self.imbalance()
-        self.domain.balance(self.x[:self.nlocal])
+        self.domain.balance(self.x[: self.nlocal])
         atoms = self._local_atoms()
         self.domain.pbc(atoms)
         self._set_local(self.domain.exchange(atoms))
         after = self.imbalance()
         self.balance_log.append({"step": self.step, "before": before, "after": after})
         if self.comm.Get_rank() == 0:
-            sys.stderr.write(f"[md] step {self.step}: load balance, imbalance (max/mean atoms per rank) "
-                             f"{before:.3f} -> {after:.3f}\n")
+            sys.stderr.write(
+                f"[md] step {self.step}: load balance, imbalance (max/mean atoms per rank) "
+                f"{before:.3f} -> {after:.3f}\n"
+            )
 
     def _thermalise(self):
         be = self.backend
         ids = be.to_host(self.ids)
         m = self.masses[be.to_host(self.types)]
-        v = thermal_velocities(ids, m, self.params["temperature"], self.units, self.params["velocity_seed"],
-                               self.comm, self.natoms)
+        v = thermal_velocities(
+            ids, m, self.params["temperature"], self.units, self.params["velocity_seed"], self.comm, self.natoms
+        )
         self.v = be.asarray(v, dtype=self.ctx.dtype)
 
     # Neighbours and forces ---------------------------------------------------------------------------
@@ -283,10 +332,10 @@ class MDSolver(Solver):
                 dom.pbc(atoms)
                 self._set_local(self._sorted(dom.exchange(atoms)))
                 xbuild = self.x
-            self.x, self.types = dom.borders(xbuild, self.types[:self.nlocal])
+            self.x, self.types = dom.borders(xbuild, self.types[: self.nlocal])
         lo, hi = dom.bin_region()
         self.neigh = self.k_neigh(self.x, self.nlocal, lo, hi, self.cutneigh, self.half)
-        self.xhold = xp.asarray(self.x[:self.nlocal], copy=True)
+        self.xhold = xp.asarray(self.x[: self.nlocal], copy=True)
         self.ago = 0
         self.nbuilds += 1
 
@@ -311,7 +360,7 @@ class MDSolver(Solver):
             return False
         if not p["neigh_check"]:
             return True
-        d = self.x[:self.nlocal] - self.xhold
+        d = self.x[: self.nlocal] - self.xhold
         moved = float(self.xp.max(self.xp.sum(d * d, axis=1))) if self.nlocal else 0.0
         lim = 0.5 * p["skin"]
         return bool(self.comm.allreduce(moved > lim * lim))
@@ -408,8 +457,13 @@ class MDSolver(Solver):
     def host_atoms(self):
         """Owned atoms as host arrays (positions wrapped into the box)."""
         be, n = self.backend, self.nlocal
-        d = {"id": be.to_host(self.ids), "type": be.to_host(self.types[:n]), "x": be.to_host(self.x[:n]).copy(),
-             "v": be.to_host(self.v), "image": be.to_host(self.image).copy()}
+        d = {
+            "id": be.to_host(self.ids),
+            "type": be.to_host(self.types[:n]),
+            "x": be.to_host(self.x[:n]).copy(),
+            "v": be.to_host(self.v),
+            "image": be.to_host(self.image).copy(),
+        }
         for k, a in self.extra.items():
             d[k] = be.to_host(a)
         for ax in range(3):
@@ -422,8 +476,14 @@ class MDSolver(Solver):
 
     def write_fields(self, h5):
         if self.traj is None:
-            self.traj = h5md.H5MDWriter(self.ctx.output_dir + "/trajectory.h5md", self.comm, self.natoms,
-                                        self.domain, self.units, append=self.step > 0)
+            self.traj = h5md.H5MDWriter(
+                self.ctx.output_dir + "/trajectory.h5md",
+                self.comm,
+                self.natoms,
+                self.domain,
+                self.units,
+                append=self.step > 0,
+            )
         self.traj.write_frame(self.host_atoms(), self.step, self.time)
         return {}
 
@@ -434,8 +494,14 @@ class MDSolver(Solver):
     def save_state(self, h5):
         be, n = self.backend, self.nlocal
         write_concatenated(h5, "state/count", np.array([n], dtype=np.int64), self.comm)
-        arrays = {"x": self.x[:n], "xhold": self.xhold, "v": self.v, "id": self.ids, "type": self.types[:n],
-                  "image": self.image}
+        arrays = {
+            "x": self.x[:n],
+            "xhold": self.xhold,
+            "v": self.v,
+            "id": self.ids,
+            "type": self.types[:n],
+            "image": self.image,
+        }
         arrays.update(self.extra)
         for k, a in arrays.items():
             write_concatenated(h5, f"state/{k}", be.to_host(a), self.comm)
@@ -445,8 +511,12 @@ class MDSolver(Solver):
             for k, v in self.barostat.state_dict().items():
                 h5.attrs[k] = v
         h5.attrs["box_lo"], h5.attrs["box_hi"] = np.array(self.domain.boxlo), np.array(self.domain.boxhi)
-        h5.attrs["dt"], h5.attrs["ago"], h5.attrs["nbuilds"], h5.attrs["natoms"] = self.dt, self.ago, self.nbuilds, \
-            self.natoms
+        h5.attrs["dt"], h5.attrs["ago"], h5.attrs["nbuilds"], h5.attrs["natoms"] = (
+            self.dt,
+            self.ago,
+            self.nbuilds,
+            self.natoms,
+        )
         h5.attrs["split"] = np.array([s for ax in self.domain.split for s in ax])
         h5.attrs["extra"] = ",".join(self.extra)
 
@@ -455,13 +525,14 @@ class MDSolver(Solver):
             raise InputError(path, "dataset 'state/count' is missing")
         # on another rank count: an even share of the rows each, migrated to their owners below
         start, n, same = concatenated_share(h5, self.comm, path=path)
-        get = {k: read_concatenated(h5, f"state/{k}", start, n, path)
-               for k in ("x", "xhold", "v", "id", "type", "image")}
+        get = {
+            k: read_concatenated(h5, f"state/{k}", start, n, path) for k in ("x", "xhold", "v", "id", "type", "image")
+        }
         extra = [k for k in str(h5.attrs.get("extra", "")).split(",") if k]
         ex = {k: read_concatenated(h5, f"state/{k}", start, n, path) for k in extra}
         self.natoms = int(h5.attrs["natoms"])
         dom = self.domain
-        if "box_lo" in h5.attrs:       # the barostat may have changed the box
+        if "box_lo" in h5.attrs:  # the barostat may have changed the box
             dom.boxlo, dom.boxhi = [float(v) for v in h5.attrs["box_lo"]], [float(v) for v in h5.attrs["box_hi"]]
             dom.length = [h - l for l, h in zip(dom.boxlo, dom.boxhi)]
         flat = list(h5.attrs["split"])
@@ -469,7 +540,7 @@ class MDSolver(Solver):
             k = dom.dims[ax] + 1
             if same:
                 dom.split[ax], flat = [float(s) for s in flat[:k]], flat[k:]
-            else:   # this rank count's even split of the checkpoint's box
+            else:  # this rank count's even split of the checkpoint's box
                 dom.split[ax] = [dom.boxlo[ax] + dom.length[ax] * i / dom.dims[ax] for i in range(k)]
         dom.split_changed()
         self._create(get["id"], get["x"], get["v"], get["type"], get["image"], ex)
@@ -489,7 +560,7 @@ class MDSolver(Solver):
         # Rebuild ghosts and the list exactly as at the last build, then bring ghosts to the present.
         xnow = self.x
         self._rebuild(xbuild=self.backend.asarray(get["xhold"], dtype=self.ctx.dtype))
-        self.x[:self.nlocal] = xnow
+        self.x[: self.nlocal] = xnow
         self.domain.forward_comm(self.x)
         self.ago, self.nbuilds = int(h5.attrs["ago"]), int(h5.attrs["nbuilds"])
         self._forces()
@@ -507,14 +578,23 @@ class MDSolver(Solver):
         dom = self.domain
         counts = self.comm.allgather(self.nlocal)
         ghosts = self.comm.allreduce(sum(s.nrecv for s in dom.swaps))
-        return {"natoms": self.natoms, "dt": self.dt, "process_grid": dom.dims, "neigh_builds": self.nbuilds,
-                "ghosts_total": ghosts, "atoms_per_rank": counts,
-                "imbalance": max(counts) / (sum(counts) / len(counts)),
-                "balance": getattr(self, "balance_log", []),
-                "memory_bytes_per_atom": self.memory_per_atom(), "thermo": self.thermo(),
-                "kernels": {"neighbor": getattr(self.k_neigh, "__name__", ""),
-                            "pair": getattr(self.k_pair, "__name__", "")},
-                "pair_precision": self.pair_precision}
+        return {
+            "natoms": self.natoms,
+            "dt": self.dt,
+            "process_grid": dom.dims,
+            "neigh_builds": self.nbuilds,
+            "ghosts_total": ghosts,
+            "atoms_per_rank": counts,
+            "imbalance": max(counts) / (sum(counts) / len(counts)),
+            "balance": getattr(self, "balance_log", []),
+            "memory_bytes_per_atom": self.memory_per_atom(),
+            "thermo": self.thermo(),
+            "kernels": {
+                "neighbor": getattr(self.k_neigh, "__name__", ""),
+                "pair": getattr(self.k_pair, "__name__", ""),
+            },
+            "pair_precision": self.pair_precision,
+        }
 
     def gather_data(self):
         """All atoms on rank 0, sorted by id, as a :func:`write_data` dict (collective; None elsewhere)."""
@@ -525,8 +605,17 @@ class MDSolver(Solver):
         o = np.argsort(d["id"], kind="stable")
         d = {k: v[o] for k, v in d.items()}
         d["type"] = d["type"] + 1
-        d.update({"ntypes": self.ntypes, "box_lo": self.domain.boxlo, "box_hi": self.domain.boxhi,
-                  "masses": self.masses, "style": self.style, "topology": self.topology, "coeffs": self.coeffs})
+        d.update(
+            {
+                "ntypes": self.ntypes,
+                "box_lo": self.domain.boxlo,
+                "box_hi": self.domain.boxhi,
+                "masses": self.masses,
+                "style": self.style,
+                "topology": self.topology,
+                "coeffs": self.coeffs,
+            }
+        )
         return d
 
     def finish(self, output_dir):

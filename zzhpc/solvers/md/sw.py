@@ -23,6 +23,7 @@ gamma costheta0 A B p q tol``), free-format over lines, ``#`` comments; only the
 chosen element is used (one-element systems: every atom type is that element). ``tol`` must be 0 here
 (LAMMPS's tabulation tolerance is not implemented).
 """
+
 from dataclasses import astuple, dataclass
 
 from ...errors import ConfigError, InputError
@@ -55,7 +56,7 @@ class SWParams:
 BUILTIN = {
     "mW": SWParams(6.189, 2.3925, 1.8, 23.15, 1.2, -1.0 / 3.0, 7.049556277, 0.6022245584, 4.0, 0.0, 0.0, "real"),
 }
-MW_MASS = 18.015          # g/mol, one mW site per water molecule
+MW_MASS = 18.015  # g/mol, one mW site per water molecule
 
 
 def read_sw_file(path, element):
@@ -72,16 +73,20 @@ def read_sw_file(path, element):
             units = line.split("UNITS:")[1].split()[0]
         words += line.split("#")[0].split()
     if len(words) % 14:
-        raise InputError(path, f"expected entries of 14 words (3 elements and 11 numbers), found {len(words)} "
-                               f"words in all")
+        raise InputError(
+            path, f"expected entries of 14 words (3 elements and 11 numbers), found {len(words)} words in all"
+        )
     found = None
     for n in range(0, len(words), 14):
-        names, nums = words[n:n + 3], words[n + 3:n + 14]
+        names, nums = words[n : n + 3], words[n + 3 : n + 14]
         try:
             vals = [float(w) for w in nums]
         except ValueError:
-            raise InputError(path, f"entry {n // 14 + 1} ({' '.join(names)}): expected 11 numbers after the "
-                                   f"element names, got '{' '.join(nums)}'") from None
+            raise InputError(
+                path,
+                f"entry {n // 14 + 1} ({' '.join(names)}): expected 11 numbers after the "
+                f"element names, got '{' '.join(nums)}'",
+            ) from None
         if names == [element] * 3:
             found = vals
     if found is None:
@@ -112,41 +117,71 @@ def sw_params(p, units):
         try:
             prm = read_sw_file(path, p.get("sw_element", "mW"))
         except InputError as exc:
-            raise ConfigError("md.sw_file", str(exc)[len(str(path)) + 2:], path) from None
+            raise ConfigError("md.sw_file", str(exc)[len(str(path)) + 2 :], path) from None
         if prm.units and prm.units != units:
-            raise ConfigError("md.sw_file", f"the file says UNITS: {prm.units} but md.units is '{units}'",
-                              p["sw_file"])
+            raise ConfigError("md.sw_file", f"the file says UNITS: {prm.units} but md.units is '{units}'", p["sw_file"])
         return prm
     name = p.get("sw_params", "mW")
     if name not in BUILTIN:
         raise ConfigError("md.sw_params", f"unknown built-in set (allowed: {', '.join(BUILTIN)})", name)
     prm = BUILTIN[name]
     if prm.units != units:
-        raise ConfigError("md.units", f"the built-in '{name}' parameters are in units {prm.units}, set "
-                                      f"md.units = \"{prm.units}\"", units)
+        raise ConfigError(
+            "md.units",
+            f"the built-in '{name}' parameters are in units {prm.units}, set md.units = \"{prm.units}\"",
+            units,
+        )
     return prm
 
 
 # Order of the constants of sw_constants in the flat arrays the compiled kernels take.
-CONSTANT_ORDER = ("cut", "cutsq", "sigma", "sigma_gamma", "lambda_epsilon", "lambda_epsilon2", "costheta", "powerp",
-                  "powerq", "c1", "c2", "c3", "c4", "c5", "c6")
+CONSTANT_ORDER = (
+    "cut",
+    "cutsq",
+    "sigma",
+    "sigma_gamma",
+    "lambda_epsilon",
+    "lambda_epsilon2",
+    "costheta",
+    "powerp",
+    "powerq",
+    "c1",
+    "c2",
+    "c3",
+    "c4",
+    "c5",
+    "c6",
+)
 
 
 def sw_constants(prm):
     """Derived constants of the kernels (names as in LAMMPS ``PairSW::setup_params``), host floats."""
     e, s = prm.epsilon, prm.sigma
     Ae = prm.A * e
-    return {"cut": prm.a * s, "cutsq": (prm.a * s) ** 2, "sigma": s, "sigma_gamma": s * prm.gamma,
-            "lambda_epsilon": prm.lambda_ * e, "lambda_epsilon2": 2.0 * prm.lambda_ * e,
-            "costheta": prm.costheta0, "powerp": prm.p, "powerq": prm.q,
-            "c1": Ae * prm.p * prm.B * s ** prm.p, "c2": Ae * prm.q * s ** prm.q,
-            "c3": Ae * prm.B * s ** (prm.p + 1.0), "c4": Ae * s ** (prm.q + 1.0),
-            "c5": Ae * prm.B * s ** prm.p, "c6": Ae * s ** prm.q}
+    return {
+        "cut": prm.a * s,
+        "cutsq": (prm.a * s) ** 2,
+        "sigma": s,
+        "sigma_gamma": s * prm.gamma,
+        "lambda_epsilon": prm.lambda_ * e,
+        "lambda_epsilon2": 2.0 * prm.lambda_ * e,
+        "costheta": prm.costheta0,
+        "powerp": prm.p,
+        "powerq": prm.q,
+        "c1": Ae * prm.p * prm.B * s**prm.p,
+        "c2": Ae * prm.q * s**prm.q,
+        "c3": Ae * prm.B * s ** (prm.p + 1.0),
+        "c4": Ae * s ** (prm.q + 1.0),
+        "c5": Ae * prm.B * s**prm.p,
+        "c6": Ae * s**prm.q,
+    }
 
 
 def sw_file_text(prm, element="mW"):
     """A LAMMPS ``.sw`` file (one entry, full precision) of ``prm``, for the peer run and for users."""
     vals = " ".join(repr(float(v)) for v in astuple(prm)[:11])
-    return (f"# DATE: generated by zzhpc UNITS: {prm.units}\n"
-            f"# Stillinger-Weber entry: elements, epsilon sigma a lambda gamma costheta0 A B p q tol\n"
-            f"{element} {element} {element} {vals}\n")
+    return (
+        f"# DATE: generated by zzhpc UNITS: {prm.units}\n"
+        f"# Stillinger-Weber entry: elements, epsilon sigma a lambda gamma costheta0 A B p q tol\n"
+        f"{element} {element} {element} {vals}\n"
+    )

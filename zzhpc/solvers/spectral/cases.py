@@ -1,4 +1,5 @@
 """Validation and benchmark cases of the spectral solver (``zzhpc validate spectral``, ``zzhpc bench spectral``)."""
+
 import json
 import os
 import sys
@@ -22,8 +23,12 @@ def spectral_deck(shape=(32, 32, 32), *, t_end=None, steps=0, dt=0.05, diag_ever
         run_keys["t_end"] = t_end
     if dt is not None:
         run_keys["dt"] = dt
-    return {"solver": "spectral", "run": run_keys, "output": {"fields": False},
-            "spectral": dict({"shape": list(shape)}, **spectral)}
+    return {
+        "solver": "spectral",
+        "run": run_keys,
+        "output": {"fields": False},
+        "spectral": dict({"shape": list(shape)}, **spectral),
+    }
 
 
 def run_spectral(deck, *, comm=MPI.COMM_SELF, backend="numpy", dtype="float64", keep=None, dims=None):
@@ -45,13 +50,28 @@ def tgv_metrics(series, *, full):
     e_ref = float(np.interp(t_last, ref["t"], ref["energy"]))
     # Full form: a sanity bound. After the transition (t > 10) a 128^3 run and the 512^3 reference part by
     # several per cent in E (3/2 rule: -5.1 % at t = 20, the same with dt <= 0.01; docs/spectral.md).
-    out.append(Metric(f"E(t={t_last:.3g}) rel. error", abs(series["energy"][-1] - e_ref) / e_ref, 0.0,
-                      1e-4 if not full else 0.1, "max",
-                      "vs 512^3 spectral reference" + ("" if not full else " (sanity bound, late decay)")))
+    out.append(
+        Metric(
+            f"E(t={t_last:.3g}) rel. error",
+            abs(series["energy"][-1] - e_ref) / e_ref,
+            0.0,
+            1e-4 if not full else 0.1,
+            "max",
+            "vs 512^3 spectral reference" + ("" if not full else " (sanity bound, late decay)"),
+        )
+    )
     if not full:
         eps_ref = float(np.interp(t_last, ref["t"], ref["dissipation"]))
-        out.append(Metric(f"eps(t={t_last:.3g}) rel. error", abs(series["dissipation"][-1] - eps_ref) / eps_ref,
-                          0.0, 1e-2, "max", "2 nu Omega vs -dE/dt of the reference"))
+        out.append(
+            Metric(
+                f"eps(t={t_last:.3g}) rel. error",
+                abs(series["dissipation"][-1] - eps_ref) / eps_ref,
+                0.0,
+                1e-2,
+                "max",
+                "2 nu Omega vs -dE/dt of the reference",
+            )
+        )
         return out
     pk, tk = dg.peak(series["time"], series["dissipation"])
     rpk, rtk = dg.peak(ref["t"], ref["dissipation"])
@@ -87,14 +107,36 @@ def _taylor_green(quick, dtype):
     n = int(os.environ.get("ZZHPC_TGV_N", "128"))
     rule = os.environ.get("ZZHPC_TGV_DEALIAS", "3/2")
     ranks = int(os.environ.get("ZZHPC_VALIDATE_RANKS", "2"))
-    out = os.path.join("runs", "validate", "spectral-tgv-re1600", f"n{n}" + ("" if rule == "3/2" else
-                                                                           "_" + rule.replace("/", "-"))
-                       + ("" if dtype == "float64" else "_" + dtype))
-    run_mpi(ranks, [sys.executable, "-m", "zzhpc", "run", DECK, "-o", out, "-q",
-                    "--set", f"spectral.shape=[{n},{n},{n}]", "--set", "run.diag_every=2",
-                    "--set", f'spectral.dealias="{rule}"', "--set", f'backend.dtype="{dtype}"',
-                    "--set", "run.restart=auto"],   # an interrupted validation continues from its checkpoint
-            timeout=None)
+    out = os.path.join(
+        "runs",
+        "validate",
+        "spectral-tgv-re1600",
+        f"n{n}" + ("" if rule == "3/2" else "_" + rule.replace("/", "-")) + ("" if dtype == "float64" else "_" + dtype),
+    )
+    run_mpi(
+        ranks,
+        [
+            sys.executable,
+            "-m",
+            "zzhpc",
+            "run",
+            DECK,
+            "-o",
+            out,
+            "-q",
+            "--set",
+            f"spectral.shape=[{n},{n},{n}]",
+            "--set",
+            "run.diag_every=2",
+            "--set",
+            f'spectral.dealias="{rule}"',
+            "--set",
+            f'backend.dtype="{dtype}"',
+            "--set",
+            "run.restart=auto",
+        ],  # an interrupted validation continues from its checkpoint
+        timeout=None,
+    )
     return tgv_metrics(dg.read_series(os.path.join(out, "diagnostics.csv")), full=True)
 
 
@@ -103,21 +145,29 @@ def invariants(quick=False):
     """Inviscid: energy conserved by the truncated system (time-stepper error only: the default 2N RK4,
     O(dt^5) per step); divergence at round-off."""
     n = 16 if quick else 64
-    deck = spectral_deck((n, n, n), steps=10 if quick else 50, dt=0.01, nu=0.0, initial="random",
-                         peak_wavenumber=3.0)
+    deck = spectral_deck((n, n, n), steps=10 if quick else 50, dt=0.01, nu=0.0, initial="random", peak_wavenumber=3.0)
     summary, s = run_spectral(deck)
     drift = float(np.max(np.abs(s["energy"] - s["energy"][0])) / s["energy"][0])
     w = np.sqrt(2 * np.max(s["enstrophy"]))
-    return [Metric("energy drift, nu = 0", drift, 0.0, 1e-10, "max", "2N RK4 O(dt^5)/step; semi-discrete: exact"),
-            Metric("max|div u| / rms vorticity", float(np.max(s["max_divergence"])) / w, 0.0, 1e-13, "max")]
+    return [
+        Metric("energy drift, nu = 0", drift, 0.0, 1e-10, "max", "2N RK4 O(dt^5)/step; semi-discrete: exact"),
+        Metric("max|div u| / rms vorticity", float(np.max(s["max_divergence"])) / w, 0.0, 1e-13, "max"),
+    ]
 
 
 @validation_case("spectral-forced-budget", "spectral")
 def forced_budget(quick=False):
     """Band forcing injects exactly P: dE/dt = P - 2 nu Omega along a forced run from a random field."""
     n = 24 if quick else 64
-    deck = spectral_deck((n, n, n), steps=20 if quick else 400, dt=0.004 if quick else 0.005, nu=0.01,
-                         initial="random", forcing="band", forcing_power=0.2)
+    deck = spectral_deck(
+        (n, n, n),
+        steps=20 if quick else 400,
+        dt=0.004 if quick else 0.005,
+        nu=0.01,
+        initial="random",
+        forcing="band",
+        forcing_power=0.2,
+    )
     summary, s = run_spectral(deck)
     t, e, eps = s["time"], s["energy"], s["dissipation"]
     dedt = (e[2:] - e[:-2]) / (t[2:] - t[:-2])
@@ -133,6 +183,7 @@ def forced_budget(quick=False):
 def backends(quick=False):
     """Every array backend available here gives the NumPy energy and dissipation series."""
     from ...device import backend_status
+
     deck = spectral_deck((16, 16, 16), steps=5, dt=0.05, initial="random")
     _, ref = run_spectral(deck)
     out = []
@@ -167,21 +218,25 @@ def _bench_worker(n, steps, decomposition="slab", dealias="2/3", dtype="float64"
     from ...device import get_backend
     from ...parallel import PhaseTimers
     from .solver import SpectralSolver
+
     comm = MPI.COMM_WORLD
-    deck = spectral_deck((n, n, n), steps=steps, dt=0.01, decomposition=decomposition, dealias=dealias,
-                         time_stepper=time_stepper)
+    deck = spectral_deck(
+        (n, n, n), steps=steps, dt=0.01, decomposition=decomposition, dealias=dealias, time_stepper=time_stepper
+    )
     deck["output"]["dir"] = tempfile.gettempdir()
     deck["backend"] = {"name": "numpy", "dtype": dtype}
     cls, cfg = resolve(deck, comm.Get_size())
     be = get_backend("numpy")
     import scipy.fft  # noqa: F401  (imported before the baseline: its code is not working memory)
+
     base = _rss_mb()
     ctx = RunContext(comm=comm, backend=be, timers=PhaseTimers(), output_dir=tempfile.gettempdir(), dtype=dtype)
     solver = SpectralSolver(ctx, cfg)
     p = solver.params
     from . import initial
+
     solver.uh = initial.taylor_green(solver.grid, p["amplitude"])
-    solver.advance()                                         # warm-up
+    solver.advance()  # warm-up
     times = []
     for _ in range(steps):
         comm.Barrier()
@@ -211,10 +266,21 @@ def _bench_worker(n, steps, decomposition="slab", dealias="2/3", dtype="float64"
         comm.Barrier()
         ftimes.append(comm.allreduce(time.perf_counter() - t0, op=MPI.MAX) / 2)
     if comm.Get_rank() == 0:
-        print(json.dumps({"best_s_per_step": min(times), "median_s_per_step": float(np.median(times)),
-                          "s_per_fft": float(np.median(ftimes)), "energy": e, "time": solver.time,
-                          "ffts_per_step": solver.rk.ffts_per_step, "time_stepper": time_stepper,
-                          "dtype": dtype, "bytes_per_point": mem * 2 ** 20 / n ** 3}))
+        print(
+            json.dumps(
+                {
+                    "best_s_per_step": min(times),
+                    "median_s_per_step": float(np.median(times)),
+                    "s_per_fft": float(np.median(ftimes)),
+                    "energy": e,
+                    "time": solver.time,
+                    "ffts_per_step": solver.rk.ffts_per_step,
+                    "time_stepper": time_stepper,
+                    "dtype": dtype,
+                    "bytes_per_point": mem * 2**20 / n**3,
+                }
+            )
+        )
 
 
 def fftpeer_python():
@@ -228,8 +294,11 @@ def bench(quick=False):
     """One step of the default scheme (Carpenter-Kennedy 2N RK4: 5 stages x 8 distributed FFTs) of zzhpc,
     and of the same integrator on mpi4py-fft/FFTW (5 x 9 FFTs, rotational form), 1 and 2 ranks, with
     the 2/3 rule (float64 and float32) and with 3/2 padding (mpi4py-fft's own ``padding=1.5``)."""
-    sizes = [(32, 5, "2/3"), (32, 5, "3/2")] if quick else \
-        [(64, 5, "2/3"), (128, 3, "2/3"), (64, 5, "3/2"), (128, 3, "3/2")]
+    sizes = (
+        [(32, 5, "2/3"), (32, 5, "3/2")]
+        if quick
+        else [(64, 5, "2/3"), (128, 3, "2/3"), (64, 5, "3/2"), (128, 3, "3/2")]
+    )
     peer_py = fftpeer_python()
     peer_script = os.path.join(ROOT, "benchmarks", "spectral_peer.py")
     rows = []
@@ -244,30 +313,54 @@ def _bench_row(n, steps, rule, dtype, ranks, peer_py, peer_script):
     args = json.dumps({"n": n, "steps": steps, "dealias": rule, "dtype": dtype})
     zz = run_mpi_json(ranks, [sys.executable, "-m", "zzhpc.solvers.spectral.cases", args], timeout=1800)
     nf = zz["ffts_per_step"]
-    row = {"label": f"{n}^3 on {ranks} rank(s), {rule} rule, {dtype}", "n": n, "ranks": ranks, "dealias": rule,
-           "dtype": dtype, "peer": "mpi4py-fft", "time_stepper": zz["time_stepper"],
-           "zzhpc_s_per_step": zz["best_s_per_step"], "zzhpc_median_s_per_step": zz["median_s_per_step"],
-           "zzhpc_s_per_fft": zz["s_per_fft"], "zzhpc_bytes_per_point": zz["bytes_per_point"],
-           "ffts_per_step": nf, "zzhpc_fft_floor_s": nf * zz["s_per_fft"],
-           "zzhpc_fft_fraction": nf * zz["s_per_fft"] / zz["best_s_per_step"],
-           "zzhpc_step_over_floor": zz["best_s_per_step"] / (nf * zz["s_per_fft"])}
+    row = {
+        "label": f"{n}^3 on {ranks} rank(s), {rule} rule, {dtype}",
+        "n": n,
+        "ranks": ranks,
+        "dealias": rule,
+        "dtype": dtype,
+        "peer": "mpi4py-fft",
+        "time_stepper": zz["time_stepper"],
+        "zzhpc_s_per_step": zz["best_s_per_step"],
+        "zzhpc_median_s_per_step": zz["median_s_per_step"],
+        "zzhpc_s_per_fft": zz["s_per_fft"],
+        "zzhpc_bytes_per_point": zz["bytes_per_point"],
+        "ffts_per_step": nf,
+        "zzhpc_fft_floor_s": nf * zz["s_per_fft"],
+        "zzhpc_fft_fraction": nf * zz["s_per_fft"] / zz["best_s_per_step"],
+        "zzhpc_step_over_floor": zz["best_s_per_step"] / (nf * zz["s_per_fft"]),
+    }
     if peer_py is None:
-        row.update(peer_s_per_step=None, ratio=None,
-                   peer_skipped="no .fftpeer environment: run scripts/setup_fftpeer.sh (or set ZZHPC_FFTPEER_PYTHON)")
+        row.update(
+            peer_s_per_step=None,
+            ratio=None,
+            peer_skipped="no .fftpeer environment: run scripts/setup_fftpeer.sh (or set ZZHPC_FFTPEER_PYTHON)",
+        )
         return row
     pe = run_mpi_json(ranks, [peer_py, peer_script, args], timeout=1800)
-    row.update(peer=pe["peer"], peer_s_per_step=pe["best_s_per_step"],
-               peer_median_s_per_step=pe["median_s_per_step"], peer_s_per_fft=pe["s_per_fft"],
-               peer_bytes_per_point=pe["bytes_per_point"], peer_ffts_per_step=pe.get("ffts_per_step", 45),
-               peer_fft_floor_s=pe.get("ffts_per_step", 45) * pe["s_per_fft"],
-               ratio=zz["best_s_per_step"] / pe["best_s_per_step"],
-               median_ratio=zz["median_s_per_step"] / pe["median_s_per_step"],
-               fft_ratio=zz["s_per_fft"] / pe["s_per_fft"],
-               energy_rel_diff=abs(zz["energy"] - pe["energy"]) / pe["energy"])
+    row.update(
+        peer=pe["peer"],
+        peer_s_per_step=pe["best_s_per_step"],
+        peer_median_s_per_step=pe["median_s_per_step"],
+        peer_s_per_fft=pe["s_per_fft"],
+        peer_bytes_per_point=pe["bytes_per_point"],
+        peer_ffts_per_step=pe.get("ffts_per_step", 45),
+        peer_fft_floor_s=pe.get("ffts_per_step", 45) * pe["s_per_fft"],
+        ratio=zz["best_s_per_step"] / pe["best_s_per_step"],
+        median_ratio=zz["median_s_per_step"] / pe["median_s_per_step"],
+        fft_ratio=zz["s_per_fft"] / pe["s_per_fft"],
+        energy_rel_diff=abs(zz["energy"] - pe["energy"]) / pe["energy"],
+    )
     return row
 
 
 if __name__ == "__main__":
     a = json.loads(sys.argv[1])
-    _bench_worker(a["n"], a["steps"], a.get("decomposition", "slab"), a.get("dealias", "2/3"),
-                  a.get("dtype", "float64"), a.get("time_stepper", "rk4"))
+    _bench_worker(
+        a["n"],
+        a["steps"],
+        a.get("decomposition", "slab"),
+        a.get("dealias", "2/3"),
+        a.get("dtype", "float64"),
+        a.get("time_stepper", "rk4"),
+    )

@@ -10,6 +10,7 @@ r"""Turbulence statistics of a spectral velocity field (volume averages over the
 
 .. [Pope2000] S. B. Pope, *Turbulent Flows*, Cambridge University Press (2000), ch. 6.
 """
+
 import math
 import os
 
@@ -35,6 +36,7 @@ def enstrophy(grid, uh):
     def rows(r):
         ksq = k0[r] * k0[r] + k1 * k1 + k2 * k2
         return sum(xp.real(uh[c][r] * xp.conj(uh[c][r])) for c in range(3)) * (ksq * w)
+
     return 0.5 * grid.sum(grid.local_sum(rows)) * grid.norm
 
 
@@ -42,12 +44,16 @@ def physical_extrema(grid, uh):
     """``(max |u|, max_x sum_i |u_i|/h_i, max |div u|)``: four inverse FFTs, into the grid's three
     real work arrays (the divergence is formed in the FFT's work memory)."""
     xp, fft = grid.xp, grid.fft
-    outs = grid.physical_work() if grid.padded_shape is None else [None] * 3   # N-grid values
+    outs = grid.physical_work() if grid.padded_shape is None else [None] * 3  # N-grid values
     r = [fft.backward(uh[c], out=outs[c]) for c in range(3)]
     h = grid.spacing
     parts = grid.chunks(r[0].shape[0])
-    speed = grid.max(max([float(xp.max(xp.sqrt(r[0][s] * r[0][s] + r[1][s] * r[1][s] + r[2][s] * r[2][s])))
-                          for s in parts], default=0.0))
+    speed = grid.max(
+        max(
+            [float(xp.max(xp.sqrt(r[0][s] * r[0][s] + r[1][s] * r[1][s] + r[2][s] * r[2][s]))) for s in parts],
+            default=0.0,
+        )
+    )
     bound = grid.max(velocity_bound(xp, r, h, parts))
     divh = fft.work_spectral()
     ik0, ik1, ik2 = grid.ik
@@ -64,7 +70,7 @@ def isotropic_scales(e, eps, nu, kmax):
         return {}
     urms = math.sqrt(2 * e / 3)
     lam = math.sqrt(15 * nu * urms * urms / eps)
-    eta = (nu ** 3 / eps) ** 0.25
+    eta = (nu**3 / eps) ** 0.25
     return {"u_rms": urms, "taylor_scale": lam, "re_lambda": urms * lam / nu, "eta": eta, "kmax_eta": kmax * eta}
 
 
@@ -114,7 +120,7 @@ def peak(t, y):
     t, y = np.asarray(t, float), np.asarray(y, float)
     i = int(np.argmax(y))
     if 0 < i < len(y) - 1:
-        t3, y3 = t[i - 1:i + 2], y[i - 1:i + 2]
+        t3, y3 = t[i - 1 : i + 2], y[i - 1 : i + 2]
         a, b, c = np.polyfit(t3 - t[i], y3, 2)
         if a < 0:
             dt = -b / (2 * a)

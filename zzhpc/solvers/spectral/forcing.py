@@ -48,7 +48,7 @@ class BandForcing:
         ef = self.band_energy(uh)
         self.last_band_energy = ef
         if ef <= 0:
-            return None   # nothing to force in the band: no direction to inject along
+            return None  # nothing to force in the band: no direction to inject along
         return self.power / (2 * ef)
 
     def __call__(self, uh):

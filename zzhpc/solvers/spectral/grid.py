@@ -24,6 +24,7 @@ Dealiasing (``dealias``) follows one of Orszag's two rules [Orszag1971]_:
 .. [Orszag1971] S. A. Orszag, "On the elimination of aliasing in finite-difference schemes by
    filtering high-wavenumber components", J. Atmos. Sci. 28, 1074 (1971).
 """
+
 import math
 
 import numpy as np
@@ -52,8 +53,20 @@ class SpectralGrid:
     fft_library : ``"auto"`` (scipy.fft for the NumPy backend, :mod:`zzhpc.device.fftlib`) or ``"native"``
     """
 
-    def __init__(self, comm, shape, backend, *, lengths=None, decomposition="slab", dtype="float64",
-                 proc_grid=None, dealias="2/3", timers=None, fft_library="auto"):
+    def __init__(
+        self,
+        comm,
+        shape,
+        backend,
+        *,
+        lengths=None,
+        decomposition="slab",
+        dtype="float64",
+        proc_grid=None,
+        dealias="2/3",
+        timers=None,
+        fft_library="auto",
+    ):
         self.comm, self.backend, self.xp = comm, backend, backend.xp
         self.timers = timers
         self.shape = tuple(int(n) for n in shape)
@@ -64,28 +77,40 @@ class SpectralGrid:
         self.padded_shape = tuple(-(-3 * n // 2) for n in self.shape) if dealias == "3/2" else None
         self.lengths = tuple(lengths or (2 * math.pi,) * 3)
         # from_backend's arguments, with the local FFT library chosen by fft_namespace.
-        self.fft = DistributedFFT(comm, self.shape, decomposition=decomposition, dtype=dtype,
-                                  proc_grid=proc_grid, xp=fft_namespace(backend, fft_library),
-                                  to_host=backend.to_host, from_host=backend.asarray, device=backend.device_obj,
-                                  synchronize=backend.synchronize, gpu_aware_mpi=backend.gpu_aware_mpi,
-                                  padded_shape=self.padded_shape, timers=timers)
+        self.fft = DistributedFFT(
+            comm,
+            self.shape,
+            decomposition=decomposition,
+            dtype=dtype,
+            proc_grid=proc_grid,
+            xp=fft_namespace(backend, fft_library),
+            to_host=backend.to_host,
+            from_host=backend.asarray,
+            device=backend.device_obj,
+            synchronize=backend.synchronize,
+            gpu_aware_mpi=backend.gpu_aware_mpi,
+            padded_shape=self.padded_shape,
+            timers=timers,
+        )
         self.dtype = dtype
         self.npoints = math.prod(self.shape)
         self.spacing = tuple(L / n for L, n in zip(self.lengths, self.shape))
         # Only 1-D factors are stored: a full-block wavenumber, |k|^2 or mask array would cost 4-8 bytes
         # per grid point each (docs/spectral.md, memory). Full arrays are made on demand (ksq, mask).
-        self.k = self.fft.wavenumbers(self.lengths)            # (n0,1,1), (1,n1,1), (1,1,n2)
-        self.ik = tuple(1j * k for k in self.k)                # i k_j, so a derivative is one array pass
+        self.k = self.fft.wavenumbers(self.lengths)  # (n0,1,1), (1,n1,1), (1,1,n2)
+        self.ik = tuple(1j * k for k in self.k)  # i k_j, so a derivative is one array pass
         # Integer mode numbers m_i of the local block (host), for masks, weights and shells.
         sl = self.fft.spectral_slice_local
-        m = [np.fft.fftfreq(self.shape[0], 1 / self.shape[0])[sl[0]],
-             np.fft.fftfreq(self.shape[1], 1 / self.shape[1])[sl[1]],
-             np.fft.rfftfreq(self.shape[2], 1 / self.shape[2])[sl[2]]]
+        m = [
+            np.fft.fftfreq(self.shape[0], 1 / self.shape[0])[sl[0]],
+            np.fft.fftfreq(self.shape[1], 1 / self.shape[1])[sl[1]],
+            np.fft.rfftfreq(self.shape[2], 1 / self.shape[2])[sl[2]],
+        ]
         self._m = m
         third = dealias == "2/3"
         keep = [np.abs(mi) < (n / 3 if third else n / 2) for mi, n in zip(m, self.shape)]
         keep[2] = keep[2] & (m[2] < self.shape[2] / 2)  # the +N2/2 Nyquist plane of the half-spectrum
-        self.keep_host = keep                                  # the mask is their outer product
+        self.keep_host = keep  # the mask is their outer product
         self.kept = KeptModes(self, keep)
         w2 = np.where((m[2] == 0) | (2 * m[2] == self.shape[2]), 1.0, 2.0)
         self.weight_host = w2
@@ -95,11 +120,19 @@ class SpectralGrid:
         kunit = 2 * math.pi / max(self.lengths)
         self._kk = [2 * math.pi * mi / L / kunit for mi, L in zip(m, self.lengths)]
         self.kunit = kunit
-        self.nshells = int(math.floor(math.sqrt(sum((n // 2 * 2 * math.pi / L / kunit) ** 2
-                                                    for n, L in zip(self.shape, self.lengths))))) + 2
+        self.nshells = (
+            int(
+                math.floor(
+                    math.sqrt(sum((n // 2 * 2 * math.pi / L / kunit) ** 2 for n, L in zip(self.shape, self.lengths)))
+                )
+            )
+            + 2
+        )
         # Largest resolved wavenumber (dealiased), for k_max * eta.
-        self.kmax = min((math.ceil(n / 3) - 1 if third else (n - 1) // 2) * 2 * math.pi / L
-                        for n, L in zip(self.shape, self.lengths))
+        self.kmax = min(
+            (math.ceil(n / 3) - 1 if third else (n - 1) // 2) * 2 * math.pi / L
+            for n, L in zip(self.shape, self.lengths)
+        )
         self._physical = None
 
     # Full-block arrays, made on demand (tests, initial fields, forcing set-up) -----------------------
@@ -170,11 +203,17 @@ class SpectralGrid:
         return out
 
     def describe(self):
-        return {"kind": "Fourier pseudo-spectral", "shape": list(self.shape), "lengths": list(self.lengths),
-                "decomposition": self.fft.decomposition, "process_grid": list(self.fft.proc_grid),
-                "dealias": self.dealias,
-                "product_grid": list(self.padded_shape or self.shape),
-                "real_block": list(self.real_shape_local), "spectral_block": list(self.spectral_shape_local)}
+        return {
+            "kind": "Fourier pseudo-spectral",
+            "shape": list(self.shape),
+            "lengths": list(self.lengths),
+            "decomposition": self.fft.decomposition,
+            "process_grid": list(self.fft.proc_grid),
+            "dealias": self.dealias,
+            "product_grid": list(self.padded_shape or self.shape),
+            "real_block": list(self.real_shape_local),
+            "spectral_block": list(self.spectral_shape_local),
+        }
 
     # Transforms of 3-vectors (leading axis = component) -------------------------------------------
     def _each(self, transform, comps):

@@ -17,6 +17,7 @@ r"""Initial velocity fields, returned as divergence-free, dealiased spectra ``(3
    Mech. 130, 411 (1983).
 .. [Rogallo1981] R. S. Rogallo, "Numerical experiments in homogeneous turbulence", NASA TM-81315 (1981).
 """
+
 import numpy as np
 
 from ...errors import InputError
@@ -26,9 +27,11 @@ from .navier_stokes import project
 
 def taylor_green(grid, amplitude=1.0):
     x, y, z = grid.coordinates()
-    comps = (lambda: amplitude * np.sin(x) * np.cos(y) * np.cos(z),
-             lambda: -amplitude * np.cos(x) * np.sin(y) * np.cos(z),
-             lambda: np.zeros(grid.real_shape_local))
+    comps = (
+        lambda: amplitude * np.sin(x) * np.cos(y) * np.cos(z),
+        lambda: -amplitude * np.cos(x) * np.sin(y) * np.cos(z),
+        lambda: np.zeros(grid.real_shape_local),
+    )
     return _to_spectral(grid, comps)
 
 
@@ -53,13 +56,14 @@ def shell_spectrum(grid, uh):
 
     def density(r):
         return sum(xp.real(uh[c][r] * xp.conj(uh[c][r])) for c in range(3)) * w
+
     return grid.shell_sum_density(density)
 
 
 def model_spectrum(k, k0):
     """Prescribed shape :math:`k^4 \\exp(-2 k^2 / k_0^2)` (unnormalised)."""
     k = np.asarray(k, dtype=np.float64)
-    return k ** 4 * np.exp(-2.0 * (k / k0) ** 2)
+    return k**4 * np.exp(-2.0 * (k / k0) ** 2)
 
 
 def random_isotropic(grid, *, energy, k0, seed):

@@ -50,18 +50,20 @@ Williamson's three-stage third-order scheme [Williamson1980]_ (24 FFTs per step 
 .. [Canuto2006] C. Canuto, M. Y. Hussaini, A. Quarteroni, T. A. Zang, *Spectral Methods: Fundamentals
    in Single Domains*, Springer (2006), ch. 3.
 """
+
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
 FFTS_PER_RHS = 8
-PAIRS = ((0, 1), (0, 2), (1, 2))          # off-diagonal products T_ij, i < j
+PAIRS = ((0, 1), (0, 2), (1, 2))  # off-diagonal products T_ij, i < j
 
 
 @dataclass(frozen=True)
 class LowStorageRK:
     """A 2N-storage Runge-Kutta scheme: ``A``, ``B``, stage times ``c`` (``c[0] = 0``), its order."""
+
     name: str
     A: tuple
     B: tuple
@@ -96,18 +98,44 @@ def register_scheme(s):
     return s
 
 
-register_scheme(LowStorageRK(
-    "rk3", A=(0.0, -5 / 9, -153 / 128), B=(1 / 3, 15 / 16, 8 / 15), c=(0.0, 1 / 3, 3 / 4), order=3,
-    reference="Williamson, J. Comput. Phys. 35, 48 (1980), third-order case 7"))
-register_scheme(LowStorageRK(
-    "rk4",
-    A=(0.0, -567301805773 / 1357537059087, -2404267990393 / 2016746695238,
-       -3550918686646 / 2091501179385, -1275806237668 / 842570457699),
-    B=(1432997174477 / 9575080441755, 5161836677717 / 13612068292357, 1720146321549 / 2090206949498,
-       3134564353537 / 4481467310338, 2277821191437 / 14882151754819),
-    c=(0.0, 1432997174477 / 9575080441755, 2526269341429 / 6820363962896,
-       2006345519317 / 3224310063776, 2802321613138 / 2924317926251),
-    order=4, reference="Carpenter & Kennedy, NASA TM-109112 (1994), RK4(3)5[2N] solution 3"))
+register_scheme(
+    LowStorageRK(
+        "rk3",
+        A=(0.0, -5 / 9, -153 / 128),
+        B=(1 / 3, 15 / 16, 8 / 15),
+        c=(0.0, 1 / 3, 3 / 4),
+        order=3,
+        reference="Williamson, J. Comput. Phys. 35, 48 (1980), third-order case 7",
+    )
+)
+register_scheme(
+    LowStorageRK(
+        "rk4",
+        A=(
+            0.0,
+            -567301805773 / 1357537059087,
+            -2404267990393 / 2016746695238,
+            -3550918686646 / 2091501179385,
+            -1275806237668 / 842570457699,
+        ),
+        B=(
+            1432997174477 / 9575080441755,
+            5161836677717 / 13612068292357,
+            1720146321549 / 2090206949498,
+            3134564353537 / 4481467310338,
+            2277821191437 / 14882151754819,
+        ),
+        c=(
+            0.0,
+            1432997174477 / 9575080441755,
+            2526269341429 / 6820363962896,
+            2006345519317 / 3224310063776,
+            2802321613138 / 2924317926251,
+        ),
+        order=4,
+        reference="Carpenter & Kennedy, NASA TM-109112 (1994), RK4(3)5[2N] solution 3",
+    )
+)
 
 
 def curl_components(grid, uh):
@@ -174,7 +202,7 @@ class NavierStokesRHS:
 
     def __init__(self, grid, nu, *, explicit_viscous=False, forcing=None, timers=None):
         self.grid, self.nu, self.explicit_viscous, self.forcing = grid, nu, explicit_viscous, forcing
-        self.last_velocity_bound = None   # max_x sum_i |u_i| / h_i of the last evaluation's state
+        self.last_velocity_bound = None  # max_x sum_i |u_i| / h_i of the last evaluation's state
 
     def __call__(self, uh, want_cfl=False):
         kept = self.grid.kept
@@ -233,7 +261,7 @@ class NavierStokesRHS:
             t = th[full]
             for a, b in targets:
                 kb = kept.k[b][tuple(comp[ax] if ax == b else slice(None) for ax in range(3))]
-                tmp = (1j * scale) * kb     # 1-D
+                tmp = (1j * scale) * kb  # 1-D
                 tmp = tmp * t
                 d[a][comp] += tmp
 
@@ -291,7 +319,7 @@ class LowStorageStepper:
             if self.integrating_factor:
                 e0, e1, e2 = self._stage_factors(dt)[i]
                 for full, comp in kept.boxes:
-                    f = e0[comp[0]] * e1[:, comp[1]] * e2[:, :, comp[2]]   # one box of real factors
+                    f = e0[comp[0]] * e1[:, comp[1]] * e2[:, :, comp[2]]  # one box of real factors
                     for c in range(3):
                         v = uh[c][full]
                         v *= f

@@ -3,6 +3,7 @@ the Taylor-Green comparison of several runs against the 512^3 reference::
 
     python -m zzhpc.solvers.spectral.plots compare OUT.png "128^3, 3/2 rule=runs/.../n128" ...
 """
+
 import os
 import sys
 
@@ -13,8 +14,10 @@ from .diagnostics import load_reference, read_series, read_spectra
 
 def _pyplot():
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     return plt
 
 
@@ -83,8 +86,9 @@ def make_plots(output_dir, *, reference=False, kmax=None, title=""):
     files = []
     csv = os.path.join(output_dir, "diagnostics.csv")
     if os.path.isfile(csv):
-        files.append(plot_history(csv, os.path.join(output_dir, "energy_dissipation.png"),
-                                  reference=reference, title=title))
+        files.append(
+            plot_history(csv, os.path.join(output_dir, "energy_dissipation.png"), reference=reference, title=title)
+        )
     spec = os.path.join(output_dir, "spectra.csv")
     if os.path.isfile(spec):
         files.append(plot_spectra(spec, os.path.join(output_dir, "spectra.png"), kmax=kmax, title=title))
@@ -113,8 +117,10 @@ def plot_comparison(runs, png_path, *, title="Taylor-Green vortex, Re = 1600"):
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     if len(argv) < 3 or argv[0] != "compare" or not all("=" in a for a in argv[2:]):
-        print("usage: python -m zzhpc.solvers.spectral.plots compare OUT.png LABEL=RUN_DIR [LABEL=RUN_DIR ...]",
-              file=sys.stderr)
+        print(
+            "usage: python -m zzhpc.solvers.spectral.plots compare OUT.png LABEL=RUN_DIR [LABEL=RUN_DIR ...]",
+            file=sys.stderr,
+        )
         return 2
     runs = dict(a.rsplit("=", 1) for a in argv[2:])
     missing = [p for p in runs.values() if not os.path.exists(p)]

@@ -7,6 +7,7 @@ bring an atom closer than ``min_distance`` to an atom of a neighbouring molecule
 no two molecules overlap. Everything comes from one seeded NumPy generator: the same arguments give
 the same box on every rank and every run.
 """
+
 import math
 
 import numpy as np
@@ -37,10 +38,14 @@ def random_rotations(rng, n):
     a, b = np.sqrt(1.0 - u1), np.sqrt(u1)
     w, x = a * np.sin(2 * np.pi * u2), a * np.cos(2 * np.pi * u2)
     y, z = b * np.sin(2 * np.pi * u3), b * np.cos(2 * np.pi * u3)
-    return np.stack([
-        np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)], -1),
-        np.stack([2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)], -1),
-        np.stack([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], -1)], axis=1)
+    return np.stack(
+        [
+            np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)], -1),
+            np.stack([2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)], -1),
+            np.stack([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], -1),
+        ],
+        axis=1,
+    )
 
 
 def _overlapping(x, nbr, mols, L, dmin):
@@ -70,22 +75,23 @@ def water_box(nmol, model, density=0.997, seed=1, min_distance=1.6, key="water")
     if a < get_model(model).r_OH + min_distance:
         raise ConfigError(f"{key}.density", f"too dense for a lattice start (site spacing {a:.3f} A)", density)
     rng = np.random.default_rng(seed)
-    sites = np.sort(rng.choice(n ** 3, size=nmol, replace=False)) if nmol < n ** 3 else np.arange(nmol)
+    sites = np.sort(rng.choice(n**3, size=nmol, replace=False)) if nmol < n**3 else np.arange(nmol)
     ijk = np.stack([sites % n, (sites // n) % n, sites // (n * n)], axis=1)
     oxygen = (ijk + 0.5) * a
-    occupied = np.full(n ** 3, -1, np.int64)
+    occupied = np.full(n**3, -1, np.int64)
     occupied[sites] = np.arange(nmol)
     # Neighbour molecules on the lattice (periodic), for the overlap test.
     shifts = np.array([(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1) if (i, j, k) != (0, 0, 0)])
     nb = (ijk[:, None, :] + shifts[None]) % n
-    nbr = occupied[nb[..., 0] + n * nb[..., 1] + n * n * nb[..., 2]]          # (nmol, 26), -1 = vacancy
-    nbr[nbr == np.arange(nmol)[:, None]] = -1                                  # own images (n < 3)
+    nbr = occupied[nb[..., 0] + n * nb[..., 1] + n * n * nb[..., 2]]  # (nmol, 26), -1 = vacancy
+    nbr[nbr == np.arange(nmol)[:, None]] = -1  # own images (n < 3)
     rot = random_rotations(rng, nmol)
     redo = np.arange(nmol)
     for _ in range(200):
         x = oxygen[:, None, :] + np.einsum("mij,aj->mai", rot, frame)
-        redo = np.concatenate([ch[_overlapping(x, nbr, ch, L, min_distance)]
-                               for ch in np.array_split(redo, max(1, redo.size // 4096))])
+        redo = np.concatenate(
+            [ch[_overlapping(x, nbr, ch, L, min_distance)] for ch in np.array_split(redo, max(1, redo.size // 4096))]
+        )
         if redo.size == 0:
             break
         rot[redo] = random_rotations(rng, redo.size)

@@ -18,6 +18,7 @@ Published values used as references (298-300 K, 1 bar):
 
 Measured figures of the full forms are in docs/water.md.
 """
+
 import math
 import os
 import tempfile
@@ -46,25 +47,35 @@ def case_ranks(quick):
     migration, ghosts, reverse comm, distributed FFT) does not change the numbers."""
     nmol, steps = (216, 40) if quick else (512, 200)
     work = tempfile.mkdtemp(prefix="water_ranks_")
-    deck = water_deck({"molecules": nmol, "ensemble": "npt", "pcouple_every": 5, "cutoff": 8.0, "skin": 1.0},
-                      {"steps": steps, "diag_every": 10})
+    deck = water_deck(
+        {"molecules": nmol, "ensemble": "npt", "pcouple_every": 5, "cutoff": 8.0, "skin": 1.0},
+        {"steps": steps, "diag_every": 10},
+    )
     base = run_deck_mpi(deck, os.path.join(work, "r1"), 1, timeout=3600)[1]
     metrics = []
     # Mixed precision: the float32 distributed FFT rounds differently on a split grid (1e-8 relative in the
     # energy at step 0), which the dynamics amplifies; pressure, a difference of large terms, most.
     mixed = case_precision() == "mixed"
-    tol = 1e-4 if mixed else 1e-8     # mixed: 4.6e-6 after 40 steps (quick form); chaos grows it with time
+    tol = 1e-4 if mixed else 1e-8  # mixed: 4.6e-6 after 40 steps (quick form); chaos grows it with time
     for n in (2, 4):
         rows = run_deck_mpi(deck, os.path.join(work, f"r{n}"), n, timeout=3600)[1]
         err = max(abs(r[k] - b[k]) / max(abs(b[k]), 1e-300) for r, b in zip(rows, base) for k in THERMO)
-        metrics.append(Metric(f"max rel thermo diff, {n} vs 1 ranks ({nmol} molecules, {steps} steps)", err,
-                              None, tol, "max", note="mixed precision: float32 FFT on a split grid" if mixed else ""))
+        metrics.append(
+            Metric(
+                f"max rel thermo diff, {n} vs 1 ranks ({nmol} molecules, {steps} steps)",
+                err,
+                None,
+                tol,
+                "max",
+                note="mixed precision: float32 FFT on a split grid" if mixed else "",
+            )
+        )
     return metrics
 
 
 def yeh_hummer_cm2_s(d_pbc, temperature, box_A, viscosity=SPCE_VISCOSITY_PA_S):
     """D of a cubic periodic box corrected to infinite size [cm^2/s]."""
-    corr = 2.837297 * KB_J * temperature / (6 * math.pi * viscosity * box_A * 1e-10)   # m^2/s
+    corr = 2.837297 * KB_J * temperature / (6 * math.pi * viscosity * box_A * 1e-10)  # m^2/s
     return d_pbc + corr * 1e4
 
 
@@ -79,9 +90,18 @@ def case_physics(quick, precision="uniform"):
     else:
         nmol, cutoff, skin, steps, start, every = 512, 10.0, 2.0, 60000, 10000, 50
     work = tempfile.mkdtemp(prefix="water_spce_")
-    deck = water_deck({"molecules": nmol, "cutoff": cutoff, "skin": skin, "ensemble": "npt", "minimise_steps": 50,
-                       "sample_every": every, "sample_start": start},
-                      {"steps": steps, "diag_every": 50, "progress_every": 60.0})
+    deck = water_deck(
+        {
+            "molecules": nmol,
+            "cutoff": cutoff,
+            "skin": skin,
+            "ensemble": "npt",
+            "minimise_steps": 50,
+            "sample_every": every,
+            "sample_start": start,
+        },
+        {"steps": steps, "diag_every": 50, "progress_every": 60.0},
+    )
     if precision != "uniform":
         deck["backend"] = {"precision": precision}
     summ, rows = run_deck_mpi(deck, os.path.join(work, "run"), 1 if quick else 2, timeout=6 * 3600)
@@ -91,20 +111,39 @@ def case_physics(quick, precision="uniform"):
     a = summ["results"]["analysis"]
     box = float(np.mean([r["volume"] for r in late])) ** (1.0 / 3.0)
     wide = 1.0 if quick else 0.0
-    out = [Metric("mean T [K]", temp, 300.0, 0.02 + 0.03 * wide, "rel"),
-           Metric("density [g/cm^3] (NIST SAT-TMMC, 300 K: 0.9981 +- 0.0029)", rho, 0.9981, 0.01 + 0.02 * wide, "rel"),
-           Metric("g_OO first peak position [A] (Mark & Nilsson 2001: 2.75)", a["goo_first_peak_A"], 2.75,
-                  0.05 + 0.05 * wide, "abs"),
-           Metric("g_OO first peak height (Mark & Nilsson 2001: ~3.0)", a["goo_first_peak_height"], 3.0,
-                  0.1 + 0.1 * wide, "rel")]
+    out = [
+        Metric("mean T [K]", temp, 300.0, 0.02 + 0.03 * wide, "rel"),
+        Metric("density [g/cm^3] (NIST SAT-TMMC, 300 K: 0.9981 +- 0.0029)", rho, 0.9981, 0.01 + 0.02 * wide, "rel"),
+        Metric(
+            "g_OO first peak position [A] (Mark & Nilsson 2001: 2.75)",
+            a["goo_first_peak_A"],
+            2.75,
+            0.05 + 0.05 * wide,
+            "abs",
+        ),
+        Metric(
+            "g_OO first peak height (Mark & Nilsson 2001: ~3.0)",
+            a["goo_first_peak_height"],
+            3.0,
+            0.1 + 0.1 * wide,
+            "rel",
+        ),
+    ]
     d = a.get("self_diffusion_cm2_s")
     if d is not None:
         # Published D of SPC/E spread over 2.4-2.9e-5 cm^2/s with box size, finite-size correction and
         # temperature; the check is on the periodic-box value, the corrected one is reported beside it.
         dinf = yeh_hummer_cm2_s(d, 300.0, box)
-        out.append(Metric("D of the periodic box [1e-5 cm^2/s] (Mark & Nilsson 2001: 2.49)", d * 1e5, 2.49,
-                          0.2 + 0.3 * wide, "rel",
-                          note=f"box {box:.2f} A; Yeh-Hummer D_inf = {dinf * 1e5:.3f}e-5 (experiment 2.30e-5)"))
+        out.append(
+            Metric(
+                "D of the periodic box [1e-5 cm^2/s] (Mark & Nilsson 2001: 2.49)",
+                d * 1e5,
+                2.49,
+                0.2 + 0.3 * wide,
+                "rel",
+                note=f"box {box:.2f} A; Yeh-Hummer D_inf = {dinf * 1e5:.3f}e-5 (experiment 2.30e-5)",
+            )
+        )
     return out
 
 
@@ -119,16 +158,19 @@ def case_nve(quick):
     common = {"molecules": nmol, "cutoff": cutoff, "skin": skin, "ewald_tolerance": 1e-5}
     run_deck(water_deck(dict(common, ensemble="nvt"), {"steps": eq, "diag_every": eq}), os.path.join(work, "eq"))
     ckpt = os.path.join(work, "eq", "checkpoints", f"ckpt_{eq:010d}.h5")
-    summ, rows = run_deck(water_deck(dict(common, ensemble="nve"),
-                                          {"steps": eq + nve, "diag_every": 10, "restart": ckpt}),
-                               os.path.join(work, "nve"))
+    summ, rows = run_deck(
+        water_deck(dict(common, ensemble="nve"), {"steps": eq + nve, "diag_every": 10, "restart": ckpt}),
+        os.path.join(work, "nve"),
+    )
     t = np.array([r["time"] for r in rows])
     e = np.array([r["etotal"] for r in rows])
-    slope = np.polyfit(t, e, 1)[0] * 1e6 / nmol                  # kcal/mol per ns per molecule
+    slope = np.polyfit(t, e, 1)[0] * 1e6 / nmol  # kcal/mol per ns per molecule
     ke = float(np.mean([r["ke"] for r in rows]))
-    return [Metric(f"|drift| [kcal/mol/ns per molecule] ({nve} steps of 2 fs)", abs(slope), None, 1.0, "max"),
-            Metric("RMS(E) / mean kinetic energy", float(np.std(e)) / ke, None, 2e-3, "max"),
-            Metric("max bond-length error after SETTLE [A]", summ["results"]["constraint_error_A"], None, 1e-9, "max")]
+    return [
+        Metric(f"|drift| [kcal/mol/ns per molecule] ({nve} steps of 2 fs)", abs(slope), None, 1.0, "max"),
+        Metric("RMS(E) / mean kinetic energy", float(np.std(e)) / ke, None, 2e-3, "max"),
+        Metric("max bond-length error after SETTLE [A]", summ["results"]["constraint_error_A"], None, 1e-9, "max"),
+    ]
 
 
 @benchmark_case("water_tip3p_openmm", "water", "TIP3P box (~4,000 molecules, PME, 2 fs): zzhpc vs OpenMM CPU")
@@ -146,27 +188,54 @@ def bench_tip3p(quick):
     x, L = water_box(nmol, model, 0.997, seed=1)
     rows = []
     for ranks in (1, 2):
-        deck = water_deck({"model": "tip3p", "molecules": nmol, "cutoff": 9.0, "skin": 1.0, "ensemble": "nvt",
-                           "minimise_steps": 50}, {"steps": steps, "diag_every": steps})
+        deck = water_deck(
+            {"model": "tip3p", "molecules": nmol, "cutoff": 9.0, "skin": 1.0, "ensemble": "nvt", "minimise_steps": 50},
+            {"steps": steps, "diag_every": steps},
+        )
         summ, _ = run_deck_mpi(deck, os.path.join(work, f"z{ranks}"), ranks, timeout=3600)
-        payload = {"mode": "bench", "positions": x.tolist(), "box": L, "model": model.describe(), "cutoff": 9.0,
-                   "tolerance": 5e-4, "dt": 2.0, "threads": ranks, "steps": steps, "warmup": 20, "minimize": 50}
+        payload = {
+            "mode": "bench",
+            "positions": x.tolist(),
+            "box": L,
+            "model": model.describe(),
+            "cutoff": 9.0,
+            "tolerance": 5e-4,
+            "dt": 2.0,
+            "threads": ranks,
+            "steps": steps,
+            "warmup": 20,
+            "minimize": 50,
+        }
         peer = run_peer(PEER, payload, timeout=3600)
         z = summ["time_per_step_s"]
         zns = 2.0 * 1e-6 / z * 86400.0
-        row = {"label": f"TIP3P {nmol} molecules, {ranks} rank(s)/thread(s)", "ranks": ranks, "molecules": nmol,
-               "steps": steps, "zzhpc_s_per_step": z, "zzhpc_ns_per_day": zns,
-               "peer": f"OpenMM {peer['openmm']} CPU", "peer_s_per_step": peer["seconds_per_step"],
-               "peer_ns_per_day": peer["ns_per_day"], "ratio_ns_per_day": zns / peer["ns_per_day"],
-               "zzhpc_cpu_s_per_step": summ.get("cpu_s_per_step"), "peer_cpu_s_per_step": peer["cpu_s_per_step"],
-               "zzhpc_pme": summ["results"]["pme"], "peer_pme": {"alpha": peer["alpha"], "grid": peer["grid"]},
-               "zzhpc_bytes_per_molecule": summ["results"]["memory_bytes_per_molecule"],
-               "zzhpc_rss_mb_max": (summ.get("memory_hwm_mb") or {}).get("max"),
-               "timers_s": summ["timers_s"]}
+        row = {
+            "label": f"TIP3P {nmol} molecules, {ranks} rank(s)/thread(s)",
+            "ranks": ranks,
+            "molecules": nmol,
+            "steps": steps,
+            "zzhpc_s_per_step": z,
+            "zzhpc_ns_per_day": zns,
+            "peer": f"OpenMM {peer['openmm']} CPU",
+            "peer_s_per_step": peer["seconds_per_step"],
+            "peer_ns_per_day": peer["ns_per_day"],
+            "ratio_ns_per_day": zns / peer["ns_per_day"],
+            "zzhpc_cpu_s_per_step": summ.get("cpu_s_per_step"),
+            "peer_cpu_s_per_step": peer["cpu_s_per_step"],
+            "zzhpc_pme": summ["results"]["pme"],
+            "peer_pme": {"alpha": peer["alpha"], "grid": peer["grid"]},
+            "zzhpc_bytes_per_molecule": summ["results"]["memory_bytes_per_molecule"],
+            "zzhpc_rss_mb_max": (summ.get("memory_hwm_mb") or {}).get("max"),
+            "timers_s": summ["timers_s"],
+        }
         if ranks == 1:
             pinned = run_peer(PEER, dict(payload, cores=1), timeout=3600)
-            row.update({"peer_1core_s_per_step": pinned["seconds_per_step"],
-                        "peer_1core_cpu_s_per_step": pinned["cpu_s_per_step"],
-                        "ratio_ns_per_day_1core": zns / pinned["ns_per_day"]})
+            row.update(
+                {
+                    "peer_1core_s_per_step": pinned["seconds_per_step"],
+                    "peer_1core_cpu_s_per_step": pinned["cpu_s_per_step"],
+                    "ratio_ns_per_day_1core": zns / pinned["ns_per_day"],
+                }
+            )
         rows.append(row)
     return rows

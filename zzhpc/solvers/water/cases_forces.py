@@ -2,6 +2,7 @@
 
 Measured figures of the full forms are in docs/water_forces.md.
 """
+
 import os
 
 import numpy as np
@@ -29,7 +30,7 @@ def distributed_forces(comm, backend, ff, x, lengths, skin=2.0):
     nmol = x.shape[0] // 3
     L = np.asarray(lengths, dtype=float)
     xm = x.reshape(nmol, 3, 3)
-    xm = xm - np.floor(xm[:, :1, :] / L) * L              # whole molecules, oxygen inside the box
+    xm = xm - np.floor(xm[:, :1, :] / L) * L  # whole molecules, oxygen inside the box
     dom = Domain(comm, backend, [0.0] * 3, list(L), [True] * 3, ff.cutoff + skin)
     o = xm[:, 0, :]
     mine = np.all((o >= np.asarray(dom.sublo)) & (o < np.asarray(dom.subhi)), axis=1)
@@ -38,8 +39,9 @@ def distributed_forces(comm, backend, ff, x, lengths, skin=2.0):
     types = np.tile(np.array([0, 1, 1], np.int64), ids.size)
     mol = np.repeat(ids, 3).astype(np.int64)
     dt = ff.dtype
-    xa, ta, ma = dom.borders(backend.asarray(xl, dtype=dt), backend.asarray(types, dtype="int64"),
-                             backend.asarray(mol, dtype="int64"))
+    xa, ta, ma = dom.borders(
+        backend.asarray(xl, dtype=dt), backend.asarray(types, dtype="int64"), backend.asarray(mol, dtype="int64")
+    )
     lo, hi = dom.bin_region()
     nlocal = xl.shape[0]
     neigh = get_kernel("md_neighbor_list", backend)(xa, nlocal, lo, hi, ff.cutoff + skin, True)
@@ -54,18 +56,32 @@ def distributed_forces(comm, backend, ff, x, lengths, skin=2.0):
 
 def openmm_reference(x, lengths, model, ff):
     """OpenMM Reference platform on the same configuration with the same alpha, grid and cutoff."""
-    return run_peer(PEER, {"mode": "energy", "positions": np.asarray(x).tolist(), "box": list(lengths),
-                           "model": get_model(model).describe(), "cutoff": ff.cutoff, "alpha": ff.alpha,
-                           "grid": list(ff.grid), "dispersion_correction": ff.use_tail}, timeout=3600)
+    return run_peer(
+        PEER,
+        {
+            "mode": "energy",
+            "positions": np.asarray(x).tolist(),
+            "box": list(lengths),
+            "model": get_model(model).describe(),
+            "cutoff": ff.cutoff,
+            "alpha": ff.alpha,
+            "grid": list(ff.grid),
+            "dispersion_correction": ff.use_tail,
+        },
+        timeout=3600,
+    )
 
 
 def rms_rel(f, ref):
     """:math:`\\sqrt{\\langle|F - F_{ref}|^2\\rangle / \\langle|F_{ref}|^2\\rangle}`."""
-    return float(np.sqrt(np.sum((f - ref) ** 2) / np.sum(ref ** 2)))
+    return float(np.sqrt(np.sum((f - ref) ** 2) / np.sum(ref**2)))
 
 
-@validation_case("water_openmm_forces", "water",
-                 "SPC/E and TIP3P energy and forces vs OpenMM (same configuration, PME alpha and grid)")
+@validation_case(
+    "water_openmm_forces",
+    "water",
+    "SPC/E and TIP3P energy and forces vs OpenMM (same configuration, PME alpha and grid)",
+)
 def case_openmm(quick):
     """A random-orientation box (216 molecules quick, 4096 full), cutoff 9 A, PME from tolerance 5e-4
     with OpenMM's rules, dispersion correction on. OpenMM (Reference platform, double precision)
@@ -80,10 +96,12 @@ def case_openmm(quick):
         f, en, _ = distributed_forces(comm, be, ff, x, L)
         ref = comm.bcast(openmm_reference(x, L, model, ff) if comm.Get_rank() == 0 else None)
         note = f"{nmol} molecules, alpha {ff.alpha:.6f} 1/A, grid {ff.grid}, OpenMM {ref['openmm']}"
-        metrics.append(Metric(f"{model}: potential energy (kcal/mol)", en["total"], ref["energy"], 1e-5, "rel",
-                              note=note))
-        metrics.append(Metric(f"{model}: force relative RMS error", rms_rel(f, np.asarray(ref["forces"])),
-                              None, 1e-4, "max"))
+        metrics.append(
+            Metric(f"{model}: potential energy (kcal/mol)", en["total"], ref["energy"], 1e-5, "rel", note=note)
+        )
+        metrics.append(
+            Metric(f"{model}: force relative RMS error", rms_rel(f, np.asarray(ref["forces"])), None, 1e-4, "max")
+        )
     return metrics
 
 
@@ -101,6 +119,8 @@ def case_pme_ewald(quick):
     fp, ep, _ = distributed_forces(comm, be, pme, x, L)
     fe, ee, _ = distributed_forces(comm, be, ew, x, L)
     note = f"{nmol} molecules, alpha {pme.alpha:.6f} 1/A, grid {pme.grid}"
-    return [Metric("reciprocal energy (kcal/mol)", ep["coul_recip"], ee["coul_recip"], 1e-6, "rel", note=note),
-            Metric("potential energy (kcal/mol)", ep["total"], ee["total"], 1e-7, "rel"),
-            Metric("force relative RMS difference", rms_rel(fp, fe), None, 1e-5, "max")]
+    return [
+        Metric("reciprocal energy (kcal/mol)", ep["coul_recip"], ee["coul_recip"], 1e-6, "rel", note=note),
+        Metric("potential energy (kcal/mol)", ep["total"], ee["total"], 1e-7, "rel"),
+        Metric("force relative RMS difference", rms_rel(fp, fe), None, 1e-5, "max"),
+    ]

@@ -2,6 +2,7 @@
 
 Measured figures are in docs/water.md.
 """
+
 import os
 import tempfile
 
@@ -19,8 +20,9 @@ def _ns_per_day(seconds_per_step, dt_fs=DT_FS):
     return dt_fs * 1e-6 / seconds_per_step * 86400.0
 
 
-@benchmark_case("water_tip3p_gromacs", "water",
-                "TIP3P box (4,000 molecules, PME, SETTLE, v-rescale, 2 fs): zzhpc vs GROMACS mdrun")
+@benchmark_case(
+    "water_tip3p_gromacs", "water", "TIP3P box (4,000 molecules, PME, SETTLE, v-rescale, 2 fs): zzhpc vs GROMACS mdrun"
+)
 def bench_gromacs(quick):
     """The zzhpc builder's TIP3P box (0.997 g/cm^3, seed 1) written as .gro + .top for GROMACS
     (:mod:`.peer_gromacs`); both minimise it 50 steepest-descent steps (untimed), then run NVT at 300 K
@@ -46,29 +48,53 @@ def bench_gromacs(quick):
         peer = gmx.mdrun(gwork, ranks, pin=ranks == 1, tag=f"md_{ranks}")
         peer_s = DT_FS * 1e-6 * 86400.0 / peer["ns_per_day"]
         for precision in ("mixed", "uniform"):
-            deck = water_deck({"model": "tip3p", "molecules": nmol, "cutoff": 9.0, "skin": 1.0, "ensemble": "nvt",
-                               "tau_t": 100.0, "minimise_steps": 50, "ewald_alpha": peer["alpha_per_A"],
-                               "pme_grid": peer["grid"], "pme_order": peer["pme_order"]},
-                              {"steps": steps, "diag_every": steps}, backend={"precision": precision})
+            deck = water_deck(
+                {
+                    "model": "tip3p",
+                    "molecules": nmol,
+                    "cutoff": 9.0,
+                    "skin": 1.0,
+                    "ensemble": "nvt",
+                    "tau_t": 100.0,
+                    "minimise_steps": 50,
+                    "ewald_alpha": peer["alpha_per_A"],
+                    "pme_grid": peer["grid"],
+                    "pme_order": peer["pme_order"],
+                },
+                {"steps": steps, "diag_every": steps},
+                backend={"precision": precision},
+            )
             summ, _ = run_ranks(deck, os.path.join(work, f"z{ranks}_{precision}"), ranks, timeout=3600)
             z = summ["time_per_step_s"]
             zns = _ns_per_day(z)
-            rss = sum((summ.get("memory_hwm_mb") or {}).get("per_rank") or [0.0])   # all ranks together
-            rows.append({
-                "label": f"TIP3P {nmol} molecules, {ranks} rank(s), zzhpc {precision}", "ranks": ranks,
-                "molecules": nmol, "steps": steps, "precision": "float64" if precision == "uniform" else "mixed",
-                "zzhpc_s_per_step": z, "zzhpc_ns_per_day": zns,
-                "peer": f"GROMACS {version['version']} ({version['precision']} precision, SIMD {version['simd']})",
-                "peer_version": version, "peer_command": peer["command"],
-                "peer_s_per_step": peer_s, "peer_ns_per_day": peer["ns_per_day"],
-                "ratio_ns_per_day": zns / peer["ns_per_day"],
-                "zzhpc_cpu_s_per_step": summ.get("cpu_s_per_step"),
-                "peer_cpu_s_process": peer["process_cpu_s"], "peer_core_s_counted": peer.get("core_s"),
-                "peer_core_s_per_step": (peer["core_s"] / steps) if peer.get("core_s") else None,   # log: wall x threads
-                "zzhpc_pme": summ["results"]["pme"],
-                "peer_pme": {"alpha": peer["alpha_per_A"], "grid": peer["grid"], "order": peer["pme_order"]},
-                "zzhpc_bytes_per_molecule": summ["results"]["memory_bytes_per_molecule"],
-                "zzhpc_rss_bytes_per_molecule": rss * 2 ** 20 / nmol if rss else None,
-                "peer_rss_bytes_per_molecule": peer["maxrss_mb"] * 2 ** 20 / nmol,
-                "timers_s": summ["timers_s"]})
+            rss = sum((summ.get("memory_hwm_mb") or {}).get("per_rank") or [0.0])  # all ranks together
+            rows.append(
+                {
+                    "label": f"TIP3P {nmol} molecules, {ranks} rank(s), zzhpc {precision}",
+                    "ranks": ranks,
+                    "molecules": nmol,
+                    "steps": steps,
+                    "precision": "float64" if precision == "uniform" else "mixed",
+                    "zzhpc_s_per_step": z,
+                    "zzhpc_ns_per_day": zns,
+                    "peer": f"GROMACS {version['version']} ({version['precision']} precision, SIMD {version['simd']})",
+                    "peer_version": version,
+                    "peer_command": peer["command"],
+                    "peer_s_per_step": peer_s,
+                    "peer_ns_per_day": peer["ns_per_day"],
+                    "ratio_ns_per_day": zns / peer["ns_per_day"],
+                    "zzhpc_cpu_s_per_step": summ.get("cpu_s_per_step"),
+                    "peer_cpu_s_process": peer["process_cpu_s"],
+                    "peer_core_s_counted": peer.get("core_s"),
+                    "peer_core_s_per_step": (peer["core_s"] / steps)
+                    if peer.get("core_s")
+                    else None,  # log: wall x threads
+                    "zzhpc_pme": summ["results"]["pme"],
+                    "peer_pme": {"alpha": peer["alpha_per_A"], "grid": peer["grid"], "order": peer["pme_order"]},
+                    "zzhpc_bytes_per_molecule": summ["results"]["memory_bytes_per_molecule"],
+                    "zzhpc_rss_bytes_per_molecule": rss * 2**20 / nmol if rss else None,
+                    "peer_rss_bytes_per_molecule": peer["maxrss_mb"] * 2**20 / nmol,
+                    "timers_s": summ["timers_s"],
+                }
+            )
     return rows

@@ -5,6 +5,7 @@ interpolation in float32; energies, virial, forces, positions and velocities sum
 Checked against the float64 (uniform) mode on the same configuration, in NVE and in the SPC/E physics
 case. Measured figures are in docs/water.md.
 """
+
 import os
 import tempfile
 
@@ -46,8 +47,9 @@ def energy_drift(rows, nmol):
     return float(np.polyfit(t, e, 1)[0] * 1e6 / nmol), float(np.std(e)) / ke
 
 
-@validation_case("water_mixed_precision", "water",
-                 "mixed precision vs float64: energy, forces, NVE drift, SPC/E density and g_OO")
+@validation_case(
+    "water_mixed_precision", "water", "mixed precision vs float64: energy, forces, NVE drift, SPC/E density and g_OO"
+)
 def case_mixed(quick):
     """TIP3P with the benchmark's settings (cutoff 9 A, PME tolerance 5e-4, order 5, SETTLE, 2 fs),
     equilibrated by SVR at 300 K in float64 (512 molecules and 1 ps quick; 4,000 and 10 ps full).
@@ -76,34 +78,68 @@ def case_mixed(quick):
         res[prec] = distributed_forces(comm, be, ff, x, L, skin=1.0)
     (f64, e64, w64), (fmx, emx, wmx) = res["uniform"], res["mixed"]
     note = f"{nmol} TIP3P molecules after {eq * 2e-3:g} ps NVT; E_64 = {e64['total']:.6f} kcal/mol"
-    out = [Metric("potential energy, mixed vs float64 (relative error)",
-                  abs(emx["total"] - e64["total"]) / abs(e64["total"]), None, 1e-6, "max", note=note),
-           Metric("forces, mixed vs float64 (relative RMS)", rms_rel(fmx, f64), None, 1e-5, "max"),
-           Metric("virial, mixed vs float64 (relative error; reported)", abs(wmx - w64) / abs(w64), None, 1e-4, "max")]
+    out = [
+        Metric(
+            "potential energy, mixed vs float64 (relative error)",
+            abs(emx["total"] - e64["total"]) / abs(e64["total"]),
+            None,
+            1e-6,
+            "max",
+            note=note,
+        ),
+        Metric("forces, mixed vs float64 (relative RMS)", rms_rel(fmx, f64), None, 1e-5, "max"),
+        Metric("virial, mixed vs float64 (relative error; reported)", abs(wmx - w64) / abs(w64), None, 1e-4, "max"),
+    ]
     for prec in ("uniform", "mixed"):
-        deck = water_deck(dict(common, ensemble="nve"), {"steps": eq + nve, "diag_every": 10, "restart": ckpt},
-                          backend={"precision": prec})
+        deck = water_deck(
+            dict(common, ensemble="nve"),
+            {"steps": eq + nve, "diag_every": 10, "restart": ckpt},
+            backend={"precision": prec},
+        )
         summ, rows = run_inprocess(deck, os.path.join(work, f"nve_{prec}"))
         drift, rms = energy_drift(rows, nmol)
         label = "float64" if prec == "uniform" else "mixed"
-        out.append(Metric(f"NVE |drift| [kcal/mol/ns per molecule], {label} ({nve} steps of 2 fs)", abs(drift),
-                          None, 1.0, "max", note=f"signed {drift:.3g}"))
+        out.append(
+            Metric(
+                f"NVE |drift| [kcal/mol/ns per molecule], {label} ({nve} steps of 2 fs)",
+                abs(drift),
+                None,
+                1.0,
+                "max",
+                note=f"signed {drift:.3g}",
+            )
+        )
         out.append(Metric(f"NVE RMS(E) / mean kinetic energy, {label}", rms, None, 2e-3, "max"))
     if not quick:
         # GROMACS (mixed precision, its defaults) from the same equilibrated state: its own drift estimate.
         from . import peer_gromacs
+
         x, v, L = checkpoint_positions(ckpt, velocities=True)
         g = peer_gromacs.nve_drift(os.path.join(work, "gmx_nve"), x, v, L, "tip3p", 9.0, nve)
         ver = peer_gromacs.gmx_version()
         mixed_drift = next(m.measured for m in out if m.name.startswith("NVE |drift|") and "mixed" in m.name)
         gd = g["drift_kcal_mol_ns_molecule"]
-        out.append(Metric("NVE |drift| [kcal/mol/ns per molecule], GROMACS (its 'Conserved energy drift')",
-                          abs(gd) if gd is not None else None, None, GMX_BUFFER_DRIFT, "max",
-                          note=f"GROMACS {ver['version']} {ver['precision']}; zzhpc mixed {mixed_drift:.3g}; "
-                               "tolerance: GROMACS's own verlet-buffer-tolerance"))
-        out.append(Metric("zzhpc mixed drift / GROMACS drift (goal: no worse, <= 1)",
-                          mixed_drift / max(abs(gd), 1e-12) if gd is not None else None, None, 1.0, "max"))
-    physics = validation_cases()["water_spce_physics"]["run"]     # registered by .cases, which imports this
+        out.append(
+            Metric(
+                "NVE |drift| [kcal/mol/ns per molecule], GROMACS (its 'Conserved energy drift')",
+                abs(gd) if gd is not None else None,
+                None,
+                GMX_BUFFER_DRIFT,
+                "max",
+                note=f"GROMACS {ver['version']} {ver['precision']}; zzhpc mixed {mixed_drift:.3g}; "
+                "tolerance: GROMACS's own verlet-buffer-tolerance",
+            )
+        )
+        out.append(
+            Metric(
+                "zzhpc mixed drift / GROMACS drift (goal: no worse, <= 1)",
+                mixed_drift / max(abs(gd), 1e-12) if gd is not None else None,
+                None,
+                1.0,
+                "max",
+            )
+        )
+    physics = validation_cases()["water_spce_physics"]["run"]  # registered by .cases, which imports this
     for m in physics(quick, precision="mixed"):
         m.name = "mixed: " + m.name
         out.append(m)

@@ -8,6 +8,7 @@ back and refreshes the ghosts: the same lists, the same summation order, the sam
 rank count each rank reads an even share of the molecules, which then migrate to their owners in the
 sub-domains of the new rank count, and the lists are built afresh (:func:`_redecompose`).
 """
+
 import numpy as np
 
 from ...errors import InputError
@@ -25,15 +26,21 @@ def write_rows(h5, name, local, comm):
     total = comm.allreduce(n)
     dset = h5.create_dataset(name, shape=(total,) + local.shape[1:], dtype=local.dtype)
     if n:
-        dset[offset:offset + n] = local
+        dset[offset : offset + n] = local
     return offset, total
 
 
 def save_water_state(w, h5):
     be, n = w.backend, int(w.xm.shape[0])
     write_rows(h5, "state/count", np.array([n], dtype=np.int64), w.comm)
-    arrays = {"x": w.xp.reshape(w.xm, (n, 9)), "v": w.xp.reshape(w.vm, (n, 9)), "id": w.mid, "image": w.image,
-              "xhold": w.xp.reshape(w.xmhold, (n, 9)), "xprune": w.xp.reshape(w.xhold, (n, 9))}
+    arrays = {
+        "x": w.xp.reshape(w.xm, (n, 9)),
+        "v": w.xp.reshape(w.vm, (n, 9)),
+        "id": w.mid,
+        "image": w.image,
+        "xhold": w.xp.reshape(w.xmhold, (n, 9)),
+        "xprune": w.xp.reshape(w.xhold, (n, 9)),
+    }
     for k, a in arrays.items():
         write_rows(h5, f"state/{k}", be.to_host(a), w.comm)
     for k, v in w.integrator.state().items():
@@ -78,9 +85,13 @@ def load_water_state(w, h5, path):
     mol.set_box(dom, [float(v) for v in h5.attrs["box_hold"]])
     dom.split = _split(list(h5.attrs["split_hold"]), dom.dims)
     dom.split_changed()
-    w._rebuild(restore=(be.asarray(get["xhold"].reshape(n, 9), dtype=dt),
-                        be.asarray(get["xprune"].reshape(3 * n, 3), dtype=dt),
-                        [float(v) for v in h5.attrs["box_prune"]]))
+    w._rebuild(
+        restore=(
+            be.asarray(get["xhold"].reshape(n, 9), dtype=dt),
+            be.asarray(get["xprune"].reshape(3 * n, 3), dtype=dt),
+            [float(v) for v in h5.attrs["box_prune"]],
+        )
+    )
     w.box_hold, w.split_hold = list(dom.length), [list(s) for s in dom.split]
     # The box of the moment; ghost shifts follow the box edges as the barostat moves them.
     mol.set_box(dom, [float(v) for v in h5.attrs["lengths"]])
@@ -90,7 +101,7 @@ def load_water_state(w, h5, path):
     w.ff.set_box(w.lengths)
     w.integrator = RigidVerlet(w)
     w.integrator.load({k: h5.attrs[k] for k in w.integrator.state()})
-    w.x[:3 * n] = xp.reshape(w.xm, (3 * n, 3))
+    w.x[: 3 * n] = xp.reshape(w.xm, (3 * n, 3))
     dom.forward_comm(w.xrows)
     w.ago, w.nbuilds, w.nprunes = int(h5.attrs["ago"]), int(h5.attrs["nbuilds"]), int(h5.attrs["nprunes"])
     w.box_prune = [float(v) for v in h5.attrs["box_prune"]]

@@ -17,6 +17,7 @@ Essmann et al., J. Chem. Phys. 103, 8577 (1995), eqs. (2.1)-(2.6).
 
 This is O(N K^3) work on the gathered system: a reference for tests and validation, not for production.
 """
+
 import math
 
 import numpy as np
@@ -52,19 +53,19 @@ def ewald_reciprocal(x, q, lengths, alpha, kmax, qqrd2e=QQRD2E, chunk=2048):
     f = xp.zeros(x.shape, dtype=x.dtype, device=_dev(x))
     energy = virial = xp.sum(f[:0, 0])
     for c in range(0, k_all.shape[0], chunk):
-        kh = k_all[c:c + chunk]
+        kh = k_all[c : c + chunk]
         k2h = np.sum(kh * kh, axis=1)
         k = xp.asarray(kh, dtype=x.dtype, device=_dev(x))
         k2 = xp.asarray(k2h, dtype=x.dtype, device=_dev(x))
         a = xp.exp(-k2 / (4.0 * alpha * alpha)) / k2
-        phase = x @ xp.matrix_transpose(k)                       # (N, nk)
+        phase = x @ xp.matrix_transpose(k)  # (N, nk)
         c_, s_ = xp.cos(phase), xp.sin(phase)
         re = q @ c_
         im = q @ s_
-        ek = (4.0 * np.pi * qqrd2e / vol) * a * (re * re + im * im)   # both k and -k
+        ek = (4.0 * np.pi * qqrd2e / vol) * a * (re * re + im * im)  # both k and -k
         energy = energy + xp.sum(ek)
         virial = virial + xp.sum(ek * (1.0 - k2 / (2.0 * alpha * alpha)))
         # Im[S* e^{ik.r_j}] = re sin_j - im cos_j
-        g = (s_ * re - c_ * im) * a                                # (N, nk)
+        g = (s_ * re - c_ * im) * a  # (N, nk)
         f = f + (8.0 * np.pi * qqrd2e / vol) * q[:, None] * (g @ k)
     return energy, f, virial

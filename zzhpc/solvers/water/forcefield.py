@@ -16,6 +16,7 @@ Parameters from a tolerance :math:`\delta` as OpenMM chooses them:
 :math:`\alpha = \sqrt{-\ln(2\delta)}/r_c` and :math:`K_d = \lceil 2\alpha L_d / (3\delta^{1/5})\rceil`
 (at least 6), rounded up to a product of 2, 3 and 5.
 """
+
 import math
 
 import numpy as np
@@ -47,7 +48,7 @@ def fft_size(n):
 def pme_parameters(lengths, cutoff, tolerance):
     """``(alpha [1/A], grid)`` from the error tolerance, as OpenMM's NonbondedForceImpl."""
     alpha = math.sqrt(-math.log(2.0 * tolerance)) / cutoff
-    grid = [fft_size(max(6, math.ceil(2.0 * alpha * L / (3.0 * tolerance ** 0.2)))) for L in lengths]
+    grid = [fft_size(max(6, math.ceil(2.0 * alpha * L / (3.0 * tolerance**0.2)))) for L in lengths]
     return alpha, grid
 
 
@@ -71,13 +72,15 @@ def dispersion_correction(model, nmol, cutoff, volume):
                 continue
             sig, eps = m.lj_pair(a, b)
             c = counts[a] * (counts[a] + 1) / 2.0 if a == b else counts[a] * counts[b]
-            s12 += c * eps * sig ** 12
-            s6 += c * eps * sig ** 6
+            s12 += c * eps * sig**12
+            s6 += c * eps * sig**6
     pairs = n * (n + 1) / 2.0
     s12, s6 = s12 / pairs, s6 / pairs
     pre = 8.0 * math.pi * n * n / volume
-    return (pre * (s12 / (9.0 * cutoff ** 9) - s6 / (3.0 * cutoff ** 3)),
-            pre * (4.0 * s12 / (3.0 * cutoff ** 9) - 2.0 * s6 / cutoff ** 3))
+    return (
+        pre * (s12 / (9.0 * cutoff**9) - s6 / (3.0 * cutoff**3)),
+        pre * (4.0 * s12 / (3.0 * cutoff**9) - 2.0 * s6 / cutoff**3),
+    )
 
 
 class WaterForceField:
@@ -89,9 +92,26 @@ class WaterForceField:
     three intramolecular exclusion pairs stay in ``dtype`` (they cancel most of the self energy).
     """
 
-    def __init__(self, comm, backend, model, lengths, cutoff, nmol_total, *, coulomb="pme",
-                 tolerance=5e-4, alpha=None, grid=None, order=5, dispersion_correction=True,
-                 dtype="float64", key="water", kernels="auto", precision="uniform"):
+    def __init__(
+        self,
+        comm,
+        backend,
+        model,
+        lengths,
+        cutoff,
+        nmol_total,
+        *,
+        coulomb="pme",
+        tolerance=5e-4,
+        alpha=None,
+        grid=None,
+        order=5,
+        dispersion_correction=True,
+        dtype="float64",
+        key="water",
+        kernels="auto",
+        precision="uniform",
+    ):
         self.comm, self.backend, self.xp = comm, backend, backend.xp
         self.mixed = precision == "mixed"
         self.model = get_model(model, f"{key}.model")
@@ -122,15 +142,25 @@ class WaterForceField:
         else:
             self.kernel = get_kernel("water_pair_forces", backend)
             self.k_excl = get_kernel("water_exclusion", backend)
-        self.q_sq = self.nmol * (self.model.q_O ** 2 + 2.0 * self.model.q_H ** 2)
+        self.q_sq = self.nmol * (self.model.q_O**2 + 2.0 * self.model.q_H**2)
         self.pme = None
         if coulomb == "pme":
             try:
-                self.pme = PME(comm, backend, self.grid, self.order, self.alpha, lengths, dtype=dtype, kernels=kernels,
-                               mixed=self.mixed)
+                self.pme = PME(
+                    comm,
+                    backend,
+                    self.grid,
+                    self.order,
+                    self.alpha,
+                    lengths,
+                    dtype=dtype,
+                    kernels=kernels,
+                    mixed=self.mixed,
+                )
             except ValueError as exc:
-                raise ConfigError(f"{key}.pme_grid", f"cannot be split over {comm.Get_size()} ranks ({exc})",
-                                  self.grid) from None
+                raise ConfigError(
+                    f"{key}.pme_grid", f"cannot be split over {comm.Get_size()} ranks ({exc})", self.grid
+                ) from None
         self.set_box(lengths)
 
     def _check_box(self, lengths, error):
@@ -167,11 +197,13 @@ class WaterForceField:
         if nlocal % 3:
             raise SimulationError(f"water force field: {nlocal} owned atoms is not whole molecules")
         if self.mixed:
-            f, e_lj, e_real, w_pair = self.kernel(x_all, types_all, mol_all, neigh, nlocal, self.tables, self.alpha,
-                                                  half, mixed=True)
+            f, e_lj, e_real, w_pair = self.kernel(
+                x_all, types_all, mol_all, neigh, nlocal, self.tables, self.alpha, half, mixed=True
+            )
         else:
-            f, e_lj, e_real, w_pair = self.kernel(x_all, types_all, mol_all, neigh, nlocal, self.tables, self.alpha,
-                                                  half)
+            f, e_lj, e_real, w_pair = self.kernel(
+                x_all, types_all, mol_all, neigh, nlocal, self.tables, self.alpha, half
+            )
         q = self.charges[types_all[:nlocal]]
         fx, e_excl, w_excl = self.k_excl(x_all, q, nlocal // 3, self.alpha, self.lengths)
         f[:nlocal] = f[:nlocal] + fx
@@ -181,12 +213,19 @@ class WaterForceField:
         else:
             e_rec, fr, w_rec = self._ewald(x_all[:nlocal], q)
             f[:nlocal] = f[:nlocal] + fr
-        local = np.array([float(e_lj), float(e_real), float(e_rec), float(e_excl),
-                          float(w_pair) + float(w_excl) + float(w_rec)])
+        local = np.array(
+            [float(e_lj), float(e_real), float(e_rec), float(e_excl), float(w_pair) + float(w_excl) + float(w_rec)]
+        )
         tot = np.empty_like(local)
         self.comm.Allreduce(local, tot, op=MPI.SUM)
-        en = {"lj": tot[0], "coul_real": tot[1], "coul_recip": tot[2], "coul_self": self.e_self,
-              "coul_excl": tot[3], "tail": self.e_tail}
+        en = {
+            "lj": tot[0],
+            "coul_real": tot[1],
+            "coul_recip": tot[2],
+            "coul_self": self.e_self,
+            "coul_excl": tot[3],
+            "tail": self.e_tail,
+        }
         en = {k: float(v) for k, v in en.items()}
         en["total"] = sum(en[k] for k in KEYS[:-1])
         return f, en, float(tot[4]) + self.w_tail
@@ -198,9 +237,9 @@ class WaterForceField:
         parts = self.comm.allgather((xh, qh))
         xa = np.concatenate([p[0] for p in parts])
         qa = np.concatenate([p[1] for p in parts])
-        start = sum(p[0].shape[0] for p in parts[:self.comm.Get_rank()])
+        start = sum(p[0].shape[0] for p in parts[: self.comm.Get_rank()])
         kmax = kmax_for(self.lengths, self.alpha, min(self.tolerance, 1e-8) ** 2)
         e, f, w = ewald_reciprocal(xa, qa, self.lengths, self.alpha, kmax)
         # Every rank computed the whole sum: report it once.
         share = 1.0 if self.comm.Get_rank() == 0 else 0.0
-        return e * share, be.asarray(f[start:start + xh.shape[0]], dtype=self.dtype), w * share
+        return e * share, be.asarray(f[start : start + xh.shape[0]], dtype=self.dtype), w * share

@@ -15,15 +15,16 @@ GROMACS's ``spc216.gro`` is SPC geometry (0.1 nm, 109.47 deg); TIP3P's is 0.9572
 projection moves atoms by up to about 0.07 A; a molecule already rigid to the model is reproduced to
 rounding. Oxygens are then wrapped into ``[0, L)`` with their hydrogens.
 """
+
 import numpy as np
 
 from ...errors import ConfigError, InputError
 from ...particles.formats import read_gro
 from .settle import SettleGeometry
 
-NM = 10.0                 # A per nm
-NM_PER_PS = 0.01          # A/fs per nm/ps
-MAX_BOND_ERROR = 0.25     # A: an O-H farther than this from the model's is not that water (or is broken)
+NM = 10.0  # A per nm
+NM_PER_PS = 0.01  # A/fs per nm/ps
+MAX_BOND_ERROR = 0.25  # A: an O-H farther than this from the model's is not that water (or is broken)
 ELEMENTS = ("O", "H", "H")
 
 
@@ -48,25 +49,32 @@ def check_atoms(path, frame):
     """Raise InputError unless the frame's atoms are O, H, H per molecule, each molecule one residue."""
     n = frame.n
     if n == 0 or n % 3:
-        raise InputError(path, f"{n} atoms, not a multiple of 3; expected rigid three-site water only "
-                               f"(O, H, H per molecule)")
+        raise InputError(
+            path, f"{n} atoms, not a multiple of 3; expected rigid three-site water only (O, H, H per molecule)"
+        )
     names, resn, resi = frame.names, frame.resnames, frame.resids
     elem = np.array([element(s) for s in names]).reshape(-1, 3)
     bad = np.nonzero(np.any(elem != np.array(ELEMENTS), axis=1))[0]
     if bad.size:
         m = int(bad[0])
         found = " ".join(f"{names[3 * m + k]}" for k in range(3))
-        raise InputError(path, f"atoms {3 * m + 1}-{3 * m + 3} are {found} (residue {resn[3 * m]}); expected "
-                               f"water only, O, H, H per molecule (SOL OW HW1 HW2): no ions, other residues "
-                               f"or virtual sites")
+        raise InputError(
+            path,
+            f"atoms {3 * m + 1}-{3 * m + 3} are {found} (residue {resn[3 * m]}); expected "
+            f"water only, O, H, H per molecule (SOL OW HW1 HW2): no ions, other residues "
+            f"or virtual sites",
+        )
     ri = np.asarray(resi).reshape(-1, 3)
     rn = np.asarray(resn, dtype=object).reshape(-1, 3)
     split = np.nonzero((ri != ri[:, :1]).any(axis=1) | (rn != rn[:, :1]).any(axis=1))[0]
     if split.size:
         m = int(split[0])
-        raise InputError(path, f"atoms {3 * m + 1}-{3 * m + 3} belong to different residues "
-                               f"({', '.join(f'{ri[m, k]}{rn[m, k]}' for k in range(3))}); expected the O, H, H "
-                               f"of one water residue")
+        raise InputError(
+            path,
+            f"atoms {3 * m + 1}-{3 * m + 3} belong to different residues "
+            f"({', '.join(f'{ri[m, k]}{rn[m, k]}' for k in range(3))}); expected the O, H, H "
+            f"of one water residue",
+        )
 
 
 def whole(x, lengths):
@@ -96,7 +104,7 @@ def wrap_oxygens(x, lengths):
     L = np.asarray(lengths)
     shift = np.floor(x[:, 0] / L)
     x = x - (shift * L)[:, None, :]
-    over = x[:, 0] >= L                   # -tiny + L rounds to L
+    over = x[:, 0] >= L  # -tiny + L rounds to L
     return x - (over * L)[:, None, :]
 
 
@@ -109,13 +117,14 @@ def read_water_gro(path, model):
     ``projection_A`` the largest distance an atom moved onto the rigid geometry; ``title``.
     Raises InputError (one line naming what was found and what is expected) for anything but water.
     """
-    frame = read_gro(path)          # the first frame of a multi-frame file
+    frame = read_gro(path)  # the first frame of a multi-frame file
     box = box_line(path, frame.n)
     if len(box) not in (3, 9):
         raise InputError(path, f"box line has {len(box)} numbers; expected 3 (orthorhombic) or 9")
     if len(box) == 9 and any(b != 0.0 for b in box[3:]):
-        raise InputError(path, f"triclinic box (off-diagonal {box[3:]} nm); expected an orthorhombic box "
-                               f"(gmx solvate -box X Y Z)")
+        raise InputError(
+            path, f"triclinic box (off-diagonal {box[3:]} nm); expected an orthorhombic box (gmx solvate -box X Y Z)"
+        )
     if min(box[:3]) <= 0:
         raise InputError(path, f"box edges {box[:3]} nm; expected three positive edges")
     check_atoms(path, frame)
@@ -126,17 +135,26 @@ def read_water_gro(path, model):
     worst = np.unravel_index(np.argmax(np.abs(d - geom.d_OH)), d.shape)
     if abs(d[worst] - geom.d_OH) > MAX_BOND_ERROR:
         m = int(worst[0])
-        raise InputError(path, f"molecule {m + 1} (atoms {3 * m + 1}-{3 * m + 3}) has an O-H distance of "
-                               f"{d[worst]:.3f} A; expected about {geom.d_OH} A ({model.name}) within "
-                               f"{MAX_BOND_ERROR} A")
+        raise InputError(
+            path,
+            f"molecule {m + 1} (atoms {3 * m + 1}-{3 * m + 3}) has an O-H distance of "
+            f"{d[worst]:.3f} A; expected about {geom.d_OH} A ({model.name}) within "
+            f"{MAX_BOND_ERROR} A",
+        )
     xr = rigid_projection(x, geom)
     moved = float(np.max(np.linalg.norm(xr - x, axis=2)))
     v = None
     if frame.velocities is not None:
         v = NM_PER_PS * np.asarray(frame.velocities, float).reshape(-1, 3, 3)
-    return {"x": wrap_oxygens(xr, lengths), "v": v, "has_velocities": v is not None, "lengths": lengths,
-            "nmol": frame.n // 3,
-            "projection_A": moved, "title": frame.title}
+    return {
+        "x": wrap_oxygens(xr, lengths),
+        "v": v,
+        "has_velocities": v is not None,
+        "lengths": lengths,
+        "nmol": frame.n // 3,
+        "projection_A": moved,
+        "title": frame.title,
+    }
 
 
 def check_initial(w, schema):
@@ -144,19 +162,29 @@ def check_initial(w, schema):
     cutoff fits it, ``molecules`` and ``density`` are not set against it. Sets ``w["molecules"]`` to the
     file's count, so the recorded configuration (summary.json, ``zzhpc scale``) names the real system."""
     from .models import get_model
+
     start = read_water_gro(w["initial"], get_model(w["model"]))
     n = start["nmol"]
     if w["molecules"] not in (schema["molecules"].default, n):
-        raise ConfigError("water.molecules", f"{w['initial']} holds {n} molecules; leave water.molecules out "
-                                             f"with water.initial (or set it to {n})", w["molecules"])
+        raise ConfigError(
+            "water.molecules",
+            f"{w['initial']} holds {n} molecules; leave water.molecules out with water.initial (or set it to {n})",
+            w["molecules"],
+        )
     if w["density"] != schema["density"].default:
-        raise ConfigError("water.density", f"the box of {w['initial']} sets the density; leave water.density "
-                                           f"out with water.initial", w["density"])
+        raise ConfigError(
+            "water.density",
+            f"the box of {w['initial']} sets the density; leave water.density out with water.initial",
+            w["density"],
+        )
     half = 0.5 * min(start["lengths"])
     if w["cutoff"] + w["skin"] > half:
-        raise ConfigError("water.cutoff", f"cutoff + skin must not exceed half the shortest box edge of "
-                                          f"{w['initial']} ({half:.3f} A); use a larger box or a shorter cutoff",
-                          w["cutoff"])
+        raise ConfigError(
+            "water.cutoff",
+            f"cutoff + skin must not exceed half the shortest box edge of "
+            f"{w['initial']} ({half:.3f} A); use a larger box or a shorter cutoff",
+            w["cutoff"],
+        )
     w["molecules"] = n
 
 
@@ -165,6 +193,10 @@ def start_record(start, p):
     if start is None:
         return {"source": "lattice", "density": p["density"], "box_seed": p["box_seed"]}
     from_file = start["has_velocities"] and not p["minimise_steps"]
-    return {"source": p["initial"], "title": start["title"], "box_A": start["lengths"],
-            "rigid_projection_max_A": start["projection_A"],
-            "velocities": "file" if from_file else "maxwell-boltzmann"}
+    return {
+        "source": p["initial"],
+        "title": start["title"],
+        "box_A": start["lengths"],
+        "rigid_projection_max_A": start["projection_A"],
+        "velocities": "file" if from_file else "maxwell-boltzmann",
+    }

@@ -18,6 +18,7 @@ by the thermostat (kinetic-energy changes) and by the barostat (kinetic change p
 potential change :math:`-(\mu - 1) W_{mol}`, with the molecular virial
 :math:`W_{mol} = W - \sum_i (\mathbf r_i - \mathbf R_{mol})\cdot\mathbf f_i`).
 """
+
 import numpy as np
 from mpi4py import MPI
 
@@ -42,8 +43,8 @@ class RigidVerlet:
         self.ensemble = p["ensemble"]
         self.kT = w.units.boltz * p["temperature"]
         self.thermostat_work = self.barostat_work = 0.0
-        self.wc = 0.0            # constraint virial of the last step [kcal/mol]
-        self.p_last = 0.0        # pressure at the end of the last step [atm], for the barostat
+        self.wc = 0.0  # constraint virial of the last step [kcal/mol]
+        self.p_last = 0.0  # pressure at the end of the last step [atm], for the barostat
 
     # Global sums ----------------------------------------------------------------------------------
     def _allreduce(self, values):
@@ -98,7 +99,7 @@ class RigidVerlet:
     def _momentum_local(self, v=None):
         v = self.w.vm if v is None else v
         mv = self.w.xp.reshape(self.m * v, (-1, 3))
-        return [float(self.w.xp.sum(mv[:, c])) for c in range(3)]   # by column: 2.6x faster than axis=(0, 1)
+        return [float(self.w.xp.sum(mv[:, c])) for c in range(3)]  # by column: 2.6x faster than axis=(0, 1)
 
     def _thermostat(self, momentum, mv2):
         """Remove the centre-of-mass velocity, then SVR (Bussi et al. 2007) over one step."""
@@ -119,8 +120,17 @@ class RigidVerlet:
         """c-rescale (Bernetti & Bussi 2020) over ``pcouple_every`` steps, with the last pressure."""
         w, xp, p = self.w, self.w.xp, self.w.params
         rng = coupling.coupling_rng(w.ctx.seed, w.step + 1, coupling.STREAM_BAROSTAT)
-        mu = coupling.c_rescale_factor(self.p_last, p["pressure"], w.volume, self.kT, p["compressibility"],
-                                       self.dt * p["pcouple_every"], p["tau_p"], rng, w.units.nktv2p)
+        mu = coupling.c_rescale_factor(
+            self.p_last,
+            p["pressure"],
+            w.volume,
+            self.kT,
+            p["compressibility"],
+            self.dt * p["pcouple_every"],
+            p["tau_p"],
+            rng,
+            w.units.nktv2p,
+        )
         com = mol.centres_of_mass(x_before, self.masses)
         intra = float(xp.sum((x_before - com[:, None, :]) * w.fm))
         mv2, intra = self._allreduce([self._mv2_local(w.vm), intra])
@@ -133,8 +143,12 @@ class RigidVerlet:
 
     # Checkpoint -----------------------------------------------------------------------------------
     def state(self):
-        return {"thermostat_work": self.thermostat_work, "barostat_work": self.barostat_work, "wc": self.wc,
-                "p_last": self.p_last}
+        return {
+            "thermostat_work": self.thermostat_work,
+            "barostat_work": self.barostat_work,
+            "wc": self.wc,
+            "p_last": self.p_last,
+        }
 
     def load(self, state):
         for k in self.state():

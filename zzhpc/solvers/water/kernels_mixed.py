@@ -11,6 +11,7 @@ float32 lanes (16 per AVX-512 register against 8 in float64) evaluates exp (rang
 :math:`2^n e^t`, degree-7 polynomial, relative error below 1e-8 before rounding) and Cody's erfc
 (W. J. Cody, Math. Comp. 23, 631 (1969)) in float32.
 """
+
 import math
 
 import numpy as np
@@ -25,9 +26,11 @@ _E32 = np.array([1.0 / math.factorial(k) for k in range(8)], np.float32)
 _K32 = np.array([_LOG2E, 0.693359375, -2.12194440e-4, 0.5, 1.0], np.float32)
 
 if njit is not None:
+
     @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
-    def pair_mixed(x, types, mol, neigh, nlocal, lj1, lj2, lj3, lj4, qq, cutsq, alpha, half, f, uniform,
-                   lj3w, lj4w, qqw):
+    def pair_mixed(
+        x, types, mol, neigh, nlocal, lj1, lj2, lj3, lj4, qq, cutsq, alpha, half, f, uniform, lj3w, lj4w, qqw
+    ):
         """``lj1, lj2``, ``qq``: float32 tables; ``cutsq``, ``lj3w, lj4w, qqw``: the wide (float64) tables of
         the energy sums; ``x``, ``f``: float64 (or float32 on a device without float64)."""
         nall, nt, maxn = x.shape[0], lj1.shape[0], neigh.shape[1]
@@ -43,8 +46,13 @@ if njit is not None:
         jb = np.empty(maxn, np.int64)
         nb = np.empty(maxn, np.int32)
         f32 = np.float32
-        dxb, dyb, dzb, r2b, tr = (np.empty(maxn, f32), np.empty(maxn, f32), np.empty(maxn, f32),
-                                  np.empty(maxn, f32), np.empty(maxn, f32))
+        dxb, dyb, dzb, r2b, tr = (
+            np.empty(maxn, f32),
+            np.empty(maxn, f32),
+            np.empty(maxn, f32),
+            np.empty(maxn, f32),
+            np.empty(maxn, f32),
+        )
         qb, r2ib, fpb, ecb = np.empty(maxn, f32), np.empty(maxn, f32), np.empty(maxn, f32), np.empty(maxn, f32)
         haslj = np.zeros(nt, np.bool_)
         for a in range(nt):
@@ -96,19 +104,30 @@ if njit is not None:
             # 3. Coulomb in float32 lanes, branch-free.
             for k in range(m):
                 t = tr[k]
-                p = ((((((_E32[7] * t + _E32[6]) * t + _E32[5]) * t + _E32[4]) * t + _E32[3]) * t + _E32[2]) * t
-                     + one) * t + one
+                p = (
+                    (((((_E32[7] * t + _E32[6]) * t + _E32[5]) * t + _E32[4]) * t + _E32[3]) * t + _E32[2]) * t + one
+                ) * t + one
                 e = p * pw[k]
                 r2 = r2b[k]
                 r = np.sqrt(r2)
                 xa = al * r + al_lo * r
-                num = (((((((_C32[8] * xa + _C32[0]) * xa + _C32[1]) * xa + _C32[2]) * xa + _C32[3]) * xa
-                         + _C32[4]) * xa + _C32[5]) * xa + _C32[6]) * xa + _C32[7]
-                den = (((((((xa + _D32[0]) * xa + _D32[1]) * xa + _D32[2]) * xa + _D32[3]) * xa + _D32[4]) * xa
-                        + _D32[5]) * xa + _D32[6]) * xa + _D32[7]
+                num = (
+                    (
+                        (((((_C32[8] * xa + _C32[0]) * xa + _C32[1]) * xa + _C32[2]) * xa + _C32[3]) * xa + _C32[4])
+                        * xa
+                        + _C32[5]
+                    )
+                    * xa
+                    + _C32[6]
+                ) * xa + _C32[7]
+                den = (
+                    ((((((xa + _D32[0]) * xa + _D32[1]) * xa + _D32[2]) * xa + _D32[3]) * xa + _D32[4]) * xa + _D32[5])
+                    * xa
+                    + _D32[6]
+                ) * xa + _D32[7]
                 inv = one / (den * r2)
                 r2i = inv * den
-                ec = e * num * inv * r            # erfc(a r) / r, without the charges
+                ec = e * num * inv * r  # erfc(a r) / r, without the charges
                 fpb[k] = qb[k] * (ec + ca * e) * r2i
                 ecb[k] = ec
                 r2ib[k] = r2i

@@ -13,14 +13,34 @@ recomputed by a vectorised loop), multiply-adds fuse (fastmath "contract" only),
 types without Lennard-Jones skip it: 24.4 -> 19.5 ms for the 2.5 M candidates of the 4,000-molecule
 TIP3P benchmark box (one core, best of 7; docs/water.md).
 """
+
 import math
 
 import numpy as np
 
 from ...device import override
 from ...errors import NotSuitableError
-from .cody import (_C, _D, _E2, _E3, _E4, _E5, _E6, _E7, _E8, _E9, _E10, _E11, _E12, _E13, _LN2_HI, _LN2_LO,
-                   _LOG2E, _RSQRTPI, _erfc_exp)
+from .cody import (
+    _C,
+    _D,
+    _E2,
+    _E3,
+    _E4,
+    _E5,
+    _E6,
+    _E7,
+    _E8,
+    _E9,
+    _E10,
+    _E11,
+    _E12,
+    _E13,
+    _LN2_HI,
+    _LN2_LO,
+    _LOG2E,
+    _RSQRTPI,
+    _erfc_exp,
+)
 from .nonbonded import QQRD2E
 
 try:
@@ -39,7 +59,7 @@ if njit is not None:
             key[a] = (mol[a] << 8) | types[a]
         t1, t2, t3, t4 = lj1.ravel(), lj2.ravel(), lj3.ravel(), lj4.ravel()
         tq, tc = qq.ravel(), cutsq.ravel()
-        jb = np.empty(maxn, np.int64)   # (j << 8) | type pair: one store per candidate
+        jb = np.empty(maxn, np.int64)  # (j << 8) | type pair: one store per candidate
         nb = np.empty(maxn, np.int64)
         # Separate 1-D buffers: LLVM vectorises step 3 only when it can tell them apart.
         dxb, dyb, dzb, r2b, tr = np.empty(maxn), np.empty(maxn), np.empty(maxn), np.empty(maxn), np.empty(maxn)
@@ -74,7 +94,7 @@ if njit is not None:
                 tp = ti * nt + (kj & 255)
                 jb[m] = (j << 8) | tp
                 dxb[m], dyb[m], dzb[m] = dx, dy, dz
-                if uniform:   # one cutoff for all type pairs (loop-invariant: LLVM unswitches it)
+                if uniform:  # one cutoff for all type pairs (loop-invariant: LLVM unswitches it)
                     m += (r2 < cut2) & ((kj >> 8) != mi)
                 else:
                     m += (r2 < tc[tp]) & ((kj >> 8) != mi)
@@ -98,10 +118,13 @@ if njit is not None:
                 r2 = r2b[k]
                 r = math.sqrt(r2)
                 xa = alpha * r
-                num = (((((((_C[8] * xa + _C[0]) * xa + _C[1]) * xa + _C[2]) * xa + _C[3]) * xa + _C[4]) * xa
-                        + _C[5]) * xa + _C[6]) * xa + _C[7]
-                den = (((((((xa + _D[0]) * xa + _D[1]) * xa + _D[2]) * xa + _D[3]) * xa + _D[4]) * xa
-                        + _D[5]) * xa + _D[6]) * xa + _D[7]
+                num = (
+                    ((((((_C[8] * xa + _C[0]) * xa + _C[1]) * xa + _C[2]) * xa + _C[3]) * xa + _C[4]) * xa + _C[5]) * xa
+                    + _C[6]
+                ) * xa + _C[7]
+                den = (
+                    ((((((xa + _D[0]) * xa + _D[1]) * xa + _D[2]) * xa + _D[3]) * xa + _D[4]) * xa + _D[5]) * xa + _D[6]
+                ) * xa + _D[7]
                 inv = 1.0 / (den * r2)
                 r2i = inv * den
                 ec = qb[k] * e * num * inv * r
@@ -124,7 +147,7 @@ if njit is not None:
                     r2ib[k] = 1.0 / r2
                     fpb[k] = (ecb[k] + qb[k] * ca * e) * r2ib[k]
                 fp = fpb[k]
-                if dolj:   # loop-invariant: LLVM unswitches it
+                if dolj:  # loop-invariant: LLVM unswitches it
                     r2i = r2ib[k]
                     r6i = r2i * r2i * r2i
                     fp += r6i * (t1[tp] * r6i - t2[tp]) * r2i
@@ -148,7 +171,6 @@ if njit is not None:
             e_c *= 0.5
             w *= 0.5
         return e_lj, e_c, w
-
 
     @njit(cache=True, nogil=True, error_model="numpy")
     def _prune(x, mneigh, nmol, cut2, width):
@@ -187,7 +209,6 @@ if njit is not None:
             r2[m2:] = -1
             worst = max(worst, m0, m1, m2)
         return out, worst
-
 
     @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
     def _exclusion(x, q, nmol, alpha, lx, ly, lz, qqrd2e, f):
@@ -247,13 +268,23 @@ def pair_forces_numba(x, types, mol, neigh, nlocal, tab, alpha, half, mixed=Fals
         wide = [t[2], t[3], t[4]]
         t = [v.astype(np.float32) for v in t[:5]] + [t[5]]
     uniform = bool(np.all(t[5] == t[5].flat[0]))
-    e_lj, e_c, w = pair(np.ascontiguousarray(x), np.ascontiguousarray(types), np.ascontiguousarray(mol),
-                        np.ascontiguousarray(neigh), int(nlocal), *t, float(alpha), bool(half), f, uniform, *wide)
+    e_lj, e_c, w = pair(
+        np.ascontiguousarray(x),
+        np.ascontiguousarray(types),
+        np.ascontiguousarray(mol),
+        np.ascontiguousarray(neigh),
+        int(nlocal),
+        *t,
+        float(alpha),
+        bool(half),
+        f,
+        uniform,
+        *wide,
+    )
     return f, np.float64(e_lj), np.float64(e_c), np.float64(w)
 
 
-
-_width = {}   # width guess per cutoff: the last prune's widest row plus a margin
+_width = {}  # width guess per cutoff: the last prune's widest row plus a margin
 
 
 @override("water_pair_list", "numpy")
@@ -261,21 +292,32 @@ def prune_numba(x, mneigh, nmol_local, cut):
     _check(x)
     prune = _compile()["prune"]
     key = round(float(cut), 9)
-    args = (np.ascontiguousarray(x), np.ascontiguousarray(mneigh, dtype=np.int64), int(nmol_local),
-            float(cut) * float(cut))
+    args = (
+        np.ascontiguousarray(x),
+        np.ascontiguousarray(mneigh, dtype=np.int64),
+        int(nmol_local),
+        float(cut) * float(cut),
+    )
     while True:
         guess = _width.get(key, 64)
         out, worst = prune(*args, guess)
         _width[key] = int(worst * 1.05) + 4
         if worst < guess:
             break
-    return out   # a few columns of -1 beyond the widest row (the guess's margin); no trimming copy
+    return out  # a few columns of -1 beyond the widest row (the guess's margin); no trimming copy
 
 
 @override("water_exclusion", "numpy")
 def exclusion_numba(x, q, nmol, alpha, lengths, qqrd2e=QQRD2E):
     _check(x)
     f = np.zeros((3 * int(nmol), 3), dtype=x.dtype)
-    e, w = _compile()["exclusion"](np.ascontiguousarray(x), np.ascontiguousarray(q, dtype=np.float64), int(nmol),
-                                   float(alpha), *(float(v) for v in lengths), float(qqrd2e), f)
+    e, w = _compile()["exclusion"](
+        np.ascontiguousarray(x),
+        np.ascontiguousarray(q, dtype=np.float64),
+        int(nmol),
+        float(alpha),
+        *(float(v) for v in lengths),
+        float(qqrd2e),
+        f,
+    )
     return f, np.float64(e), np.float64(w)

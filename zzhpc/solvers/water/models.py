@@ -19,6 +19,7 @@ energy since Lorentz-Berthelot mixing gives :math:`\epsilon_{OH} = \sqrt{\epsilo
 
 Masses are OpenMM's (O 15.99943, H 1.007947 g/mol).
 """
+
 import math
 from dataclasses import dataclass
 
@@ -69,16 +70,50 @@ class WaterModel:
         return 0.5 * (sig[a] + sig[b]), math.sqrt(eps[a] * eps[b])
 
     def describe(self):
-        return {"name": self.name, "q_O": self.q_O, "q_H": self.q_H, "sigma_O": self.sigma_O,
-                "epsilon_O": self.epsilon_O, "sigma_H": self.sigma_H, "epsilon_H": self.epsilon_H,
-                "r_OH": self.r_OH, "theta_HOH": self.theta_HOH, "m_O": self.m_O, "m_H": self.m_H}
+        return {
+            "name": self.name,
+            "q_O": self.q_O,
+            "q_H": self.q_H,
+            "sigma_O": self.sigma_O,
+            "epsilon_O": self.epsilon_O,
+            "sigma_H": self.sigma_H,
+            "epsilon_H": self.epsilon_H,
+            "r_OH": self.r_OH,
+            "theta_HOH": self.theta_HOH,
+            "m_O": self.m_O,
+            "m_H": self.m_H,
+        }
 
 
 MODELS = {
-    "spce": WaterModel("spce", -0.8476, 0.4238, 3.166, 0.1553, 1.0, 0.0, 1.0, 109.47, 15.99943, 1.007947,
-                       "Berendsen, Grigera & Straatsma, J. Phys. Chem. 91, 6269 (1987)"),
-    "tip3p": WaterModel("tip3p", -0.834, 0.417, 3.15061, 0.1521, 1.0, 0.0, 0.9572, 104.52, 15.99943, 1.007947,
-                        "Jorgensen, Chandrasekhar, Madura, Impey & Klein, J. Chem. Phys. 79, 926 (1983)"),
+    "spce": WaterModel(
+        "spce",
+        -0.8476,
+        0.4238,
+        3.166,
+        0.1553,
+        1.0,
+        0.0,
+        1.0,
+        109.47,
+        15.99943,
+        1.007947,
+        "Berendsen, Grigera & Straatsma, J. Phys. Chem. 91, 6269 (1987)",
+    ),
+    "tip3p": WaterModel(
+        "tip3p",
+        -0.834,
+        0.417,
+        3.15061,
+        0.1521,
+        1.0,
+        0.0,
+        0.9572,
+        104.52,
+        15.99943,
+        1.007947,
+        "Jorgensen, Chandrasekhar, Madura, Impey & Klein, J. Chem. Phys. 79, 926 (1983)",
+    ),
 }
 
 

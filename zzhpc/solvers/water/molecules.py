@@ -14,17 +14,19 @@ image of the oxygen. Atom ``k`` of molecule ``m`` has the global atom id ``3m + 
 * :func:`rescale` scales the centres of mass, the box and the sub-domain bounds by ``mu`` (barostat)
   and the periodic shifts of the ghost messages with them.
 """
+
 import numpy as np
 
 from ...particles import neighbors
 
-GHOST_MARGIN = 0.1   # A, beyond r_OH: rounding of positions just at a face
+GHOST_MARGIN = 0.1  # A, beyond r_OH: rounding of positions just at a face
 
 
 def ghost_cutoff(cutoff, skin, molecule_skin, model):
     """Ghost shell thickness [A] for whole molecules chosen by their oxygen: the outer list's O-O
     cutoff ``cutoff + skin + 2 r_OH + molecule_skin`` (:func:`.pairlist.outer_cutoff`) plus a margin."""
     from .pairlist import outer_cutoff
+
     return outer_cutoff(cutoff, skin, molecule_skin, model.r_OH) + GHOST_MARGIN
 
 
@@ -49,8 +51,13 @@ def to_dict(x, v, mid, image):
     """Per-molecule dict for :meth:`Domain.exchange` (its ``"x"`` is the oxygen; copies)."""
     n = x.shape[0]
     xp_ = _ns(x)
-    return {"x": xp_.asarray(x[:, 0], copy=True), "h": xp_.reshape(x[:, 1:], (n, 6)), "v": xp_.reshape(v, (n, 9)), "id": mid,
-            "image": xp_.asarray(image, copy=True)}
+    return {
+        "x": xp_.asarray(x[:, 0], copy=True),
+        "h": xp_.reshape(x[:, 1:], (n, 6)),
+        "v": xp_.reshape(v, (n, 9)),
+        "id": mid,
+        "image": xp_.asarray(image, copy=True),
+    }
 
 
 def from_dict(d):
@@ -63,6 +70,7 @@ def from_dict(d):
 
 def _ns(a):
     from array_api_compat import array_namespace
+
     return array_namespace(a)
 
 
@@ -75,7 +83,7 @@ def wrap(domain, d):
         lo, L = domain.boxlo[ax], domain.length[ax]
         n = xp.floor((d["x"][:, ax] - lo) / L)
         d["x"][:, ax] = d["x"][:, ax] - n * L
-        over = d["x"][:, ax] >= domain.boxhi[ax]          # lo - tiny + L rounds to hi
+        over = d["x"][:, ax] >= domain.boxhi[ax]  # lo - tiny + L rounds to hi
         n = xp.where(over, n + 1, n)
         d["x"][:, ax] = xp.where(over, d["x"][:, ax] - L, d["x"][:, ax])
         for k in (ax, ax + 3):

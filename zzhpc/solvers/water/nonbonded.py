@@ -21,6 +21,7 @@ Pairs within a molecule are skipped (their reciprocal-space part is removed by
 :func:`exclusion_correction`). Ewald splitting: Allen & Tildesley, *Computer Simulation of Liquids*
 (2nd ed., 2017), sec. 6.2.
 """
+
 import math
 
 import numpy as np
@@ -44,7 +45,7 @@ def pair_tables(model, cutoff, qqrd2e=QQRD2E):
     for a in range(2):
         for b in range(2):
             sig, eps = model.lj_pair(a, b)
-            s6 = sig ** 6
+            s6 = sig**6
             tab["lj1"][a, b], tab["lj2"][a, b] = 48.0 * eps * s6 * s6, 24.0 * eps * s6
             tab["lj3"][a, b], tab["lj4"][a, b] = 4.0 * eps * s6 * s6, 4.0 * eps * s6
             tab["qq"][a, b] = qqrd2e * q[a] * q[b]
@@ -56,6 +57,7 @@ def _sample_pairs(rng):
     """Random atoms on a jittered lattice (no two closer than 0.7 A), 240 owned, 120 ghosts."""
     from ...particles.neighbors import neighbor_list
     from .models import MODELS
+
     g = np.arange(11) * 1.2 - 2.5
     sites = np.stack(np.meshgrid(g, g, g, indexing="ij"), axis=-1).reshape(-1, 3)
     x = sites[rng.choice(sites.shape[0], size=360, replace=False)] + rng.uniform(-0.25, 0.25, size=(360, 3))
@@ -144,7 +146,7 @@ def _pair_forces_mixed(x, types, mol, neigh, nlocal, tab, alpha, half):
     r6i = r2i * r2i * r2i
     r = xp.sqrt(r2s)
     qq = t32["qq"][ti, tj]
-    ec = erfc(a * r + a_lo * r) / r      # without the charges: they multiply in the wide sums below
+    ec = erfc(a * r + a_lo * r) / r  # without the charges: they multiply in the wide sums below
     fc = qq * (ec + xp.asarray(TWO_OVER_SQRT_PI * alpha, dtype=f32) * xp.exp(-(a2 * r2s + a2_lo * r2s))) * r2i
     flj = r6i * (t32["lj1"][ti, tj] * r6i - t32["lj2"][ti, tj]) * r2i
     zero32 = xp.asarray(0.0, dtype=f32)
@@ -168,6 +170,7 @@ def _sample_exclusion(rng):
     """40 random molecules of SPC/E geometry in a 12 A box, some straddling its edges, and 10 ghost rows."""
     from .builder import molecule_frame, random_rotations
     from .models import MODELS
+
     model = MODELS["spce"]
     n = 40
     sites = molecule_frame(model)[None] @ np.swapaxes(random_rotations(rng, n), 1, 2)
@@ -191,8 +194,8 @@ def exclusion_correction(x, q, nmol, alpha, lengths, qqrd2e=QQRD2E):
     if nmol == 0:
         zero = xp.sum(f[:0, 0])
         return f, zero, zero
-    xm = xp.reshape(x[:3 * nmol], (nmol, 3, 3))
-    qm = xp.reshape(q[:3 * nmol], (nmol, 3))
+    xm = xp.reshape(x[: 3 * nmol], (nmol, 3, 3))
+    qm = xp.reshape(q[: 3 * nmol], (nmol, 3))
     box = xp.asarray(lengths, dtype=x.dtype, device=_dev(x))
     fm = xp.zeros((nmol, 3, 3), dtype=x.dtype, device=_dev(x))
     e = w = 0.0

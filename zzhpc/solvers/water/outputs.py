@@ -7,6 +7,7 @@ mean-squared displacement. At the end rank 0 writes ``rdf_oo.png``, ``density.pn
 ``diagnostics.csv``) and, for runs long enough, ``msd.png``; :meth:`Sampler.results` gives the first
 peak of g_OO and the self-diffusion coefficient for ``summary.json``.
 """
+
 import csv
 import os
 
@@ -71,14 +72,14 @@ class Sampler:
         m = self.msd()
         if m is not None:
             D, _ = analysis.self_diffusion(*m)
-            out.update({"msd_span_fs": float(m[0][-1]),
-                        "self_diffusion_cm2_s": D * analysis.A2_PER_FS_TO_CM2_PER_S})
+            out.update({"msd_span_fs": float(m[0][-1]), "self_diffusion_cm2_s": D * analysis.A2_PER_FS_TO_CM2_PER_S})
         return out
 
     # Checkpoints ------------------------------------------------------------------------------------
     def save(self, h5):
         """Collective: the accumulated samples (rank 0's rows) under ``analysis/``."""
         from .checkpoint import write_rows
+
         root = self.comm.Get_rank() == 0
         frames = np.stack(self.frames) if root and self.frames else np.zeros((0, self.nmol, 3))
         write_rows(h5, "analysis/frames", frames, self.comm)
@@ -91,6 +92,7 @@ class Sampler:
     def load(self, h5, path):
         """Collective: restore what :meth:`save` wrote (rank 0 keeps the samples)."""
         from ...io.hdf5 import read_concatenated
+
         if "analysis/frames" not in h5:
             return
         root = self.comm.Get_rank() == 0
@@ -107,8 +109,10 @@ class Sampler:
 
 def _plt():
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     return plt
 
 
@@ -144,8 +148,13 @@ def write_figures(sampler, output_dir, model_name):
         D, c = analysis.self_diffusion(*m)
         fig, ax = plt.subplots(figsize=(5.5, 3.6))
         ax.plot(m[0] / 1000.0, m[1], lw=1.2, label="MSD of O")
-        ax.plot(m[0] / 1000.0, 6 * D * m[0] + c, "--", lw=0.8,
-                label=f"6Dt + c, D = {D * analysis.A2_PER_FS_TO_CM2_PER_S:.3g} cm^2/s")
+        ax.plot(
+            m[0] / 1000.0,
+            6 * D * m[0] + c,
+            "--",
+            lw=0.8,
+            label=f"6Dt + c, D = {D * analysis.A2_PER_FS_TO_CM2_PER_S:.3g} cm^2/s",
+        )
         ax.set_xlabel("t [ps]")
         ax.set_ylabel("MSD [A^2]")
         ax.legend(fontsize=8)

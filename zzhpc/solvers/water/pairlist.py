@@ -17,6 +17,7 @@ see ``Domain.borders`` with ``(n, 9)`` rows), so molecule ``I`` is atoms ``3I, 3
   when an atom has moved more than :math:`s_a/2` since the last prune: a scan of contiguous
   molecules instead of a search of bins.
 """
+
 import numpy as np
 from array_api_compat import array_namespace, device as _dev
 
@@ -36,11 +37,11 @@ def _sample(rng, nmol=60, nghost=25, box=7.0):
     h *= 0.96 / np.linalg.norm(h, axis=2, keepdims=True)
     x = np.concatenate([o[:, None, :], o[:, None, :] + h], axis=1).reshape(-1, 3)
     # Outer list: every later molecule within 4.5 A (a half list of molecule pairs).
-    rows = [[j for j in range(i + 1, nmol + nghost) if np.sum((o[i] - o[j]) ** 2) < 4.5 ** 2] for i in range(nmol)]
+    rows = [[j for j in range(i + 1, nmol + nghost) if np.sum((o[i] - o[j]) ** 2) < 4.5**2] for i in range(nmol)]
     width = max(len(r) for r in rows)
     mneigh = np.full((nmol, width + 1), -1, np.int64)
     for i, r in enumerate(rows):
-        mneigh[i, :len(r)] = r
+        mneigh[i, : len(r)] = r
     return (x, mneigh, nmol, 3.0), {}
 
 

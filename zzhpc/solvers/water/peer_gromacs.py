@@ -12,6 +12,7 @@ What must agree with zzhpc and is set: the cut-off (``rcoulomb = rvdw``), the di
 (``DispCorr = EnerPres``), SETTLE (``[ settles ]``), the time step, the thermostat family
 (``v-rescale``: Bussi's SVR, zzhpc's), its time constant and temperature.
 """
+
 import os
 import re
 import shutil
@@ -24,8 +25,8 @@ from ...core.peers import PeerUnavailable
 from ...errors import ZzhpcError
 from .models import get_model
 
-KJ = 4.184      # kJ per kcal
-NM = 10.0       # A per nm
+KJ = 4.184  # kJ per kcal
+NM = 10.0  # A per nm
 
 
 def gmx_binary():
@@ -42,8 +43,13 @@ def gmx_version():
     def field(name):
         m = re.search(rf"^{name}:\s*(.+)$", out, re.M)
         return m.group(1).strip() if m else None
-    return {"version": field("GROMACS version"), "precision": field("Precision"),
-            "simd": field("SIMD instructions"), "fft": field("CPU FFT library")}
+
+    return {
+        "version": field("GROMACS version"),
+        "precision": field("Precision"),
+        "simd": field("SIMD instructions"),
+        "fft": field("CPU FFT library"),
+    }
 
 
 def write_gro(path, x, lengths, title="zzhpc water box", v=None):
@@ -56,9 +62,11 @@ def write_gro(path, x, lengths, title="zzhpc water box", v=None):
         for a in range(x.shape[0]):
             m = a // 3
             p = x[a] / NM
-            vel = "" if v is None else "".join(f"{c * 100.0:9.5f}" for c in v[a])   # A/fs -> nm/ps
-            fh.write(f"{(m + 1) % 100000:5d}{'SOL':<5s}{names[a % 3]:>5s}{(a + 1) % 100000:5d}"
-                     f"{p[0]:9.4f}{p[1]:9.4f}{p[2]:9.4f}{vel}\n")
+            vel = "" if v is None else "".join(f"{c * 100.0:9.5f}" for c in v[a])  # A/fs -> nm/ps
+            fh.write(
+                f"{(m + 1) % 100000:5d}{'SOL':<5s}{names[a % 3]:>5s}{(a + 1) % 100000:5d}"
+                f"{p[0]:9.4f}{p[1]:9.4f}{p[2]:9.4f}{vel}\n"
+            )
         fh.write("".join(f"{v / NM:12.6f}" for v in lengths) + "\n")
     return nmol
 
@@ -102,23 +110,55 @@ SOL {nmol}
 """)
 
 
-def write_mdp(path, *, steps, cutoff_A, dt_fs=2.0, temperature=300.0, tau_t_fs=100.0, minimise=False, seed=1,
-              nve=False):
+def write_mdp(
+    path, *, steps, cutoff_A, dt_fs=2.0, temperature=300.0, tau_t_fs=100.0, minimise=False, seed=1, nve=False
+):
     """Run parameters: md with v-rescale, NVE from the given velocities (``nve``), or steepest descent
     (``minimise``) for ``steps`` steps."""
     rc = cutoff_A / NM
-    lines = [f"nsteps = {int(steps)}", "cutoff-scheme = Verlet", "coulombtype = PME",
-             f"rcoulomb = {rc}", f"rvdw = {rc}", "DispCorr = EnerPres", "pbc = xyz"]
+    lines = [
+        f"nsteps = {int(steps)}",
+        "cutoff-scheme = Verlet",
+        "coulombtype = PME",
+        f"rcoulomb = {rc}",
+        f"rvdw = {rc}",
+        "DispCorr = EnerPres",
+        "pbc = xyz",
+    ]
     if minimise:
         lines += ["integrator = steep", "emstep = 0.005", "emtol = 10"]
     elif nve:
-        lines += ["integrator = md", f"dt = {dt_fs * 1e-3}", "tcoupl = no", "gen-vel = no", "continuation = yes",
-                  "nstlog = 0", "nstenergy = 0", "nstxout = 0", "nstvout = 0", "nstxout-compressed = 0"]
+        lines += [
+            "integrator = md",
+            f"dt = {dt_fs * 1e-3}",
+            "tcoupl = no",
+            "gen-vel = no",
+            "continuation = yes",
+            "nstlog = 0",
+            "nstenergy = 0",
+            "nstxout = 0",
+            "nstvout = 0",
+            "nstxout-compressed = 0",
+        ]
     else:
-        lines += ["integrator = md", f"dt = {dt_fs * 1e-3}", "tcoupl = v-rescale", "tc-grps = System",
-                  f"tau-t = {tau_t_fs * 1e-3}", f"ref-t = {temperature}", "gen-vel = yes",
-                  f"gen-temp = {temperature}", f"gen-seed = {seed}", f"ld-seed = {seed}", "continuation = no",
-                  "nstlog = 0", "nstenergy = 0", "nstxout = 0", "nstvout = 0", "nstxout-compressed = 0"]
+        lines += [
+            "integrator = md",
+            f"dt = {dt_fs * 1e-3}",
+            "tcoupl = v-rescale",
+            "tc-grps = System",
+            f"tau-t = {tau_t_fs * 1e-3}",
+            f"ref-t = {temperature}",
+            "gen-vel = yes",
+            f"gen-temp = {temperature}",
+            f"gen-seed = {seed}",
+            f"ld-seed = {seed}",
+            "continuation = no",
+            "nstlog = 0",
+            "nstenergy = 0",
+            "nstxout = 0",
+            "nstvout = 0",
+            "nstxout-compressed = 0",
+        ]
     with open(path, "w") as fh:
         fh.write("\n".join(lines) + "\n")
 
@@ -127,6 +167,7 @@ def _run(cmd, cwd, timeout):
     """Run ``cmd``; returns (wall s, the child's own rusage, stdout+stderr). ``os.wait4`` gives the
     processor time and peak resident memory of that process alone (all its threads)."""
     import threading
+
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     timer = threading.Timer(timeout, proc.kill)
@@ -183,12 +224,10 @@ def prepare(work, x, lengths, model, cutoff_A, *, steps, minimise_steps=50, temp
     conf = "conf.gro"
     if minimise_steps:
         write_mdp(os.path.join(work, "em.mdp"), steps=minimise_steps, cutoff_A=cutoff_A, minimise=True)
-        _run([gmx, "grompp", "-f", "em.mdp", "-c", conf, "-p", "topol.top", "-o", "em.tpr", "-maxwarn", "1"],
-             work, 600)
+        _run([gmx, "grompp", "-f", "em.mdp", "-c", conf, "-p", "topol.top", "-o", "em.tpr", "-maxwarn", "1"], work, 600)
         _run([gmx, "mdrun", "-s", "em.tpr", "-deffnm", "em", "-ntmpi", "1", "-ntomp", "1"], work, 1800)
         conf = "em.gro"
-    write_mdp(os.path.join(work, "md.mdp"), steps=steps, cutoff_A=cutoff_A, temperature=temperature,
-              tau_t_fs=tau_t_fs)
+    write_mdp(os.path.join(work, "md.mdp"), steps=steps, cutoff_A=cutoff_A, temperature=temperature, tau_t_fs=tau_t_fs)
     _run([gmx, "grompp", "-f", "md.mdp", "-c", conf, "-p", "topol.top", "-o", "md.tpr", "-maxwarn", "1"], work, 600)
     return os.path.join(work, "md.tpr")
 
@@ -197,14 +236,33 @@ def mdrun(work, ranks, *, pin=False, tag="run", timeout=3600):
     """``gmx mdrun -ntmpi ranks -ntomp 1 [-pin on] -resethway`` of ``md.tpr``: ns/day and processor time of
     the counted (second) half of the steps from md.log, and the peak resident memory of mdrun."""
     gmx = gmx_binary()
-    cmd = [gmx, "mdrun", "-s", "md.tpr", "-deffnm", tag, "-ntmpi", str(ranks), "-ntomp", "1", "-resethway",
-           "-nb", "cpu"]
+    cmd = [
+        gmx,
+        "mdrun",
+        "-s",
+        "md.tpr",
+        "-deffnm",
+        tag,
+        "-ntmpi",
+        str(ranks),
+        "-ntomp",
+        "1",
+        "-resethway",
+        "-nb",
+        "cpu",
+    ]
     if pin:
         cmd += ["-pin", "on"]
     wall, usage, _ = _run(cmd, work, timeout)
     res = parse_log(os.path.join(work, f"{tag}.log"))
-    res.update({"command": " ".join(["gmx"] + cmd[1:]), "process_wall_s": wall,
-                "process_cpu_s": usage.ru_utime + usage.ru_stime, "maxrss_mb": usage.ru_maxrss / 1024.0})
+    res.update(
+        {
+            "command": " ".join(["gmx"] + cmd[1:]),
+            "process_wall_s": wall,
+            "process_cpu_s": usage.ru_utime + usage.ru_stime,
+            "maxrss_mb": usage.ru_maxrss / 1024.0,
+        }
+    )
     return res
 
 
@@ -216,8 +274,11 @@ def nve_drift(work, x, v, lengths, model, cutoff_A, steps, timeout=6 * 3600):
     nmol = write_gro(os.path.join(work, "nve.gro"), np.asarray(x), lengths, v=np.asarray(v))
     write_top(os.path.join(work, "topol.top"), model, nmol)
     write_mdp(os.path.join(work, "nve.mdp"), steps=steps, cutoff_A=cutoff_A, nve=True)
-    _run([gmx, "grompp", "-f", "nve.mdp", "-c", "nve.gro", "-p", "topol.top", "-o", "nve.tpr", "-maxwarn", "1"],
-         work, 600)
+    _run(
+        [gmx, "grompp", "-f", "nve.mdp", "-c", "nve.gro", "-p", "topol.top", "-o", "nve.tpr", "-maxwarn", "1"],
+        work,
+        600,
+    )
     _run([gmx, "mdrun", "-s", "nve.tpr", "-deffnm", "nve", "-ntmpi", "1", "-ntomp", "1"], work, timeout)
     res = parse_log(os.path.join(work, "nve.log"))
     d = res.get("drift_kJ_mol_ps_atom")

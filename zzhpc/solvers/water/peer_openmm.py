@@ -32,18 +32,20 @@ Returns ``ns_per_day``, ``seconds_per_step``, ``wall_s``, ``cpu_s_per_step`` (pr
 threads), ``cores`` (in the affinity mask), ``steps``, ``threads``, ``alpha``, ``grid``, ``platform``,
 ``openmm``, ``natoms``, ``energy`` (potential at the end, kcal/mol).
 """
+
 import json
 import math
 import os
 import sys
 import time
 
-KJ = 4.184          # kJ per kcal
-NM = 10.0           # A per nm
+KJ = 4.184  # kJ per kcal
+NM = 10.0  # A per nm
 
 
 def build_system(p, rigid):
     import openmm as mm
+
     m = p["model"]
     xyz = p["positions"]
     nmol = len(xyz) // 3
@@ -81,6 +83,7 @@ def build_system(p, rigid):
 
 def energy(p):
     import openmm as mm
+
     system, nb, pos = build_system(p, rigid=False)
     integ = mm.VerletIntegrator(0.001)
     plat = mm.Platform.getPlatformByName(p.get("platform", "Reference"))
@@ -89,8 +92,10 @@ def energy(p):
     st = ctx.getState(getEnergy=True, getForces=True)
     e = st.getPotentialEnergy().value_in_unit(mm.unit.kilojoule_per_mole) / KJ
     f = st.getForces(asNumpy=False)
-    forces = [[v.x / (KJ * NM), v.y / (KJ * NM), v.z / (KJ * NM)]
-              for v in f.value_in_unit(mm.unit.kilojoule_per_mole / mm.unit.nanometer)]
+    forces = [
+        [v.x / (KJ * NM), v.y / (KJ * NM), v.z / (KJ * NM)]
+        for v in f.value_in_unit(mm.unit.kilojoule_per_mole / mm.unit.nanometer)
+    ]
     parts = {}
     for name, grp in (("energy_direct", {0}), ("energy_recip", {1})):
         s = ctx.getState(getEnergy=True, groups=grp)
@@ -104,13 +109,15 @@ def bench(p):
     cores first. Processor time of all threads over the timed steps too: OpenMM's CPU platform runs
     its reciprocal-space PME on a thread of its own besides the ``Threads`` workers."""
     if p.get("cores"):
-        os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:int(p["cores"])]))
+        os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[: int(p["cores"])]))
     import openmm as mm
+
     u = mm.unit
     system, nb, pos = build_system(p, rigid=True)
     dt = p.get("dt", 2.0)
-    integ = mm.LangevinMiddleIntegrator(p.get("temperature", 300.0) * u.kelvin, p.get("friction", 1.0) / u.picosecond,
-                                        dt * u.femtoseconds)
+    integ = mm.LangevinMiddleIntegrator(
+        p.get("temperature", 300.0) * u.kelvin, p.get("friction", 1.0) / u.picosecond, dt * u.femtoseconds
+    )
     integ.setRandomNumberSeed(int(p.get("seed", 1)))
     plat = mm.Platform.getPlatformByName(p.get("platform", "CPU"))
     props = {"Threads": str(int(p.get("threads", 1)))} if plat.getName() == "CPU" else {}
@@ -125,15 +132,24 @@ def bench(p):
     steps = int(p.get("steps", 1000))
     t0, c0 = time.perf_counter(), time.process_time()
     integ.step(steps)
-    st = ctx.getState(getEnergy=True)       # waits for the last step
+    st = ctx.getState(getEnergy=True)  # waits for the last step
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     alpha, nx, ny, nz = nb.getPMEParametersInContext(ctx)
-    return {"ns_per_day": steps * dt * 1e-6 / wall * 86400.0, "seconds_per_step": wall / steps, "wall_s": wall,
-            "cpu_s_per_step": cpu / steps, "cores": len(os.sched_getaffinity(0)),
-            "steps": steps, "threads": int(plat.getPropertyValue(ctx, "Threads")) if plat.getName() == "CPU" else None,
-            "alpha": alpha / NM, "grid": [nx, ny, nz], "platform": plat.getName(), "openmm": mm.__version__,
-            "natoms": system.getNumParticles(),
-            "energy": st.getPotentialEnergy().value_in_unit(u.kilojoule_per_mole) / KJ}
+    return {
+        "ns_per_day": steps * dt * 1e-6 / wall * 86400.0,
+        "seconds_per_step": wall / steps,
+        "wall_s": wall,
+        "cpu_s_per_step": cpu / steps,
+        "cores": len(os.sched_getaffinity(0)),
+        "steps": steps,
+        "threads": int(plat.getPropertyValue(ctx, "Threads")) if plat.getName() == "CPU" else None,
+        "alpha": alpha / NM,
+        "grid": [nx, ny, nz],
+        "platform": plat.getName(),
+        "openmm": mm.__version__,
+        "natoms": system.getNumParticles(),
+        "energy": st.getPotentialEnergy().value_in_unit(u.kilojoule_per_mole) / KJ,
+    }
 
 
 def main():

@@ -5,6 +5,7 @@ Molecules under spatial decomposition with a staged ghost exchange
 4 reductions every ``diag_every`` steps. Not modelled: the all-to-all of the PME grid's FFTs (its share
 is in the calibrated cost per molecule, so projections far from the calibration underestimate it).
 """
+
 import math
 
 from ...core import perfmodel
@@ -24,8 +25,12 @@ def model_params(cfg, results, dtype):
     n = results.get("molecules") or w["molecules"]
     box = results.get("box_A")
     rho = n / math.prod(box) if box else molecules_per_A3(w["density"])
-    return {"natoms": n, "density": rho, "ghost_cut": w["cutoff"] + w["skin"],
-            "diag_every": cfg["run"].get("diag_every", 10)}
+    return {
+        "natoms": n,
+        "density": rho,
+        "ghost_cut": w["cutoff"] + w["skin"],
+        "diag_every": cfg["run"].get("diag_every", 10),
+    }
 
 
 def step_model(params, p, net):
@@ -33,5 +38,9 @@ def step_model(params, p, net):
 
 
 def target_params(units, *, density=None, ghost_cut=None, diag_every=100, **_):
-    return {"natoms": units, "density": density or molecules_per_A3(0.997), "ghost_cut": ghost_cut or 11.0,
-            "diag_every": diag_every}
+    return {
+        "natoms": units,
+        "density": density or molecules_per_A3(0.997),
+        "ghost_cut": ghost_cut or 11.0,
+        "diag_every": diag_every,
+    }

@@ -28,6 +28,7 @@ one ``Allgather``) tell every rank which pieces of which brick overlap which FFT
 values travel by one ``Alltoallv`` to the slab owners (summed there), and the potential comes back to
 the bricks the same way reversed.
 """
+
 import math
 
 import numpy as np
@@ -44,7 +45,7 @@ from .pme_kernels import bspline
 def bspline_moduli(n, order):
     """:math:`|b(m)|^2` for ``m = 0 .. n-1`` (Essmann eq. 4.4), Nyquist zeros filled as OpenMM does."""
     c, _ = bspline(np.zeros(1), order)
-    vals = np.array([float(v[0]) for v in c])           # M_p(j), j = 0 .. p-1; M_p(0) = 0
+    vals = np.array([float(v[0]) for v in c])  # M_p(j), j = 0 .. p-1; M_p(0) = 0
     k = np.arange(order - 1)
     m = np.arange(n)[:, None]
     denom = vals[1:][None, :] * np.exp(2j * np.pi * m * k[None, :] / n)
@@ -75,8 +76,9 @@ def _pieces(brick, slab, shape):
             if s < e:
                 segs.append((slice(off + s - g, off + e - g), slice(s - a, e - a)))
         per_axis.append(segs)
-    return [((s0[0], s1[0], s2[0]), (s0[1], s1[1], s2[1]))
-            for s0 in per_axis[0] for s1 in per_axis[1] for s2 in per_axis[2]]
+    return [
+        ((s0[0], s1[0], s2[0]), (s0[1], s1[1], s2[1])) for s0 in per_axis[0] for s1 in per_axis[1] for s2 in per_axis[2]
+    ]
 
 
 class PME:
@@ -89,8 +91,9 @@ class PME:
     alpha : Ewald splitting parameter [1/A]; lengths : box edges [A] (box origin at 0).
     """
 
-    def __init__(self, comm, backend, grid, order, alpha, lengths, dtype="float64", qqrd2e=QQRD2E,
-                 kernels="auto", mixed=False):
+    def __init__(
+        self, comm, backend, grid, order, alpha, lengths, dtype="float64", qqrd2e=QQRD2E, kernels="auto", mixed=False
+    ):
         self.comm, self.backend, self.xp = comm, backend, backend.xp
         # Mixed precision: grids, FFTs, spreading and interpolation in float32; energy and virial
         # summed in ``dtype``; the forces returned in ``dtype``.
@@ -100,8 +103,9 @@ class PME:
         self.grid, self.order, self.qqrd2e = tuple(int(n) for n in grid), int(order), qqrd2e
         size = comm.Get_size()
         dec = "slab" if size <= min(self.grid[0], self.grid[1]) else "pencil"
-        self.fft = DistributedFFT.from_backend(comm, self.grid, backend, decomposition=dec, dtype=dtype,
-                                               xp=fft_namespace(backend))   # scipy.fft on the NumPy backend
+        self.fft = DistributedFFT.from_backend(
+            comm, self.grid, backend, decomposition=dec, dtype=dtype, xp=fft_namespace(backend)
+        )  # scipy.fft on the NumPy backend
         self.dtype = self.fft.real_dtype
         sl = self.fft.real_slice_local
         mine = np.array([sl[0].start, sl[0].stop, sl[1].start, sl[1].stop], np.int64)
@@ -121,23 +125,28 @@ class PME:
         self.lengths, self.alpha = [float(v) for v in lengths], float(alpha)
         n0, n1, n2 = self.grid
         sl = self.fft.spectral_slice_local
-        m = [np.fft.fftfreq(n0, 1.0 / n0)[sl[0]] / self.lengths[0],
-             np.fft.fftfreq(n1, 1.0 / n1)[sl[1]] / self.lengths[1],
-             np.fft.rfftfreq(n2, 1.0 / n2)[sl[2]] / self.lengths[2]]
+        m = [
+            np.fft.fftfreq(n0, 1.0 / n0)[sl[0]] / self.lengths[0],
+            np.fft.fftfreq(n1, 1.0 / n1)[sl[1]] / self.lengths[1],
+            np.fft.rfftfreq(n2, 1.0 / n2)[sl[2]] / self.lengths[2],
+        ]
         m2 = m[0][:, None, None] ** 2 + m[1][None, :, None] ** 2 + m[2][None, None, :] ** 2
-        b = (self.moduli[0][sl[0]][:, None, None] * self.moduli[1][sl[1]][None, :, None]
-             * self.moduli[2][sl[2]][None, None, :])
+        b = (
+            self.moduli[0][sl[0]][:, None, None]
+            * self.moduli[1][sl[1]][None, :, None]
+            * self.moduli[2][sl[2]][None, None, :]
+        )
         vol = self.lengths[0] * self.lengths[1] * self.lengths[2]
         with np.errstate(divide="ignore", invalid="ignore"):
-            g = self.qqrd2e / (math.pi * vol) * np.exp(-math.pi ** 2 * m2 / self.alpha ** 2) / m2 * b
+            g = self.qqrd2e / (math.pi * vol) * np.exp(-(math.pi**2) * m2 / self.alpha**2) / m2 * b
         g[m2 == 0] = 0.0
         i2 = np.arange(n2 // 2 + 1)[sl[2]]
-        half = np.where((i2 == 0) | (2 * i2 == n2), 1.0, 2.0)          # rfft stores half of axis 2
+        half = np.where((i2 == 0) | (2 * i2 == n2), 1.0, 2.0)  # rfft stores half of axis 2
         ge = 0.5 * g * half[None, None, :]
         be = self.backend
         self.g_conv = be.asarray(g * (n0 * n1 * n2), dtype=self.dtype_name)
         self.g_energy = be.asarray(ge, dtype=self.dtype_name)
-        self.g_virial = be.asarray(ge * (1.0 - 2.0 * math.pi ** 2 * m2 / self.alpha ** 2), dtype=self.dtype_name)
+        self.g_virial = be.asarray(ge * (1.0 - 2.0 * math.pi**2 * m2 / self.alpha**2), dtype=self.dtype_name)
 
     @property
     def dtype_name(self):
@@ -176,7 +185,7 @@ class PME:
             for piece in pl:
                 shape = tuple(s.stop - s.start for s in piece[side])
                 cnt = math.prod(shape)
-                yield piece, buf[pos:pos + cnt].reshape(shape)
+                yield piece, buf[pos : pos + cnt].reshape(shape)
                 pos += cnt
 
     # Spreading, solve, interpolation ---------------------------------------------------------------
@@ -186,7 +195,7 @@ class PME:
         xp, be, p = array_namespace(x), self.backend, self.order
         scale = xp.asarray([self.grid[d] / self.lengths[d] for d in range(3)], dtype=x.dtype, device=_dev(x))
         u = x * scale
-        if self.mixed:   # before the brick bounds: they must hold the float32 u's stencils
+        if self.mixed:  # before the brick bounds: they must hold the float32 u's stencils
             u, q = be.asarray(u, dtype="float32"), be.asarray(q, dtype="float32")
         lo, shape = [0, 0, 0], [0, 0, 0]
         if x.shape[0]:

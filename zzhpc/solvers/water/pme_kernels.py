@@ -9,6 +9,7 @@ Conventions shared with the compiled overrides (:mod:`.kernels_numba`):
   grid point ``k`` lives at brick index ``(k - lo[d]) mod K_d``, which lies below ``shape[d]`` for every
   point an atom touches.
 """
+
 from array_api_compat import array_namespace, device as _dev
 import numpy as np
 
@@ -47,8 +48,11 @@ def _stencil(u, lo, grid, order):
 
 
 def _flat(idx, shape):
-    return (idx[0][:, :, None, None] * (shape[1] * shape[2]) + idx[1][:, None, :, None] * shape[2]
-            + idx[2][:, None, None, :])
+    return (
+        idx[0][:, :, None, None] * (shape[1] * shape[2])
+        + idx[1][:, None, :, None] * shape[2]
+        + idx[2][:, None, None, :]
+    )
 
 
 def _sample(rng):
@@ -94,6 +98,5 @@ def gather(u, q, lo, shape, grid, order, phi):
     t12 = xp.sum(t2 * th[1][:, None, :], axis=2)
     t12d1 = xp.sum(t2 * dth[1][:, None, :], axis=2)
     t12d2 = xp.sum(t2d * th[1][:, None, :], axis=2)
-    g = xp.stack([xp.sum(dth[0] * t12, axis=1), xp.sum(th[0] * t12d1, axis=1), xp.sum(th[0] * t12d2, axis=1)],
-                 axis=1)
+    g = xp.stack([xp.sum(dth[0] * t12, axis=1), xp.sum(th[0] * t12d1, axis=1), xp.sum(th[0] * t12d2, axis=1)], axis=1)
     return q[:, None] * g

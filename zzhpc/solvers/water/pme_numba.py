@@ -7,6 +7,7 @@ points. The atoms are spread into (and interpolate from) a padded block that hol
 touch without wrap-around, so the innermost loop runs over ``p`` contiguous points; the block is
 folded into (unfolded from) the periodic brick afterwards, at the cost of one pass over it.
 """
+
 import math
 
 import numpy as np
@@ -16,6 +17,7 @@ from ...errors import NotSuitableError
 from .kernels_numba import _check, njit
 
 if njit is not None:
+
     @njit(cache=True, nogil=True, error_model="numpy")
     def _extent(u, lo, order):
         """Per atom the lowest brick index ``floor(u) - lo - (p-1)`` it touches, and the range over atoms."""
@@ -124,7 +126,7 @@ def _make(order):
     def gather(u, q, lo, grid, phi, g):
         first, pmin, pmax = _extent(u, lo, P)
         m0, m1, m2 = _fold_maps(pmin, pmax, grid)
-        pad = np.empty((m0.shape[0], m1.shape[0], m2.shape[0]), phi.dtype)   # phi unfolded
+        pad = np.empty((m0.shape[0], m1.shape[0], m2.shape[0]), phi.dtype)  # phi unfolded
         for i0 in range(pad.shape[0]):
             for i1 in range(pad.shape[1]):
                 src = phi[m0[i0], m1[i1]]
@@ -160,8 +162,13 @@ def spread_numba(u, q, lo, shape, grid, order):
     _check(u)
     out = np.zeros(tuple(int(v) for v in shape), dtype=u.dtype)
     if u.shape[0]:
-        _kernels(order)["spread"](np.ascontiguousarray(u), np.ascontiguousarray(q, dtype=u.dtype),
-                                  np.asarray(lo, np.int64), np.asarray(grid, np.int64), out)
+        _kernels(order)["spread"](
+            np.ascontiguousarray(u),
+            np.ascontiguousarray(q, dtype=u.dtype),
+            np.asarray(lo, np.int64),
+            np.asarray(grid, np.int64),
+            out,
+        )
     return out
 
 
@@ -170,9 +177,14 @@ def gather_numba(u, q, lo, shape, grid, order, phi):
     _check(u)
     g = np.zeros((u.shape[0], 3), dtype=u.dtype)
     if u.shape[0]:
-        _kernels(order)["gather"](np.ascontiguousarray(u), np.ascontiguousarray(q, dtype=u.dtype),
-                                  np.asarray(lo, np.int64), np.asarray(grid, np.int64),
-                                  np.ascontiguousarray(phi, dtype=u.dtype), g)
+        _kernels(order)["gather"](
+            np.ascontiguousarray(u),
+            np.ascontiguousarray(q, dtype=u.dtype),
+            np.asarray(lo, np.int64),
+            np.asarray(grid, np.int64),
+            np.ascontiguousarray(phi, dtype=u.dtype),
+            g,
+        )
     return g
 
 

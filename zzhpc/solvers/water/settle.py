@@ -27,6 +27,7 @@ forces (position step: :math:`\mathbf G_i = 2m_i\delta\mathbf x_i/\Delta t^2` ac
 velocity step: :math:`\mathbf G_i = 2m_i\delta\mathbf v_i/\Delta t`), needed in the pressure. Arrays
 are ``(nmol, 3, 3)`` (molecule, atom O/H/H, xyz) of any ``xp`` namespace.
 """
+
 import math
 
 import numpy as np
@@ -44,9 +45,9 @@ class SettleGeometry:
         self.d_HH = 2.0 * self.d_OH * math.sin(math.radians(model.theta_HOH) / 2.0)
         self.mass = self.m_O + 2.0 * self.m_H
         self.rc = 0.5 * self.d_HH
-        height = math.sqrt(self.d_OH ** 2 - self.rc ** 2)      # O to the H-H midpoint
-        self.ra = 2.0 * self.m_H * height / self.mass           # centre of mass to O
-        self.rb = height - self.ra                              # centre of mass to the H-H line
+        height = math.sqrt(self.d_OH**2 - self.rc**2)  # O to the H-H midpoint
+        self.ra = 2.0 * self.m_H * height / self.mass  # centre of mass to O
+        self.rb = height - self.ra  # centre of mass to the H-H line
 
     def masses(self):
         return (self.m_O, self.m_H, self.m_H)
@@ -57,9 +58,14 @@ def _unit(xp, v):
 
 
 def _cross(xp, a, b):
-    return xp.stack([a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1],
-                     a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2],
-                     a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]], axis=-1)
+    return xp.stack(
+        [
+            a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1],
+            a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2],
+            a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0],
+        ],
+        axis=-1,
+    )
 
 
 def _dot(xp, a, b):
@@ -89,8 +95,9 @@ def settle_velocities(x, v, geom, dt):
 def _sample_state(rng, nmol=40, jitter=0.05):
     """Rigid TIP3P molecules with random orientations and a perturbed copy (a step's unconstrained move)."""
     from .models import get_model
+
     geom = SettleGeometry(get_model("tip3p"))
-    h = math.sqrt(geom.d_OH ** 2 - geom.rc ** 2)
+    h = math.sqrt(geom.d_OH**2 - geom.rc**2)
     body = np.array([[0.0, 0.0, 0.0], [-geom.rc, -h, 0.0], [geom.rc, -h, 0.0]])
     q, _ = np.linalg.qr(rng.standard_normal((nmol, 3, 3)))
     x0 = np.einsum("mij,aj->mai", q, body) + rng.uniform(0, 20.0, (nmol, 1, 3))
@@ -134,7 +141,7 @@ def settle_positions_xp(x0, x1, geom, dt):
     yb2, yc2 = t1 - t2, t1 + t2
     zb2 = -rb * sinphi + rc * sinpsi * cosphi
     zc2 = -rb * sinphi - rc * sinpsi * cosphi
-    alpha = xb0 * yb2 - yb0 * xb2 + xc0 * yc2 + yc0 * xb2          # xc2 = -xb2
+    alpha = xb0 * yb2 - yb0 * xb2 + xc0 * yc2 + yc0 * xb2  # xc2 = -xb2
     beta = xb0 * xb2 + yb0 * yb2 - xc0 * xb2 + yc0 * yc2
     gamma = xb0 * yb1 - yb0 * xb1 + xc0 * yc1 - yc0 * xc1
     a2b2 = alpha * alpha + beta * beta
@@ -179,15 +186,21 @@ def settle_velocities_xp(x, v, geom, dt):
             coef = sign(l, q) * inv[q] - sign(l, p) * inv[p]
             A[k][l] = coef * (_dot(xp, e[k], e[l]) if k != l else 1.0)
     rhs = [-bk for bk in b]
-    det = (A[0][0] * (A[1][1] * A[2][2] - A[1][2] * A[2][1]) - A[0][1] * (A[1][0] * A[2][2] - A[1][2] * A[2][0])
-           + A[0][2] * (A[1][0] * A[2][1] - A[1][1] * A[2][0]))
+    det = (
+        A[0][0] * (A[1][1] * A[2][2] - A[1][2] * A[2][1])
+        - A[0][1] * (A[1][0] * A[2][2] - A[1][2] * A[2][0])
+        + A[0][2] * (A[1][0] * A[2][1] - A[1][1] * A[2][0])
+    )
 
     def col(m, j):
         return [[rhs[r] if c == j else m[r][c] for c in range(3)] for r in range(3)]
 
     def det3(m):
-        return (m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
-                + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]))
+        return (
+            m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+            - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+            + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
+        )
 
     tau = [det3(col(A, j)) / det for j in range(3)]
     dv = [0.0, 0.0, 0.0]
@@ -214,4 +227,3 @@ def bond_error(x, geom):
         r = x[:, b] - x[:, a]
         err = max(err, float(xp.max(xp.abs(xp.sqrt(_dot(xp, r, r)) - d))))
     return err
-

@@ -4,6 +4,7 @@ Registered as overrides for the ``numpy`` backend; NotSuitableError without Numb
 than float64/float32 NumPy arrays, and the reference (whole-array NumPy) runs instead. Same algebra
 and order of operations per molecule as the reference; only the array temporaries are gone.
 """
+
 import math
 
 import numpy as np
@@ -12,6 +13,7 @@ from ...device import override
 from .kernels_numba import _check, njit
 
 if njit is not None:
+
     @njit(cache=True, nogil=True, error_model="numpy", inline="always")
     def _unit_cross(a0, a1, a2, b0, b1, b2):
         c0, c1, c2 = a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0
@@ -90,8 +92,11 @@ if njit is not None:
                 dx, dy, dz = x[m, q, 0] - x[m, p, 0], x[m, q, 1] - x[m, p, 1], x[m, q, 2] - x[m, p, 2]
                 n = math.sqrt(dx * dx + dy * dy + dz * dz)
                 e[k, 0], e[k, 1], e[k, 2] = dx / n, dy / n, dz / n
-                b[k] = (e[k, 0] * (v[m, q, 0] - v[m, p, 0]) + e[k, 1] * (v[m, q, 1] - v[m, p, 1])
-                        + e[k, 2] * (v[m, q, 2] - v[m, p, 2]))
+                b[k] = (
+                    e[k, 0] * (v[m, q, 0] - v[m, p, 0])
+                    + e[k, 1] * (v[m, q, 1] - v[m, p, 1])
+                    + e[k, 2] * (v[m, q, 2] - v[m, p, 2])
+                )
             for k in range(3):
                 p, q = P[k], Q[k]
                 for l in range(3):
@@ -99,15 +104,20 @@ if njit is not None:
                     sp = 1.0 if p == P[l] else (-1.0 if p == Q[l] else 0.0)
                     coef = sq * inv[q] - sp * inv[p]
                     A[k, l] = coef * ((e[k, 0] * e[l, 0] + e[k, 1] * e[l, 1] + e[k, 2] * e[l, 2]) if k != l else 1.0)
-            det = (A[0, 0] * (A[1, 1] * A[2, 2] - A[1, 2] * A[2, 1]) - A[0, 1] * (A[1, 0] * A[2, 2] - A[1, 2] * A[2, 0])
-                   + A[0, 2] * (A[1, 0] * A[2, 1] - A[1, 1] * A[2, 0]))
+            det = (
+                A[0, 0] * (A[1, 1] * A[2, 2] - A[1, 2] * A[2, 1])
+                - A[0, 1] * (A[1, 0] * A[2, 2] - A[1, 2] * A[2, 0])
+                + A[0, 2] * (A[1, 0] * A[2, 1] - A[1, 1] * A[2, 0])
+            )
             for j in range(3):
                 for r in range(3):
                     for s in range(3):
                         c[r, s] = -b[r] if s == j else A[r, s]
-                tau[j] = (c[0, 0] * (c[1, 1] * c[2, 2] - c[1, 2] * c[2, 1])
-                          - c[0, 1] * (c[1, 0] * c[2, 2] - c[1, 2] * c[2, 0])
-                          + c[0, 2] * (c[1, 0] * c[2, 1] - c[1, 1] * c[2, 0])) / det
+                tau[j] = (
+                    c[0, 0] * (c[1, 1] * c[2, 2] - c[1, 2] * c[2, 1])
+                    - c[0, 1] * (c[1, 0] * c[2, 2] - c[1, 2] * c[2, 0])
+                    + c[0, 2] * (c[1, 0] * c[2, 1] - c[1, 1] * c[2, 0])
+                ) / det
             for a in range(3):
                 for d in range(3):
                     vnew[m, a, d] = v[m, a, d]
@@ -125,6 +135,7 @@ if njit is not None:
 def _ready(*arrays):
     if njit is None:
         from ...errors import NotSuitableError
+
         raise NotSuitableError("numba is not installed")
     for a in arrays:
         _check(a)

@@ -13,6 +13,7 @@ Thermo: :math:`T = 2K/(N_f k_B)` with :math:`N_f = 6N_{mol} - 3`,
 :math:`P = (2K + W + W_c)/(3V)` with the atomic virial :math:`W` and the constraint virial
 :math:`W_c`.
 """
+
 import numpy as np
 from mpi4py import MPI
 
@@ -43,30 +44,44 @@ class WaterSolver(Solver):
     name = "water"
     description = "rigid water (SPC/E, TIP3P): SETTLE, PME, SVR thermostat, c-rescale barostat"
     cases_module = "zzhpc.solvers.water.cases"
-    restart_any_ranks = True     # bitwise on the same rank count; re-decomposed on another
-    precisions = ("uniform", "mixed")   # mixed: float32 pair terms and PME, float64 sums (docs/precision.md)
+    restart_any_ranks = True  # bitwise on the same rank count; re-decomposed on another
+    precisions = ("uniform", "mixed")  # mixed: float32 pair terms and PME, float64 sums (docs/precision.md)
     work_unit = "molecule"
     weak_scaling_key = "water.molecules"
-    cost_model = perfmodel      # zzhpc scale / zzhpc project: perfmodel.py
+    cost_model = perfmodel  # zzhpc scale / zzhpc project: perfmodel.py
     schema = {
         "model": Param(str, "spce", choices=tuple(MODELS), help="water model"),
-        "initial": Param(str, None, is_file=True,
-                         help="start from this GROMACS .gro water box (e.g. from gmx solvate): water only, O, H, H "
-                              "per molecule, orthorhombic box; box and molecule count from the file (molecules "
-                              "and density must be left at their defaults), geometry made rigid to the model; the "
-                              "file's velocities are used when it has them and minimise_steps = 0"),
+        "initial": Param(
+            str,
+            None,
+            is_file=True,
+            help="start from this GROMACS .gro water box (e.g. from gmx solvate): water only, O, H, H "
+            "per molecule, orthorhombic box; box and molecule count from the file (molecules "
+            "and density must be left at their defaults), geometry made rigid to the model; the "
+            "file's velocities are used when it has them and minimise_steps = 0",
+        ),
         "molecules": Param(int, 512, lo=2, help="number of molecules (a cubic box at water.density)"),
         "density": Param(float, 0.997, lo=0.1, hi=2.0, help="initial density [g/cm^3]"),
         "box_seed": Param(int, 1, lo=0, help="seed of the molecules' orientations"),
         "cutoff": Param(float, 9.0, lo=2.0, help="LJ and real-space Coulomb cutoff [A]"),
-        "skin": Param(float, 2.0, lo=0, help="atom-list skin [A] (the list is pruned from the outer list "
-                                              "when an atom has moved half of it)"),
-        "molecule_skin": Param(float, 1.0, lo=0, help="outer-list skin [A]: migration, ghosts and the outer "
-                                                      "molecule-pair list are rebuilt when an oxygen has moved "
-                                                      "half of it"),
+        "skin": Param(
+            float,
+            2.0,
+            lo=0,
+            help="atom-list skin [A] (the list is pruned from the outer list when an atom has moved half of it)",
+        ),
+        "molecule_skin": Param(
+            float,
+            1.0,
+            lo=0,
+            help="outer-list skin [A]: migration, ghosts and the outer "
+            "molecule-pair list are rebuilt when an oxygen has moved "
+            "half of it",
+        ),
         "coulomb": Param(str, "pme", choices=("pme", "ewald"), help="reciprocal-space method"),
-        "ewald_tolerance": Param(float, 5e-4, lo=0, lo_open=True, hi=0.1,
-                                 help="Ewald error tolerance (alpha and PME grid from it)"),
+        "ewald_tolerance": Param(
+            float, 5e-4, lo=0, lo_open=True, hi=0.1, help="Ewald error tolerance (alpha and PME grid from it)"
+        ),
         "ewald_alpha": Param(float, None, lo=0, lo_open=True, help="Ewald splitting parameter [1/A] (overrides)"),
         "pme_grid": Param((list, int), None, lo=4, length=3, help="PME grid points per axis (overrides)"),
         "pme_order": Param(int, 5, lo=3, hi=8, help="B-spline interpolation order"),
@@ -76,12 +91,18 @@ class WaterSolver(Solver):
         "tau_t": Param(float, 100.0, lo=0, help="thermostat time constant [fs] (0: resample every step)"),
         "pressure": Param(float, 1.0, help="target pressure [atm]"),
         "tau_p": Param(float, 1000.0, lo=0, lo_open=True, help="barostat time constant [fs]"),
-        "compressibility": Param(float, WATER_COMPRESSIBILITY_ATM, lo=0, lo_open=True,
-                                 help="isothermal compressibility [1/atm] (water: 4.5e-5 1/bar)"),
+        "compressibility": Param(
+            float,
+            WATER_COMPRESSIBILITY_ATM,
+            lo=0,
+            lo_open=True,
+            help="isothermal compressibility [1/atm] (water: 4.5e-5 1/bar)",
+        ),
         "pcouple_every": Param(int, 10, lo=1, help="steps between barostat moves"),
         "minimise_steps": Param(int, 50, lo=0, help="steepest-descent steps before dynamics (gentle start)"),
-        "minimise_displacement": Param(float, 0.05, lo=0, lo_open=True, hi=0.5,
-                                       help="first steepest-descent displacement [A]"),
+        "minimise_displacement": Param(
+            float, 0.05, lo=0, lo_open=True, hi=0.5, help="first steepest-descent displacement [A]"
+        ),
         "velocity_seed": Param(int, 4928459, lo=0, help="seed of the initial velocities"),
         "sample_every": Param(int, 0, lo=0, help="steps between RDF/MSD samples (0 = none)"),
         "sample_start": Param(int, 0, lo=0, help="first step sampled (equilibration before)"),
@@ -111,7 +132,7 @@ class WaterSolver(Solver):
         self.geom = SettleGeometry(self.model)
         self.start = None
         if p["initial"]:
-            first = self.comm.Get_rank() == 0           # one reader; every rank gets the box
+            first = self.comm.Get_rank() == 0  # one reader; every rank gets the box
             self.start = self.comm.bcast(read_water_gro(p["initial"], self.model) if first else None)
             self.nmol, lengths = self.start["nmol"], list(self.start["lengths"])
         else:
@@ -119,19 +140,41 @@ class WaterSolver(Solver):
             lengths = [box_length(self.nmol, self.model, p["density"])] * 3
         L = min(lengths)
         if p["cutoff"] + p["skin"] > 0.5 * L:
-            raise ConfigError("water.cutoff", f"cutoff + skin must not exceed half the box edge ({0.5 * L:.3f} A "
-                              f"for {self.nmol} molecules); use more molecules or a shorter cutoff", p["cutoff"])
+            raise ConfigError(
+                "water.cutoff",
+                f"cutoff + skin must not exceed half the box edge ({0.5 * L:.3f} A "
+                f"for {self.nmol} molecules); use more molecules or a shorter cutoff",
+                p["cutoff"],
+            )
         self.cutneigh = p["cutoff"] + p["skin"]
         self.cutouter = pairlist.outer_cutoff(p["cutoff"], p["skin"], p["molecule_skin"], self.model.r_OH)
         be = self.backend
-        self.domain = Domain(self.comm, be, [0.0] * 3, lengths, [True] * 3,
-                             mol.ghost_cutoff(p["cutoff"], p["skin"], p["molecule_skin"], self.model),
-                             ctx.dims or None, key="parallel.dims")
-        self.ff = WaterForceField(self.comm, be, self.model, lengths, p["cutoff"], self.nmol,
-                                  coulomb=p["coulomb"], tolerance=p["ewald_tolerance"], alpha=p["ewald_alpha"],
-                                  grid=p["pme_grid"], order=p["pme_order"],
-                                  dispersion_correction=p["dispersion_correction"], dtype=ctx.dtype,
-                                  precision=ctx.precision)
+        self.domain = Domain(
+            self.comm,
+            be,
+            [0.0] * 3,
+            lengths,
+            [True] * 3,
+            mol.ghost_cutoff(p["cutoff"], p["skin"], p["molecule_skin"], self.model),
+            ctx.dims or None,
+            key="parallel.dims",
+        )
+        self.ff = WaterForceField(
+            self.comm,
+            be,
+            self.model,
+            lengths,
+            p["cutoff"],
+            self.nmol,
+            coulomb=p["coulomb"],
+            tolerance=p["ewald_tolerance"],
+            alpha=p["ewald_alpha"],
+            grid=p["pme_grid"],
+            order=p["pme_order"],
+            dispersion_correction=p["dispersion_correction"],
+            dtype=ctx.dtype,
+            precision=ctx.precision,
+        )
         reg = kernel_registry()
         ref = p["kernels"] == "reference"
         self.k_neigh = reg["md_neighbor_list"]["generic"] if ref else get_kernel("md_neighbor_list", be)
@@ -167,6 +210,7 @@ class WaterSolver(Solver):
     # Initial state ---------------------------------------------------------------------------------
     def initialise(self):
         from .builder import water_box
+
         p, dom, be = self.params, self.domain, self.backend
         if self.start is not None:
             x = self.start["x"]
@@ -213,7 +257,7 @@ class WaterSolver(Solver):
                 rows = restore[0]
             nm = int(rows.shape[0])
             self.xrows, mid_all = dom.borders(rows, self.mid)
-            self.x = xp.reshape(self.xrows, (-1, 3))          # a view: sites O, H, H of each molecule
+            self.x = xp.reshape(self.xrows, (-1, 3))  # a view: sites O, H, H of each molecule
             self.types, self.molid = mol.atom_types(int(self.xrows.shape[0]), xp), mol.atom_mols(mid_all, xp)
         lo, hi = dom.bin_region()
         self.xmhold = xp.asarray(rows, copy=True)
@@ -225,7 +269,7 @@ class WaterSolver(Solver):
         keep = list(dom.length), [list(sp) for sp in dom.split]
         mol.set_box(dom, restore[2])
         mol.reset_shifts(dom)
-        self.x[:3 * nm] = restore[1]
+        self.x[: 3 * nm] = restore[1]
         dom.forward_comm(self.xrows)
         self._prune()
         mol.set_box(dom, keep[0])
@@ -280,8 +324,8 @@ class WaterSolver(Solver):
         with self.timers("forces"):
             f, e, w = self.ff.compute(self.x, self.types, self.molid, self.nlocal, self.neigh, half=True)
         with self.timers("halo"):
-            self.domain.reverse_comm(self.xp.reshape(f, (-1, 9)))   # a view: sums into f
-        self.fm = self.xp.reshape(f[:self.nlocal], (-1, 3, 3))
+            self.domain.reverse_comm(self.xp.reshape(f, (-1, 9)))  # a view: sums into f
+        self.fm = self.xp.reshape(f[: self.nlocal], (-1, 3, 3))
         self.energies, self.virial = e, float(w)
 
     def advance(self):
@@ -294,8 +338,9 @@ class WaterSolver(Solver):
 
     def _sample(self):
         be = self.backend
-        self.sampler.sample(self.time, be.to_host(self.mid),
-                            mol.unwrapped_oxygens(be, self.xm, self.image, self.lengths), self.lengths)
+        self.sampler.sample(
+            self.time, be.to_host(self.mid), mol.unwrapped_oxygens(be, self.xm, self.image, self.lengths), self.lengths
+        )
 
     # Thermo ------------------------------------------------------------------------------------------
     def thermo(self):
@@ -304,10 +349,18 @@ class WaterSolver(Solver):
         ke = integ.kinetic_energy()
         pe = float(self.energies["total"])
         temp = 2 * ke / (self.dof * self.units.boltz)
-        return {"temp": temp, "pe": pe, "ke": ke, "etotal": pe + ke, "press": integ.pressure(ke),
-                "volume": self.volume, "density": mol.density_g_cm3(self.nmol, self.model.molar_mass, self.volume),
-                "conserved": pe + ke - integ.thermostat_work - integ.barostat_work,
-                "neigh_builds": float(self.nbuilds), "list_prunes": float(self.nprunes)}
+        return {
+            "temp": temp,
+            "pe": pe,
+            "ke": ke,
+            "etotal": pe + ke,
+            "press": integ.pressure(ke),
+            "volume": self.volume,
+            "density": mol.density_g_cm3(self.nmol, self.model.molar_mass, self.volume),
+            "conserved": pe + ke - integ.thermostat_work - integ.barostat_work,
+            "neigh_builds": float(self.nbuilds),
+            "list_prunes": float(self.nprunes),
+        }
 
     def diagnostics(self):
         return self.thermo()
@@ -347,8 +400,20 @@ class WaterSolver(Solver):
     # Results -----------------------------------------------------------------------------------------
     def memory_per_molecule(self):
         """Bytes of per-atom arrays, ghosts and neighbour list per molecule (collective; PME grids excluded)."""
-        arrays = [self.x, self.types, self.molid, self.xhold, self.xmhold, self.neigh, self.mneigh, self.xm, self.vm,
-                  self.fm, self.mid, self.image]
+        arrays = [
+            self.x,
+            self.types,
+            self.molid,
+            self.xhold,
+            self.xmhold,
+            self.neigh,
+            self.mneigh,
+            self.xm,
+            self.vm,
+            self.fm,
+            self.mid,
+            self.image,
+        ]
         nbytes = sum(self.backend.nbytes(a) for a in arrays)
         return self.comm.allreduce(nbytes) / self.nmol
 
@@ -359,18 +424,33 @@ class WaterSolver(Solver):
     def results(self):
         dom = self.domain
         counts = self.comm.allgather(int(self.xm.shape[0]))
-        out = {"molecules": self.nmol, "model": self.model.name, "dt_fs": self.dt, "process_grid": dom.dims,
-               "box_A": self.lengths, "neigh_builds": self.nbuilds,
-               "list_prunes": self.nprunes, "molecules_per_rank": counts,
-               "ghosts_total": self.comm.allreduce(dom.nghost()),
-               "memory_bytes_per_molecule": self.memory_per_molecule(),
-               "constraint_error_A": self.constraint_error(),
-               "pme": {"alpha": getattr(self.ff, "alpha", None), "grid": list(getattr(self.ff, "grid", []) or []),
-                       "order": self.params["pme_order"], "coulomb": self.params["coulomb"]},
-               "energies": dict(self.energies), "thermo": self.thermo(), "minimise": self.minimise_log,
-               "initial": start_record(self.start, self.params),
-               "kernels": {"neighbor": getattr(self.k_neigh, "__name__", ""),
-                           "prune": getattr(self.k_prune, "__name__", "")}}
+        out = {
+            "molecules": self.nmol,
+            "model": self.model.name,
+            "dt_fs": self.dt,
+            "process_grid": dom.dims,
+            "box_A": self.lengths,
+            "neigh_builds": self.nbuilds,
+            "list_prunes": self.nprunes,
+            "molecules_per_rank": counts,
+            "ghosts_total": self.comm.allreduce(dom.nghost()),
+            "memory_bytes_per_molecule": self.memory_per_molecule(),
+            "constraint_error_A": self.constraint_error(),
+            "pme": {
+                "alpha": getattr(self.ff, "alpha", None),
+                "grid": list(getattr(self.ff, "grid", []) or []),
+                "order": self.params["pme_order"],
+                "coulomb": self.params["coulomb"],
+            },
+            "energies": dict(self.energies),
+            "thermo": self.thermo(),
+            "minimise": self.minimise_log,
+            "initial": start_record(self.start, self.params),
+            "kernels": {
+                "neighbor": getattr(self.k_neigh, "__name__", ""),
+                "prune": getattr(self.k_prune, "__name__", ""),
+            },
+        }
         analysis = self.sampler.results()
         out["analysis"] = self.comm.bcast(analysis, root=0)
         return out

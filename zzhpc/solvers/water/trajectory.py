@@ -5,6 +5,7 @@ Atoms are written in global id order (O, H, H of molecule 0, then molecule 1, ..
 atoms carry the oxygen's image flags, so ``position + image * edges`` unwraps every atom. The box
 edges of each frame are those of the moment (they change under NPT).
 """
+
 import numpy as np
 
 from ...particles import h5md
@@ -25,10 +26,13 @@ class Trajectory:
         shift = np.floor(x[:, 0] / lengths)
         x -= (shift * lengths)[:, None, :]
         img += shift.astype(img.dtype)
-        atoms = {"id": be.to_host(mol.atom_ids(w.mid, xp)),
-                 "type": np.tile(np.array([0, 1, 1], np.int64), n),
-                 "x": x.reshape(-1, 3), "v": np.asarray(be.to_host(w.vm), dtype=float).reshape(-1, 3),
-                 "image": np.repeat(img, 3, axis=0)}
+        atoms = {
+            "id": be.to_host(mol.atom_ids(w.mid, xp)),
+            "type": np.tile(np.array([0, 1, 1], np.int64), n),
+            "x": x.reshape(-1, 3),
+            "v": np.asarray(be.to_host(w.vm), dtype=float).reshape(-1, 3),
+            "image": np.repeat(img, 3, axis=0),
+        }
         self.writer.write_frame(atoms, step, time, edges=lengths)
 
     def close(self):
