@@ -14,6 +14,18 @@ PAGES = {
     "core": ["Solver", "register_solver"],
     "errors": ["ConfigError", "NotSuitableError"],
     "conformance": ["check_backend"],
+    "particles": ["Domain"],
+    "simulation": ["Simulation"],
+    # every built-in solver has its page
+    "solvers": [
+        "HeatSolver",
+        "SpectralSolver",
+        "IncompressibleSolver",
+        "MDSolver",
+        "WaterSolver",
+        "FoldingSolver",
+        "read_smog",
+    ],
 }
 
 

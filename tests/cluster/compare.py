@@ -26,8 +26,10 @@ def differing(path_a, path_b):
 
 
 def final_files(outdir, summary):
-    """The final field file and the final checkpoint of a run folder."""
-    files = [os.path.join(outdir, summary["outputs"]["fields"][-1])]
+    """The final field file (mesh solvers; particle solvers write a trajectory instead) and the final
+    checkpoint of a run folder."""
+    fields = summary["outputs"].get("fields") or []
+    files = [os.path.join(outdir, fields[-1])] if fields else []
     ckpt = summary["outputs"].get("checkpoint")
     if ckpt:
         files.append(ckpt if os.path.isabs(ckpt) else os.path.join(outdir, ckpt))

@@ -273,7 +273,7 @@ class IncompressibleSolver(FieldsAndCheckpoints, Solver):
 
     # Diagnostics -----------------------------------------------------------------------------------
     def max_divergence(self):
-        """Collective: max |div u| over the cells (should sit at the pressure solve's tolerance)."""
+        """Collective: max ``|div u|`` over the cells (should sit at the pressure solve's tolerance)."""
         U = self._velocity_ghosts(self.U)
         local = float(np.max(np.abs(ops.divergence(self.grid, U)), initial=0.0))
         return self.comm.allreduce(local, op=MPI.MAX)
@@ -338,7 +338,7 @@ class IncompressibleSolver(FieldsAndCheckpoints, Solver):
         return {"inflow": q_in, "outflow": q_out, "relative_imbalance": abs(q_in - q_out) / q_in if q_in else None}
 
     def poiseuille_error(self):
-        """Collective: max |u - u_exact| of plane Poiseuille flow driven by body_force[0] between the y walls.
+        """Collective: max ``|u - u_exact|`` of plane Poiseuille flow driven by body_force[0] between the y walls.
 
         :math:`u(y) = f y (H - y) / (2\\nu)` (lengths[1] = H); also relative to the centreline velocity.
         """

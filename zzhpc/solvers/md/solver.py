@@ -444,6 +444,7 @@ class MDSolver(Solver):
 
     @property
     def diagnostic_units(self):
+        """Units of the thermo columns in this run's unit system (``lj``: reduced; ``real``: K, kcal/mol, atm)."""
         u = self.units
         energy = u.energy + ("/atom" if self.norm else "")
         temp, press = ("epsilon/k_B", "epsilon/sigma^3") if u.name == "lj" else ("K", "atm")
