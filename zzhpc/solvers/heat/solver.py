@@ -187,8 +187,8 @@ class HeatSolver(Solver):
         return {"u": 1}
 
     def local_state(self):
-        start, _ = self.mesh_.hyperslab()
-        return {"u": self.mesh_.interior_of(self.u), "offset": np.asarray(start)}
+        start, _ = self.mesh.hyperslab()
+        return {"u": self.mesh.interior_of(self.u), "offset": np.asarray(start)}
 
     def save_state(self, h5):
         start, _ = self.mesh.hyperslab()
