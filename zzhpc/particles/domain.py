@@ -29,28 +29,24 @@ from mpi4py import MPI
 
 from ..device.base import Array, Backend
 from ..errors import ConfigError, SimulationError, collective
-from ..parallel.cartesian import ProcessGrid
+from ..parallel.cartesian import ProcessGrid, choose_process_grid
 from .messages import incoming, mpi_view, outgoing, receive_buffer, sendrecv_rows
 
 
 def choose_dims(size: int, lengths: Sequence[float], requested: Sequence[int] | None = None) -> list[int]:
-    """Process grid minimising the sub-domain surface (LAMMPS ``ProcMap::onelevel_grid``)."""
+    """Process grid minimising the sub-domain surface (LAMMPS ``ProcMap::onelevel_grid``), from the one
+    chooser of process grids (:func:`zzhpc.parallel.cartesian.choose_process_grid`)."""
     if requested:
         return list(requested)
-    best = None
-    for a in range(1, size + 1):
-        if size % a:
-            continue
-        for b in range(1, size // a + 1):
-            if (size // a) % b:
-                continue
-            c = size // a // b
-            lx, ly, lz = lengths[0] / a, lengths[1] / b, lengths[2] / c
-            area = lx * ly + ly * lz + lx * lz
-            if best is None or area < best[0] - 1e-12:
-                best = (area, [a, b, c])
-    assert best is not None  # a = b = 1 always divides
-    return best[1]
+
+    def surface(d):
+        lx, ly, lz = lengths[0] / d[0], lengths[1] / d[1], lengths[2] / d[2]
+        # 12 significant digits: permutations of a cube's grid tie exactly, the first in order wins
+        return float(f"{lx * ly + ly * lz + lx * lz:.12g}")
+
+    dims = choose_process_grid(size, [size] * 3, key=surface)
+    assert dims is not None  # every factorisation fits limits of `size`
+    return list(dims)
 
 
 class Swap:
