@@ -102,7 +102,10 @@ def test_outputs_hdf5_xdmf_summary_provenance(runs):
     items = [e.text for e in root.iter("DataItem") if e.text and ".h5:" in e.text]
     assert items and all((d / t.split(":")[0]).exists() for t in items)
     csv = (d / "diagnostics.csv").read_text().splitlines()
-    assert csv[0].startswith("step,time,integral,l2") and len(csv) > 3
+    # provenance and units as comment lines, then the header and the rows
+    assert csv[0].startswith("# zzhpc provenance: {") and json.loads(csv[0].split(": ", 1)[1])["zzhpc_version"]
+    header = next(line for line in csv if not line.startswith("#"))
+    assert header.startswith("step,time,integral,l2") and len(csv) > 3
 
 
 def test_restart_is_bitwise_and_may_change_rank_count(runs, tmp_path):

@@ -129,6 +129,13 @@ def test_thermo_prints_aligned_columns_with_units(tmp_path):
     assert [int(r[0]) for r in rows] == [0, 25, 50]
     assert float(rows[0][1]) == pytest.approx(1.44)
     assert len({len(line) for line in lines}) == 1  # aligned: every line the same width
+    from zzhpc.io.summary import read_csv_comments, read_csv_rows
+
+    # diagnostics.csv carries the run's provenance and the units as comment lines before its header
+    meta = read_csv_comments(tmp_path / "t" / "diagnostics.csv")
+    assert meta["units"]["temp"] == "epsilon/k_B" and meta["units"]["press"] == "epsilon/sigma^3"
+    assert meta["provenance"]["config"]["md"]["cells"] == [4, 4, 4]
+    assert read_csv_rows(tmp_path / "t" / "diagnostics.csv")[0]["step"] == "0"
     bad = run_zzhpc(
         0,
         "run",

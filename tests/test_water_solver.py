@@ -296,7 +296,7 @@ def test_cli_requeue_on_more_ranks_in_the_same_folder(tmp_path):
     """The Slurm-requeue path through the CLI: a 2-rank NPT run stopped at step 10 (checkpoint, frames
     written), then `mpiexec -n 3 zzhpc run ... --restart auto` into the same folder: thermo and trajectory
     follow the uninterrupted 2-rank run."""
-    import csv
+    from zzhpc.io.summary import read_csv_rows
     import h5py
 
     w = dict(SMALL, ensemble="npt", pcouple_every=2)
@@ -313,7 +313,7 @@ def test_cli_requeue_on_more_ranks_in_the_same_folder(tmp_path):
     run_zzhpc(2, "run", decks["full"], "-q", check=True)
     run_zzhpc(2, "run", decks["short"], "-q", check=True)
     run_zzhpc(3, "run", decks["long"], "-q", "--restart", "auto", check=True)
-    rows = {d: list(csv.DictReader(open(tmp_path / d / "diagnostics.csv"))) for d in ("full", "a")}
+    rows = {d: read_csv_rows(tmp_path / d / "diagnostics.csv") for d in ("full", "a")}
     assert [r["step"] for r in rows["a"]] == [r["step"] for r in rows["full"]] == ["0", "5", "10", "15", "20"]
     for ra, rf in zip(rows["a"], rows["full"]):
         for k in ("pe", "ke", "press", "volume"):

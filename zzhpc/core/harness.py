@@ -8,7 +8,6 @@ results back (:class:`RunResult`).
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import os
@@ -20,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from ..errors import ConfigError
+from ..io.summary import read_csv_rows
 
 # Variables by which a process belongs to a running MPI job (Open MPI, PMIx, PMI, MPICH's Hydra). A child
 # mpiexec that inherits them takes itself for a rank of that job, and then hangs or runs one rank.
@@ -170,8 +170,8 @@ def write_deck(deck: Mapping[str, Any], path: str) -> str:
 def read_diagnostics(outdir: str) -> list[dict[str, float]]:
     """The rows of ``OUTDIR/diagnostics.csv`` as dicts of floats (none when the run wrote no file)."""
     try:
-        with open(os.path.join(outdir, "diagnostics.csv")) as fh:
-            return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+        rows = read_csv_rows(os.path.join(outdir, "diagnostics.csv"))
+        return [{k: float(v) for k, v in row.items()} for row in rows]
     except FileNotFoundError:
         return []
 

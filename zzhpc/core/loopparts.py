@@ -31,6 +31,8 @@ class Diagnostics(Plugin):
             CsvSeries(
                 os.path.join(loop.outdir, "diagnostics.csv"),
                 restart_step=loop.start_step if loop.restart_path else None,
+                provenance=loop.prov,
+                units=dict(getattr(loop.solver, "diagnostic_units", {}) or {}),
             )
             if loop.rank == 0
             else None

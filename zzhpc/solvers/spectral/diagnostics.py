@@ -104,8 +104,9 @@ def read_spectra(path):
 def read_series(path):
     """Columns of a ``diagnostics.csv`` as ``{name: float array}``."""
     with open(path) as fh:
-        names = fh.readline().strip().split(",")
-    data = np.atleast_2d(np.genfromtxt(path, delimiter=",", skip_header=1))
+        lines = [line for line in fh if not line.startswith("#")]  # provenance and units comments
+    names = lines[0].strip().split(",")
+    data = np.atleast_2d(np.genfromtxt(lines[1:], delimiter=","))
     return {n: data[:, i] for i, n in enumerate(names)}
 
 

@@ -8,12 +8,12 @@ mean-squared displacement. At the end rank 0 writes ``rdf_oo.png``, ``density.pn
 peak of g_OO and the self-diffusion coefficient for ``summary.json``.
 """
 
-import csv
 import os
 
 import numpy as np
 
 from ...particles import analysis
+from ...io.summary import read_csv_rows
 
 MIN_MSD_FRAMES = 20
 MIN_MSD_SPAN_FS = 2000.0
@@ -167,5 +167,4 @@ def write_figures(sampler, output_dir, model_name):
 def _read_csv(path):
     if not os.path.exists(path):
         return []
-    with open(path) as fh:
-        return list(csv.DictReader(fh))
+    return read_csv_rows(path)
