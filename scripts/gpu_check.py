@@ -77,16 +77,17 @@ class Plan:
 
 
 def child_env():
-    """This checkout first on the path; no rank variables of an enclosing MPI job."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMPI_COMM_WORLD", "PMIX_", "PMI_"))}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    env.update(
+    """This checkout first on the path; no rank variables of an enclosing MPI job (the harness's filter)."""
+    sys.path.insert(0, str(ROOT))
+    from zzhpc.core.harness import child_env as clean
+
+    return clean(
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         OMPI_ALLOW_RUN_AS_ROOT="1",
         OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
         OMPI_MCA_rmaps_base_oversubscribe="1",
         H5PY_ALWAYS_USE_MPI="1",
     )
-    return env
 
 
 def versions():
