@@ -20,12 +20,10 @@ import os
 
 import numpy as np
 
-from .errors import ConfigError
-
 
 def _deck_of(deck, overrides):
     """A deck dict from a path (TOML or a run's provenance file) or a dict, with ``{key.path: value}``."""
-    from .config.loader import load_deck
+    from .config.loader import load_deck, set_key
     from .core.deck import deck_from_provenance, is_provenance_file
 
     if isinstance(deck, dict):
@@ -35,15 +33,7 @@ def _deck_of(deck, overrides):
         d = deck_from_provenance(path) if is_provenance_file(path) else load_deck(path)
         base = os.path.dirname(os.path.abspath(path))
     for key, value in (overrides or {}).items():
-        parts = key.split(".")
-        if not all(parts):
-            raise ConfigError(key, "expected a dotted key such as 'run.steps'")
-        node = d
-        for p in parts[:-1]:
-            node = node.setdefault(p, {})
-            if not isinstance(node, dict):
-                raise ConfigError(key, "is not a table")
-        node[parts[-1]] = value
+        set_key(d, key, value)
     return d, base
 
 

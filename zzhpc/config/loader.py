@@ -31,19 +31,24 @@ def parse_value(text):
         return text
 
 
+def set_key(deck, key, value, item=None):
+    """Set ``deck["a"]["b"]["c"] = value`` for ``key = "a.b.c"`` (tables made as needed, in place)."""
+    parts = key.strip().split(".")
+    if not all(parts):
+        raise ConfigError("--set", "expected key.path=value", item if item is not None else key)
+    node = deck
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise ConfigError(key, "is not a table")
+    node[parts[-1]] = value
+
+
 def apply_overrides(deck, assignments):
     """Apply ``["run.steps=10", ...]`` to a nested deck (in place) and return it."""
     for item in assignments or ():
         if "=" not in item:
             raise ConfigError("--set", "expected key.path=value", item)
         key, text = item.split("=", 1)
-        parts = key.strip().split(".")
-        if not all(parts):
-            raise ConfigError("--set", "expected key.path=value", item)
-        node = deck
-        for p in parts[:-1]:
-            node = node.setdefault(p, {})
-            if not isinstance(node, dict):
-                raise ConfigError(key, "is not a table")
-        node[parts[-1]] = parse_value(text.strip())
+        set_key(deck, key, parse_value(text.strip()), item)
     return deck

@@ -34,7 +34,7 @@ def format_gro(frame: Frame, precision=3) -> str:
         if v is not None:
             s += "".join(f"{c:{w}.{p + 1}f}" for c in v[i])
         lines.append(s)
-    lines.append("".join(f"{b:10.5f}" for b in frame.box))
+    lines.append("".join(f"{b:{w + 2}.{p + 2}f}" for b in frame.box))  # 10.5f at GROMACS's 3 decimals
     return "\n".join(lines) + "\n"
 
 

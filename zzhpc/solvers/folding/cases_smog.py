@@ -11,7 +11,8 @@ from ...core import Metric, validation_case
 from ...core.peers import run_peer
 from .proteins import load_model, perturbed
 from .kernels import sbm_forces
-from .smog import read_gro, read_smog, write_smog
+from ...particles.formats import read_gro
+from .smog import read_smog, write_smog
 
 PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peer_opensmog.py")
 # OpenSMOG's cut-off must exceed every pair distance for zzhpc's (uncut) repulsion to be the same sum.
@@ -38,7 +39,7 @@ def opensmog_energies(quick=False):
         "xml": os.path.join(d, "opentest.xml"),
     }
     m = read_smog(files["top"], files["gro"], files["xml"])
-    frames = np.stack([read_gro(os.path.join(d, f"frame.{k}.gro"))[0] for k in range(10)])
+    frames = np.stack([read_gro(os.path.join(d, f"frame.{k}.gro")).positions for k in range(10)])
     ref = run_peer(PEER, dict(files, task="energies", positions=frames.tolist(), cutoff=CUTOFF_NM))
     ours = _energies(m, frames)
     out.append(

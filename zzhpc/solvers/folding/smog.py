@@ -32,6 +32,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 
 from ...errors import InputError
+from ...particles.formats import Frame, read_gro, write_gro
 from .model import CalphaModel
 
 # The contact form zzhpc's kernels evaluate, as SMOG 2 spells it in the XML (spaces ignored).
@@ -72,22 +73,6 @@ def _uniform(path, what, values):
             "C-alpha model takes one value for all",
         )
     return float(vals[0]) if len(vals) else float("nan")
-
-
-def read_gro(path):
-    """Coordinates ``(N, 3)`` nm and residue names of a ``.gro`` file."""
-    with open(path) as fh:
-        lines = fh.read().splitlines()
-    try:
-        n = int(lines[1].strip())
-        atoms = lines[2 : 2 + n]
-        x = np.array([[float(a[20:28]), float(a[28:36]), float(a[36:44])] for a in atoms])
-        names = [a[5:10].strip() for a in atoms]
-    except (IndexError, ValueError) as exc:
-        raise InputError(path, f"not a .gro file ({exc}); expected title, atom count, fixed-width atom lines") from None
-    if x.shape != (n, 3):
-        raise InputError(path, f"{len(atoms)} atom lines for an atom count of {n}")
-    return x, names
 
 
 def _contacts_from_xml(path):
@@ -229,7 +214,7 @@ def read_smog(top, gro=None, xml=None):
     contacts, a, b = contacts[order], np.asarray(a)[order], np.asarray(b)[order]
     sigma = np.sqrt(6.0 * a / (5.0 * b)) if len(a) else np.zeros(0)
     eps_c = b / (6.0 * sigma**10) if len(a) else np.zeros(0)
-    x, names = read_gro(gro)
+    x = read_gro(gro).positions
     if len(x) != n:
         raise InputError(gro, f"{len(x)} atoms; the topology has {n}")
     return CalphaModel(
@@ -298,16 +283,13 @@ def write_smog(model, stem, title="zzhpc C-alpha structure-based model", x=None)
     lo = pos.min(0)
     box = pos.max(0) - lo + 4.0
     shift = 2.0 - lo  # a margin of 2 nm, as gmx editconf -d 2 would give
-    gro = [f"{title}\n{n:5d}\n"]
-    gro += [
-        f"{(i + 1) % 100000:5d}{seq[i][:5]:<5s}{'CA':>5s}{(i + 1) % 100000:5d}"
-        f"{pos[i, 0] + shift[0]:8.3f}{pos[i, 1] + shift[1]:8.3f}{pos[i, 2] + shift[2]:8.3f}\n"
-        for i in range(n)
-    ]
-    gro.append(f"{box[0]:10.5f}{box[1]:10.5f}{box[2]:10.5f}\n")
+    ids = np.arange(1, n + 1)
+    frame = Frame(positions=pos + shift, box=box, ids=ids, resids=ids, names=["CA"] * n, resnames=seq, title=title)
     paths = {}
-    for ext, body in (("top", top), ("xml", xml), ("gro", gro)):
+    for ext, body in (("top", top), ("xml", xml)):
         paths[ext] = f"{stem}.{ext}"
         with open(paths[ext], "w") as fh:
             fh.write("".join(body))
+    paths["gro"] = f"{stem}.gro"
+    write_gro(paths["gro"], frame)
     return paths

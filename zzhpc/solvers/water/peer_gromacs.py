@@ -23,6 +23,8 @@ import numpy as np
 
 from ...core.peers import PeerUnavailable
 from ...errors import ZzhpcError
+from ...particles.formats import Frame
+from ...particles.formats import write_gro as formats_write_gro
 from .models import get_model
 
 KJ = 4.184  # kJ per kcal
@@ -55,20 +57,19 @@ def gmx_version():
 def write_gro(path, x, lengths, title="zzhpc water box", v=None):
     """Rigid water, three rows per molecule (O, H, H) [A], as a .gro (nm, 4 decimals); velocities ``v``
     [A/fs] too when given (nm/ps, 5 decimals: one more than the positions, as GROMACS reads them)."""
-    nmol = x.shape[0] // 3
-    with open(path, "w") as fh:
-        fh.write(f"{title}\n{x.shape[0]}\n")
-        names = ("OW", "HW1", "HW2")
-        for a in range(x.shape[0]):
-            m = a // 3
-            p = x[a] / NM
-            vel = "" if v is None else "".join(f"{c * 100.0:9.5f}" for c in v[a])  # A/fs -> nm/ps
-            fh.write(
-                f"{(m + 1) % 100000:5d}{'SOL':<5s}{names[a % 3]:>5s}{(a + 1) % 100000:5d}"
-                f"{p[0]:9.4f}{p[1]:9.4f}{p[2]:9.4f}{vel}\n"
-            )
-        fh.write("".join(f"{v / NM:12.6f}" for v in lengths) + "\n")
-    return nmol
+    n = x.shape[0]
+    frame = Frame(
+        positions=np.asarray(x) / NM,
+        box=np.asarray(lengths, dtype=float) / NM,
+        velocities=None if v is None else np.asarray(v) * 100.0,  # A/fs -> nm/ps
+        ids=np.arange(1, n + 1),
+        resids=np.arange(n) // 3 + 1,
+        resnames=["SOL"] * n,
+        names=[("OW", "HW1", "HW2")[a % 3] for a in range(n)],
+        title=title,
+    )
+    formats_write_gro(path, frame, precision=4)
+    return n // 3
 
 
 def write_top(path, model, nmol):
