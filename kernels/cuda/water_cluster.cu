@@ -10,14 +10,17 @@
 //          cj[ci_start[ci] .. ci_start[ci+1])
 //   mask   uint16 (npair)        bit 4*a + b: slot a of ci and slot b of cj form a pair to compute (exclusions
 //          and fillers are cleared; each atom pair is set once overall, on ci == cj only one of (a,b), (b,a))
-//   shift  float32 (npair, 3)    centre[ci] - centre[cj] (periodic image included): r_ij = xs[i] - xs[j] + shift
-//   tab    float64 (6, nt, nt)   lj1, lj2, lj3, lj4, qq, cutsq as water_pair.cu (pair_tables)
+//   shift  float32 (npair, 3)    centre[ci] - centre[cj] (plus the box vector where a list pairs periodic images
+//                                rather than ghost rows): r_ij = xs[4 ci + a] - xs[4 cj + b] + shift
+//   tab    float64 (6, nt, nt)   lj1, lj2, lj3, lj4, qq, cutsq as water_pair.cu (pair_tables; the wrapper fills
+//                                cutsq with the one cutoff^2)
 // Every pair with its mask bit set and r^2 < cutsq (tested in float32) is computed.
 //
-// Precision (backend.precision = "mixed", docs/precision.md): r_ij, r^2, erfc, exp, the LJ powers and the
-// scalar force are float32 (alpha and alpha^2 as float32 pairs hi + lo, as kernels_mixed.py: a rounded alpha
-// biases erfc(alpha r) with an r-dependence the cancelling O-O, O-H, H-H sums do not cancel). Forces are summed
-// in float64: f (4*nclus, 3) is ADDED to (the caller zeroes it), +F on the i slot, -F on the j slot (Newton).
+// Precision (backend.precision = "mixed", docs/precision.md), as the reference water_cluster_forces
+// (nonbonded.py) in float32 lanes: r_ij, r^2, erfc, exp, the LJ powers and the scalar force F(r) are float32
+// (alpha and alpha^2 as float32 pairs hi + lo, as kernels_mixed.py: a rounded alpha biases erfc(alpha r) with an
+// r-dependence the cancelling O-O, O-H, H-H sums do not cancel); the products F(r) r_ij and every sum are float64.
+// f (4*nclus, 3) float64 is ADDED to (the caller zeroes it): +F on the i slot, -F on the j slot (Newton).
 // Energies and the virial sum r_ij . f_ij are float32 pair values times the float64 tables, summed in float64
 // per thread into acc (4*nclus, 3) = (e_lj, e_coul, virial) and reduced by the caller (deterministic).
 // with_energy = 0 skips them (acc is left untouched): the force-only steps, as GROMACS's F-only kernels.
@@ -25,12 +28,15 @@
 // GPU mapping: one thread per (i-cluster ci, j-slot b), i.e. 4 consecutive threads per i-cluster, thread
 // tid = 4*ci + b; a warp holds 8 i-clusters. The 4 threads of ci walk the same j-cluster list: cj, mask and
 // shift are one broadcast load per warp-quarter, the 4 j positions one coalesced 48-byte load. Each thread
-// computes the 4 pairs (a = 0..3, b) of every j-cluster: its j force is summed over a in float32 registers
+// computes the 4 pairs (a = 0..3, b) of every j-cluster: its j force is summed over a in registers
 // and added with 3 double atomicAdds per j-cluster (skipped when none of the 4 pairs is inside), the forces on
 // the 4 i slots stay in 12 double registers over the whole list and go out with 12 atomicAdds at the end. Per
 // cluster pair that is 12 j atomics, as one thread per i-cluster, but with 4x the threads (a system of N atoms
 // has N threads, not N/4, which fills a GPU from ~1e5 atoms on). Force sums therefore depend on the atomics'
-// order in their last bits (double); energies do not. Double atomicAdd needs sm_60 or later.
+// order in their last bits (double); energies do not. Double atomicAdd needs sm_60 or later. nvcc gives it 96
+// registers and no spills on sm_80 and sm_90 (tests/test_cuda_sources.py keeps it within 128). On cards with
+// slow float64 (consumer parts: 1/64 rate) the 6 double multiply-adds per pair would cost more than the
+// float32 pair terms; there the sums would go to float32 per cluster pair, float64 per list.
 // The same source runs on the host in tests/test_cuda_host.py (blockDim 1, one thread per call).
 
 extern "C" __global__ void water_cluster(const float* __restrict__ xs, const int* __restrict__ tslot,
@@ -66,7 +72,7 @@ extern "C" __global__ void water_cluster(const float* __restrict__ xs, const int
         const float xj = xs[3 * sj] - shift[3 * k], yj = xs[3 * sj + 1] - shift[3 * k + 1],
                     zj = xs[3 * sj + 2] - shift[3 * k + 2];
         const int tj = tslot[sj] < 0 ? 0 : tslot[sj];
-        float fjx = 0.0f, fjy = 0.0f, fjz = 0.0f;
+        double fjx = 0.0, fjy = 0.0, fjz = 0.0;
         bool any = false;
         for (int a = 0; a < 4; ++a) {
             const float dx = xi[a][0] - xj, dy = xi[a][1] - yj, dz = xi[a][2] - zj;
@@ -83,7 +89,8 @@ extern "C" __global__ void water_cluster(const float* __restrict__ xs, const int
             const float fc = (float)tab[4 * nt2 + t] * (erfc_r + ca * expf(-(a2_hi * r2s + a2_lo * r2s))) * r2i;
             const float flj = r6i * ((float)tab[t] * r6i - (float)tab[nt2 + t]) * r2i;
             const float fp = in ? flj + fc : 0.0f;
-            const float gx = dx * fp, gy = dy * fp, gz = dz * fp;
+            const double fpw = (double)fp;
+            const double gx = (double)dx * fpw, gy = (double)dy * fpw, gz = (double)dz * fpw;
             fi[a][0] += gx;
             fi[a][1] += gy;
             fi[a][2] += gz;
@@ -96,13 +103,13 @@ extern "C" __global__ void water_cluster(const float* __restrict__ xs, const int
                 const double r6w = (double)r6i;
                 elj += r6w * (tab[2 * nt2 + t] * r6w - tab[3 * nt2 + t]);
                 ec += tab[4 * nt2 + t] * (double)erfc_r;
-                w += (double)(r2 * fp);
+                w += (double)r2 * fpw;
             }
         }
         if (any) {
-            atomicAdd(&f[3 * sj], -(double)fjx);
-            atomicAdd(&f[3 * sj + 1], -(double)fjy);
-            atomicAdd(&f[3 * sj + 2], -(double)fjz);
+            atomicAdd(&f[3 * sj], -fjx);
+            atomicAdd(&f[3 * sj + 1], -fjy);
+            atomicAdd(&f[3 * sj + 2], -fjz);
         }
     }
     for (int a = 0; a < 4; ++a) {   // the 3 other threads of ci add their shares to the same rows

@@ -2,15 +2,17 @@
 
 GROMACS's nbnxm scheme (S. Pall and B. Hess, Comput. Phys. Commun. 184, 2641 (2013)) on a GPU: clusters of
 4 atoms, a CSR list of j-clusters per i-cluster with a 16-bit interaction mask per cluster pair, positions
-float32 relative to the cluster centres, LJ + erfc-screened Ewald Coulomb in float32 per pair, forces,
-energies and virial summed in float64 (units and physics of :func:`.nonbonded.pair_forces`). The launch
+float32 relative to the cluster centres, LJ + erfc-screened Ewald Coulomb in float32 per pair, the pair
+force products and all sums in float64 (units and physics of :func:`.nonbonded.pair_forces`). The launch
 is one thread per (i-cluster, j-slot): 4 threads per i-cluster, 128 per block (32 i-clusters).
 
 The layout (``xs``, ``tslot``, ``ci_start``, ``cj``, ``mask``, ``shift``) is documented at the top of the
-.cu file and is the one the CPU cluster-pair builder produces. Not registered as a kernel override: the
-water solver wires it where it builds its cluster lists. No GPU where this was written: the source runs
-on the host in tests/test_cuda_host.py against the NumPy reference and compiles with nvcc in
-tests/test_cuda_sources.py; the CuPy path is checked by the ``gpu`` test there wherever a GPU exists.
+.cu file and is the one of the CPU cluster-pair lists; the call takes the arguments of the reference kernel
+``water_cluster_forces`` (``cutoff`` [A] applied to the float32 :math:`r^2`) and returns what it returns.
+Not registered as a kernel override here: the water solver wires it where it builds its cluster lists. No
+GPU where this was written: the source runs on the host in tests/test_cuda_host.py against the NumPy
+reference and compiles with nvcc in tests/test_cuda_sources.py; the CuPy path is checked by the ``gpu``
+test there wherever a GPU exists.
 """
 
 import numpy as np
@@ -24,22 +26,25 @@ THREADS_PER_CLUSTER = 4
 BLOCK = 128
 
 
-def pack_tables(tab, xp=np):
-    """The tables of :func:`.nonbonded.pair_tables` as one float64 array ``(6 * nt * nt,)`` in TABLE_ORDER."""
-    return xp.concatenate([xp.asarray(tab[k], dtype=xp.float64).ravel() for k in TABLE_ORDER])
+def pack_tables(tab, cutoff, xp=np):
+    """The tables of :func:`.nonbonded.pair_tables` as one float64 array ``(6 nt^2,)`` in TABLE_ORDER, the
+    squared ``cutoff`` [A] in every ``cutsq`` entry."""
+    nt = np.asarray(tab["lj1"]).shape[0]
+    full = dict(tab, cutsq=np.full((nt, nt), float(cutoff) ** 2))
+    return xp.concatenate([xp.asarray(full[k], dtype=xp.float64).ravel() for k in TABLE_ORDER])
 
 
-def cluster_pair_forces_cuda(xs, tslot, ci_start, cj, mask, shift, tab, alpha, with_energy=True, f=None):
-    """Forces per slot ``(4 nclus, 3)`` float64 and ``(e_lj, e_coul, virial)`` [kcal/mol] as 0-d float64
-    CuPy arrays (``None`` each when ``with_energy`` is false). ``f``, when given, is added to (float64,
-    C-contiguous, ``(4 nclus, 3)``); otherwise a zeroed array is made. ``alpha``: Ewald splitting [1/A].
-    Raises NotSuitableError for anything but CuPy arrays."""
+def cluster_pair_forces_cuda(xs, tslot, ci_start, cj, mask, shift, tab, alpha, cutoff, with_energy=True, f=None):
+    """Forces per slot ``(4 nclus, 3)`` float64 and ``e_lj, e_coul, virial`` [kcal/mol] as 0-d float64
+    CuPy arrays (``None`` each when ``with_energy`` is false: the force-only steps). ``f``, when given, is
+    added to (C-contiguous float64 ``(4 nclus, 3)``); otherwise a zeroed array is made. ``alpha``: Ewald
+    splitting [1/A]. Declines (NotSuitableError) anything but CuPy arrays with float32 ``xs``."""
     try:
         import cupy
     except ImportError:
         raise NotSuitableError("cupy is not installed") from None
-    if not isinstance(xs, cupy.ndarray):
-        raise NotSuitableError("CuPy arrays only")
+    if not isinstance(xs, cupy.ndarray) or xs.dtype != cupy.float32:
+        raise NotSuitableError("CuPy float32 slot positions only (the mixed mode)")
     nclus = int(ci_start.shape[0]) - 1
     nslot = THREADS_PER_CLUSTER * nclus
     if xs.shape != (nslot, 3):
@@ -49,20 +54,20 @@ def cluster_pair_forces_cuda(xs, tslot, ci_start, cj, mask, shift, tab, alpha, w
     elif f.dtype != cupy.float64 or f.shape != (nslot, 3) or not f.flags.c_contiguous:
         raise ValueError(f"f must be a C-contiguous float64 ({nslot}, 3) array")
     acc = cupy.zeros((max(nslot, 1), 3), dtype=cupy.float64)
-    if nclus > 0:
+    if nclus > 0 and cj.shape[0] > 0:
         cuda_module("cuda/water_cluster.cu").get_function("water_cluster")(
             ((nslot + BLOCK - 1) // BLOCK,),
             (BLOCK,),
             (
-                cupy.ascontiguousarray(xs, dtype=cupy.float32),
+                cupy.ascontiguousarray(xs),
                 cupy.ascontiguousarray(tslot, dtype=cupy.int32),
                 cupy.ascontiguousarray(ci_start, dtype=cupy.int32),
                 cupy.ascontiguousarray(cj, dtype=cupy.int32),
                 cupy.ascontiguousarray(mask, dtype=cupy.uint16),
                 cupy.ascontiguousarray(shift, dtype=cupy.float32),
                 np.int32(nclus),
-                np.int32(tab["lj1"].shape[0]),
-                pack_tables(tab, cupy),
+                np.int32(np.asarray(tab["lj1"]).shape[0]),
+                pack_tables(tab, cutoff, cupy),
                 np.float64(alpha),
                 np.int32(1 if with_energy else 0),
                 f,
