@@ -26,7 +26,11 @@ Parallel layout: each rank spreads its own atoms (any spatial decomposition) int
 smallest periodic box of grid points their splines touch; the bricks of all ranks (six integers each,
 one ``Allgather``) tell every rank which pieces of which brick overlap which FFT slab, so the grid
 values travel by one ``Alltoallv`` to the slab owners (summed there), and the potential comes back to
-the bricks the same way reversed.
+the bricks the same way reversed. The exchanged values travel in the grid's type (``MPI.FLOAT`` for
+the float32 grids of the mixed mode, half the bytes of ``MPI.DOUBLE``): they are float32 numbers
+already, and the slab owner still sums the overlapping bricks in float64 before rounding, so the
+results are those of a float64 exchange bit for bit. ``exchange_bytes`` counts what one ``compute``
+sent.
 """
 
 import math
@@ -107,6 +111,9 @@ class PME:
             comm, self.grid, backend, decomposition=dec, dtype=dtype, xp=fft_namespace(backend)
         )  # scipy.fft on the NumPy backend
         self.dtype = self.fft.real_dtype
+        # Brick <-> slab values on the wire: the grid's type (lossless, see the module notes).
+        self.wire_dtype = np.dtype(self.dtype_name)
+        self.exchange_bytes = {"to_others": 0, "to_self": 0}
         sl = self.fft.real_slice_local
         mine = np.array([sl[0].start, sl[0].stop, sl[1].start, sl[1].stop], np.int64)
         self.slabs = np.empty((size, 4), np.int64)
@@ -169,12 +176,18 @@ class PME:
         return counts, displs
 
     def _alltoallv(self, chunks, send_plans, recv_plans):
-        """Send ``chunks`` (one flat array per piece of ``send_plans``); return the received flat buffer."""
+        """Send ``chunks`` (one flat array per piece of ``send_plans``) as ``wire_dtype``; return the received
+        flat buffer; add the bytes sent to ``exchange_bytes``."""
         sc, sd = self._counts(send_plans)
         rc, rd = self._counts(recv_plans)
-        sbuf = np.concatenate(chunks).astype(np.float64, copy=False) if chunks else np.zeros(0, np.float64)
-        rbuf = np.empty(int(sum(rc)), np.float64)
-        self.comm.Alltoallv([sbuf, sc, sd, MPI.DOUBLE], [rbuf, rc, rd, MPI.DOUBLE])
+        wire = self.wire_dtype
+        sbuf = np.concatenate(chunks).astype(wire, copy=False) if chunks else np.zeros(0, wire)
+        rbuf = np.empty(int(sum(rc)), wire)
+        mpitype = MPI.FLOAT if wire == np.float32 else MPI.DOUBLE
+        self.comm.Alltoallv([sbuf, sc, sd, mpitype], [rbuf, rc, rd, mpitype])
+        me = self.comm.Get_rank()
+        self.exchange_bytes["to_self"] += sc[me] * wire.itemsize
+        self.exchange_bytes["to_others"] += (sum(sc) - sc[me]) * wire.itemsize
         return rbuf
 
     @staticmethod
@@ -206,12 +219,13 @@ class PME:
                 if hi - lo[d] >= self.grid[d]:
                     lo[d], hi = 0, self.grid[d]
                 shape[d] = hi - lo[d]
+        self.exchange_bytes = {"to_others": 0, "to_self": 0}
         qb = self.k_spread(u, q, lo, shape, self.grid, p)
         brick = [lo[0], shape[0], lo[1], shape[1], lo[2], shape[2]]
         send, recv = self._plans(brick)
         qb = be.to_host(qb)
         rbuf = self._alltoallv([qb[bs].reshape(-1) for pl in send for bs, _ in pl], send, recv)
-        slab = np.zeros(self.fft.real_shape_local, np.float64)
+        slab = np.zeros(self.fft.real_shape_local, np.float64)  # overlapping bricks summed in float64
         for (_, ss), chunk in self._unpack(recv, rbuf, 1):
             slab[ss] += chunk
         qhat = self.fft.forward(be.asarray(slab, dtype=self.dtype_name))
@@ -225,7 +239,7 @@ class PME:
             virial = xp.sum(self.g_virial * power)
         phi = be.to_host(self.fft.backward(self.g_conv * qhat))
         rbuf = self._alltoallv([np.ascontiguousarray(phi[ss]).reshape(-1) for pl in recv for _, ss in pl], recv, send)
-        phib = np.zeros(tuple(shape), np.float64)
+        phib = np.zeros(tuple(shape), self.wire_dtype)
         for (bs, _), chunk in self._unpack(send, rbuf, 0):
             phib[bs] = chunk
         g = self.k_gather(u, q, lo, shape, self.grid, p, be.asarray(phib, dtype=str(u.dtype).split(".")[-1]))
