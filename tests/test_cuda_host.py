@@ -282,7 +282,7 @@ def _run_cluster(lib, layout, tab, alpha, cutoff, with_energy=True):
     nclus = layout["ci_start"].size - 1
     f = np.zeros((CLUSTER * nclus, 3))
     acc = np.full((THREADS_PER_CLUSTER * nclus, 3), np.nan)  # untouched rows stay NaN
-    packed = pack_tables(tab, cutoff)
+    tabf, tabw = pack_tables(tab)
     _threads(
         lib,
         lib.water_cluster,
@@ -291,7 +291,9 @@ def _run_cluster(lib, layout, tab, alpha, cutoff, with_energy=True):
         + (
             ctypes.c_int(nclus),
             ctypes.c_int(tab["lj1"].shape[0]),
-            _ptr(packed),
+            _ptr(tabf),
+            _ptr(tabw),
+            ctypes.c_float(float(cutoff) ** 2),
             ctypes.c_double(alpha),
             ctypes.c_int(int(with_energy)),
             _ptr(f),

@@ -12,9 +12,10 @@
 //          and fillers are cleared; each atom pair is set once overall, on ci == cj only one of (a,b), (b,a))
 //   shift  float32 (npair, 3)    centre[ci] - centre[cj] (plus the box vector where a list pairs periodic images
 //                                rather than ghost rows): r_ij = xs[4 ci + a] - xs[4 cj + b] + shift
-//   tab    float64 (6, nt, nt)   lj1, lj2, lj3, lj4, qq, cutsq as water_pair.cu (pair_tables; the wrapper fills
-//                                cutsq with the one cutoff^2)
-// Every pair with its mask bit set and r^2 < cutsq (tested in float32) is computed.
+//   tabf   float32 (3, nt, nt)   lj1, lj2, qq of pair_tables (nonbonded.py), rounded: the force terms
+//   tabw   float64 (3, nt, nt)   lj3, lj4, qq of pair_tables: the energy terms
+//   rc2    float32               the squared cutoff [A^2]
+// Every pair with its mask bit set and r^2 < rc2 (both float32) is computed.
 //
 // Precision (backend.precision = "mixed", docs/precision.md), as the reference water_cluster_forces
 // (nonbonded.py) in float32 lanes: r_ij, r^2, erfc, exp, the LJ powers and the scalar force F(r) are float32
@@ -42,8 +43,9 @@
 extern "C" __global__ void water_cluster(const float* __restrict__ xs, const int* __restrict__ tslot,
                                          const int* __restrict__ ci_start, const int* __restrict__ cj,
                                          const unsigned short* __restrict__ mask, const float* __restrict__ shift,
-                                         int nclus, int ntypes, const double* __restrict__ tab, double alpha,
-                                         int with_energy, double* __restrict__ f, double* __restrict__ acc)
+                                         int nclus, int ntypes, const float* __restrict__ tabf,
+                                         const double* __restrict__ tabw, float rc2, double alpha, int with_energy,
+                                         double* __restrict__ f, double* __restrict__ acc)
 {
     const long long tid = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     if (tid >= 4LL * nclus) return;
@@ -79,15 +81,15 @@ extern "C" __global__ void water_cluster(const float* __restrict__ xs, const int
             const float r2 = dx * dx + dy * dy + dz * dz;
             const int t = ti[a] * ntypes + tj;
             // Branch-free: a lane outside the mask or the cutoff computes at r = 1 and contributes zero.
-            const bool in = ((m >> (4 * a)) & 1u) && r2 < (float)tab[5 * nt2 + t];
+            const bool in = ((m >> (4 * a)) & 1u) && r2 < rc2;
             any = any || in;
             const float r2s = in ? r2 : 1.0f;
             const float r2i = 1.0f / r2s;
             const float r6i = r2i * r2i * r2i;
             const float r = sqrtf(r2s);
             const float erfc_r = erfcf(a_hi * r + a_lo * r) / r;   // erfc(alpha r) / r, without the charges
-            const float fc = (float)tab[4 * nt2 + t] * (erfc_r + ca * expf(-(a2_hi * r2s + a2_lo * r2s))) * r2i;
-            const float flj = r6i * ((float)tab[t] * r6i - (float)tab[nt2 + t]) * r2i;
+            const float fc = tabf[2 * nt2 + t] * (erfc_r + ca * expf(-(a2_hi * r2s + a2_lo * r2s))) * r2i;
+            const float flj = r6i * (tabf[t] * r6i - tabf[nt2 + t]) * r2i;
             const float fp = in ? flj + fc : 0.0f;
             const double fpw = (double)fp;
             const double gx = (double)dx * fpw, gy = (double)dy * fpw, gz = (double)dz * fpw;
@@ -101,8 +103,8 @@ extern "C" __global__ void water_cluster(const float* __restrict__ xs, const int
                 // float32 pair values times the float64 tables: a rounded table entry would bias every pair
                 // of its type pair alike.
                 const double r6w = (double)r6i;
-                elj += r6w * (tab[2 * nt2 + t] * r6w - tab[3 * nt2 + t]);
-                ec += tab[4 * nt2 + t] * (double)erfc_r;
+                elj += r6w * (tabw[t] * r6w - tabw[nt2 + t]);
+                ec += tabw[2 * nt2 + t] * (double)erfc_r;
                 w += (double)r2 * fpw;
             }
         }

@@ -20,18 +20,18 @@ import numpy as np
 from ...device.cuda_modules import cuda_module
 from ...errors import NotSuitableError
 
-# Order of the per type-pair tables in the packed float64 array the kernel reads (as water_pair.cu).
-TABLE_ORDER = ("lj1", "lj2", "lj3", "lj4", "qq", "cutsq")
+# The per type-pair tables the kernel reads: float32 for the force terms, float64 for the energies.
+FORCE_TABLES, ENERGY_TABLES = ("lj1", "lj2", "qq"), ("lj3", "lj4", "qq")
 THREADS_PER_CLUSTER = 4
 BLOCK = 128
 
 
-def pack_tables(tab, cutoff, xp=np):
-    """The tables of :func:`.nonbonded.pair_tables` as one float64 array ``(6 nt^2,)`` in TABLE_ORDER, the
-    squared ``cutoff`` [A] in every ``cutsq`` entry."""
-    nt = np.asarray(tab["lj1"]).shape[0]
-    full = dict(tab, cutsq=np.full((nt, nt), float(cutoff) ** 2))
-    return xp.concatenate([xp.asarray(full[k], dtype=xp.float64).ravel() for k in TABLE_ORDER])
+def pack_tables(tab, xp=np):
+    """``(tabf, tabw)``: the tables of :func:`.nonbonded.pair_tables` packed as the kernel reads them,
+    FORCE_TABLES rounded to float32 and ENERGY_TABLES in float64, each ``(3 nt^2,)``."""
+    tabf = xp.concatenate([xp.asarray(np.asarray(tab[k], dtype=np.float32).ravel()) for k in FORCE_TABLES])
+    tabw = xp.concatenate([xp.asarray(np.asarray(tab[k], dtype=np.float64).ravel()) for k in ENERGY_TABLES])
+    return tabf, tabw
 
 
 def cluster_pair_forces_cuda(xs, tslot, ci_start, cj, mask, shift, tab, alpha, cutoff, with_energy=True, f=None):
@@ -67,7 +67,8 @@ def cluster_pair_forces_cuda(xs, tslot, ci_start, cj, mask, shift, tab, alpha, c
                 cupy.ascontiguousarray(shift, dtype=cupy.float32),
                 np.int32(nclus),
                 np.int32(np.asarray(tab["lj1"]).shape[0]),
-                pack_tables(tab, cutoff, cupy),
+                *pack_tables(tab, cupy),
+                np.float32(float(cutoff) ** 2),
                 np.float64(alpha),
                 np.int32(1 if with_energy else 0),
                 f,
