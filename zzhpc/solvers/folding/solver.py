@@ -21,6 +21,7 @@ from ...io import read_block, write_block
 from ...parallel import ReplicaSet
 from . import kernels_numba, perfmodel
 from .analysis import fraction_native, kabsch_rmsd, radius_of_gyration
+from .kernels import mixed_params
 from .dynamics import BAOAB, NoiseStreams, TemperatureExchange, geometric_ladder, initial_velocities
 from .model import build_model
 from .output import FoldingOutput
@@ -37,6 +38,7 @@ class FoldingSolver(Solver):
     description = "C-alpha structure-based protein model, batched Langevin replicas, temperature exchange"
     cases_module = "zzhpc.solvers.folding.cases"
     restart_any_ranks = True
+    precisions = ("uniform", "mixed")  # mixed: float32 terms, float64 sums and integrator (kernels_mixed.py)
     work_unit = "replica"
     weak_scaling_key = "folding.replicas"
     cost_model = perfmodel  # zzhpc scale / zzhpc project: perfmodel.py
@@ -131,9 +133,15 @@ class FoldingSolver(Solver):
             k: (self.backend.asarray(v.astype(self.np_dtype)) if isinstance(v, np.ndarray) else v)
             for k, v in host.items()
         }
+        # Mixed precision: the terms in float32 with float32 parameters, positions, velocities, the sums
+        # and the step in dtype (on a device without float64: float32 state, pairwise sums).
+        self.mixed = ctx.mixed
+        if self.mixed:
+            self.kparams["float32"] = mixed_params(self.kparams)
         self.force_kernel = get_kernel("sbm_forces", self.backend)
         self.step_kernel = get_kernel("sbm_baoab_step", self.backend)
-        # The dense kernels hold (batch, N, N) pair matrices: ~1 MB of them on a CPU; the compiled one none.
+        # The dense kernels hold (batch, N, N) pair matrices (three more in the mixed mode): ~1 MB of them
+        # on a CPU; the compiled one none.
         whole = self.backend.kind == "gpu" or (self.backend.name == "numpy" and kernels_numba.usable(self.np_dtype))
         batch = p["batch"] or (self.replicas.count if whole else max(1, 2**17 // (self.n * self.n)))
         ids = self.replicas.local_ids
@@ -150,7 +158,7 @@ class FoldingSolver(Solver):
 
     # State ------------------------------------------------------------------------------------------
     def _force(self, x, energy):
-        return self.force_kernel(x, self.kparams, energy=energy)
+        return self.force_kernel(x, self.kparams, energy=energy, mixed=self.mixed)
 
     def _set_state(self, x_host, v_host):
         self.x, self.v, self.f = [], [], []
@@ -223,6 +231,7 @@ class FoldingSolver(Solver):
                 self.integrator.c1,
                 need_e,
                 force=self._force,
+                mixed=self.mixed,
             )
             self.energy[c] = e
         self.step = nxt
