@@ -323,4 +323,4 @@ def allatom_speedup(quick=False):
     return rows
 
 
-from . import cases_smog  # noqa: E402,F401  (registers folding-opensmog)
+from . import cases_mixed, cases_smog  # noqa: E402,F401  (register folding-mixed-precision, folding-opensmog)
