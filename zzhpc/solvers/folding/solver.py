@@ -45,8 +45,9 @@ class FoldingSolver(Solver):
     schema = {
         "structure": Param(
             str,
+            "villin_hp35.pdb",
             help="PDB or mmCIF file, or the name of one in zzhpc/solvers/folding/data; "
-            "or a SMOG 2 C-alpha model NAME.top (with NAME.gro and NAME.xml)",
+            "or a SMOG 2 C-alpha model NAME.top (with NAME.gro and NAME.xml); default: villin HP35",
         ),
         "chain": Param(str, "", help="chain ID (empty: the first chain)"),
         "residues": Param((list, int), None, length=2, help="[first, last] residue numbers (default: all)"),
