@@ -292,7 +292,6 @@ def _serving(name):
     from contextlib import contextmanager
 
     from zzhpc.device.kernels import _OVERRIDES
-    from zzhpc.errors import NotSuitableError
 
     @contextmanager
     def spy():
@@ -313,13 +312,12 @@ def _serving(name):
         finally:
             lst[:] = orig
 
-    assert NotSuitableError
     return spy()
 
 
 def test_float32_runs_the_compiled_kernel():
     """backend.dtype = "float32" is served by the Numba kernel (it was declined, and the dense reference
-    ran ~90x slower); its forces, energy and virial match float64's to float32 rounding."""
+    ran, tens of times slower); its forces, energy and virial match float64's to float32 rounding."""
     pytest.importorskip("numba", reason="numba (the compiled CPU kernels) is not installed")
     out = {}
     for dt in ("float64", "float32"):

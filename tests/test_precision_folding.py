@@ -106,7 +106,14 @@ def deck(out, backend=None, **folding):
         "run": {"steps": 200, "dt": 0.002, "seed": 4, "diag_every": 100, "progress_every": 1e9},
         "backend": dict({"name": "numpy"}, **(backend or {})),
         "folding": dict(
-            {"structure": "villin_hp35.pdb", "chain": "A", "replicas": 6, "t_min": 0.8, "t_max": 1.0, "exchange_every": 50},
+            {
+                "structure": "villin_hp35.pdb",
+                "chain": "A",
+                "replicas": 6,
+                "t_min": 0.8,
+                "t_max": 1.0,
+                "exchange_every": 50,
+            },
             sample_every=20,
             **folding,
         ),

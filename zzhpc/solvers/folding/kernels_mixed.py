@@ -7,19 +7,20 @@ float32 as in GROMACS and OpenMM's CPU platform:
   coordinates far from the origin would round their differences), are rounded into a float32 tile;
 * per pair the difference, :math:`r^{-2}`, :math:`r^{-12}, r^{-10}` and the scalar force are float32
   with float32 coefficients (16 replicas fill one AVX-512 register, against 8 in float64), and so are
-  the pair-force sums of each bead (at most N - 4 terms, in a fixed order): float64 sums there cost the
-  whole gain (measured: a CI2 tile's pair loop 18.3 us in float64, 8.7 us so, 19 us with float64 sums);
+  the pair-force sums of each bead (at most N - 4 terms, in a fixed order): with float64 sums (or float64
+  differences) the conversions cost the whole gain of the float32 lanes (timed per kernel on CPUs);
 * the pair energies are the float32 :math:`r^{-10}, r^{-12}` times the float64 coefficients (a float32
   coefficient, e.g. the common repulsion :math:`\sigma_r^{12}`, would bias every pair alike), summed in
   float64 per replica;
-* bonds, angles and dihedrals (O(N)) stay float64 (:mod:`.kernels_numba`'s loops): in float32 they
-  measured slower (the conversions at both ends cost more than the arithmetic saves: villin 6.9 against
-  4.5 us per tile) and the stiff bonds' :math:`r - r_0` would lose four digits;
+* bonds, angles and dihedrals (O(N)) stay float64 (:mod:`.kernels_numba`'s loops): in float32, with the
+  differences taken in float64 as accuracy needs, they ran slower (the conversions at both ends cost more
+  than the arithmetic saves), and the stiff bonds' :math:`r - r_0` would lose four digits;
 * the per-bead totals of forces, the energies and the BAOAB step are float64.
 
 No fused multiply-adds and no reordering, as in the float64 kernels: a replica goes through the same IEEE
 operations in any tile, batch or rank, so rank-count independence stays bitwise in this mode too.
 """
+
 import numpy as np
 
 from .kernels_numba import B, T, _angles, _bonds, _compiled, _dihedrals, _load, _store, params64

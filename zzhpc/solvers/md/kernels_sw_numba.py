@@ -10,7 +10,7 @@ Float32 positions (``backend.dtype = "float32"``) are widened to float64 on the 
 rounded back to float32: one compiled specialisation serves both types. The three-body loop is scalar
 (one triplet per iteration, scattering to three atoms), so float32 arithmetic would not pay on a CPU,
 and the widening costs O(atoms) against O(atoms x neighbours^2) of the loop. (Before, float32 was
-declined and the dense reference kernel ran: ~90 times slower, docs/precision.md.)
+declined and the dense reference kernel ran, tens of times slower: docs/precision.md.)
 """
 
 import math
