@@ -54,10 +54,11 @@ def mixed_precision(quick=False):
     if kernels_numba.usable(np.float64):
         kernels["compiled"] = kernels_numba.sbm_forces_numba
     for protein in ("villin", "ci2"):
+        count = 16 if quick else 64
         for tag, kern in kernels.items():
-            rms, de_kt, de_rel = kernel_errors(protein, 16 if quick else 64, kern)
+            rms, de_kt, de_rel = kernel_errors(protein, count, kern)
             out += [
-                Metric(f"{protein} [{tag}]: force relative RMS", rms, 0.0, 1e-5, "max", "16 states at Tf"),
+                Metric(f"{protein} [{tag}]: force relative RMS", rms, 0.0, 1e-5, "max", f"{count} states at Tf"),
                 Metric(f"{protein} [{tag}]: max |dE| / kT_f", de_kt, 0.0, 1e-3, "max"),
                 Metric(f"{protein} [{tag}]: max |dE| / max |E|", de_rel, 0.0, 1e-5, "max"),
             ]
