@@ -100,10 +100,10 @@ def serving(name):
         lst[:] = orig
 
 
-def deck(out, backend=None, **folding):
+def deck(out, backend=None, run=None, **folding):
     return {
         "solver": "folding",
-        "run": {"steps": 200, "dt": 0.002, "seed": 4, "diag_every": 100, "progress_every": 1e9},
+        "run": dict({"steps": 200, "dt": 0.002, "seed": 4, "diag_every": 100, "progress_every": 1e9}, **(run or {})),
         "backend": dict({"name": "numpy"}, **(backend or {})),
         "folding": dict(
             {
@@ -153,6 +153,27 @@ def test_runs_are_served_by_the_compiled_kernels(tmp_path, backend, term):
     assert np.allclose(ex[:, 0], e64[:, 0], rtol=0, atol=1e-3)  # the native start: rounding only
     # 200 steps later the chaotic walkers have moved apart, but stay in the same basin.
     assert abs(np.mean(ex[:, -1]) - np.mean(e64[:, -1])) < 3.0
+
+
+def test_mixed_restart_continues_bitwise(tmp_path):
+    mixed = {"precision": "mixed"}
+    go(deck(tmp_path / "full", mixed))
+    go(deck(tmp_path / "part", mixed, run={"steps": 100, "checkpoint_every": 100}))
+    ckpt = os.path.join(tmp_path, "part", "checkpoints", "ckpt_0000000100.h5")
+    go(deck(tmp_path / "part", mixed, run={"restart": ckpt}))
+    assert np.array_equal(energies(tmp_path / "full"), energies(tmp_path / "part"))
+
+
+def test_mixed_generic_kernel_on_torch(states):
+    """The generic mixed path on PyTorch (as on a GPU) agrees with NumPy's to float32 rounding."""
+    torch = pytest.importorskip("torch")
+    m, x = states
+    p = m.kernel_params()
+    pt = {k: (torch.asarray(v) if isinstance(v, np.ndarray) else v) for k, v in p.items()}
+    f, e = sbm_forces(torch.asarray(x), pt, energy=True, mixed=True)
+    fn, en = sbm_forces(x, p, energy=True, mixed=True)
+    assert f.dtype == torch.float64
+    assert _rms(f.numpy(), fn) < 1e-5 and np.max(np.abs(e.numpy() - en)) < 1e-3
 
 
 def test_mixed_run_on_a_device_without_float64(tmp_path):

@@ -14,7 +14,8 @@ No libm call is left in the vector loops: the bond angle uses :func:`_angle` (Ce
 approximation, Moshier 1989), and the dihedral term uses :math:`\cos\phi, \sin\phi` from the vectors of the
 reference's ``atan2`` argument, :math:`\sin(\phi-\phi_0) = \sin\phi\cos\phi_0 - \cos\phi\sin\phi_0`,
 :math:`\sin 3u = \sin u\,(3 - 4\sin^2 u)`, :math:`\cos 3u = \cos u\,(4\cos^2 u - 3)`. Tiles are float64
-whatever the input precision. Single-threaded: one MPI rank per core.
+whatever the input precision (float32 states are served too). With ``mixed=True`` (``backend.precision =
+"mixed"``) the pair terms run in float32 (:mod:`.kernels_mixed`). Single-threaded: one MPI rank per core.
 """
 
 import math
