@@ -169,7 +169,8 @@ def sbm_forces(x, p, energy=False, mixed=False):
 
 
 def mixed_params(p):
-    """``p`` with its arrays in float32 (kept under ``p["float32"]`` when the caller stores it there)."""
+    """What the float32 terms use: ``p``'s term arrays in float32 and its scalars as Python floats (``a, b``,
+    the energy coefficients, stay in ``p``). The solver stores the result as ``p["float32"]``, found here."""
     if "float32" in p:
         return p["float32"]
     # Python floats for the scalars: a NumPy float64 scalar would promote float32 arrays (NEP 50).
