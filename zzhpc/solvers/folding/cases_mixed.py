@@ -11,8 +11,10 @@ bonded terms (compiled kernel), sums, energies and the integrator in float64. Ch
    so an error relative to each conformation's own energy means nothing). Both the compiled kernel
    and the generic one (GPUs, devices without float64).
 2. Dynamics: replica exchange on villin run in both modes from the same start (``folding-tf-ranks``'s
-   deck): the folding temperatures agree within three combined standard errors, and so do the mean
-   kinetic temperatures (over the bath's, after the first fifth) within 0.01.
+   deck; the mixed mode draws its noise in float32, so the two runs are independent samples): the
+   folding temperatures agree within three combined standard errors. Langevin at one temperature
+   (friction 10/tau): the mean kinetic temperature over the bath's is BAOAB's at this step, 0.9835,
+   within 0.02.
 """
 
 import os
@@ -28,6 +30,10 @@ from ...core.harness import run_deck
 from . import kernels_numba
 from .kernels import sbm_forces
 from .proteins import TF, load_model, thermal
+
+# BAOAB's full-step kinetic temperature over the bath's at dt = 0.002 (float64, 150k-step REMD of villin,
+# docs/folding.md): the O(dt^2) bias of the stiff bonds.
+BAOAB_KINETIC = 0.9835
 
 
 def kernel_errors(protein, count, kernel):
@@ -47,7 +53,7 @@ def kernel_errors(protein, count, kernel):
 @validation_case("folding-mixed-precision", "folding")
 def mixed_precision(quick=False):
     """Mixed precision against float64: forces and energies on equilibrated states, Tf and kinetic temperature."""
-    from .cases import remd_deck
+    from .cases import deck, remd_deck
 
     out = []
     kernels = {"generic": sbm_forces}
@@ -68,9 +74,13 @@ def mixed_precision(quick=False):
             d = remd_deck("villin", quick)
             d["backend"] = {"precision": prec}
             res[prec] = run_deck(d, os.path.join(tmp, prec)).summary["results"]
-            with h5py.File(os.path.join(tmp, prec, "timeseries.h5"), "r") as f:
-                rung = f["rung"][...].astype(int)
-                kin = f["kinetic"][...] / f["temperatures"][...][rung]
+            # The kinetic temperature at one temperature, friction 10/tau (relaxed in 50 steps).
+            d = deck("villin", replicas=16, t_min=1.0, t_max=1.0, exchange_every=0, friction=10.0, sample_every=10)
+            d["run"] = dict(d["run"], steps=4000 if quick else 40000, seed=5, dt=0.002)
+            d["backend"] = {"precision": prec}
+            run_deck(d, os.path.join(tmp, prec + "-nvt"))
+            with h5py.File(os.path.join(tmp, prec + "-nvt", "timeseries.h5"), "r") as f:
+                kin = f["kinetic"][...]
             res[prec]["kinetic_ratio"] = float(np.mean(kin[:, kin.shape[1] // 5 :]))
     a, b = res["uniform"], res["mixed"]
     err = float(np.hypot(a["tf_error"], b["tf_error"]))
@@ -86,12 +96,12 @@ def mixed_precision(quick=False):
     )
     out.append(
         Metric(
-            "villin: kinetic / bath temperature, mixed - float64",
-            abs(b["kinetic_ratio"] - a["kinetic_ratio"]),
-            0.0,
-            0.01,
-            "max",
-            f"{b['kinetic_ratio']:.4f} (mixed, terms in {b['term_precision']}), {a['kinetic_ratio']:.4f} (float64)",
+            "villin: kinetic / bath temperature, mixed",
+            b["kinetic_ratio"],
+            BAOAB_KINETIC,
+            0.02,
+            "abs",
+            f"float64: {a['kinetic_ratio']:.4f}; terms in {b['term_precision']}",
         )
     )
     return out

@@ -348,8 +348,10 @@ def sbm_baoab_step_numba(x, v, f, noise, scale, p, h, c1, energy=False, force=No
     and returns them; ``force`` is not used (the forces are computed here)."""
     prm = _args(x, p, mixed)
     for arr in (v, f, noise):
-        if not isinstance(arr, np.ndarray) or arr.dtype != x.dtype or arr.shape != x.shape:
-            raise NotSuitableError("x, v, f and noise must be NumPy arrays of one shape and dtype")
+        if not isinstance(arr, np.ndarray) or arr.shape != x.shape:
+            raise NotSuitableError("x, v, f and noise must be NumPy arrays of one shape")
+    if v.dtype != x.dtype or f.dtype != x.dtype or noise.dtype not in (x.dtype, np.float32):
+        raise NotSuitableError("x, v, f of one dtype, noise of it or float32")
     if not (x.flags.writeable and v.flags.writeable and f.flags.writeable):
         raise NotSuitableError("x, v, f must be writeable (updated in place)")
     e = np.empty(x.shape[0], dtype=x.dtype)

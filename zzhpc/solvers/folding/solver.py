@@ -147,7 +147,10 @@ class FoldingSolver(Solver):
         batch = p["batch"] or (self.replicas.count if whole else max(1, 2**17 // (self.n * self.n)))
         ids = self.replicas.local_ids
         self.chunks = [ids[i : i + batch] for i in range(0, len(ids), batch)]
-        self.noise = [NoiseStreams(ctx.seed, c, self.n, self.backend, self.np_dtype) for c in self.chunks]
+        # Mixed: the Langevin noise drawn and passed in float32 (a random number needs no more digits).
+        nt = np.float32 if self.mixed else self.np_dtype
+        draw = np.float32 if self.mixed else np.float64
+        self.noise = [NoiseStreams(ctx.seed, c, self.n, self.backend, nt, draw=draw) for c in self.chunks]
         self.series = {k: [] for k in SERIES}
         self.sample_steps = []
         self.first_fold = np.full(p["replicas"], -1, dtype=np.int64)
