@@ -140,8 +140,8 @@ def energies(out):
     ],
 )
 def test_runs_are_served_by_the_compiled_kernels(tmp_path, backend, term):
-    """float32 and mixed runs go through the Numba step, not the dense NumPy kernels, and start from the
-    float64 run's energies within float32 rounding."""
+    """float32 and mixed runs go through the Numba step, not the dense NumPy kernels, start from the
+    float64 run's energies within float32 rounding and stay in the same basin."""
     ref = go(deck(tmp_path / "f64"))
     with serving("sbm_baoab_step") as steps, serving("sbm_forces") as forces:
         s = go(deck(tmp_path / "x", backend))
@@ -151,8 +151,9 @@ def test_runs_are_served_by_the_compiled_kernels(tmp_path, backend, term):
     assert ref["results"]["term_precision"] == "float64"
     e64, ex = energies(tmp_path / "f64"), energies(tmp_path / "x")
     assert np.allclose(ex[:, 0], e64[:, 0], rtol=0, atol=1e-3)  # the native start: rounding only
-    # 200 steps later the chaotic walkers have moved apart, but stay in the same basin.
-    assert abs(np.mean(ex[:, -1]) - np.mean(e64[:, -1])) < 3.0
+    # Later the walkers have moved apart (mixed: other noise, float32 draws) but sample the same basin:
+    # mean energies over 10 samples of 6 walkers differed by 0.4-1.8 eps over four seeds, ~-23 eps each.
+    assert abs(np.mean(ex[:, 1:]) - np.mean(e64[:, 1:])) < 5.0
 
 
 def test_mixed_restart_continues_bitwise(tmp_path):
@@ -204,4 +205,4 @@ def test_mixed_run_on_a_device_without_float64(tmp_path):
     assert rows["n32"]["results"]["term_precision"] == "float32"
     e64, e32 = energies(tmp_path / "f64"), energies(tmp_path / "n32")
     assert np.allclose(e32[:, 0], e64[:, 0], rtol=0, atol=1e-3)
-    assert abs(np.mean(e32[:, -1]) - np.mean(e64[:, -1])) < 3.0
+    assert abs(np.mean(e32[:, 1:]) - np.mean(e64[:, 1:])) < 6.0  # 5 samples of 4 walkers
