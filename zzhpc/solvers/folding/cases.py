@@ -8,6 +8,7 @@ import time
 import numpy as np
 
 from ...core import Metric, benchmark_case, validation_case
+from ...core.registry import case_precision
 from ...core.harness import run_deck, run_deck_mpi
 from ...core.peers import run_peer
 from . import kernels_numba
@@ -249,12 +250,14 @@ def _zz_rate(protein, replicas, steps):
         s = run_deck(d).summary
         cpu.append((n, time.process_time() - c0))
     (n0, c0), (n1, c1) = cpu[1:]
-    return replicas / s["time_per_step_s"], replicas * (n1 - n0) / max(c1 - c0, 1e-9)
+    return replicas / s["time_per_step_s"], replicas * (n1 - n0) / max(c1 - c0, 1e-9), s["results"]["term_precision"]
 
 
 @benchmark_case("folding-throughput", "folding")
 def throughput(quick=False):
-    """Replica-steps per second, zzhpc (numpy, 1 rank) against OpenMM CPU (1 thread, one Context per replica)."""
+    """Replica-steps per second, zzhpc (numpy, 1 rank) against OpenMM CPU (1 thread, one Context per replica).
+
+    ``zzhpc bench folding-throughput --precision mixed`` runs zzhpc in the mixed mode (rows say which)."""
     rows = []
     for protein in ("villin", "ci2"):
         m = load_model(protein)
@@ -275,10 +278,12 @@ def throughput(quick=False):
         omm_wall, omm_cpu = ref["steps"] / ref["wall_s"], ref["steps"] / ref["cpu_s"]
         for replicas in (1, 256):
             steps = (300 if replicas == 1 else 40) if quick else (20000 if replicas == 1 else 2000)
-            wall, cpu = _zz_rate(protein, replicas, steps)
+            wall, cpu, term = _zz_rate(protein, replicas, steps)
             rows.append(
                 {
-                    "label": f"{protein} R={replicas}",
+                    "label": f"{protein} R={replicas} {case_precision()}",
+                    "precision": case_precision(),
+                    "term_precision": term,
                     "peer": "openmm-cpu-1thread",
                     "zzhpc_replica_steps_per_s": wall,
                     "zzhpc_replica_steps_per_cpu_s": cpu,
@@ -288,7 +293,8 @@ def throughput(quick=False):
                     "peer_s_per_step": 1.0 / omm_wall,
                     "ratio": wall / omm_wall,
                     "ratio_per_cpu_s": cpu / omm_cpu,
-                    "note": "ratio = zzhpc replica-steps/s over OpenMM steps/s (one Context per replica)",
+                    "note": "ratio = zzhpc replica-steps/s over OpenMM steps/s (one Context per replica); "
+                    "OpenMM's CPU platform computes forces in single precision (its mixed mode)",
                 }
             )
     return rows
@@ -303,7 +309,7 @@ def allatom_speedup(quick=False):
     for protein in ("villin", "ci2"):
         path = find_structure(PROTEINS[protein][0])
         aa = run_peer(PEER, {"task": "bench_allatom", "pdb": path, "steps": 500, "threads": 1}, timeout=1800)
-        wall, cpu = _zz_rate(protein, 256, 2000)
+        wall, cpu, _ = _zz_rate(protein, 256, 2000)
         aa_rate = aa["steps"] / aa["wall_s"]
         rows.append(
             {
@@ -323,4 +329,4 @@ def allatom_speedup(quick=False):
     return rows
 
 
-from . import cases_smog  # noqa: E402,F401  (registers folding-opensmog)
+from . import cases_mixed, cases_smog  # noqa: E402,F401  (register folding-mixed-precision, folding-opensmog)

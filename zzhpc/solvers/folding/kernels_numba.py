@@ -14,7 +14,8 @@ No libm call is left in the vector loops: the bond angle uses :func:`_angle` (Ce
 approximation, Moshier 1989), and the dihedral term uses :math:`\cos\phi, \sin\phi` from the vectors of the
 reference's ``atan2`` argument, :math:`\sin(\phi-\phi_0) = \sin\phi\cos\phi_0 - \cos\phi\sin\phi_0`,
 :math:`\sin 3u = \sin u\,(3 - 4\sin^2 u)`, :math:`\cos 3u = \cos u\,(4\cos^2 u - 3)`. Tiles are float64
-whatever the input precision. Single-threaded: one MPI rank per core.
+whatever the input precision (float32 states are served too). With ``mixed=True`` (``backend.precision =
+"mixed"``) the pair terms run in float32 (:mod:`.kernels_mixed`). Single-threaded: one MPI rank per core.
 """
 
 import math
@@ -283,18 +284,30 @@ def usable(dtype):
     return njit is not None and np.dtype(dtype) in (np.float32, np.float64)
 
 
-_PARAMS = []  # [(p, converted)]: the solver passes one parameter dict on every call
+_PARAMS = []  # [(p, mixed, converted)]: the solver passes one parameter dict on every call
 
 
-def _args(x, p):
+def _args(x, p, mixed=False):
     if not isinstance(x, np.ndarray) or x.ndim != 3 or x.shape[2] != 3 or not usable(x.dtype):
         raise NotSuitableError("(R, N, 3) float NumPy arrays and Numba only")
-    if _PARAMS and _PARAMS[0][0] is p:
-        return _PARAMS[0][1]
+    if _PARAMS and _PARAMS[0][0] is p and _PARAMS[0][1] == mixed:
+        return _PARAMS[0][2]
+    if mixed:
+        from . import kernels_mixed
+
+        prm = kernels_mixed.params(p)
+    else:
+        prm = params64(p)
+    _PARAMS[:] = [(p, mixed, prm)]
+    return prm
+
+
+def params64(p):
+    """The kernels' arguments after ``want_e`` from a parameter dict, as float64 arrays and floats."""
     r0, th0, phi0, a12, b10, a, b = (
         np.ascontiguousarray(p[k], dtype=np.float64) for k in ("r0", "theta0", "phi0", "a12", "b10", "a", "b")
     )
-    prm = (
+    return (
         r0,
         float(p["k_bond"]),
         th0,
@@ -308,31 +321,40 @@ def _args(x, p):
         a,
         b,
     )
-    _PARAMS[:] = [(p, prm)]
-    return prm
+
+
+def _kernel(mixed, name):
+    if mixed:
+        from . import kernels_mixed
+
+        return getattr(kernels_mixed, name)
+    return {"forces": _forces, "baoab": _baoab}[name]
 
 
 @override("sbm_forces", "numpy")
-def sbm_forces_numba(x, p, energy=False):
-    """:func:`.kernels.sbm_forces` compiled: bonded and pair terms per replica, no ``(R, N, N)`` arrays."""
-    prm = _args(x, p)
+def sbm_forces_numba(x, p, energy=False, mixed=False):
+    """:func:`.kernels.sbm_forces` compiled: bonded and pair terms per replica, no ``(R, N, N)`` arrays;
+    ``mixed``: the float32 terms of :mod:`.kernels_mixed`."""
+    prm = _args(x, p, mixed)
     f = np.empty_like(x)
     e = np.empty(x.shape[0], dtype=x.dtype)
-    _forces(x, f, e, bool(energy), *prm)
+    _kernel(mixed, "forces")(x, f, e, bool(energy), *prm)
     return f, (e if energy else None)
 
 
 @override("sbm_baoab_step", "numpy")
-def sbm_baoab_step_numba(x, v, f, noise, scale, p, h, c1, energy=False, force=None):
+def sbm_baoab_step_numba(x, v, f, noise, scale, p, h, c1, energy=False, force=None, mixed=False):
     """:func:`.kernels.sbm_baoab_step` fused, one pass per tile of replicas. Updates ``x, v, f`` in place
     and returns them; ``force`` is not used (the forces are computed here)."""
-    prm = _args(x, p)
+    prm = _args(x, p, mixed)
     for arr in (v, f, noise):
-        if not isinstance(arr, np.ndarray) or arr.dtype != x.dtype or arr.shape != x.shape:
-            raise NotSuitableError("x, v, f and noise must be NumPy arrays of one shape and dtype")
+        if not isinstance(arr, np.ndarray) or arr.shape != x.shape:
+            raise NotSuitableError("x, v, f and noise must be NumPy arrays of one shape")
+    if v.dtype != x.dtype or f.dtype != x.dtype or noise.dtype not in (x.dtype, np.float32):
+        raise NotSuitableError("x, v, f of one dtype, noise of it or float32")
     if not (x.flags.writeable and v.flags.writeable and f.flags.writeable):
         raise NotSuitableError("x, v, f must be writeable (updated in place)")
     e = np.empty(x.shape[0], dtype=x.dtype)
     scale = np.ascontiguousarray(np.broadcast_to(np.asarray(scale, dtype=np.float64).reshape(-1), (x.shape[0],)))
-    _baoab(x, v, f, noise, scale, float(h), float(c1), e, bool(energy), *prm)
+    _kernel(mixed, "baoab")(x, v, f, noise, scale, float(h), float(c1), e, bool(energy), *prm)
     return x, v, f, (e if energy else None)

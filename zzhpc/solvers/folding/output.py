@@ -71,6 +71,8 @@ class FoldingOutput:
             "model": s.model.describe(),
             "replicas": s.replicas.n,
             "dt": s.dt,
+            # What the force terms compute in (docs/precision.md); sums and the integrator are in dtype.
+            "term_precision": "float32" if s.mixed else str(s.np_dtype),
             "temperatures": s.exchange.t.tolist(),
             "folded_fraction": float(np.mean(folded)),
             "first_fold_step": s.first_fold.tolist(),

@@ -21,6 +21,7 @@ from ...io import read_block, write_block
 from ...parallel import ReplicaSet
 from . import kernels_numba, perfmodel
 from .analysis import fraction_native, kabsch_rmsd, radius_of_gyration
+from .kernels import mixed_params
 from .dynamics import BAOAB, NoiseStreams, TemperatureExchange, geometric_ladder, initial_velocities
 from .model import build_model
 from .output import FoldingOutput
@@ -37,14 +38,16 @@ class FoldingSolver(Solver):
     description = "C-alpha structure-based protein model, batched Langevin replicas, temperature exchange"
     cases_module = "zzhpc.solvers.folding.cases"
     restart_any_ranks = True
+    precisions = ("uniform", "mixed")  # mixed: float32 terms, float64 sums and integrator (kernels_mixed.py)
     work_unit = "replica"
     weak_scaling_key = "folding.replicas"
     cost_model = perfmodel  # zzhpc scale / zzhpc project: perfmodel.py
     schema = {
         "structure": Param(
             str,
+            "villin_hp35.pdb",
             help="PDB or mmCIF file, or the name of one in zzhpc/solvers/folding/data; "
-            "or a SMOG 2 C-alpha model NAME.top (with NAME.gro and NAME.xml)",
+            "or a SMOG 2 C-alpha model NAME.top (with NAME.gro and NAME.xml); default: villin HP35",
         ),
         "chain": Param(str, "", help="chain ID (empty: the first chain)"),
         "residues": Param((list, int), None, length=2, help="[first, last] residue numbers (default: all)"),
@@ -131,14 +134,23 @@ class FoldingSolver(Solver):
             k: (self.backend.asarray(v.astype(self.np_dtype)) if isinstance(v, np.ndarray) else v)
             for k, v in host.items()
         }
+        # Mixed precision: the terms in float32 with float32 parameters, positions, velocities, the sums
+        # and the step in dtype (on a device without float64: float32 state, pairwise sums).
+        self.mixed = ctx.mixed
+        if self.mixed:
+            self.kparams["float32"] = mixed_params(self.kparams)
         self.force_kernel = get_kernel("sbm_forces", self.backend)
         self.step_kernel = get_kernel("sbm_baoab_step", self.backend)
-        # The dense kernels hold (batch, N, N) pair matrices: ~1 MB of them on a CPU; the compiled one none.
+        # The dense kernels hold (batch, N, N) pair matrices (three more in the mixed mode): ~1 MB of them
+        # on a CPU; the compiled one none.
         whole = self.backend.kind == "gpu" or (self.backend.name == "numpy" and kernels_numba.usable(self.np_dtype))
         batch = p["batch"] or (self.replicas.count if whole else max(1, 2**17 // (self.n * self.n)))
         ids = self.replicas.local_ids
         self.chunks = [ids[i : i + batch] for i in range(0, len(ids), batch)]
-        self.noise = [NoiseStreams(ctx.seed, c, self.n, self.backend, self.np_dtype) for c in self.chunks]
+        # Mixed: the Langevin noise drawn and passed in float32 (a random number needs no more digits).
+        nt = np.float32 if self.mixed else self.np_dtype
+        draw = np.float32 if self.mixed else np.float64
+        self.noise = [NoiseStreams(ctx.seed, c, self.n, self.backend, nt, draw=draw) for c in self.chunks]
         self.series = {k: [] for k in SERIES}
         self.sample_steps = []
         self.first_fold = np.full(p["replicas"], -1, dtype=np.int64)
@@ -150,7 +162,7 @@ class FoldingSolver(Solver):
 
     # State ------------------------------------------------------------------------------------------
     def _force(self, x, energy):
-        return self.force_kernel(x, self.kparams, energy=energy)
+        return self.force_kernel(x, self.kparams, energy=energy, mixed=self.mixed)
 
     def _set_state(self, x_host, v_host):
         self.x, self.v, self.f = [], [], []
@@ -223,6 +235,7 @@ class FoldingSolver(Solver):
                 self.integrator.c1,
                 need_e,
                 force=self._force,
+                mixed=self.mixed,
             )
             self.energy[c] = e
         self.step = nxt

@@ -5,6 +5,12 @@ distance and radial factors :math:`e^{\\gamma\\sigma/(r-a\\sigma)}` and
 :math:`\\gamma\\sigma/((r-a\\sigma)^2 r)`, so each triplet costs no exponential (LAMMPS evaluates two
 per triplet). Registered for the ``numpy`` backend; raises NotSuitableError without Numba or for
 non-float NumPy inputs, and the reference runs instead.
+
+Float32 positions (``backend.dtype = "float32"``) are widened to float64 on the way in and the forces
+rounded back to float32: one compiled specialisation serves both types. The three-body loop is scalar
+(one triplet per iteration, scattering to three atoms), so float32 arithmetic would not pay on a CPU,
+and the widening costs O(atoms) against O(atoms x neighbours^2) of the loop. (Before, float32 was
+declined and the dense reference kernel ran, tens of times slower: docs/precision.md.)
 """
 
 import math
@@ -160,12 +166,12 @@ def _compile():
 
 @override("md_sw_forces", "numpy")
 def sw_forces_numba(x, neigh, nlocal, sw, chunk=None):
-    if not isinstance(x, np.ndarray) or x.dtype != np.float64:
-        raise NotSuitableError("NumPy float64 arrays only")
+    if not isinstance(x, np.ndarray) or x.dtype not in (np.float32, np.float64):
+        raise NotSuitableError("NumPy float32 or float64 arrays only")
     jit = _compile()
     f = np.zeros((x.shape[0], 3))
     if nlocal == 0 or neigh.shape[1] == 0:
-        return f, np.float64(0.0), np.float64(0.0)
+        return f.astype(x.dtype, copy=False), np.float64(0.0), np.float64(0.0)
     c = np.array([float(sw[k]) for k in CONSTANT_ORDER])
-    e, w = jit["sw"](np.ascontiguousarray(x), np.ascontiguousarray(neigh), nlocal, c, f)
-    return f, np.float64(e), np.float64(w)
+    e, w = jit["sw"](np.ascontiguousarray(x, dtype=np.float64), np.ascontiguousarray(neigh), nlocal, c, f)
+    return f.astype(x.dtype, copy=False), np.float64(e), np.float64(w)
