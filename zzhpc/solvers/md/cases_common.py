@@ -124,8 +124,8 @@ def bench_row(summ, peer, natoms, unit="atom"):
     pz = best["s_per_step"]
     variants = {}
     for name, v in peer["variants"].items():
-        if not v["available"]:
-            variants[name] = {"available": False, "reason": v["reason"]}
+        if not v["available"] or v.get("failed"):
+            variants[name] = {k: v[k] for k in ("available", "failed", "reason") if k in v}
             continue
         variants[name] = {
             "available": True,

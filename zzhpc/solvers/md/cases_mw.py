@@ -212,6 +212,12 @@ def mw_rdf_png(data, path, rows=None):
     return r, g, peak
 
 
+def _plain_ratio(sw, lj, natoms, lj_atoms):
+    """Plain LAMMPS's cost of one mW atom-step in in.lj atom-steps (None if either plain run failed)."""
+    a, b = (p["variants"].get("plain", {}).get("s_per_step") for p in (sw, lj))
+    return a / natoms / (b / lj_atoms) if a and b else None
+
+
 @benchmark_case(
     "md_mw_lammps",
     "md",
@@ -298,14 +304,13 @@ def bench_mw(quick):
             z, pz = row["zzhpc_s_per_step"], row["peer_s_per_step"]
             zl = lj["time_per_step_s"] / lj_atoms
             pl = lj_peer["variants"][lj_peer["best"]]["s_per_step"] / lj_atoms
-            plain_l = lj_peer["variants"]["plain"]["s_per_step"] / lj_atoms
             lj_bytes = lj["results"]["memory_bytes_per_atom"]
             row = dict({"label": f"mW {natoms} molecules, {ranks} rank(s), zzhpc {row['precision']}"}, **row)
             row.update(
                 {
                     "mw_over_lj_cost_zzhpc": z / natoms / zl,
                     "mw_over_lj_cost_peer": pz / natoms / pl,
-                    "mw_over_lj_cost_peer_plain": peer["variants"]["plain"]["s_per_step"] / natoms / plain_l,
+                    "mw_over_lj_cost_peer_plain": _plain_ratio(peer, lj_peer, natoms, lj_atoms),
                     "mw_over_lj_bytes_zzhpc": row["zzhpc_bytes_per_molecule"] / lj_bytes,
                     "lj_atoms": lj_atoms,
                     "lj_zzhpc_s_per_step": lj["time_per_step_s"],

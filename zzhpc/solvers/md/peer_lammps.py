@@ -226,7 +226,8 @@ def _bench_variants(deck, work, name, pair_style, p):
     """Time ``deck`` once per variant (``p["variants"]``, default plain only) on ``p["ranks"]`` ranks.
 
     Returns the plain run's figures at the top level (as before variants existed) and ``variants``:
-    per name its figures, or ``available: False`` and why; ``best`` names the fastest available."""
+    per name its figures, or ``available: False`` and why (not in this build), or ``failed: True`` and
+    LAMMPS's last lines (it ran and stopped); ``best`` names the fastest that ran."""
     ranks = p.get("ranks", 1)
     path = os.path.join(work, name)
     with open(path, "w") as fh:
@@ -246,8 +247,10 @@ def _bench_variants(deck, work, name, pair_style, p):
             cmd = [os.path.join(bindir, "mpiexec"), "-n", str(ranks)] + cmd
         rc, out, rss = _run_measured(cmd, work, env, p.get("timeout", 3000))
         text = open(log).read() if os.path.exists(log) else ""
-        if rc:
-            raise RuntimeError(f"LAMMPS ({vname}) failed ({rc}): " + out[-1500:] + text[-1500:])
+        if rc or not LOOP.search(text):  # reported with its reason; the others still run
+            tail = " | ".join((out + text).strip().splitlines()[-6:])
+            results[vname] = dict(v, failed=True, reason=f"LAMMPS failed (exit {rc}): {tail[-800:]}")
+            continue
         r = parse_run_log(text, ranks)
         r.update(
             {
@@ -259,7 +262,9 @@ def _bench_variants(deck, work, name, pair_style, p):
             }
         )
         results[vname] = r
-    timed = {k: r for k, r in results.items() if r["available"]}
+    timed = {k: r for k, r in results.items() if r["available"] and not r.get("failed")}
+    if not timed:
+        raise RuntimeError("no LAMMPS variant ran: " + "; ".join(f"{k}: {r['reason']}" for k, r in results.items()))
     best = min(timed, key=lambda k: timed[k]["s_per_step"])
     out = dict(timed.get("plain") or timed[best])
     accel = [k for k in ("OPT", "OPENMP", "INTEL", "KOKKOS", "GPU") if k in build["packages"]]
