@@ -177,6 +177,7 @@ def test_bench_row_fields(lj_peer, tmp_path):
     assert cal["params"] == perfmodel.model_params(summ["provenance"]["config"], summ["results"], summ["dtype"])
     assert cal["params"]["natoms"] == 108 and np.isclose(cal["params"]["ghost_cut"], 2.8)
     assert cal["time_per_step_s"] == summ["time_per_step_s"] and cal["bytes_per_unit_arrays"] > 0
+    assert cal["measured_utc"] == row["measured_utc"] and row["measured_utc"].endswith("+00:00")
 
 
 def test_a_variant_that_fails_is_reported_and_the_others_still_run(peer_py, tmp_path):

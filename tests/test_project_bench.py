@@ -23,6 +23,7 @@ PARAMS = {"natoms": 32000, "density": 0.8442, "ghost_cut": 2.8, "neigh_every": 2
 def lj_row(precision, ranks, t, mb):
     cal = {"solver": "md", "precision": precision, "ranks": ranks, "params": PARAMS, "time_per_step_s": t}
     cal.update(memory_hwm_mb_max=mb, bytes_per_unit_arrays=373.0 if ranks == 1 else 382.0)
+    cal["measured_utc"] = f"2026-12-07T0{ranks}:00:00+00:00"
     return {"case": "md_lj", "ranks": ranks, "precision": precision, "zzhpc_s_per_step": t, "calibration": cal}
 
 
@@ -64,6 +65,7 @@ def test_one_calibration_per_precision_reproduces_its_points(bench):
             assert predict(cal, q["params"], q["ranks"])["time_per_step_s"] == pytest.approx(q["time_per_step_s"])
         assert cal["arrays_bytes_per_unit"] == 373.0  # the one-rank count
         assert str(bench) in cal["source"] and "md_mw_lammps" in cal["bench"]["cases"]
+        assert "measured 2026-12-07 01:00 UTC" in cal["source"]  # the rows' first stamp, not the file's time
     # mW ratios: the one-rank row's where there is one (float64 has two rows: 3.0, not their mean 3.2).
     assert cals["float64"][0]["constants"] == {"sw_cost_ratio": 3.0, "sw_memory_ratio": 0.85}
     assert cals["mixed"][0]["constants"]["sw_cost_ratio"] == 3.5

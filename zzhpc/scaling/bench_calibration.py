@@ -64,7 +64,7 @@ def calibrate_bench(path, net, cores=None, fit="origin", precision=None, memory=
     size, where the 1- and 2-rank peaks differ by less than their noise."""
     bench = load_bench(path)
     cores = cores or os.cpu_count() or 1
-    when = datetime.datetime.fromtimestamp(os.path.getmtime(path), datetime.timezone.utc)
+    written = datetime.datetime.fromtimestamp(os.path.getmtime(path), datetime.timezone.utc)
     out = []
     for (solver, prec), g in sorted(bench_groups(bench).items()):
         if precision and prec != precision:
@@ -76,16 +76,19 @@ def calibrate_bench(path, net, cores=None, fit="origin", precision=None, memory=
             for c in g["points"]
         ]
         cal = fit_points(pts, solver, net, cores, fit=fit)
+        # When measured: the points' own stamps (a copied file keeps them), else the file's time.
+        stamps = sorted(c["measured_utc"] for c in g["points"] if c.get("measured_utc"))
+        when = datetime.datetime.fromisoformat(stamps[0]) if stamps else written
         arrays = [c["bytes_per_unit_arrays"] for c in g["points"] if c.get("bytes_per_unit_arrays") and c["ranks"] == 1]
         cal.update(
             {
                 "name": f"{solver} ({prec})",
                 "precision": prec,
                 "source": f"{os.path.abspath(path)} ({', '.join(g['cases'])}; {prec}; "
-                f"written {when:%Y-%m-%d %H:%M} UTC)",
+                f"measured {when:%Y-%m-%d %H:%M} UTC)",
                 "bench": {
                     "path": os.path.abspath(path),
-                    "written_utc": when.isoformat(timespec="seconds"),
+                    "measured_utc": when.isoformat(timespec="seconds"),
                     "machine": bench.get("machine"),
                     "quick": bench.get("quick"),
                     "cases": g["cases"],

@@ -1,5 +1,6 @@
 """Decks and initialised solvers shared by the md cases (:mod:`.cases`, :mod:`.cases_mw`) and the tests."""
 
+import datetime
 import os
 import tempfile
 
@@ -162,6 +163,7 @@ def bench_row(summ, peer, natoms, unit="atom"):
         "zzhpc_neigh_builds": res.get("neigh_builds"),
         "zzhpc_kernels": res.get("kernels"),
         "timers_s": summ["timers_s"],
+        "measured_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
 
 
@@ -179,4 +181,5 @@ def calibration_point(row, summ):
         "time_per_step_s": row["zzhpc_s_per_step"],
         "memory_hwm_mb_max": row["zzhpc_rss_mb_max"],
         "bytes_per_unit_arrays": row.get("zzhpc_bytes_per_atom"),
+        "measured_utc": row.get("measured_utc"),
     }
