@@ -161,6 +161,7 @@ def bench_row(summ, peer, natoms, unit="atom"):
         "peer_rss_mb_max": best["rss_mb_max"],
         f"peer_rss_bytes_per_{unit}": best["rss_bytes_per_atom"],
         "zzhpc_neigh_builds": res.get("neigh_builds"),
+        "peer_neigh_builds": best.get("neigh_builds"),
         "zzhpc_kernels": res.get("kernels"),
         "timers_s": summ["timers_s"],
         "measured_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
