@@ -136,9 +136,9 @@ def thermo(p):
 
 
 def bench(p):
-    work = tempfile.mkdtemp(prefix="lmpb_")
     deck = _deck(p) + f"thermo {p['steps']}\nrun {p['steps']}\n"
-    return _bench_variants(deck, work, "in.bench", "lj/cut", p)
+    with tempfile.TemporaryDirectory(prefix="lmpb_") as work:
+        return _bench_variants(deck, work, "in.bench", "lj/cut", p)
 
 
 def parse_help(text):
@@ -387,9 +387,9 @@ def sw_thermo(p):
 
 
 def sw_bench(p):
-    work = tempfile.mkdtemp(prefix="lmpb_sw_")
     deck = _sw_deck(p) + f"fix 1 all nve\nthermo {p['steps']}\nrun {p['steps']}\n"
-    return _bench_variants(deck, work, "in.sw_bench", "sw", p)
+    with tempfile.TemporaryDirectory(prefix="lmpb_sw_") as work:
+        return _bench_variants(deck, work, "in.sw_bench", "sw", p)
 
 
 def sw_liquid(p):
