@@ -20,7 +20,8 @@ def add_parser(sub):
         "  zzhpc project network -o runs/net.json\n"
         "  zzhpc project calibrate runs/scale-md-strong --ranks 1,2 --network runs/net.json -o md.cal.json\n"
         "  zzhpc project predict md.cal.json --units 1e12 --cards 60000 --memory-gb 64 --link-GBps 25\n"
-        "  zzhpc project headline --cal md.cal.json --cal spectral.cal.json --cards 60000",
+        "  zzhpc project headline --cal md.cal.json --cal spectral.cal.json --cards 60000\n"
+        "  zzhpc project headline --bench runs/md_bench.json --network runs/net.json --cards 60000",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     s = p.add_subparsers(dest="project_command", metavar="ACTION")
@@ -29,8 +30,16 @@ def add_parser(sub):
     n.add_argument("--quick", action="store_true")
     n.add_argument("--mpiexec", default="mpiexec")
     n.add_argument("--output", "-o", help="write the JSON here")
-    c = s.add_parser("calibrate", help="fit the model to a sweep's runs")
-    c.add_argument("sweep", help="sweep folder of zzhpc scale")
+    c = s.add_parser("calibrate", help="fit the model to a sweep's runs, or to a bench's rows (--bench)")
+    c.add_argument("sweep", nargs="?", help="sweep folder of zzhpc scale")
+    c.add_argument(
+        "--bench",
+        metavar="JSON",
+        help="calibrate on the rows of `zzhpc bench --json` instead (one calibration per solver and precision; "
+        "--output is then a folder, default the JSON's)",
+    )
+    c.add_argument("--precision", help="with --bench: only this precision (float64, float32, mixed)")
+    _bytes_option(c)
     c.add_argument("--ranks", default="1,2", help="rank counts to calibrate on (default 1,2)")
     c.add_argument("--network", help="JSON of `zzhpc project network` (default: measure now, quick)")
     c.add_argument("--output", "-o", help="calibration JSON (default SWEEP/calibration.json)")
@@ -48,8 +57,29 @@ def add_parser(sub):
     _card_options(pr)
     h = s.add_parser("headline", help="the standard projection tables (Markdown)")
     h.add_argument("--cal", action="append", default=[], help="calibration JSON (one per solver)")
+    h.add_argument(
+        "--bench",
+        action="append",
+        default=[],
+        metavar="JSON",
+        help="also calibrate on the rows of this `zzhpc bench --json` file (one calibration per solver and precision)",
+    )
+    h.add_argument("--network", help="with --bench: JSON of `zzhpc project network` (default: measure now, quick)")
+    h.add_argument("--fit", choices=("exact", "origin"), default="origin", help="with --bench (default origin)")
+    h.add_argument("--precision", help="with --bench: only this precision (float64, float32, mixed)")
+    _bytes_option(h)
     h.add_argument("--cards", type=int, default=60000)
     _card_options(h)
+
+
+def _bytes_option(p):
+    p.add_argument(
+        "--bytes-per-unit",
+        choices=("fit", "arrays"),
+        default="fit",
+        help="with --bench: fit the bytes per unit to the peak resident memory (default), or take the "
+        "solver's counted arrays on one rank (docs/scaling.md)",
+    )
 
 
 def _card_options(p):
@@ -68,15 +98,14 @@ def _card_options(p):
     p.add_argument(
         "--sw-cost-ratio",
         type=float,
-        default=2.0,
-        help="cost per particle-step of mW (Stillinger-Weber) over LJ (default 2.0; measured "
-        "1.87-2.09 on one rank, docs/mw.md)",
+        help="cost per particle-step of mW (Stillinger-Weber) over LJ (default: the calibration's, measured by "
+        "`zzhpc bench md_mw_lammps`, else 2.0: 1.87-2.09 on one rank, docs/mw.md)",
     )
     p.add_argument(
         "--sw-memory-ratio",
         type=float,
-        default=0.70,
-        help="bytes per mW molecule over bytes per LJ atom (default 0.70: 324 against 461 bytes measured, docs/mw.md)",
+        help="bytes per mW molecule over bytes per LJ atom (default: the calibration's, else 0.70: 324 against "
+        "461 bytes, docs/mw.md)",
     )
 
 
@@ -109,12 +138,23 @@ def main(args):
         sys.stdout.write(target_table(cal, [(f"{args.units:.3g} {cal['unit']}s", args.units)], args))
         return 0
     if cmd == "headline":
-        if not args.cal:
-            raise ConfigError("--cal", "give at least one calibration JSON")
+        if not args.cal and not args.bench:
+            raise ConfigError("--cal", "give at least one calibration JSON (or a bench JSON with --bench)")
         from ..scaling.model import load
         from ..scaling.projection_tables import headline
 
         cals = [load(c) for c in args.cal]
+        if args.bench:
+            from ..scaling.bench_calibration import calibrate_bench
+
+            net = _network(args.network)
+            for path in args.bench:
+                cals += [
+                    cal
+                    for cal, _ in calibrate_bench(
+                        path, net, fit=args.fit, precision=args.precision, memory=args.bytes_per_unit
+                    )
+                ]
         bad = [c["solver"] for c in cals if c["c_s_per_unit"] <= 0 or c["mem_bytes_per_unit"] <= 0]
         if bad:
             raise ConfigError(
@@ -137,19 +177,55 @@ def _network_line(res):
     )
 
 
+def _network(path):
+    """The network JSON of `zzhpc project network`, or a quick measurement now."""
+    if path:
+        from ..errors import InputError
+
+        try:
+            with open(path) as fh:
+                return json.load(fh)
+        except (OSError, ValueError) as exc:
+            raise InputError(path, f"not a network JSON (zzhpc project network -o): {exc}") from None
+    from ..scaling.microbench import measure
+
+    return measure(2, quick=True)
+
+
 def _calibrate(args):
     from ..scaling.calibration import calibrate_sweep, check_table
+    from ..scaling.model import save
     from ..scaling.sweep import parse_ranks
 
-    net = None
-    if args.network:
-        with open(args.network) as fh:
-            net = json.load(fh)
+    if args.bench:
+        return _calibrate_bench(args)
+    if not args.sweep:
+        raise ConfigError("calibrate", "give a sweep folder of zzhpc scale, or --bench JSON")
+    net = _network(args.network) if args.network else None
     cal, checks = calibrate_sweep(args.sweep, parse_ranks(args.ranks), net, fit=args.fit)
     out = args.output or os.path.join(args.sweep, "calibration.json")
-    from ..scaling.model import save
-
     save(cal, out)
     sys.stdout.write(check_table(cal, checks))
     sys.stderr.write(f"[project] calibration written to {out}\n")
+    return 0
+
+
+def _calibrate_bench(args):
+    """One calibration per solver and precision of the bench file: FOLDER/SOLVER-PRECISION.cal.json."""
+    from ..scaling.bench_calibration import calibrate_bench
+    from ..scaling.calibration import check_table
+    from ..scaling.model import save
+
+    folder = args.output or os.path.dirname(os.path.abspath(args.bench))
+    os.makedirs(folder, exist_ok=True)
+    net = _network(args.network)
+    for cal, checks in calibrate_bench(
+        args.bench, net, fit=args.fit, precision=args.precision, memory=args.bytes_per_unit
+    ):
+        out = os.path.join(folder, f"{cal['solver']}-{cal['precision']}.cal.json")
+        save(cal, out)
+        sys.stdout.write(check_table(cal, checks) + "\n")
+        for w in cal["warnings"]:
+            sys.stdout.write(f"Warning: {w}\n")
+        sys.stderr.write(f"[project] calibration written to {out}\n")
     return 0

@@ -35,18 +35,30 @@ def _lstsq(rows, rhs):
 
 def point(summary, net, cores):
     """A calibration point from a ``summary.json``: measured times and the model's units."""
-    params = params_from_summary(summary)
-    p = summary["ranks"]
-    m = step_cost(summary["solver"], params, p, net)
+    return make_point(
+        summary["solver"],
+        params_from_summary(summary),
+        summary["ranks"],
+        summary["time_per_step_s"],
+        (summary.get("memory_hwm_mb") or {}).get("max"),
+        net,
+        cores,
+    )
+
+
+def make_point(solver, params, ranks, time_per_step_s, memory_max_mb, net, cores):
+    """A calibration point of ``solver``: the run's model parameters, rank count, measured time per step
+    and largest rank's peak memory (MB), with the model's units and communication on ``net``."""
+    m = step_cost(solver, params, ranks, net)
     return {
-        "ranks": p,
+        "ranks": ranks,
         "params": params,
-        "time_per_step_s": summary["time_per_step_s"],
-        "memory_max_mb": (summary.get("memory_hwm_mb") or {}).get("max"),
+        "time_per_step_s": time_per_step_s,
+        "memory_max_mb": memory_max_mb,
         "work": m["work"],
         "memory_units": m["memory"],
         "comm_s": m["halo"] + m["alltoall"] + m["reduction"],
-        "share": max(1.0, p / cores),
+        "share": max(1.0, ranks / cores),
     }
 
 
@@ -60,7 +72,11 @@ def calibrate(summaries, net, cores, solver=None, fit="exact"):
     if not summaries:
         raise ValueError("no finished runs to calibrate on")
     solver = solver or summaries[0]["solver"]
-    pts = [point(s, net, cores) for s in summaries if s["solver"] == solver]
+    return fit_points([point(s, net, cores) for s in summaries if s["solver"] == solver], solver, net, cores, fit)
+
+
+def fit_points(pts, solver, net, cores, fit="exact"):
+    """:func:`calibrate` on points made already (:func:`make_point`): a sweep's runs or a bench's rows."""
     # Compute time = measured time - modelled communication, shared cores divided out.
     ys = [max(q["time_per_step_s"] - q["comm_s"], 0.0) / q["share"] for q in pts]
     if fit == "origin":

@@ -93,11 +93,12 @@ def headline(cals, args):
     cards = cards_from(args)
     for cal, pjs in variants:
         s = cal["solver"]
+        name = cal.get("name") or s  # "md (mixed)": a calibration of one precision among several
         for pj in pjs:
             units, pr = largest_fitting(cal, s, cards, geometry=pj.geometry, model=pj.model)
             if units is None:
-                out.append(f"| {s}{pj.tag}: nothing fits | | | | | | | | | | |\n")
+                out.append(f"| {name}{pj.tag}: nothing fits | | | | | | | | | | |\n")
                 continue
-            label = f"{s}{pj.tag}: {units:.3g} {cal['unit']}s" + _solver(s).describe_units(units)
+            label = f"{name}{pj.tag}: {units:.3g} {cal['unit']}s" + _solver(s).describe_units(units)
             out.append(row(label, pr))
     return "".join(out)

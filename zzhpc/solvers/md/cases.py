@@ -13,7 +13,16 @@ from ...core.metric import Metric
 from ...core.peers import run_peer
 from ...core.registry import benchmark_case, validation_case
 from . import cases_mw  # noqa: F401  (registers the mW water cases)
-from .cases_common import analytic_forces, fd_forces, make_solver, md_deck
+from .cases_common import (
+    LAMMPS_VARIANTS,
+    analytic_forces,
+    bench_precisions,
+    bench_row,
+    calibration_point,
+    fd_forces,
+    make_solver,
+    md_deck,
+)
 
 PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peer_lammps.py")
 THERMO = ("pe", "ke", "etotal", "press")
@@ -110,40 +119,47 @@ def case_thermostats(quick):
     return out
 
 
-@benchmark_case("md_lj", "md", "LAMMPS bench/in.lj (32,000 atoms), zzhpc vs LAMMPS on 1 and 2 ranks")
+@benchmark_case(
+    "md_lj",
+    "md",
+    "LAMMPS bench/in.lj (32,000 atoms): zzhpc (float64, mixed) vs LAMMPS (plain, -sf opt, -sf omp) on 1 and 2 ranks",
+)
 def bench_lj(quick):
-    """Time per step of in.lj (``neigh_modify every 20 check no``), zzhpc then LAMMPS, same machine."""
+    """Time per step of in.lj (``neigh_modify every 20 check no``) on 1 and 2 ranks, in one run: LAMMPS in
+    every variant its build has (plain, ``-sf opt``, ``-sf omp -pk omp 1``; one thread), then zzhpc in every
+    precision (:func:`.cases_common.bench_precisions`). One row per rank count and precision; the peer is
+    the fastest LAMMPS variant, all variants are in ``peer_variants``; bytes per atom of both codes (arrays
+    or LAMMPS's own count, and peak resident memory); ``calibration`` feeds ``zzhpc project --bench``."""
     cells = [10, 10, 10] if quick else [20, 20, 20]
     steps = 200 if quick else 1000
     natoms = 4 * int(np.prod(cells))
     work = tempfile.mkdtemp(prefix="md_bench_")
     rows = []
     for ranks in (1, 2):
-        deck = md_deck({"cells": cells, "neigh_every": 20, "neigh_check": False}, {"steps": steps, "diag_every": steps})
-        summ, _ = run_deck_mpi(deck, os.path.join(work, f"z{ranks}"), ranks, timeout=3600)
         peer = run_peer(
             PEER,
-            {"mode": "bench", "cells": cells, "steps": steps, "ranks": ranks, "every": 20, "check": "no"},
+            {
+                "mode": "bench",
+                "cells": cells,
+                "steps": steps,
+                "ranks": ranks,
+                "every": 20,
+                "check": "no",
+                "variants": list(LAMMPS_VARIANTS),
+            },
             timeout=3600,
         )
-        z = summ["time_per_step_s"]
-        rows.append(
-            {
-                "label": f"{natoms} atoms, {ranks} rank(s)",
-                "ranks": ranks,
-                "natoms": natoms,
-                "steps": steps,
-                "zzhpc_s_per_step": z,
-                "peer": "LAMMPS",
-                "peer_s_per_step": peer["s_per_step"],
-                "ratio": z / peer["s_per_step"],
-                "zzhpc_matom_steps_per_s": natoms / z / 1e6,
-                "peer_matom_steps_per_s": natoms / peer["s_per_step"] / 1e6,
-                "zzhpc_bytes_per_atom": summ["results"]["memory_bytes_per_atom"],
-                "zzhpc_rss_mb_max": (summ.get("memory_hwm_mb") or {}).get("max"),
-                "peer_bytes_per_atom": peer["bytes_per_atom"],
-                "zzhpc_kernels": summ["results"]["kernels"],
-                "timers_s": summ["timers_s"],
-            }
-        )
+        for precision in bench_precisions():
+            load = os.getloadavg()[0]
+            deck = md_deck(
+                {"cells": cells, "neigh_every": 20, "neigh_check": False},
+                {"steps": steps, "diag_every": steps},
+                backend={"precision": precision},
+            )
+            summ, _ = run_deck_mpi(deck, os.path.join(work, f"z{ranks}_{precision}"), ranks, timeout=3600)
+            row = bench_row(summ, peer, natoms)
+            row = dict({"label": f"in.lj {natoms} atoms, {ranks} rank(s), zzhpc {row['precision']}"}, **row)
+            row["load_average_1min"] = load
+            row["calibration"] = calibration_point(row, summ)
+            rows.append(row)
     return rows

