@@ -80,63 +80,79 @@ if njit is not None:
 
     @njit(cache=True, nogil=True)
     def _outer(mneigh, nmol, slot_of, nclus):
-        """Outer cluster list (CSR by i-cluster) of every site pair of the molecule pairs in ``mneigh``."""
-        # Pass 1: site pairs per canonical i-cluster.
-        cnt = np.zeros(nclus + 1, np.int64)
+        """Outer cluster list (CSR by i-cluster) of every site pair of the molecule pairs in ``mneigh``.
+
+        Row by row of i-clusters: each site pair is reached from both of its clusters (through the
+        forward molecule list and its transpose) and kept by the lower cluster only (diagonal: slot
+        a < b), its bit set in a dense accumulator over j-clusters; no list of all site pairs is
+        ever stored."""
+        w = mneigh.shape[1]
+        nmol_all = slot_of.shape[0] // 3
+        rcnt = np.zeros(nmol_all + 1, np.int64)
         for i in range(nmol):
-            for k in range(mneigh.shape[1]):
+            for k in range(w):
                 j = mneigh[i, k]
                 if j < 0:
                     break
-                for sa in range(3):
-                    ca = slot_of[3 * i + sa] >> 2
-                    for sb in range(3):
-                        cb = slot_of[3 * j + sb] >> 2
-                        cnt[min(ca, cb) + 1] += 1
-        start = np.cumsum(cnt)
-        pos = start[:-1].copy()
-        tj = np.empty(start[-1], np.int32)
-        tb = np.empty(start[-1], np.uint16)
-        # Pass 2: (j-cluster, bit) of each site pair, filed under its i-cluster.
+                rcnt[j + 1] += 1
+        rstart = np.cumsum(rcnt)
+        rpos = rstart[:-1].copy()
+        rev = np.empty(rstart[-1], np.int64)  # for molecule J, the rows I that list it
         for i in range(nmol):
-            for k in range(mneigh.shape[1]):
+            for k in range(w):
                 j = mneigh[i, k]
                 if j < 0:
                     break
-                for sa in range(3):
-                    a = slot_of[3 * i + sa]
-                    for sb in range(3):
-                        b = slot_of[3 * j + sb]
-                        ca, cb = a >> 2, b >> 2
-                        if ca < cb:
-                            c, d, bit = ca, cb, 4 * (a & 3) + (b & 3)
-                        elif ca > cb:
-                            c, d, bit = cb, ca, 4 * (b & 3) + (a & 3)
-                        else:
-                            lo_, hi_ = min(a & 3, b & 3), max(a & 3, b & 3)
-                            c, d, bit = ca, ca, 4 * lo_ + hi_
-                        tj[pos[c]] = d
-                        tb[pos[c]] = np.uint16(1 << bit)
-                        pos[c] += 1
-        # Pass 3: merge the bits per (i, j) cluster pair, j-clusters in increasing order.
+                rev[rpos[j]] = i
+                rpos[j] += 1
+        atom_of = np.full(4 * nclus, -1, np.int64)
+        for a in range(slot_of.shape[0]):
+            atom_of[slot_of[a]] = a
         acc = np.zeros(nclus, np.uint16)
+        touched = np.empty(nclus, np.int32)
+        cap = max(1024, 64 * nclus)
         ci_start = np.zeros(nclus + 1, np.int32)
-        cj = np.empty(start[-1], np.int32)
-        mask = np.empty(start[-1], np.uint16)
+        cj = np.empty(cap, np.int32)
+        mask = np.empty(cap, np.uint16)
         m = 0
         for c in range(nclus):
-            s0, s1 = start[c], start[c + 1]
-            first = m
-            for t in range(s0, s1):
-                d = tj[t]
-                if acc[d] == 0:
-                    cj[m] = d
-                    m += 1
-                acc[d] |= tb[t]
-            cj[first:m].sort()
-            for t in range(first, m):
-                mask[t] = acc[cj[t]]
-                acc[cj[t]] = 0
+            nt = 0
+            for sa in range(4):
+                a = atom_of[4 * c + sa]
+                if a < 0:
+                    continue
+                mi = a // 3
+                nf = 0
+                if mi < nmol:
+                    while nf < w and mneigh[mi, nf] >= 0:
+                        nf += 1
+                r0 = rstart[mi]
+                for t in range(nf + rstart[mi + 1] - r0):
+                    mj = mneigh[mi, t] if t < nf else rev[r0 + t - nf]
+                    for sb in range(3):
+                        b = slot_of[3 * mj + sb]
+                        d = b >> 2
+                        if d < c or (d == c and (b & 3) <= sa):
+                            continue
+                        if acc[d] == 0:
+                            touched[nt] = d
+                            nt += 1
+                        acc[d] |= np.uint16(1 << (4 * sa + (b & 3)))
+            if m + nt > cap:
+                cap = 2 * (m + nt)
+                cj2 = np.empty(cap, np.int32)
+                mk2 = np.empty(cap, np.uint16)
+                cj2[:m] = cj[:m]
+                mk2[:m] = mask[:m]
+                cj, mask = cj2, mk2
+            row = touched[:nt]
+            row.sort()  # j-clusters in increasing order: the kernel reads them in memory order
+            for t in range(nt):
+                d = row[t]
+                cj[m] = d
+                mask[m] = acc[d]
+                acc[d] = 0
+                m += 1
             ci_start[c + 1] = m
         return ci_start, cj[:m].copy(), mask[:m].copy()
 

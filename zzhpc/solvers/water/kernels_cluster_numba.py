@@ -61,37 +61,39 @@ def _make(single):
 
     @njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
     def sums(n, gx, gy, gz, sw, sc, s6, sr, b1, out, base):
-        """Sums over one i-slot's lanes in the lane type, vectorised (reassociation allowed here only):
-        force on i, virial, close-pair count into ``out[0:5]``; erfc(a r)/r, r^-12, r^-6 per j-type
-        into ``out[base:base + 6]`` (float64)."""
+        """Sums over one i-slot's lanes, vectorised (reassociation allowed here only): the force on i in
+        the lane type (16 partial sums of a few terms each), the virial and the energy terms in float64
+        (sums of one sign per j-type that the charges then make cancel: no float32 rounding in them),
+        into ``out[0:5]`` (force, virial, close pairs) and ``out[base:base + 6]`` (erfc(a r)/r, r^-12,
+        r^-6 for j of type 0 and 1)."""
         zero = ft(0.0)
-        fx = fy = fz = vw = nr = zero
-        c0 = c1 = u0 = u1 = v0 = v1 = zero
+        fx = fy = fz = nr = zero
+        vw = c0 = c1 = u0 = u1 = v0 = v1 = 0.0
         for q in range(n):
             fx += gx[q]
             fy += gy[q]
             fz += gz[q]
-            vw += sw[q]
             nr += sr[q]
-            ec, r6 = sc[q], s6[q]
+            vw += np.float64(sw[q])
+            ec, r6 = np.float64(sc[q]), np.float64(s6[q])
             j1 = b1[q]
-            c0 += zero if j1 else ec
-            c1 += ec if j1 else zero
-            u0 += zero if j1 else r6 * r6
-            u1 += r6 * r6 if j1 else zero
-            v0 += zero if j1 else r6
-            v1 += r6 if j1 else zero
+            c0 += 0.0 if j1 else ec
+            c1 += ec if j1 else 0.0
+            u0 += 0.0 if j1 else r6 * r6
+            u1 += r6 * r6 if j1 else 0.0
+            v0 += 0.0 if j1 else r6
+            v1 += r6 if j1 else 0.0
         out[0] = np.float64(fx)
         out[1] = np.float64(fy)
         out[2] = np.float64(fz)
-        out[3] += np.float64(vw)
+        out[3] += vw
         out[4] = np.float64(nr)
-        out[base] += np.float64(c0)
-        out[base + 1] += np.float64(c1)
-        out[base + 2] += np.float64(u0)
-        out[base + 3] += np.float64(u1)
-        out[base + 4] += np.float64(v0)
-        out[base + 5] += np.float64(v1)
+        out[base] += c0
+        out[base + 1] += c1
+        out[base + 2] += u0
+        out[base + 3] += u1
+        out[base + 4] += v0
+        out[base + 5] += v1
 
     @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
     def kern(xs, tslot, ci_start, cj, mask, shift, lj1, lj2, qq, lj3w, lj4w, qqw, alpha, cut2, fs):
