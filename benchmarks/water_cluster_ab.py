@@ -10,6 +10,12 @@ does not count); rounds interleave the variants so that machine load hits all al
 outer build times, and the accuracy of each variant against the float64 atom kernel. Run::
 
     python benchmarks/water_cluster_ab.py [molecules] [rounds] [reps] [--json out.json]
+    python benchmarks/water_cluster_ab.py --checkpoint ckpt.h5 [--cutoff 9] [--tolerance 5e-4]
+
+The second form: accuracy only, of the whole force field (LJ, real space, PME, corrections) on the
+configuration of a water checkpoint (e.g. the equilibrated box of ``zzhpc validate water_mixed_precision``):
+energy relative error and force relative RMS of cluster-mixed, atom-mixed and cluster-float64 against
+atom-float64, one rank, atom skin 1 A as that case.
 """
 
 import json
@@ -145,8 +151,57 @@ def main(nmol=4000, rounds=6, reps=5, out=None):
             json.dump({"sizes": sizes, "accuracy": acc, "times": summary, "rounds": times, "reps": reps}, fh, indent=1)
 
 
+def accuracy_on_checkpoint(path, cutoff=9.0, tolerance=5e-4):
+    """Whole force field on a checkpoint's configuration: each variant against atom float64."""
+    from zzhpc.solvers.water.cases_mixed import checkpoint_positions
+
+    comm, be = MPI.COMM_SELF, get_backend("numpy")
+    model = get_model("tip3p")
+    x, L = checkpoint_positions(path)
+    nmol = x.shape[0] // 3
+    xm = x.reshape(nmol, 3, 3)
+    xm = xm - np.floor(xm[:, :1, :] / np.asarray(L)) * np.asarray(L)
+    dom = Domain(comm, be, [0.0] * 3, list(L), [True] * 3, molecules.ghost_cutoff(cutoff, SKIN, MSKIN, model))
+    (rows,) = dom.borders(be.asarray(xm.reshape(nmol, 9)))
+    xa = np.ascontiguousarray(rows.reshape(-1, 3))
+    lo, hi = dom.bin_region()
+    outer = pairlist.outer_cutoff(cutoff, SKIN, MSKIN, model.r_OH)
+    mneigh = get_kernel("md_neighbor_list", be)(np.ascontiguousarray(rows[:, 0:3]), nmol, lo, hi, outer, True)
+    types = np.tile(np.array([0, 1, 1], np.int64), xa.shape[0] // 3)
+    mol = np.repeat(np.arange(xa.shape[0] // 3), 3)
+    neigh = get_kernel("water_pair_list", be)(xa, mneigh, nmol, cutoff + SKIN)
+    out = {}
+    for prec in ("uniform", "mixed"):
+        ff = WaterForceField(comm, be, "tip3p", L, cutoff, nmol, tolerance=tolerance, precision=prec)
+        cl = clusters.ClusterPairList(be, xa, types, mneigh, nmol, np.float32 if prec == "mixed" else np.float64)
+        cl.prune(xa, cutoff + SKIN)
+        for scheme, lst in (("atom", neigh), ("cluster", cl)):
+            f, e, w = ff.compute(xa, types, mol, 3 * nmol, lst)
+            dom.reverse_comm(f.reshape(-1, 9))
+            out[f"{scheme} {prec}"] = (f[: 3 * nmol], e, w)
+    f64, e64, w64 = out["atom uniform"]
+    res = {"checkpoint": path, "molecules": nmol, "E_total float64 atom [kcal/mol]": e64["total"]}
+    for k in ("atom mixed", "cluster mixed", "cluster uniform"):
+        f, e, w = out[k]
+        res[k] = {
+            "energy rel": abs(e["total"] - e64["total"]) / abs(e64["total"]),
+            "coul_real rel": abs(e["coul_real"] / e64["coul_real"] - 1),
+            "force rel rms": float(np.sqrt(np.sum((f - f64) ** 2) / np.sum(f64**2))),
+            "virial rel": abs(w / w64 - 1),
+        }
+    print(json.dumps(res, indent=1))
+    return res
+
+
 if __name__ == "__main__":
     argv = sys.argv[1:]
+    if "--checkpoint" in argv:
+        kw = {}
+        for key, conv in (("--cutoff", float), ("--tolerance", float)):
+            if key in argv:
+                kw[key[2:]] = conv(argv[argv.index(key) + 1])
+        accuracy_on_checkpoint(argv[argv.index("--checkpoint") + 1], **kw)
+        sys.exit(0)
     out = None
     if "--json" in argv:
         i = argv.index("--json")

@@ -57,12 +57,16 @@ def main(nmol=4000, short=10, long=60, rounds=2, out=None):
             row["wall_ms_per_step"].append((w2 - w1) / (long - short) * 1e3)
             row["builds"], row["prunes"], row["scheme"] = r["neigh_builds"], r["list_prunes"], r["pair_scheme"]
             row["memory_bytes_per_molecule"] = r["memory_bytes_per_molecule"]
-            print(f"round {rnd} {p:8s} {k:8s} cpu {row['cpu_ms_per_step'][-1]:7.2f} ms/step  wall "
-                  f"{row['wall_ms_per_step'][-1]:7.2f} ms/step  builds {r['neigh_builds']} prunes {r['list_prunes']}",
-                  flush=True)
+            print(
+                f"round {rnd} {p:8s} {k:8s} cpu {row['cpu_ms_per_step'][-1]:7.2f} ms/step  wall "
+                f"{row['wall_ms_per_step'][-1]:7.2f} ms/step  builds {r['neigh_builds']} prunes {r['list_prunes']}",
+                flush=True,
+            )
     for name, row in res.items():
-        print(f"{name:18s} cpu min {min(row['cpu_ms_per_step']):7.2f}  wall min {min(row['wall_ms_per_step']):7.2f} "
-              f"ms/step  (builds {row['builds']}, prunes {row['prunes']} in {long} steps)")
+        print(
+            f"{name:18s} cpu min {min(row['cpu_ms_per_step']):7.2f}  wall min {min(row['wall_ms_per_step']):7.2f} "
+            f"ms/step  (builds {row['builds']}, prunes {row['prunes']} in {long} steps)"
+        )
     if out:
         with open(out, "w") as fh:
             json.dump({"molecules": nmol, "short": short, "long": long, "results": res}, fh, indent=1)

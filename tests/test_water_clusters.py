@@ -15,6 +15,7 @@ from zzhpc.solvers.water.cases_common import water_deck
 from zzhpc.solvers.water.forcefield import WaterForceField
 from zzhpc.solvers.water.kernels_cluster_numba import cluster_forces_numba
 from zzhpc.solvers.water.models import get_model
+from zzhpc.solvers.water.solver import AUTO_CLUSTER_WHEN_MIXED
 
 BE = get_backend("numpy")
 COMM = MPI.COMM_SELF
@@ -147,20 +148,25 @@ def test_cluster_scheme_against_the_atom_scheme(box, kernels):
         out["atom", prec] = ff.compute(*args, neigh)
         cl = _cluster_list(box, np.float32 if prec == "mixed" else np.float64)
         out["cluster", prec] = ff.compute(*args, cl)
-    (f64, e64, w64), (fc, ec, wc), (fm, em, wm) = out["atom", "uniform"], out["cluster", "uniform"], out["cluster", "mixed"]
+    (f64, e64, w64), (fc, ec, wc), (fm, em, wm) = (
+        out["atom", "uniform"],
+        out["cluster", "uniform"],
+        out["cluster", "mixed"],
+    )
     for k in ("lj", "coul_real", "total"):
         assert ec[k] == pytest.approx(e64[k], rel=1e-12)
     assert wc == pytest.approx(w64, rel=1e-12)
     assert _rms_rel(fc, f64) < 1e-12
     assert abs(em["total"] - e64["total"]) <= 1e-6 * abs(e64["total"])
     assert _rms_rel(fm, f64) <= 1e-5
+    assert wm == pytest.approx(w64, rel=1e-5)
     assert em["coul_real"] != e64["coul_real"]
 
 
 def test_runs_with_either_scheme_agree(tmp_path):
     """216 SPC/E, NVE: float64 with the cluster scheme follows the atom scheme to 1e-11 over 30 steps
     (prunes and an outer build on the way); mixed with both schemes to the mixed tolerance; 'auto'
-    picks the cluster scheme in the mixed mode and the atom scheme in float64."""
+    picks the atom scheme (solver.AUTO_CLUSTER_WHEN_MIXED), bitwise the runs without the key."""
     w = {"molecules": 216, "ensemble": "nve", "minimise_steps": 5, "skin": 0.6, "molecule_skin": 0.5}
     rows, summ = {}, {}
     for name, scheme, prec in (
@@ -168,13 +174,17 @@ def test_runs_with_either_scheme_agree(tmp_path):
         ("c64", "cluster", "uniform"),
         ("auto64", "auto", "uniform"),
         ("amx", "atom", "mixed"),
-        ("cmx", "auto", "mixed"),
+        ("automx", "auto", "mixed"),
+        ("cmx", "cluster", "mixed"),
     ):
         deck = water_deck(dict(w, pair_scheme=scheme), {"steps": 30, "diag_every": 10}, backend={"precision": prec})
         summ[name], rows[name] = run_deck(deck, str(tmp_path / name))
     assert summ["c64"]["results"]["pair_scheme"] == "cluster"
-    assert summ["auto64"]["results"]["pair_scheme"] == "atom" and summ["cmx"]["results"]["pair_scheme"] == "cluster"
+    assert summ["cmx"]["results"]["pair_scheme"] == "cluster"
+    want = "cluster" if AUTO_CLUSTER_WHEN_MIXED else "atom"
+    assert summ["auto64"]["results"]["pair_scheme"] == "atom" and summ["automx"]["results"]["pair_scheme"] == want
     assert rows["auto64"] == rows["a64"]  # the default in float64 is the atom scheme, bitwise
+    assert rows["automx"] == rows["amx" if want == "atom" else "cmx"]
     assert summ["c64"]["results"]["list_prunes"] > summ["c64"]["results"]["neigh_builds"] >= 2
     for a, c in zip(rows["a64"], rows["c64"]):
         for k in ("pe", "etotal", "press"):
@@ -206,18 +216,16 @@ def test_cluster_lists_miss_no_pair(tmp_path, monkeypatch):
         seen.append((self.nbuilds, self.nprunes))
 
     monkeypatch.setattr(WaterSolver, "_forces", checked)
-    w = dict(
-        SMALL, ensemble="npt", pcouple_every=2, tau_p=200.0, skin=0.4, molecule_skin=0.6, minimise_steps=0
-    )
+    w = dict(SMALL, ensemble="npt", pcouple_every=2, tau_p=200.0, skin=0.4, molecule_skin=0.6, minimise_steps=0)
     run_deck(water_deck(dict(w, pair_scheme="cluster"), {"steps": 40, "diag_every": 10}), str(tmp_path))
     builds, prunes = seen[-1]
     assert len(seen) == 41 and builds >= 2 and prunes >= builds + 3, seen[-1]
 
 
 def test_restart_is_bitwise_with_the_cluster_scheme(tmp_path):
-    """Mixed mode (cluster scheme by 'auto'): a restart rebuilds the clusters of the last outer build and
+    """Mixed mode, cluster scheme: a restart rebuilds the clusters of the last outer build and
     the inner list of the last prune; the continued run is bitwise the uninterrupted one."""
-    w = dict(SMALL, ensemble="npt", pcouple_every=3, skin=0.6, molecule_skin=0.5)
+    w = dict(SMALL, ensemble="npt", pcouple_every=3, skin=0.6, molecule_skin=0.5, pair_scheme="cluster")
     run = {"steps": 30, "diag_every": 5, "checkpoint_every": 15}
     s1, full = run_deck(water_deck(w, run, backend={"precision": "mixed"}), str(tmp_path / "a"))
     assert s1["results"]["pair_scheme"] == "cluster"

@@ -83,7 +83,7 @@ def test_restart_bitwise_on_same_ranks():
     comm = MPI.COMM_WORLD
     work = shared_dir()
     deck = water_deck(
-        dict(SMALL, ensemble="npt", pcouple_every=3, skin=0.6, molecule_skin=0.5),
+        dict(SMALL, ensemble="npt", pcouple_every=3, skin=0.6, molecule_skin=0.5, pair_scheme="cluster"),
         {"steps": 16, "diag_every": 4, "checkpoint_every": 8},
         backend={"precision": "mixed"},
     )

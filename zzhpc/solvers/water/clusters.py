@@ -266,7 +266,9 @@ class ClusterPairList:
 
     def prune(self, x, cut):
         """Inner list: the outer list's pairs within ``cut`` [A] in ``x`` now."""
-        self.ci_start, self.cj, self.mask, self.shift = prune(self.backend.to_host(x), self.perm, self.center, *self.outer, cut)
+        self.ci_start, self.cj, self.mask, self.shift = prune(
+            self.backend.to_host(x), self.perm, self.center, *self.outer, cut
+        )
 
     def pack(self, x):
         """``xs`` ``(4 nclus, 3)`` in the kernel's dtype: positions relative to the cluster centres."""

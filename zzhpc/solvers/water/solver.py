@@ -85,7 +85,7 @@ class WaterSolver(Solver):
             choices=("auto", "atom", "cluster"),
             help="real-space pairs: 'atom' (atom list pruned from the molecule list), 'cluster' (4-atom "
             "spatial clusters, masked cluster-pair list, float32 lanes in the mixed mode; numpy backend with "
-            "numba), 'auto' (cluster with backend.precision = 'mixed' on the numpy backend with numba, else atom)",
+            "numba; docs/water.md), 'auto' (atom for now: the cluster scheme measured slower end to end)",
         ),
         "coulomb": Param(str, "pme", choices=("pme", "ewald"), help="reciprocal-space method"),
         "ewald_tolerance": Param(
@@ -486,6 +486,12 @@ class WaterSolver(Solver):
         return self.comm.bcast(files, root=0)
 
 
+#: ``water.pair_scheme = "auto"`` picks the cluster scheme in the mixed mode when this is true. False: on
+#: the 4,000-molecule bench box the cluster scheme's kernel is at par with the atom kernel and its outer
+#: build and prune cost more (docs/water.md, "Cluster-pair scheme"); flip it when it measures faster.
+AUTO_CLUSTER_WHEN_MIXED = False
+
+
 def pair_scheme(choice, precision, backend):
     """'atom' or 'cluster' for the deck's ``water.pair_scheme`` (see its help); 'cluster' needs the numpy
     backend with numba (its lists are built by compiled host code)."""
@@ -493,7 +499,7 @@ def pair_scheme(choice, precision, backend):
 
     usable = getattr(backend, "name", "") == "numpy" and njit is not None
     if choice == "auto":
-        return "cluster" if usable and precision == "mixed" else "atom"
+        return "cluster" if AUTO_CLUSTER_WHEN_MIXED and usable and precision == "mixed" else "atom"
     if choice == "cluster" and not usable:
         raise ConfigError(
             "water.pair_scheme", "'cluster' needs the numpy backend with numba; expected 'atom' or 'auto' here", choice
