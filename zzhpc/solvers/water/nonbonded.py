@@ -196,13 +196,14 @@ def cluster_forces(xs, tslot, ci_start, cj, mask, shift, tab, alpha, cutoff):
 
     ``xs`` ``(4 nclus, 3)``: slot positions relative to their cluster's centre; its dtype is the lane type
     of the pair terms (float32: the mixed mode, as :func:`_pair_forces_mixed`; float64: as
-    :func:`pair_forces`); forces, energies and the virial are summed in float64. Every listed pair counts
-    once. Returns ``(fs (4 nclus, 3) float64, e_lj, e_coul, virial)``; ``fs`` per slot (add to
-    ``f[perm]``). ``tab``: :func:`pair_tables`; ``cutoff`` [A], applied to the lane-type ``r^2``.
+    :func:`pair_forces`); forces, energies and the virial are summed in the tables' type (float64 unless
+    the device has none). Every listed pair counts once. Returns ``(fs (4 nclus, 3), e_lj, e_coul,
+    virial)``; ``fs`` per slot (add to ``f[perm]``). ``tab``: :func:`pair_tables`; ``cutoff`` [A],
+    applied to the lane-type ``r^2``.
     """
     xp = array_namespace(xs)
     dev = _dev(xs)
-    lane, acc = xs.dtype, xp.float64
+    lane, acc = xs.dtype, tab["qq"].dtype  # sums in the tables' type: float64 unless the device has none
     fs = xp.zeros((xs.shape[0], 3), dtype=acc, device=dev)
     npair = cj.shape[0]
     if npair == 0:
