@@ -4,20 +4,20 @@ lanes with float64 sums (mixed) or all float64, one source for both.
 Layout and list: :mod:`.clusters`. Per i-cluster the listed j-clusters' slots are copied into a
 contiguous buffer (4 slots each, the cluster-pair shift folded into the copy, padded to a multiple of
 16 lanes with masked slots), so that for each of the 4 i-slots the loop over the buffer is branch-free
-and gather-free and LLVM vectorises it in blocks of 16 lanes (one AVX-512 register of float32):
+and gather-free and LLVM vectorises it (16 float32 lanes per AVX-512 register; checked in the assembly):
 the mask bit and :math:`r^2 < r_c^2` as a select, :math:`r^2` set to 1 where masked (nothing is NaN),
 :math:`e^{-\alpha^2 r^2}` by range reduction to :math:`2^n e^t` (the power of two made from IEEE bits by a
 bit cast) and a polynomial, erfc by Cody's rational form for :math:`0.46875 < \alpha r \le 4` (W. J. Cody,
 Math. Comp. 23, 631 (1969)), LJ only on i-types that have it, table entries of the two atom types as
-selects. Sums go to per-lane accumulators (16 per quantity, so the loop has no reduction and needs no
-reassociation): the force on i per i-slot; per i-cluster the Coulomb sum :math:`\sum \mathrm{erfc}/r`, the
-:math:`r^{-12}` and :math:`r^{-6}` sums per (i-type, j-type) and the virial. A lane holds a handful of
-terms in the lane type; the lanes are then summed in float64 and the energies formed there with the
-float64 tables (no rounded charge product or LJ coefficient biases a sum). The j forces go into the
-buffer's own array (4 terms per lane) and are added back per j-cluster. The few pairs closer than
+selects. That loop only stores (per lane: the three components of the pair force, the virial term,
+erfc(a r)/r, r^-6, a close-pair flag): a sum or a read-modify-write in it stops LLVM. A second loop,
+compiled with reassociation, sums them: the force on i in the lane type (16 partial sums of a few terms,
+then float64), the virial and the energy terms in float64 split by j-type; per i-cluster the energies are
+formed with the float64 tables (no rounded charge product or LJ coefficient biases a sum). The j forces
+of the 4 i-slots are summed per j-slot and added back in float64. The few pairs closer than
 :math:`0.46875/\alpha` are masked out of the vector loop and done in float64 by a scalar pass. Float
 constants: :mod:`.cody` (float64) and :mod:`.kernels_mixed` (float32). Single-threaded: one MPI rank per
-core.
+core. Two atom types only (``pair_tables``'s O and H; otherwise NotSuitableError and the reference runs).
 """
 
 import math
