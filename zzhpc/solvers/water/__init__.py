@@ -4,15 +4,16 @@
 from ...device.kernels import register_kernel_modules
 from ... import particles
 
-#: Kernel modules: ``water_pair_forces``, ``water_exclusion`` (nonbonded), ``water_pair_list`` (pairlist),
+#: Kernel modules: ``water_pair_forces``, ``water_cluster_forces``, ``water_exclusion`` (nonbonded), ``water_pair_list`` (pairlist),
 #: ``water_pme_spread``/``gather`` (pme_kernels), ``water_settle_positions``/``velocities`` (settle), and
-#: their overrides for numpy (kernels_numba, pme_numba, settle_numba) and cupy (kernels_cuda).
+#: their overrides for numpy (kernels_numba, kernels_cluster_numba, pme_numba, settle_numba) and cupy (kernels_cuda).
 KERNEL_MODULES = (
     "nonbonded",
     "pairlist",
     "pme_kernels",
     "settle",
     "kernels_numba",
+    "kernels_cluster_numba",
     "pme_numba",
     "settle_numba",
     "kernels_cuda",

@@ -25,6 +25,7 @@ from mpi4py import MPI
 from ...device import get_kernel, kernel_registry
 from ...errors import ConfigError, SimulationError
 from .ewald import ewald_reciprocal, kmax_for
+from .clusters import ClusterPairList
 from .models import get_model
 from .nonbonded import exclusion_correction, pair_tables, self_energy
 from .pme import PME
@@ -138,9 +139,11 @@ class WaterForceField:
         self.charges = backend.asarray(np.asarray(self.model.charges), dtype=dtype)
         if kernels == "reference":
             self.kernel = kernel_registry()["water_pair_forces"]["generic"]
+            self.k_cluster = kernel_registry()["water_cluster_forces"]["generic"]
             self.k_excl = exclusion_correction
         else:
             self.kernel = get_kernel("water_pair_forces", backend)
+            self.k_cluster = get_kernel("water_cluster_forces", backend)
             self.k_excl = get_kernel("water_exclusion", backend)
         self.q_sq = self.nmol * (self.model.q_O**2 + 2.0 * self.model.q_H**2)
         self.pme = None
@@ -191,12 +194,16 @@ class WaterForceField:
     def compute(self, x_all, types_all, mol_all, nlocal, neigh, half=True):
         """Forces, energies (dict, summed over ranks) and virial; see docs/water_forces.md.
 
-        Collective. ``f`` has ghost rows (pair forces, to be summed back by ``Domain.reverse_comm``
-        when ``half``); the exclusion and reciprocal forces act on owned rows only."""
+        Collective. ``neigh``: an atom list (``water_pair_list``), or a :class:`.clusters.ClusterPairList`
+        (the cluster-pair scheme: every listed pair once, ``half`` must be true). ``f`` has ghost rows
+        (pair forces, to be summed back by ``Domain.reverse_comm`` when ``half``); the exclusion and
+        reciprocal forces act on owned rows only."""
         nlocal = int(nlocal)
         if nlocal % 3:
             raise SimulationError(f"water force field: {nlocal} owned atoms is not whole molecules")
-        if self.mixed:
+        if isinstance(neigh, ClusterPairList):
+            f, e_lj, e_real, w_pair = self._cluster_pairs(x_all, neigh)
+        elif self.mixed:
             f, e_lj, e_real, w_pair = self.kernel(
                 x_all, types_all, mol_all, neigh, nlocal, self.tables, self.alpha, half, mixed=True
             )
@@ -229,6 +236,16 @@ class WaterForceField:
         en = {k: float(v) for k, v in en.items()}
         en["total"] = sum(en[k] for k in KEYS[:-1])
         return f, en, float(tot[4]) + self.w_tail
+
+    def _cluster_pairs(self, x_all, cl):
+        """Pair forces (rows of ``x_all``), energies and virial over a cluster-pair list."""
+        xs = cl.pack(x_all)
+        fs, e_lj, e_real, w = self.k_cluster(
+            xs, cl.tslot, cl.ci_start, cl.cj, cl.mask, cl.shift, self.tables, self.alpha, self.cutoff
+        )
+        f = np.zeros((x_all.shape[0], 3), dtype=np.float64)
+        cl.scatter(fs, f)
+        return self.backend.asarray(f, dtype=self.dtype), e_lj, e_real, w
 
     def _ewald(self, x, q):
         """Plain Ewald on the gathered system (reference; every rank sums all wave vectors)."""

@@ -166,6 +166,82 @@ def _pair_forces_mixed(x, types, mol, neigh, nlocal, tab, alpha, half):
     return f, e_lj, e_coul, virial
 
 
+def _sample_clusters(rng):
+    """The jittered-lattice atoms of :func:`_sample_pairs` in the cluster layout of :mod:`.clusters`, the
+    pairs of different molecules within 2.6 A (a half list) as cluster-pair masks; float64."""
+    from . import clusters
+
+    args, _ = _sample_pairs(rng)
+    x, types, mol, tab = args[0], args[1], args[2], args[5]
+    perm, center, slot_of = clusters.layout(x)
+    n = x.shape[0]
+    a, b = np.triu_indices(n, 1)
+    keep = (np.sum((x[a] - x[b]) ** 2, axis=1) < 2.6**2) & (mol[a] != mol[b])
+    sa, sb = slot_of[a[keep]], slot_of[b[keep]]
+    sa, sb = np.minimum(sa, sb), np.maximum(sa, sb)  # i-slot in the lower cluster (diagonal: a < b)
+    key = (sa // 4) * (perm.size // 4) + sb // 4
+    uk, inv = np.unique(key, return_inverse=True)
+    mask = np.bincount(inv, weights=2.0 ** (4 * (sa % 4) + sb % 4)).astype(np.uint16)
+    ci, cj = uk // (perm.size // 4), uk % (perm.size // 4)
+    ci_start = np.searchsorted(ci, np.arange(perm.size // 4 + 1)).astype(np.int32)
+    shift = (center[ci] - center[cj]).astype(np.float32)
+    xs = np.where(perm[:, None] >= 0, x[np.maximum(perm, 0)] - center[np.arange(perm.size) // 4], clusters.FILLER)
+    tslot = np.where(perm >= 0, types[np.maximum(perm, 0)], 0).astype(np.int32)
+    return (xs, tslot, ci_start, cj.astype(np.int32), mask, shift, tab, 0.35, 2.2), {}
+
+
+@kernel("water_cluster_forces", sample=_sample_clusters)
+def cluster_forces(xs, tslot, ci_start, cj, mask, shift, tab, alpha, cutoff):
+    """LJ + real-space Ewald forces over a cluster-pair list (layout: :mod:`.clusters`), reference in ``xp``.
+
+    ``xs`` ``(4 nclus, 3)``: slot positions relative to their cluster's centre; its dtype is the lane type
+    of the pair terms (float32: the mixed mode, as :func:`_pair_forces_mixed`; float64: as
+    :func:`pair_forces`); forces, energies and the virial are summed in the tables' type (float64 unless
+    the device has none). Every listed pair counts once. Returns ``(fs (4 nclus, 3), e_lj, e_coul,
+    virial)``; ``fs`` per slot (add to ``f[perm]``). ``tab``: :func:`pair_tables`; ``cutoff`` [A],
+    applied to the lane-type ``r^2``.
+    """
+    xp = array_namespace(xs)
+    dev = _dev(xs)
+    lane, acc = xs.dtype, tab["qq"].dtype  # sums in the tables' type: float64 unless the device has none
+    fs = xp.zeros((xs.shape[0], 3), dtype=acc, device=dev)
+    npair = cj.shape[0]
+    if npair == 0:
+        zero = xp.sum(fs[:0, 0])
+        return fs, zero, zero, zero
+    counts = xp.astype(ci_start[1:] - ci_start[:-1], xp.int64)
+    ci = xp.repeat(xp.arange(counts.shape[0], dtype=xp.int64, device=dev), counts)
+    s = xp.arange(4, dtype=xp.int64, device=dev)
+    i = 4 * ci[:, None, None] + s[None, :, None] + 0 * s[None, None, :]
+    j = 4 * xp.astype(cj, xp.int64)[:, None, None] + 0 * s[None, :, None] + s[None, None, :]
+    bit = (xp.astype(mask, xp.int64)[:, None, None] >> (4 * s[None, :, None] + s[None, None, :])) & 1
+    d = xs[i] - xs[j] + xp.astype(shift, lane)[:, None, None, :]
+    r2 = xp.sum(d * d, axis=-1)
+    m = (bit == 1) & (r2 < xp.asarray(float(cutoff) ** 2, dtype=lane))
+    ti, tj = tslot[i], tslot[j]
+    one, zero = xp.asarray(1.0, dtype=lane), xp.asarray(0.0, dtype=lane)
+    r2s = xp.where(m, r2, one)
+    tl = {k: xp.astype(tab[k], lane) for k in ("lj1", "lj2", "qq")}
+    a = xp.asarray(alpha, dtype=lane)
+    a_lo = xp.asarray(alpha - float(a), dtype=lane)  # alpha as hi + lo in float32 (see _pair_forces_mixed)
+    a2 = xp.asarray(alpha * alpha, dtype=lane)
+    a2_lo = xp.asarray(alpha * alpha - float(a2), dtype=lane)
+    r2i = one / r2s
+    r6i = r2i * r2i * r2i
+    r = xp.sqrt(r2s)
+    ec = erfc(a * r + a_lo * r) / r
+    fc = tl["qq"][ti, tj] * (ec + xp.asarray(TWO_OVER_SQRT_PI * alpha, dtype=lane) * xp.exp(-(a2 * r2s + a2_lo * r2s)))
+    fpair = xp.where(m, fc * r2i + r6i * (tl["lj1"][ti, tj] * r6i - tl["lj2"][ti, tj]) * r2i, zero)
+    r6w = xp.astype(xp.where(m, r6i, zero), acc)
+    e_lj = xp.sum(r6w * (tab["lj3"][ti, tj] * r6w - tab["lj4"][ti, tj]))
+    e_coul = xp.sum(xp.astype(xp.where(m, ec, zero), acc) * tab["qq"][ti, tj])
+    fij = xp.astype(d, acc) * xp.astype(fpair, acc)[..., None]
+    virial = xp.sum(xp.astype(r2, acc) * xp.astype(fpair, acc))
+    scatter_add(fs, xp.reshape(i, (-1,)), xp.reshape(fij, (-1, 3)))
+    scatter_add(fs, xp.reshape(j, (-1,)), -xp.reshape(fij, (-1, 3)))
+    return fs, e_lj, e_coul, virial
+
+
 def _sample_exclusion(rng):
     """40 random molecules of SPC/E geometry in a 12 A box, some straddling its edges, and 10 ghost rows."""
     from .builder import molecule_frame, random_rotations

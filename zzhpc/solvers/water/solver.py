@@ -30,6 +30,7 @@ from . import molecules as mol
 from . import pairlist
 from .builder import box_length
 from .checkpoint import load_water_state, save_water_state
+from .clusters import ClusterPairList
 from .forcefield import WaterForceField
 from .initial import check_initial, read_water_gro, start_record
 from .integrate import RigidVerlet, file_velocities, initial_velocities, minimise
@@ -77,6 +78,14 @@ class WaterSolver(Solver):
             help="outer-list skin [A]: migration, ghosts and the outer "
             "molecule-pair list are rebuilt when an oxygen has moved "
             "half of it",
+        ),
+        "pair_scheme": Param(
+            str,
+            "auto",
+            choices=("auto", "atom", "cluster"),
+            help="real-space pairs: 'atom' (atom list pruned from the molecule list), 'cluster' (4-atom "
+            "spatial clusters, masked cluster-pair list, float32 lanes in the mixed mode; numpy backend with "
+            "numba; docs/water.md), 'auto' (atom for now: the cluster scheme measured slower end to end)",
         ),
         "coulomb": Param(str, "pme", choices=("pme", "ewald"), help="reciprocal-space method"),
         "ewald_tolerance": Param(
@@ -175,6 +184,9 @@ class WaterSolver(Solver):
             dtype=ctx.dtype,
             precision=ctx.precision,
         )
+        self.pair_scheme = pair_scheme(p["pair_scheme"], ctx.precision, be)
+        self.cluster_dtype = "float32" if ctx.precision == "mixed" else ctx.dtype
+        self.clusters = None
         reg = kernel_registry()
         ref = p["kernels"] == "reference"
         self.k_neigh = reg["md_neighbor_list"]["generic"] if ref else get_kernel("md_neighbor_list", be)
@@ -262,6 +274,9 @@ class WaterSolver(Solver):
         lo, hi = dom.bin_region()
         self.xmhold = xp.asarray(rows, copy=True)
         self.mneigh = self.k_neigh(xp.asarray(self.xrows[:, 0:3], copy=True), nm, lo, hi, self.cutouter, True)
+        if self.pair_scheme == "cluster":
+            with self.timers("neighbor"):
+                self.clusters = ClusterPairList(self.backend, self.x, self.types, self.mneigh, nm, self.cluster_dtype)
         self.nbuilds += 1
         if restore is None:
             self._prune()
@@ -280,7 +295,11 @@ class WaterSolver(Solver):
     def _prune(self):
         """The atom list from the outer list at the present positions (ghosts refreshed)."""
         n = self.nlocal
-        self.neigh = self.k_prune(self.x, self.mneigh, n // 3, self.cutneigh)
+        if self.clusters is not None:
+            self.clusters.prune(self.x, self.cutneigh)
+            self.neigh = self.clusters
+        else:
+            self.neigh = self.k_prune(self.x, self.mneigh, n // 3, self.cutneigh)
         self.xhold = self.xp.asarray(self.x[:n], copy=True)
         self.box_prune = self.lengths
         self.ago = 0
@@ -406,7 +425,6 @@ class WaterSolver(Solver):
             self.molid,
             self.xhold,
             self.xmhold,
-            self.neigh,
             self.mneigh,
             self.xm,
             self.vm,
@@ -415,6 +433,7 @@ class WaterSolver(Solver):
             self.image,
         ]
         nbytes = sum(self.backend.nbytes(a) for a in arrays)
+        nbytes += self.clusters.nbytes() if self.clusters is not None else self.backend.nbytes(self.neigh)
         return self.comm.allreduce(nbytes) / self.nmol
 
     def constraint_error(self):
@@ -448,8 +467,10 @@ class WaterSolver(Solver):
             "initial": start_record(self.start, self.params),
             "kernels": {
                 "neighbor": getattr(self.k_neigh, "__name__", ""),
-                "prune": getattr(self.k_prune, "__name__", ""),
+                "prune": "clusters.prune" if self.clusters is not None else getattr(self.k_prune, "__name__", ""),
+                "pair": getattr(self.ff.k_cluster if self.clusters is not None else self.ff.kernel, "__name__", ""),
             },
+            "pair_scheme": self.pair_scheme,
         }
         analysis = self.sampler.results()
         out["analysis"] = self.comm.bcast(analysis, root=0)
@@ -463,6 +484,27 @@ class WaterSolver(Solver):
         if self.params["plots"] and self.comm.Get_rank() == 0:
             files += write_figures(self.sampler, output_dir, self.model.name)
         return self.comm.bcast(files, root=0)
+
+
+#: ``water.pair_scheme = "auto"`` picks the cluster scheme in the mixed mode when this is true. False: on
+#: the 4,000-molecule bench box the cluster scheme's kernel is at par with the atom kernel and its outer
+#: build and prune cost more (docs/water.md, "Cluster-pair scheme"); flip it when it measures faster.
+AUTO_CLUSTER_WHEN_MIXED = False
+
+
+def pair_scheme(choice, precision, backend):
+    """'atom' or 'cluster' for the deck's ``water.pair_scheme`` (see its help); 'cluster' needs the numpy
+    backend with numba (its lists are built by compiled host code)."""
+    from .cody import njit
+
+    usable = getattr(backend, "name", "") == "numpy" and njit is not None
+    if choice == "auto":
+        return "cluster" if AUTO_CLUSTER_WHEN_MIXED and usable and precision == "mixed" else "atom"
+    if choice == "cluster" and not usable:
+        raise ConfigError(
+            "water.pair_scheme", "'cluster' needs the numpy backend with numba; expected 'atom' or 'auto' here", choice
+        )
+    return choice
 
 
 def _max_sq(d, xp):

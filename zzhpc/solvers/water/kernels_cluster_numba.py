@@ -1,0 +1,325 @@
+r"""Compiled CPU version of the cluster-pair water kernel ``water_cluster_forces`` (Numba), in float32
+lanes with float64 sums (mixed) or all float64, one source for both.
+
+Layout and list: :mod:`.clusters`. Per i-cluster the listed j-clusters' slots are copied into a
+contiguous buffer (4 slots each, the cluster-pair shift folded into the copy, padded to a multiple of
+16 lanes with masked slots), so that for each of the 4 i-slots the loop over the buffer is branch-free
+and gather-free and LLVM vectorises it (16 float32 lanes per AVX-512 register; checked in the assembly):
+the mask bit and :math:`r^2 < r_c^2` as a select, :math:`r^2` set to 1 where masked (nothing is NaN),
+:math:`e^{-\alpha^2 r^2}` by range reduction to :math:`2^n e^t` (the power of two made from IEEE bits by a
+bit cast) and a polynomial, erfc by Cody's rational form for :math:`0.46875 < \alpha r \le 4` (W. J. Cody,
+Math. Comp. 23, 631 (1969)), LJ only on i-types that have it, table entries of the two atom types as
+selects. That loop only stores (per lane: the three components of the pair force, the virial term,
+erfc(a r)/r, r^-6, a close-pair flag): a sum or a read-modify-write in it stops LLVM. A second loop,
+compiled with reassociation, sums them: the force on i in the lane type (16 partial sums of a few terms,
+then float64), the virial and the energy terms in float64 split by j-type; per i-cluster the energies are
+formed with the float64 tables (no rounded charge product or LJ coefficient biases a sum). The j forces
+of the 4 i-slots are summed per j-slot and added back in float64. The few pairs closer than
+:math:`0.46875/\alpha` are masked out of the vector loop and done in float64 by a scalar pass. Float
+constants: :mod:`.cody` (float64) and :mod:`.kernels_mixed` (float32). Single-threaded: one MPI rank per
+core. Two atom types only (``pair_tables``'s O and H; otherwise NotSuitableError and the reference runs).
+"""
+
+import math
+
+import numpy as np
+
+from ...device import override
+from ...errors import NotSuitableError
+from .cody import _C, _D, _LN2_HI, _LN2_LO, _LOG2E, _RSQRTPI, _erfc_exp, njit
+from .kernels_mixed import _C32, _D32, _E32, _K32
+
+_E64 = tuple(1.0 / math.factorial(k) for k in range(14))
+NL = 16  # lanes per block: one AVX-512 register of float32
+
+if njit is not None:
+    from numba.core import types
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def _as_float(typingctx, x):
+        """The IEEE bits of an int32 (int64) as a float32 (float64): a bit cast LLVM vectorises."""
+        ret = {types.int32: types.float32, types.int64: types.float64}[x]
+
+        def codegen(context, builder, sig, args):
+            return builder.bitcast(args[0], context.get_value_type(ret))
+
+        return ret(x), codegen
+
+
+def _make(single):
+    """The kernel for float32 (``single``) or float64 lanes; the constants are typed closure tuples, so
+    each variant is compiled (and cached) with its own literal types."""
+    ft = np.float32 if single else np.float64
+    it = np.int32 if single else np.int64
+    bias, mant = (127, 23) if single else (1023, 52)
+    C = tuple(ft(c) for c in (_C32 if single else _C))
+    D = tuple(ft(c) for c in (_D32 if single else _D))
+    E = tuple(ft(c) for c in (_E32 if single else _E64))
+    deg = len(E) - 1
+    K = (ft(_LOG2E), ft(_K32[1]), ft(_K32[2])) if single else (ft(_LOG2E), ft(_LN2_HI), ft(_LN2_LO))
+
+    @njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
+    def sums(n, gx, gy, gz, sw, sc, s6, sr, b1, out, base):
+        """Sums over one i-slot's lanes, vectorised (reassociation allowed here only): the force on i in
+        the lane type (16 partial sums of a few terms each), the virial and the energy terms in float64
+        (sums of one sign per j-type that the charges then make cancel: no float32 rounding in them),
+        into ``out[0:5]`` (force, virial, close pairs) and ``out[base:base + 6]`` (erfc(a r)/r, r^-12,
+        r^-6 for j of type 0 and 1)."""
+        zero = ft(0.0)
+        fx = fy = fz = nr = zero
+        vw = c0 = c1 = u0 = u1 = v0 = v1 = 0.0
+        for q in range(n):
+            fx += gx[q]
+            fy += gy[q]
+            fz += gz[q]
+            nr += sr[q]
+            vw += np.float64(sw[q])
+            ec, r6 = np.float64(sc[q]), np.float64(s6[q])
+            j1 = b1[q]
+            c0 += 0.0 if j1 else ec
+            c1 += ec if j1 else 0.0
+            u0 += 0.0 if j1 else r6 * r6
+            u1 += r6 * r6 if j1 else 0.0
+            v0 += 0.0 if j1 else r6
+            v1 += r6 if j1 else 0.0
+        out[0] = np.float64(fx)
+        out[1] = np.float64(fy)
+        out[2] = np.float64(fz)
+        out[3] += vw
+        out[4] = np.float64(nr)
+        out[base] += c0
+        out[base + 1] += c1
+        out[base + 2] += u0
+        out[base + 3] += u1
+        out[base + 4] += v0
+        out[base + 5] += v1
+
+    @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
+    def kern(xs, tslot, ci_start, cj, mask, shift, lj1, lj2, qq, lj3w, lj4w, qqw, alpha, cut2, fs):
+        """Two atom types (``pair_tables``'s O and H): a pair's table entries are a select on the j-type
+        between the i-type's two row entries, loaded once per i-slot (no gathers)."""
+        nclus = ci_start.shape[0] - 1
+        one, zero, halfv = ft(1.0), ft(0.0), ft(0.5)
+        log2e, ln2hi, ln2lo = K
+        haslj = np.zeros(2, np.bool_)
+        for a in range(2):
+            for b in range(2):
+                if lj1[2 * a + b] != 0 or lj2[2 * a + b] != 0 or lj3w[2 * a + b] != 0 or lj4w[2 * a + b] != 0:
+                    haslj[a] = True
+        # alpha and alpha^2 as hi + lo pairs in the lane type (lo = 0 in float64): a rounded alpha biases
+        # erfc(a r) with an r-dependence the O-O, O-H and H-H sums do not cancel (kernels_mixed).
+        al = ft(alpha)
+        al_lo = ft(alpha - np.float64(al))
+        a2 = ft(alpha * alpha)
+        a2_lo = ft(alpha * alpha - np.float64(a2))
+        ca = ft(2.0 * _RSQRTPI * alpha)
+        c2 = ft(cut2)
+        lo2 = (0.46875 / alpha) ** 2
+        lo2f = ft(lo2)
+        maxnb = NL
+        for c in range(nclus):
+            maxnb = max(maxnb, 4 * (ci_start[c + 1] - ci_start[c]) + NL)
+        bx, by, bz = np.empty(maxnb, ft), np.empty(maxnb, ft), np.empty(maxnb, ft)
+        b1 = np.empty(maxnb, np.bool_)  # j-slot of type 1
+        nib = np.empty(maxnb, np.int32)  # the 4 mask bits of a j-slot, one per i-slot
+        # Force on the j-slots from each i-slot, per-lane terms (virial, erfc(a r)/r, r^-6, close pair):
+        # plain stores only (sums or read-modify-writes in this loop stop LLVM from vectorising it).
+        fjx, fjy, fjz = np.empty((4, maxnb), ft), np.empty((4, maxnb), ft), np.empty((4, maxnb), ft)
+        sw, sc, s6, sr = np.empty(maxnb, ft), np.empty(maxnb, ft), np.empty(maxnb, ft), np.empty(maxnb, ft)
+        # Per i-cluster, float64: [0:3] force on i, [3] virial, [4] close pairs, [5 + 6 ti + k] the
+        # sums of ``sums`` for i-type ti.
+        out = np.empty(17)
+        # Slots as structure of arrays; per cluster pair and j-slot b its 4 mask bits, one per i-slot.
+        nslot = xs.shape[0]
+        px, py, pz = np.empty(nslot, ft), np.empty(nslot, ft), np.empty(nslot, ft)
+        pb1 = np.empty(nslot, np.bool_)
+        fsx, fsy, fsz = np.zeros(nslot), np.zeros(nslot), np.zeros(nslot)
+        for s in range(nslot):
+            px[s], py[s], pz[s] = xs[s, 0], xs[s, 1], xs[s, 2]
+            pb1[s] = tslot[s] == 1
+        nibs = np.empty(4 * cj.shape[0], np.int32)
+        for p in range(cj.shape[0]):
+            m = np.int32(mask[p])
+            for b in range(4):
+                nibs[4 * p + b] = ((m >> b) & 1) | ((m >> (3 + b)) & 2) | ((m >> (6 + b)) & 4) | ((m >> (9 + b)) & 8)
+        e_c = 0.0
+        e_lj = 0.0
+        w = 0.0
+        for c in range(nclus):
+            k0, k1 = ci_start[c], ci_start[c + 1]
+            if k0 == k1:
+                continue
+            n = 4 * (k1 - k0)
+            npad = (n + NL - 1) // NL * NL
+            # 1. The j-clusters' slots, shift folded in: d = xs_i - (xs_j - shift).
+            anym = 0
+            for p in range(k0, k1):
+                d4 = 4 * cj[p]
+                q0 = 4 * (p - k0)
+                anym |= np.int32(mask[p])
+                sx, sy, sz = ft(shift[p, 0]), ft(shift[p, 1]), ft(shift[p, 2])
+                for b in range(4):
+                    bx[q0 + b] = px[d4 + b] - sx
+                    by[q0 + b] = py[d4 + b] - sy
+                    bz[q0 + b] = pz[d4 + b] - sz
+                    b1[q0 + b] = pb1[d4 + b]
+                    nib[q0 + b] = nibs[4 * p + b]
+            for q in range(n, npad):
+                bx[q] = by[q] = bz[q] = zero
+                b1[q] = False
+                nib[q] = 0
+            out[:] = 0.0
+            for a in range(4):
+                gxa, gya, gza = fjx[a], fjy[a], fjz[a]
+                if (anym >> (4 * a)) & 15 == 0:
+                    gxa[:npad] = zero
+                    gya[:npad] = zero
+                    gza[:npad] = zero
+                    continue
+                i = 4 * c + a
+                ti = tslot[i]
+                dolj = haslj[ti]
+                xi, yi, zi = xs[i, 0], xs[i, 1], xs[i, 2]
+                row = 2 * ti
+                qa, qb = ft(qq[row]), ft(qq[row + 1])
+                l1a, l1b, l2a, l2b = ft(lj1[row]), ft(lj1[row + 1]), ft(lj2[row]), ft(lj2[row + 1])
+                # 2. Branch-free over the buffer, vectorised by LLVM.
+                for q in range(npad):
+                    dx, dy, dz = xi - bx[q], yi - by[q], zi - bz[q]
+                    r2 = dx * dx + dy * dy + dz * dz
+                    ok = ((nib[q] >> a) & 1 == 1) & (r2 < c2)
+                    sr[q] = one if (ok & (r2 <= lo2f)) else zero
+                    ok = ok & (r2 > lo2f)
+                    r2s = r2 if ok else one
+                    y = -(a2 * r2s + a2_lo * r2s)
+                    nn = np.floor(y * log2e + halfv)
+                    t = (y - nn * ln2hi) - nn * ln2lo
+                    pe = E[deg]
+                    for k in range(deg - 1, -1, -1):
+                        pe = pe * t + E[k]
+                    e = pe * _as_float(it((it(nn) + bias) << mant))
+                    r = np.sqrt(r2s)
+                    xa = al * r + al_lo * r
+                    num = C[8] * xa
+                    den = xa
+                    for k in range(7):
+                        num = (num + C[k]) * xa
+                        den = (den + D[k]) * xa
+                    num = num + C[7]
+                    den = den + D[7]
+                    inv = one / (den * r2s)
+                    r2i = inv * den
+                    ec = e * num * inv * r  # erfc(a r) / r, without the charges
+                    j1 = b1[q]
+                    fp = (qb if j1 else qa) * (ec + ca * e) * r2i
+                    if dolj:  # loop-invariant: LLVM unswitches it
+                        r6 = r2i * r2i * r2i
+                        fp += r6 * ((l1b if j1 else l1a) * r6 - (l2b if j1 else l2a)) * r2i
+                        s6[q] = r6 if ok else zero
+                    else:
+                        s6[q] = zero
+                    fp = fp if ok else zero
+                    sc[q] = ec if ok else zero
+                    sw[q] = r2 * fp
+                    gxa[q] = dx * fp
+                    gya[q] = dy * fp
+                    gza[q] = dz * fp
+                sums(npad, gxa, gya, gza, sw, sc, s6, sr, b1, out, 5 + 6 * ti)
+                fx, fy, fz = out[0], out[1], out[2]
+                # Rare close pairs outside the rational form's range: float64, straight into the sums.
+                if out[4] > 0:
+                    for q in range(n):
+                        dx, dy, dz = xi - bx[q], yi - by[q], zi - bz[q]
+                        r2 = dx * dx + dy * dy + dz * dz
+                        if (nib[q] >> a) & 1 == 1 and r2 < c2 and r2 <= lo2f:
+                            j1 = b1[q]
+                            r64 = math.sqrt(np.float64(r2))
+                            e64 = math.exp(-alpha * alpha * np.float64(r2))
+                            ec64 = _erfc_exp(alpha * r64, e64) / r64
+                            r2i64 = 1.0 / np.float64(r2)
+                            fp64 = np.float64(qb if j1 else qa) * (ec64 + 2.0 * _RSQRTPI * alpha * e64) * r2i64
+                            e_c += ec64 * qqw[row + j1]
+                            if dolj:
+                                r6 = r2i64 * r2i64 * r2i64
+                                l1 = np.float64(l1b if j1 else l1a)
+                                fp64 += r6 * (l1 * r6 - np.float64(l2b if j1 else l2a)) * r2i64
+                                e_lj += r6 * (lj3w[row + j1] * r6 - lj4w[row + j1])
+                            w += np.float64(r2) * fp64
+                            fx += np.float64(dx) * fp64
+                            fy += np.float64(dy) * fp64
+                            fz += np.float64(dz) * fp64
+                            gxa[q] = ft(np.float64(dx) * fp64)
+                            gya[q] = ft(np.float64(dy) * fp64)
+                            gza[q] = ft(np.float64(dz) * fp64)
+                fs[i, 0] += fx
+                fs[i, 1] += fy
+                fs[i, 2] += fz
+            # 3. The cluster's energies with the float64 tables; the j forces back per slot.
+            for ti in range(2):
+                for tj in range(2):
+                    tp = 2 * ti + tj
+                    b = 5 + 6 * ti + tj
+                    e_c += qqw[tp] * out[b]
+                    e_lj += lj3w[tp] * out[b + 2] - lj4w[tp] * out[b + 4]
+            w += out[3]
+            for p in range(k0, k1):
+                d4 = 4 * cj[p]
+                q0 = 4 * (p - k0)
+                for b in range(4):
+                    q = q0 + b
+                    fsx[d4 + b] -= np.float64(fjx[0, q] + fjx[1, q] + fjx[2, q] + fjx[3, q])
+                    fsy[d4 + b] -= np.float64(fjy[0, q] + fjy[1, q] + fjy[2, q] + fjy[3, q])
+                    fsz[d4 + b] -= np.float64(fjz[0, q] + fjz[1, q] + fjz[2, q] + fjz[3, q])
+        for s in range(nslot):
+            fs[s, 0] += fsx[s]
+            fs[s, 1] += fsy[s]
+            fs[s, 2] += fsz[s]
+        return e_lj, e_c, w
+
+    return kern
+
+
+_KERNELS = {}
+
+
+def _kernel(single):
+    if njit is None:
+        raise NotSuitableError("numba is not installed")
+    if single not in _KERNELS:
+        _KERNELS[single] = _make(single)
+    return _KERNELS[single]
+
+
+@override("water_cluster_forces", "numpy")
+def cluster_forces_numba(xs, tslot, ci_start, cj, mask, shift, tab, alpha, cutoff):
+    if not isinstance(xs, np.ndarray) or xs.dtype not in (np.float64, np.float32):
+        raise NotSuitableError("NumPy float arrays only")
+    single = xs.dtype == np.float32
+    ft = xs.dtype
+    fs = np.zeros((xs.shape[0], 3))
+    if cj.shape[0] == 0:
+        return fs, np.float64(0.0), np.float64(0.0), np.float64(0.0)
+    t = {k: np.ascontiguousarray(tab[k], dtype=np.float64).ravel() for k in ("lj1", "lj2", "lj3", "lj4", "qq")}
+    if int(np.asarray(tab["qq"]).shape[0]) != 2:
+        raise NotSuitableError("two atom types (O, H) only")
+    if tslot.shape[0] and int(np.max(tslot)) > 1:
+        raise NotSuitableError("atom types 0 and 1 only")
+    e_lj, e_c, w = _kernel(single)(
+        np.ascontiguousarray(xs),
+        np.ascontiguousarray(tslot, dtype=np.int32),
+        np.ascontiguousarray(ci_start, dtype=np.int32),
+        np.ascontiguousarray(cj, dtype=np.int32),
+        np.ascontiguousarray(mask, dtype=np.uint16),
+        np.ascontiguousarray(shift, dtype=np.float32),
+        t["lj1"].astype(ft),
+        t["lj2"].astype(ft),
+        t["qq"].astype(ft),
+        t["lj3"],
+        t["lj4"],
+        t["qq"],
+        float(alpha),
+        float(cutoff) ** 2,
+        fs,
+    )
+    return fs, np.float64(e_lj), np.float64(e_c), np.float64(w)
