@@ -274,28 +274,32 @@ def _make_stencil(order):
         pmin, pmax = _pad_range(base, lo)
         pad = np.zeros((pmax[0] - pmin[0] + 1, pmax[1] - pmin[1] + 1, pmax[2] - pmin[2] + 1), out.dtype)
         o0, o1, o2 = lo[0] + (P - 1) + pmin[0], lo[1] + (P - 1) + pmin[1], lo[2] + (P - 1) + pmin[2]
+        # Flat unsigned offsets: no negative-index wrap-around test per access.
+        flat = pad.reshape(-1)
+        st0, st1 = np.uint64(pad.shape[1] * pad.shape[2]), np.uint64(pad.shape[2])
         for j in range(base.shape[0]):
-            s0, s1, s2 = base[j, 0] - o0, base[j, 1] - o1, base[j, 2] - o2
+            k0 = np.uint64(base[j, 0] - o0) * st0 + np.uint64(base[j, 1] - o1) * st1 + np.uint64(base[j, 2] - o2)
             qj = q[j]
             if P == 4:
                 z0, z1, z2, z3 = w[j, 2, 0], w[j, 2, 1], w[j, 2, 2], w[j, 2, 3]
                 for a in range(4):
                     qa = qj * w[j, 0, a]
+                    ka = k0 + np.uint64(a) * st0
                     for b in range(4):
                         qab = qa * w[j, 1, b]
-                        row = pad[s0 + a, s1 + b]
-                        row[s2] += qab * z0
-                        row[s2 + 1] += qab * z1
-                        row[s2 + 2] += qab * z2
-                        row[s2 + 3] += qab * z3
+                        k = ka + np.uint64(b) * st1
+                        flat[k] += qab * z0
+                        flat[k + np.uint64(1)] += qab * z1
+                        flat[k + np.uint64(2)] += qab * z2
+                        flat[k + np.uint64(3)] += qab * z3
             else:
                 for a in range(P):
                     qa = qj * w[j, 0, a]
                     for b in range(P):
                         qab = qa * w[j, 1, b]
-                        row = pad[s0 + a, s1 + b]
+                        k = k0 + np.uint64(a) * st0 + np.uint64(b) * st1
                         for t in range(P):
-                            row[s2 + t] += qab * w[j, 2, t]
+                            flat[k + np.uint64(t)] += qab * w[j, 2, t]
         m0, m1, m2 = _fold_maps(pmin, pmax, grid)
         for i0 in range(pad.shape[0]):
             for i1 in range(pad.shape[1]):
@@ -317,17 +321,21 @@ def _make_stencil(order):
                     dst[i2] = src[m2[i2]]
         o0, o1, o2 = lo[0] + (P - 1) + pmin[0], lo[1] + (P - 1) + pmin[1], lo[2] + (P - 1) + pmin[2]
         zero = w.dtype.type(0.0)  # sums in the weights' dtype
+        flat = pad.reshape(-1)
+        st0, st1 = np.uint64(pad.shape[1] * pad.shape[2]), np.uint64(pad.shape[2])
         for j in range(base.shape[0]):
-            s0, s1, s2 = base[j, 0] - o0, base[j, 1] - o1, base[j, 2] - o2
+            k0 = np.uint64(base[j, 0] - o0) * st0 + np.uint64(base[j, 1] - o1) * st1 + np.uint64(base[j, 2] - o2)
             g0 = g1 = g2 = zero
             if P == 4:
                 z0, z1, z2, z3 = w[j, 2, 0], w[j, 2, 1], w[j, 2, 2], w[j, 2, 3]
                 y0, y1, y2, y3 = dw[j, 2, 0], dw[j, 2, 1], dw[j, 2, 2], dw[j, 2, 3]
                 for a in range(4):
                     wa, da = w[j, 0, a], dw[j, 0, a]
+                    ka = k0 + np.uint64(a) * st0
                     for b in range(4):
-                        row = pad[s0 + a, s1 + b]
-                        v0, v1, v2, v3 = row[s2], row[s2 + 1], row[s2 + 2], row[s2 + 3]
+                        k = ka + np.uint64(b) * st1
+                        v0, v1 = flat[k], flat[k + np.uint64(1)]
+                        v2, v3 = flat[k + np.uint64(2)], flat[k + np.uint64(3)]
                         s = z0 * v0 + z1 * v1 + z2 * v2 + z3 * v3
                         sd = y0 * v0 + y1 * v1 + y2 * v2 + y3 * v3
                         wb = w[j, 1, b]
@@ -337,10 +345,10 @@ def _make_stencil(order):
             else:
                 for a in range(P):
                     for b in range(P):
-                        row = pad[s0 + a, s1 + b]
+                        k = k0 + np.uint64(a) * st0 + np.uint64(b) * st1
                         s = sd = zero
                         for t in range(P):
-                            v = row[s2 + t]
+                            v = flat[k + np.uint64(t)]
                             s += w[j, 2, t] * v
                             sd += dw[j, 2, t] * v
                         g0 += dw[j, 0, a] * w[j, 1, b] * s
