@@ -54,6 +54,19 @@ def test_one_rank_skips_the_exchange_bit_for_bit(liquid, mixed):
     assert fast.exchange_bytes["to_self"] == 0 and slow.exchange_bytes["to_self"] > 0
 
 
+def test_float64_with_shared_weights_agrees(liquid):
+    """Float64 through the stencil kernels (``shared_weights``, off by default in float64) against the float64
+    kernels: the same energy and virial to rounding, forces to 1e-13 relative RMS."""
+    x, q, L = liquid
+    ref = PME(MPI.COMM_SELF, BE, (24, 24, 24), 4, 0.3470, L)
+    alt = PME(MPI.COMM_SELF, BE, (24, 24, 24), 4, 0.3470, L)
+    assert not ref.shared_weights
+    alt.shared_weights = True
+    (e0, f0, w0), (e1, f1, w1) = ref.compute(x, q), alt.compute(x, q)
+    assert e1 == pytest.approx(e0, rel=1e-13) and w1 == pytest.approx(w0, rel=1e-13)
+    assert _rms(f1, f0) <= 1e-13 and f1.dtype == np.float64
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("order", [4, 5])
 def test_stencil_kernels_against_reference(order, dtype):

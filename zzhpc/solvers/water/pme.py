@@ -140,6 +140,11 @@ class PME:
         # One rank: the brick is the whole grid and is the FFT's input (no exchange; the same numbers as
         # the exchange with itself, which sums one brick per grid point).
         self.local = size == 1
+        # Weights once per step, shared by spreading and interpolation (the stencil kernels): the mixed
+        # mode. Float64 keeps the kernels it had (bitwise as before); with True it runs 2.0 -> 1.4 ms
+        # (4,000 TIP3P, 42^3, order 4, loaded machine) with forces changed by 1.5e-15 relative RMS
+        # (interpolation sums in another order), energy and virial unchanged.
+        self.shared_weights = self.mixed
         self._qhat = self.fft.empty_spectral()
         self._phi = self.fft.empty_real()
         self.set_box(lengths, alpha)
@@ -274,7 +279,7 @@ class PME:
         xp, be, p = array_namespace(x), self.backend, self.order
         scale = xp.asarray([self.grid[d] / self.lengths[d] for d in range(3)], dtype=x.dtype, device=_dev(x))
         self.exchange_bytes = {"to_others": 0, "to_self": 0}
-        if self.mixed:
+        if self.shared_weights:
             base, w, dw = self.k_stencil(x, scale, p, self.dtype_name)
             qg = be.asarray(q, dtype=self.dtype_name)
             lo, shape = self._brick(xp, base, True)
@@ -286,7 +291,7 @@ class PME:
         qhat = self.fft.forward(self._to_slab(qb, lo, shape), out=self._qhat)
         energy, virial = self.k_convolve(qhat, self.g_energy, self.g_virial, self.g_conv)  # qhat *= G
         phib = self._to_brick(self.fft.backward(qhat, out=self._phi), shape)
-        if self.mixed:
+        if self.shared_weights:
             return energy, self.k_gather_w(base, w, dw, qg, lo, shape, self.grid, phib, scale), virial
         g = self.k_gather(u, q, lo, shape, self.grid, p, phib)
         return energy, g * -scale, virial
