@@ -102,3 +102,5 @@ def test_convolve_in_place_and_float64_declined():
     assert e == pytest.approx(float(ref[0]), rel=1e-14) and v == pytest.approx(float(ref[1]), rel=1e-12)
     with pytest.raises(NotSuitableError):
         pme_numba.convolve_numba(qhat.astype(np.complex128), ge, gv, gc.astype(np.float64))
+    with pytest.raises(NotSuitableError):  # all-single float32 keeps its float32 sums
+        pme_numba.convolve_numba(qhat, ge.astype(np.float32), gv.astype(np.float32), gc)

@@ -199,10 +199,10 @@ def convolve(qhat, g_energy, g_virial, g_conv):
     r"""Reciprocal energy :math:`\sum G_E|\hat Q|^2` and virial :math:`\sum G_W|\hat Q|^2` of the spectrum
     ``qhat``, summed in ``g_energy``'s dtype; ``qhat`` is multiplied by ``g_conv`` in place (the
     convolution with the influence function). For a float32 spectrum :math:`|\hat Q|^2` is formed in
-    ``g_energy``'s dtype (exact products of float32 numbers in float64); for float64 it is
-    ``real(qhat * conj(qhat))``."""
+    ``g_energy``'s dtype (exact products of float32 numbers in float64); where the types agree (float64,
+    or all-single float32) it is ``real(qhat * conj(qhat))``, as before the mixed mode."""
     xp = array_namespace(qhat)
-    if qhat.dtype == xp.complex128:
+    if xp.real(qhat[:0]).dtype == g_energy.dtype:
         power = xp.real(qhat * xp.conj(qhat))
     else:
         re, im = xp.astype(xp.real(qhat), g_energy.dtype), xp.astype(xp.imag(qhat), g_energy.dtype)

@@ -423,12 +423,14 @@ def gather_stencil_numba(base, w, dw, q, lo, shape, grid, phi, scale):
 
 @override("water_pme_convolve", "numpy")
 def convolve_numba(qhat, g_energy, g_virial, g_conv):
-    """Float32 spectra only (the mixed mode); a float64 spectrum runs the reference, so that the float64
-    sums keep NumPy's pairwise order (results as before the mixed mode)."""
+    """The mixed mode only (float32 spectrum, float64 factors); float64 and all-single float32 run the
+    reference, so that their sums keep NumPy's pairwise order (results as before the mixed mode)."""
     if njit is None:
         raise NotSuitableError("numba is not installed")
     if not isinstance(qhat, np.ndarray) or qhat.dtype != np.complex64 or not qhat.flags.c_contiguous:
         raise NotSuitableError("contiguous complex64 NumPy spectra only")
+    if np.asarray(g_energy).dtype != np.float64:
+        raise NotSuitableError("float64 energy factors only (the mixed mode)")
     e, v = _convolve(
         qhat.reshape(-1),
         np.ascontiguousarray(g_energy, np.float64).reshape(-1),
