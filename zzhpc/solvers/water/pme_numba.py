@@ -83,6 +83,24 @@ if njit is not None:
         return w, dw
 
     @njit(cache=True, nogil=True, error_model="numpy")
+    def _pad_range(base, lo, order):
+        """Lowest and highest brick index (unwrapped) that the atoms' stencils touch, per axis (a module-level
+        function: a compiled closure that another closure calls would defeat Numba's cache)."""
+        pmin = np.empty(3, np.int64)
+        pmax = np.empty(3, np.int64)
+        for d in range(3):
+            pmin[d] = 1 << 62
+            pmax[d] = -(1 << 62)
+        for j in range(base.shape[0]):
+            for d in range(3):
+                pmin[d] = min(pmin[d], base[j, d])
+                pmax[d] = max(pmax[d], base[j, d])
+        for d in range(3):
+            pmin[d] -= lo[d] + (order - 1)
+            pmax[d] -= lo[d]
+        return pmin, pmax
+
+    @njit(cache=True, nogil=True, error_model="numpy")
     def _fold_maps(pmin, pmax, grid):
         """Brick index ``(t + pmin) mod K`` of each padded index ``t``, per axis."""
         maps = []
@@ -255,26 +273,9 @@ def _make_stencil(order):
                     w[j, ax, t] = c[P - 1 - t, j]
                     dw[j, ax, t] = d[P - 1 - t, j]
 
-    @njit(cache=True, nogil=True, error_model="numpy")
-    def _pad_range(base, lo):
-        """Lowest and highest brick index (unwrapped) that the atoms' stencils touch, per axis."""
-        pmin = np.empty(3, np.int64)
-        pmax = np.empty(3, np.int64)
-        for d in range(3):
-            pmin[d] = 1 << 62
-            pmax[d] = -(1 << 62)
-        for j in range(base.shape[0]):
-            for d in range(3):
-                pmin[d] = min(pmin[d], base[j, d])
-                pmax[d] = max(pmax[d], base[j, d])
-        for d in range(3):
-            pmin[d] -= lo[d] + (P - 1)
-            pmax[d] -= lo[d]
-        return pmin, pmax
-
     @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
     def spread(base, w, q, lo, grid, out):
-        pmin, pmax = _pad_range(base, lo)
+        pmin, pmax = _pad_range(base, lo, P)
         pad = np.zeros((pmax[0] - pmin[0] + 1, pmax[1] - pmin[1] + 1, pmax[2] - pmin[2] + 1), out.dtype)
         o0, o1, o2 = lo[0] + (P - 1) + pmin[0], lo[1] + (P - 1) + pmin[1], lo[2] + (P - 1) + pmin[2]
         # Flat unsigned offsets: no negative-index wrap-around test per access.
@@ -308,7 +309,7 @@ def _make_stencil(order):
 
     @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
     def gather(base, w, dw, q, lo, grid, phi, scale, f):
-        pmin, pmax = _pad_range(base, lo)
+        pmin, pmax = _pad_range(base, lo, P)
         m0, m1, m2 = _fold_maps(pmin, pmax, grid)
         pad = np.empty((m0.shape[0], m1.shape[0], m2.shape[0]), w.dtype)  # phi unfolded
         for i0 in range(pad.shape[0]):

@@ -10,6 +10,8 @@ component) reduced once at the end. 12,000 atoms, float32, loaded machine, min o
 Both take the element type from the array (float32 or float64) and assume C-contiguous arrays (the
 callers' wrappers make them so). The spreading row gives the same numbers as the scalar loop (one fused
 multiply-add per point); the interpolation sums in another order (a few 1e-8 relative in float32).
+Numba's on-disk cache of the kernels that call these is keyed by :mod:`.pme_numba`'s source only: after
+editing this file, touch that one (or clear its ``__pycache__``).
 """
 
 from llvmlite import ir
