@@ -25,6 +25,7 @@ from mpi4py import MPI
 from ...particles import coupling
 from ...particles.rng import normals
 from . import molecules as mol
+from ...device import get_kernel
 from .settle import settle_positions, settle_velocities
 
 
@@ -40,6 +41,12 @@ class RigidVerlet:
         self.mtot = sum(self.masses) * w.nmol
         self.m = w.backend.asarray(np.asarray(self.masses).reshape(1, 3, 1), dtype=w.ctx.dtype)
         self.invm = 1.0 / self.m
+        # The element-wise passes, each one loop where the backend has a fused kernel (settle_numba).
+        be = w.backend
+        self.kick = get_kernel("water_kick", be)
+        self.kick_drift = get_kernel("water_kick_drift", be)
+        self.constraint_velocity = get_kernel("water_constraint_velocity", be)
+        self.rescale = get_kernel("water_rescale", be)
         self.ensemble = p["ensemble"]
         self.kT = w.units.boltz * p["temperature"]
         self.thermostat_work = self.barostat_work = 0.0
@@ -67,7 +74,7 @@ class RigidVerlet:
 
         The velocity constraint after a trial half kick gives the constraint forces at this instant."""
         w = self.w
-        vtrial = w.vm + self.dtf * w.fm * self.invm
+        vtrial = self.kick(w.vm, w.fm, self.invm, self.dtf)
         _, wv = settle_velocities(w.xm, vtrial, w.geom, self.dt)
         self.wc = float(self._allreduce([float(wv)])[0]) * w.units.mvv2e
         self.p_last = self.pressure(self.kinetic_energy())
@@ -75,18 +82,17 @@ class RigidVerlet:
     # The step -------------------------------------------------------------------------------------
     def step(self):
         w, p = self.w, self.w.params
-        w.vm = w.vm + self.dtf * w.fm * self.invm
         x0 = w.xm
-        x1 = x0 + self.dt * w.vm
+        w.vm, x1 = self.kick_drift(w.vm, w.fm, self.invm, self.dtf, x0, self.dt)
         with w.timers("constraints"):
             x3, wr = settle_positions(x0, x1, w.geom, self.dt)
-        w.vm = w.vm + (x3 - x1) / self.dt
+        w.vm = self.constraint_velocity(w.vm, x3, x1, self.dt)
         w.xm = x3
         if self.ensemble == "npt" and (w.step + 1) % p["pcouple_every"] == 0:
             self._barostat(x0)
         w.update_ghosts()
         w._forces()
-        w.vm = w.vm + self.dtf * w.fm * self.invm
+        w.vm = self.kick(w.vm, w.fm, self.invm, self.dtf)
         with w.timers("constraints"):
             w.vm, wv = settle_velocities(w.xm, w.vm, w.geom, self.dt)
         tot = self._allreduce([float(wr), float(wv)] + self._momentum_local() + [self._mv2_local(w.vm)])
@@ -109,11 +115,10 @@ class RigidVerlet:
         vcom = P / self.mtot
         k0 = 0.5 * mv2 * mvv2e
         k1 = k0 - 0.5 * float(P @ P) / self.mtot * mvv2e
-        w.vm = w.vm - w.backend.asarray(vcom.reshape(1, 1, 3), dtype=w.ctx.dtype)
         target = 0.5 * w.dof * self.kT
         rng = coupling.coupling_rng(w.ctx.seed, w.step + 1, coupling.STREAM_THERMOSTAT)
         alpha, k2 = coupling.svr_scale(k1, target, w.dof, self.dt, w.params["tau_t"], rng)
-        w.vm = w.vm * alpha
+        w.vm = self.rescale(w.vm, w.backend.asarray(vcom.reshape(1, 1, 3), dtype=w.ctx.dtype), alpha)
         self.thermostat_work += k2 - k0
 
     def _barostat(self, x_before):

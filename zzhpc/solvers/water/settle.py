@@ -227,3 +227,58 @@ def bond_error(x, geom):
         r = x[:, b] - x[:, a]
         err = max(err, float(xp.max(xp.abs(xp.sqrt(_dot(xp, r, r)) - d))))
     return err
+
+
+# The element-wise passes of the step (integrate.RigidVerlet), one kernel each so that a backend can fuse
+# them into one loop; the expressions, and so the roundings, are those the step had as NumPy expressions.
+
+
+def _sample_step(rng):
+    geom, x0, x1 = _sample_state(rng)
+    v, f = rng.normal(0.0, 0.01, x0.shape), rng.normal(0.0, 10.0, x0.shape)
+    invm = 1.0 / np.asarray(geom.masses()).reshape(1, 3, 1)
+    return v, f, x0, x1, invm
+
+
+def _sample_kick(rng):
+    v, f, _, _, invm = _sample_step(rng)
+    return (v, f, invm, 0.0209), {}
+
+
+def _sample_kick_drift(rng):
+    v, f, x0, _, invm = _sample_step(rng)
+    return (v, f, invm, 0.0209, x0, 2.0), {}
+
+
+def _sample_constraint_velocity(rng):
+    v, _, x0, x1, _ = _sample_step(rng)
+    return (v, x0, x1, 2.0), {}
+
+
+@kernel("water_kick", sample=_sample_kick)
+def kick(v, f, invm, dtf):
+    """Half kick of velocity Verlet, ``v + dtf * f * invm`` (``invm`` ``(1, 3, 1)``: 1/m of O, H, H)."""
+    return v + dtf * f * invm
+
+
+@kernel("water_kick_drift", sample=_sample_kick_drift)
+def kick_drift(v, f, invm, dtf, x, dt):
+    """Half kick and the unconstrained drift: ``(v', x + dt * v')`` with ``v' = v + dtf * f * invm``."""
+    v = v + dtf * f * invm
+    return v, x + dt * v
+
+
+@kernel("water_constraint_velocity", sample=_sample_constraint_velocity)
+def constraint_velocity(v, x3, x1, dt):
+    """Velocities after SETTLE moved the drifted ``x1`` to ``x3``: ``v + (x3 - x1) / dt``."""
+    return v + (x3 - x1) / dt
+
+
+def _sample_rescale(rng):
+    return (rng.normal(0.0, 0.01, (40, 3, 3)), rng.normal(0.0, 1e-3, (1, 1, 3)), 0.97), {}
+
+
+@kernel("water_rescale", sample=_sample_rescale)
+def rescale(v, vcom, alpha):
+    """Thermostat: centre-of-mass velocity ``vcom`` ``(1, 1, 3)`` removed, then scaled, ``(v - vcom) * alpha``."""
+    return (v - vcom) * alpha

@@ -156,3 +156,84 @@ def settle_velocities_numba(x, v, geom, dt):
     vnew = np.empty_like(b)
     vir = _velocities(a, b, geom.m_O, geom.m_H, float(dt), vnew)
     return vnew.astype(v.dtype, copy=False), np.float64(vir)
+
+
+# The element-wise passes of the step in one loop each (float64 only: for float32 state NumPy's scalar
+# rules keep the products in float32, which these loops would not, so the reference runs).
+
+if njit is not None:
+
+    @njit(cache=True, nogil=True, error_model="numpy")
+    def _kick(v, f, invm, dtf, out):
+        for m in range(v.shape[0]):
+            for a in range(3):
+                for d in range(3):
+                    out[m, a, d] = v[m, a, d] + dtf * f[m, a, d] * invm[a]
+
+    @njit(cache=True, nogil=True, error_model="numpy")
+    def _kick_drift(v, f, invm, dtf, x, dt, vout, xout):
+        for m in range(v.shape[0]):
+            for a in range(3):
+                for d in range(3):
+                    vn = v[m, a, d] + dtf * f[m, a, d] * invm[a]
+                    vout[m, a, d] = vn
+                    xout[m, a, d] = x[m, a, d] + dt * vn
+
+    @njit(cache=True, nogil=True, error_model="numpy")
+    def _constraint_velocity(v, x3, x1, dt, out):
+        for m in range(v.shape[0]):
+            for a in range(3):
+                for d in range(3):
+                    out[m, a, d] = v[m, a, d] + (x3[m, a, d] - x1[m, a, d]) / dt
+
+    @njit(cache=True, nogil=True, error_model="numpy")
+    def _rescale(v, vcom, alpha, out):
+        for m in range(v.shape[0]):
+            for a in range(3):
+                for d in range(3):
+                    out[m, a, d] = (v[m, a, d] - vcom[d]) * alpha
+
+
+def _float64(*arrays):
+    if njit is None:
+        from ...errors import NotSuitableError
+
+        raise NotSuitableError("numba is not installed")
+    for a in arrays:
+        if not isinstance(a, np.ndarray) or a.dtype != np.float64 or a.ndim != 3:
+            from ...errors import NotSuitableError
+
+            raise NotSuitableError("float64 NumPy (nmol, 3, 3) arrays only")
+    return [np.ascontiguousarray(a) for a in arrays]
+
+
+@override("water_kick", "numpy")
+def kick_numba(v, f, invm, dtf):
+    v, f = _float64(v, f)
+    out = np.empty_like(v)
+    _kick(v, f, np.ascontiguousarray(invm, np.float64).reshape(3), float(dtf), out)
+    return out
+
+
+@override("water_kick_drift", "numpy")
+def kick_drift_numba(v, f, invm, dtf, x, dt):
+    v, f, x = _float64(v, f, x)
+    vout, xout = np.empty_like(v), np.empty_like(x)
+    _kick_drift(v, f, np.ascontiguousarray(invm, np.float64).reshape(3), float(dtf), x, float(dt), vout, xout)
+    return vout, xout
+
+
+@override("water_constraint_velocity", "numpy")
+def constraint_velocity_numba(v, x3, x1, dt):
+    v, x3, x1 = _float64(v, x3, x1)
+    out = np.empty_like(v)
+    _constraint_velocity(v, x3, x1, float(dt), out)
+    return out
+
+
+@override("water_rescale", "numpy")
+def rescale_numba(v, vcom, alpha):
+    (v,) = _float64(v)
+    out = np.empty_like(v)
+    _rescale(v, np.ascontiguousarray(vcom, np.float64).reshape(3), float(alpha), out)
+    return out
