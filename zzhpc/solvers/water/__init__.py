@@ -5,7 +5,8 @@ from ...device.kernels import register_kernel_modules
 from ... import particles
 
 #: Kernel modules: ``water_pair_forces``, ``water_cluster_forces``, ``water_exclusion`` (nonbonded), ``water_pair_list`` (pairlist),
-#: ``water_pme_spread``/``gather`` (pme_kernels), ``water_settle_positions``/``velocities`` (settle), and
+#: ``water_pme_spread``/``gather``/``stencil``/``spread_stencil``/``gather_stencil``/``convolve`` (pme_kernels),
+#: ``water_settle_positions``/``velocities``/``water_kick``/``kick_drift``/``constraint_velocity``/``rescale`` (settle), and
 #: their overrides for numpy (kernels_numba, kernels_cluster_numba, pme_numba, settle_numba) and cupy (kernels_cuda).
 KERNEL_MODULES = (
     "nonbonded",
