@@ -3,8 +3,9 @@ each rank, temperature replica exchange over MPI (docs/folding.md)."""
 
 from ...device.kernels import register_kernel_modules
 
-#: Kernel modules: ``sbm_forces`` and ``sbm_baoab_step`` (kernels) and their Numba overrides (kernels_numba).
-KERNEL_MODULES = ("kernels", "kernels_numba")
+#: Kernel modules: ``sbm_forces`` and ``sbm_baoab_step`` (kernels), their Numba overrides (kernels_numba) and
+#: the mixed-precision compiled kernels those overrides call (kernels_mixed).
+KERNEL_MODULES = ("kernels", "kernels_numba", "kernels_mixed")
 
 
 def register_kernels():

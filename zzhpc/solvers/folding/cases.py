@@ -12,25 +12,12 @@ from ...core.registry import case_precision
 from ...core.harness import run_deck, run_deck_mpi
 from ...core.peers import run_peer
 from . import kernels_numba
+from .cases_common import deck, remd_deck  # noqa: F401  (also used by the tests)
 from .kernels import sbm_forces
 from .proteins import PROTEINS, TF, load_model, perturbed  # noqa: F401  (also used by the tests)
 from .structure import find_structure
 
 PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peer_openmm.py")
-
-
-def deck(protein, **folding):
-    path, chain, res = PROTEINS[protein]
-    run_keys = folding.pop("run", {})
-    d = {
-        "solver": "folding",
-        "run": dict({"diag_every": 10**9, "progress_every": 1e9}, **run_keys),
-        "folding": dict({"structure": path, "chain": chain}, **folding),
-        "output": {"fields": False},
-    }
-    if res:
-        d["folding"]["residues"] = res
-    return d
 
 
 @validation_case("folding-openmm-forces", "folding")
@@ -103,21 +90,6 @@ def finite_differences(quick=False):
 
 # One thread per rank: the 1/2/4-rank comparison must not share cores among BLAS threads.
 SINGLE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-
-
-def remd_deck(protein, quick):
-    tf = TF[protein]
-    n_rep = 8 if quick else 16
-    steps = 2000 if quick else (150000 if protein == "villin" else 150000)
-    return deck(
-        protein,
-        replicas=n_rep,
-        t_min=round(0.85 * tf, 4),
-        t_max=round(1.2 * tf, 4),
-        exchange_every=50 if quick else 100,
-        sample_every=20 if quick else 100,
-        run={"steps": steps, "seed": 11, "dt": 0.002},
-    )
 
 
 @validation_case("folding-tf-ranks", "folding")

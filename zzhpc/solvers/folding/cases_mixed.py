@@ -28,6 +28,7 @@ import h5py
 from ...core import Metric, validation_case
 from ...core.harness import run_deck
 from . import kernels_numba
+from .cases_common import deck, remd_deck
 from .kernels import sbm_forces
 from .proteins import TF, load_model, thermal
 
@@ -53,7 +54,6 @@ def kernel_errors(protein, count, kernel):
 @validation_case("folding-mixed-precision", "folding")
 def mixed_precision(quick=False):
     """Mixed precision against float64: forces and energies on equilibrated states, Tf and kinetic temperature."""
-    from .cases import deck, remd_deck
 
     out = []
     kernels = {"generic": sbm_forces}

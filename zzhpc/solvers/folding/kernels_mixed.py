@@ -23,6 +23,7 @@ operations in any tile, batch or rank, so rank-count independence stays bitwise 
 
 import numpy as np
 
+from . import kernels_numba
 from .kernels_numba import B, T, _angles, _bonds, _compiled, _dihedrals, _load, _store, params64
 
 _f32 = np.float32
@@ -143,3 +144,6 @@ def params(p):
     pair coefficients ``a12, b10`` in float32 and ``a, b`` (energies) in float64."""
     prm = params64(p)
     return prm[:8] + (prm[8].astype(np.float32), prm[9].astype(np.float32)) + prm[10:]
+
+
+kernels_numba.MIXED.update(params=params, forces=forces, baoab=baoab)

@@ -293,9 +293,7 @@ def _args(x, p, mixed=False):
     if _PARAMS and _PARAMS[0][0] is p and _PARAMS[0][1] == mixed:
         return _PARAMS[0][2]
     if mixed:
-        from . import kernels_mixed
-
-        prm = kernels_mixed.params(p)
+        prm = _mixed("params")(p)
     else:
         prm = params64(p)
     _PARAMS[:] = [(p, mixed, prm)]
@@ -323,11 +321,20 @@ def params64(p):
     )
 
 
+#: The mixed-precision kernels (``params``, ``forces``, ``baoab``), filled by :mod:`.kernels_mixed` when
+#: ``register_kernels`` imports it: that module builds on this one's tiles, so this one does not import it.
+MIXED = {}
+
+
+def _mixed(name):
+    if name not in MIXED:
+        raise NotSuitableError("the mixed-precision folding kernels are not registered (kernels_mixed)")
+    return MIXED[name]
+
+
 def _kernel(mixed, name):
     if mixed:
-        from . import kernels_mixed
-
-        return getattr(kernels_mixed, name)
+        return _mixed(name)
     return {"forces": _forces, "baoab": _baoab}[name]
 
 
