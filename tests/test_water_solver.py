@@ -262,8 +262,9 @@ def test_quick_benchmark_times_zzhpc_and_openmm_on_the_same_box(peer_py):
         assert r["zzhpc_s_per_step"] > 0 and r["peer_s_per_step"] > 0 and r["zzhpc_bytes_per_molecule"] > 0
         assert r["ratio_ns_per_day"] == pytest.approx(r["peer_s_per_step"] / r["zzhpc_s_per_step"])
         assert r["zzhpc_pme"]["grid"] and r["peer_pme"]["alpha"] == pytest.approx(r["zzhpc_pme"]["alpha"], rel=1e-6)
-        # Processor time: single-threaded ranks use about one core each.
-        assert 0.5 * r["ranks"] < r["zzhpc_cpu_s_per_step"] / r["zzhpc_s_per_step"] < 1.5 * r["ranks"]
+        # Processor time of all ranks: single-threaded ranks use at most about one core each (the lower
+        # bound only says it was counted: a loaded machine gives a rank much less than a core).
+        assert 0.05 * r["ranks"] < r["zzhpc_cpu_s_per_step"] / r["zzhpc_s_per_step"] < 1.5 * r["ranks"]
     # One rank: OpenMM also pinned to one core.
     assert rows[0]["peer_1core_s_per_step"] > 0 and rows[0]["peer_1core_cpu_s_per_step"] > 0
     assert "peer_1core_s_per_step" not in rows[1]
