@@ -273,10 +273,15 @@ class WaterSolver(Solver):
             self.types, self.molid = mol.atom_types(int(self.xrows.shape[0]), xp), mol.atom_mols(mid_all, xp)
         lo, hi = dom.bin_region()
         self.xmhold = xp.asarray(rows, copy=True)
-        self.mneigh = self.k_neigh(xp.asarray(self.xrows[:, 0:3], copy=True), nm, lo, hi, self.cutouter, True)
         if self.pair_scheme == "cluster":
+            # The cluster lists search cluster boxes themselves: no molecule list.
+            self.mneigh = xp.zeros((nm, 0), dtype=xp.int64)
             with self.timers("neighbor"):
-                self.clusters = ClusterPairList(self.backend, self.x, self.types, self.mneigh, nm, self.cluster_dtype)
+                self.clusters = ClusterPairList.on_domain(
+                    self.backend, dom, self.x, self.types, 3 * nm, self.cutouter, self.cluster_dtype
+                )
+        else:
+            self.mneigh = self.k_neigh(xp.asarray(self.xrows[:, 0:3], copy=True), nm, lo, hi, self.cutouter, True)
         self.nbuilds += 1
         if restore is None:
             self._prune()
