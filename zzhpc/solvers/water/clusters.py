@@ -56,6 +56,7 @@ from .cody import njit
 CLUSTER = 4
 FILLER = 1.0e4  # A: packed position of a filler slot (masked anyway; far from every real slot)
 CENTER_GRID = 2.0**-12  # A: centres on this grid make center[ci] - center[cj] exact in float32
+CELL = 0.5  # search cells of this fraction of the outer cutoff (measured: 0.25 to 1 within 15 %)
 
 
 def half_shell(o, nown, lo, hi):
@@ -133,6 +134,111 @@ def zoned_layout(x, nlocal=None, ghosts=()):
 if njit is not None:
 
     @njit(cache=True, nogil=True, error_model="numpy")
+    def _grid(alo, ahi, c0, c1, edge):
+        """Clusters ``c0..c1`` binned by the centres of their boxes on cells of ``edge`` [A]: ``(order, blo,
+        bhi, start, nb, glo, hmax)``, boxes copied in cell order (rows of cells along x contiguous)."""
+        n = c1 - c0
+        glo = np.full(3, np.inf)
+        ghi = np.full(3, -np.inf)
+        hmax = np.zeros(3)
+        for c in range(c0, c1):
+            for k in range(3):
+                m = 0.5 * (alo[c, k] + ahi[c, k])
+                glo[k] = min(glo[k], m)
+                ghi[k] = max(ghi[k], m)
+                hmax[k] = max(hmax[k], 0.5 * (ahi[c, k] - alo[c, k]))
+        nb = np.ones(3, np.int64)
+        for k in range(3):
+            if n:
+                nb[k] = max(1, int((ghi[k] - glo[k]) / edge) + 1)
+        key = np.empty(n, np.int64)
+        start = np.zeros(nb[0] * nb[1] * nb[2] + 1, np.int64)
+        for c in range(c0, c1):
+            ii = np.empty(3, np.int64)
+            for k in range(3):
+                ii[k] = min(int((0.5 * (alo[c, k] + ahi[c, k]) - glo[k]) / edge), nb[k] - 1)
+            key[c - c0] = (ii[2] * nb[1] + ii[1]) * nb[0] + ii[0]
+            start[key[c - c0] + 1] += 1
+        for k in range(start.shape[0] - 1):
+            start[k + 1] += start[k]
+        fill = start[:-1].copy()
+        order = np.empty(n, np.int64)
+        for c in range(n):  # stable: within a cell, by cluster index
+            order[fill[key[c]]] = c + c0
+            fill[key[c]] += 1
+        blo = np.empty((n, 3))
+        bhi = np.empty((n, 3))
+        for q in range(n):
+            for k in range(3):
+                blo[q, k] = alo[order[q], k]
+                bhi[q, k] = ahi[order[q], k]
+        return order, blo, bhi, start, nb, glo, hmax
+
+    @njit(cache=True, nogil=True, error_model="numpy")
+    def _search(lo_c, hi_c, grid, edge, cut, first, found, nt):
+        """Append to ``found`` the clusters of ``grid`` whose boxes are closer than ``cut`` to the box
+        ``[lo_c, hi_c]``; ``first >= 0``: only those at position ``>= first`` in the grid's cell order (the
+        cell rows from the one holding position ``first`` on). Returns the new count."""
+        order, blo, bhi, start, nb, glo, hmax = grid
+        if order.shape[0] == 0:
+            return nt
+        cut2 = cut * cut
+        lo_ = np.empty(3, np.int64)
+        hi_ = np.empty(3, np.int64)
+        for k in range(3):
+            ctr = 0.5 * (lo_c[k] + hi_c[k])
+            r = cut + 0.5 * (hi_c[k] - lo_c[k]) + hmax[k]
+            lo_[k] = max(0, int(np.floor((ctr - r - glo[k]) / edge)))
+            hi_[k] = min(nb[k] - 1, int(np.floor((ctr + r - glo[k]) / edge)))
+        for i2 in range(lo_[2], hi_[2] + 1):
+            # Gap in z and y between the box and the row's cells (centres within the cell, boxes within hmax).
+            gz = max(glo[2] + i2 * edge - hmax[2] - hi_c[2], lo_c[2] - (glo[2] + (i2 + 1) * edge + hmax[2]), 0.0)
+            for i1 in range(lo_[1], hi_[1] + 1):
+                gy = max(glo[1] + i1 * edge - hmax[1] - hi_c[1], lo_c[1] - (glo[1] + (i1 + 1) * edge + hmax[1]), 0.0)
+                if gz * gz + gy * gy >= cut2:
+                    continue
+                row = (i2 * nb[1] + i1) * nb[0]
+                s0, s1 = start[row + lo_[0]], start[row + hi_[0] + 1]
+                if first >= 0:
+                    if s1 <= first:
+                        continue  # a row of cells before the i-cluster's own: its pairs are listed there
+                    s0 = max(s0, first)
+                for s in range(s0, s1):
+                    gap = 0.0
+                    for k in range(3):
+                        g = max(blo[s, k] - hi_c[k], lo_c[k] - bhi[s, k], 0.0)
+                        gap += g * g
+                    found[nt] = order[s]
+                    nt += gap < cut2
+        return nt
+
+    @njit(cache=True, nogil=True, error_model="numpy")
+    def _anchor_boxes(x, perm):
+        nclus = perm.shape[0] // 4
+        alo = np.full((nclus, 3), np.inf)
+        ahi = np.full((nclus, 3), -np.inf)
+        for s in range(perm.shape[0]):
+            a = perm[s]
+            if a < 0:
+                continue
+            c = s >> 2
+            o = a - a % 3  # the molecule's oxygen (rows O, H, H)
+            for k in range(3):
+                alo[c, k] = min(alo[c, k], x[o, k])
+                ahi[c, k] = max(ahi[c, k], x[o, k])
+        return alo, ahi
+
+    @njit(cache=True, nogil=True, error_model="numpy")
+    def _cell_order(x, perm, nown, cut):
+        """The clusters in the cell order of :func:`_outer`'s two grids (owned first, then ghosts)."""
+        alo, ahi = _anchor_boxes(x, perm)
+        nclus = alo.shape[0]
+        out = np.empty(nclus, np.int64)
+        out[:nown] = _grid(alo, ahi, 0, nown, CELL * cut)[0]
+        out[nown:] = _grid(alo, ahi, nown, nclus, CELL * cut)[0]
+        return out
+
+    @njit(cache=True, nogil=True, error_model="numpy")
     def _outer(x, perm, nown, cut):
         """Outer cluster list (CSR by i-cluster) by anchor-box distance ``< cut`` (module notes)."""
         nclus = perm.shape[0] // 4
@@ -164,60 +270,22 @@ if njit is not None:
         ci_start = np.zeros(nclus + 1, np.int32)
         if nown == 0:
             return ci_start, np.zeros(0, np.int32), np.zeros(0, np.uint16)
-        # Cells of the anchor-box centres; a row of cells along x is contiguous in the sorted order.
-        ctr = 0.5 * (alo + ahi)
-        hmax = np.zeros(3)
-        glo = np.full(3, np.inf)
-        ghi = np.full(3, -np.inf)
-        for c in range(nclus):
-            for k in range(3):
-                hmax[k] = max(hmax[k], 0.5 * (ahi[c, k] - alo[c, k]))
-                glo[k] = min(glo[k], ctr[c, k])
-                ghi[k] = max(ghi[k], ctr[c, k])
-        edge = 0.25 * cut
-        nb = np.empty(3, np.int64)
-        for k in range(3):
-            nb[k] = max(1, int((ghi[k] - glo[k]) / edge) + 1)
-        key = np.empty(nclus, np.int64)
-        start = np.zeros(nb[0] * nb[1] * nb[2] + 1, np.int64)
-        for c in range(nclus):
-            i0 = min(int((ctr[c, 0] - glo[0]) / edge), nb[0] - 1)
-            i1 = min(int((ctr[c, 1] - glo[1]) / edge), nb[1] - 1)
-            i2 = min(int((ctr[c, 2] - glo[2]) / edge), nb[2] - 1)
-            key[c] = (i2 * nb[1] + i1) * nb[0] + i0
-            start[key[c] + 1] += 1
-        for k in range(start.shape[0] - 1):
-            start[k + 1] += start[k]
-        fill = start[:-1].copy()
-        order = np.empty(nclus, np.int32)
-        for c in range(nclus):
-            order[fill[key[c]]] = c
-            fill[key[c]] += 1
-        cut2 = cut * cut
-        touched = np.empty(nclus, np.int32)
+        # Two grids: owned clusters (a pair of two listed on the row of the one first in cell order: half
+        # the stencil) and ghost clusters (all of the stencil).
+        edge = CELL * cut
+        gown = _grid(alo, ahi, 0, nown, edge)
+        ggh = _grid(alo, ahi, nown, nclus, edge)
+        pos = np.empty(nown, np.int64)
+        for q in range(nown):
+            pos[gown[0][q]] = q
+        found = np.empty(nclus, np.int64)
         cap = max(1024, 96 * nown)
         cj = np.empty(cap, np.int32)
         mask = np.empty(cap, np.uint16)
         m = 0
-        lo_ = np.empty(3, np.int64)
-        hi_ = np.empty(3, np.int64)
         for c in range(nown):
-            for k in range(3):
-                r = cut + 0.5 * (ahi[c, k] - alo[c, k]) + hmax[k]
-                lo_[k] = max(0, int(np.floor((ctr[c, k] - r - glo[k]) / edge)))
-                hi_[k] = min(nb[k] - 1, int(np.floor((ctr[c, k] + r - glo[k]) / edge)))
-            nt = 0
-            for i2 in range(lo_[2], hi_[2] + 1):
-                for i1 in range(lo_[1], hi_[1] + 1):
-                    row = (i2 * nb[1] + i1) * nb[0]
-                    for s in range(start[row + lo_[0]], start[row + hi_[0] + 1]):
-                        d = order[s]
-                        gap = 0.0
-                        for k in range(3):
-                            g = max(alo[d, k] - ahi[c, k], alo[c, k] - ahi[d, k], 0.0)
-                            gap += g * g
-                        touched[nt] = d
-                        nt += (d >= c) & (gap < cut2)
+            nt = _search(alo[c], ahi[c], gown, edge, cut, pos[c], found, 0)
+            nt = _search(alo[c], ahi[c], ggh, edge, cut, -1, found, nt)
             if m + nt > cap:
                 cap = 2 * (m + nt)
                 cj2 = np.empty(cap, np.int32)
@@ -225,14 +293,22 @@ if njit is not None:
                 cj2[:m] = cj[:m]
                 mk2[:m] = mask[:m]
                 cj, mask = cj2, mk2
-            lst = touched[:nt]
-            lst.sort()  # j-clusters in increasing order: the kernel reads them in memory order
+            lst = found[:nt]
+            # j-clusters in increasing order (the kernel reads them in memory order): already so when the
+            # clusters are numbered in cell order (:func:`cell_order`), the order the rows are searched in.
+            for t in range(1, nt):
+                if lst[t] < lst[t - 1]:
+                    lst.sort()
+                    break
             for t in range(nt):
                 d = lst[t]
                 bits = rowbits[c] & colbits[d]
                 if d == c:
                     bits &= upper
-                if d < nown:  # same-molecule pairs (owned only: a ghost is another molecule's image)
+                overlap = True  # a shared molecule means a shared oxygen: the anchor boxes intersect
+                for k in range(3):
+                    overlap &= (alo[d, k] <= ahi[c, k]) & (alo[c, k] <= ahi[d, k])
+                if d < nown and overlap:  # same-molecule pairs (owned only: a ghost is another molecule's image)
                     same = 0
                     for a in range(4):
                         for b in range(4):
@@ -272,7 +348,12 @@ if njit is not None:
         out_mask = np.empty(cj.shape[0], np.uint16)
         shift = np.empty((cj.shape[0], 3), np.float32)
         m = 0
+        xi = np.empty(4)
+        yi = np.empty(4)
+        zi = np.empty(4)
         for c in range(nclus):
+            for a in range(4):
+                xi[a], yi[a], zi[a] = px[4 * c + a], py[4 * c + a], pz[4 * c + a]
             for p in range(ci_start[c], ci_start[c + 1]):
                 d = cj[p]
                 gap = 0.0
@@ -283,11 +364,11 @@ if njit is not None:
                 if gap >= cut2:
                     continue
                 keep = 0
-                for a in range(4):
-                    s = 4 * c + a
-                    for b in range(4):
-                        t = 4 * d + b
-                        r2 = (px[s] - px[t]) ** 2 + (py[s] - py[t]) ** 2 + (pz[s] - pz[t]) ** 2
+                t = 4 * d
+                for b in range(4):
+                    xj, yj, zj = px[t + b], py[t + b], pz[t + b]
+                    for a in range(4):
+                        r2 = (xi[a] - xj) ** 2 + (yi[a] - yj) ** 2 + (zi[a] - zj) ** 2
                         keep |= np.int64(r2 < cut2) << (4 * a + b)
                 keep &= np.int64(mask[p])
                 out_mask[m] = np.uint16(keep)
@@ -314,6 +395,14 @@ if njit is not None:
                     f[a, d] += fs[s, d]
 
 
+def cell_order(x, perm, nown, cut):
+    """A renumbering of the clusters of ``perm`` (owned first, then ghosts, each in the order of the cells
+    of their anchor boxes) under which :func:`outer_list`'s rows come out sorted (no sort per row)."""
+    if perm.shape[0] == 0:
+        return np.zeros(0, np.int64)
+    return _cell_order(np.ascontiguousarray(x, dtype=np.float64), perm, int(nown), float(cut))
+
+
 def outer_list(x, perm, nown, cut):
     """``(ci_start, cj, mask)``: the outer cluster list, anchor boxes closer than ``cut`` [A] (module notes)."""
     return _outer(np.ascontiguousarray(x, dtype=np.float64), perm, int(nown), float(cut))
@@ -338,7 +427,6 @@ def efficiency(x, perm, ci_start, cj, mask, cut, nown):
     """Pair efficiency of a cluster list at positions ``x``: ``{"all", "owned", "ghost"}`` each
     ``(pairs within cut, slot pairs evaluated = 16 x cluster pairs)``; "ghost": cluster pairs with a
     ghost cluster."""
-    ci = np.repeat(np.arange(ci_start.shape[0] - 1), np.diff(ci_start))
     pr = atom_pairs(perm, ci_start, cj, mask)
     nbit = (
         np.unpackbits(np.ascontiguousarray(mask, dtype=np.uint16).view(np.uint8))
@@ -370,7 +458,9 @@ class ClusterPairList:
         self.backend, self.dtype = backend, np.dtype(dtype)
         xh = np.ascontiguousarray(backend.to_host(x), dtype=np.float64)
         self.nall = xh.shape[0]
-        self.perm, self.center, self.nown = zoned_layout(xh, nlocal, ghosts)
+        perm, center, self.nown = zoned_layout(xh, nlocal, ghosts)
+        order = cell_order(xh, perm, self.nown, cutouter)
+        self.perm, self.center = np.ascontiguousarray(perm.reshape(-1, 4)[order].reshape(-1)), center[order]
         self.nclus = self.center.shape[0]
         th = backend.to_host(types)
         self.tslot = np.where(self.perm >= 0, th[np.maximum(self.perm, 0)], 0).astype(np.int32)
