@@ -351,18 +351,31 @@ if njit is not None:
         xi = np.empty(4)
         yi = np.empty(4)
         zi = np.empty(4)
+        wide = 0
         for c in range(nclus):
+            wide = max(wide, ci_start[c + 1] - ci_start[c])
+        surv = np.empty(wide, np.int64)
+        for c in range(nclus):
+            p0, p1 = ci_start[c], ci_start[c + 1]
+            if p0 == p1:
+                out_start[c + 1] = m
+                continue
             for a in range(4):
                 xi[a], yi[a], zi[a] = px[4 * c + a], py[4 * c + a], pz[4 * c + a]
-            for p in range(ci_start[c], ci_start[c + 1]):
+            # 1. Bounding boxes, branch-free (about half the pairs go each way): survivors compacted.
+            ns = 0
+            for p in range(p0, p1):
                 d = cj[p]
                 gap = 0.0
                 for k in range(3):
                     g = max(bmin[d, k] - bmax[c, k], bmin[c, k] - bmax[d, k], 0.0)
                     gap += g * g
-                out_cj[m] = d
-                if gap >= cut2:
-                    continue
+                surv[ns] = p
+                ns += gap < cut2
+            # 2. The 16 slot pairs of the survivors.
+            for q in range(ns):
+                p = surv[q]
+                d = cj[p]
                 keep = 0
                 t = 4 * d
                 for b in range(4):
@@ -371,6 +384,7 @@ if njit is not None:
                         r2 = (xi[a] - xj) ** 2 + (yi[a] - yj) ** 2 + (zi[a] - zj) ** 2
                         keep |= np.int64(r2 < cut2) << (4 * a + b)
                 keep &= np.int64(mask[p])
+                out_cj[m] = d
                 out_mask[m] = np.uint16(keep)
                 for k in range(3):
                     shift[m, k] = np.float32(center[c, k] - center[d, k])
