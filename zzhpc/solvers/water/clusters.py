@@ -76,62 +76,104 @@ def upper_half(o, nown, lo, hi):
     return half_shell(o, nown, lo, hi) >= 0
 
 
-def _columns(x, rows, side):
+def _columns(x, rows, side, by_oxygen=False):
     """``(perm, center)`` of the atoms ``rows`` of ``x`` cut into column clusters of edge ``side`` [A]."""
     n = rows.shape[0]
     if n == 0:
         return np.zeros(0, np.int32), np.zeros((0, 3))
     xr = x[rows]
-    lo, hi = xr.min(axis=0), xr.max(axis=0)
+    # The columns span the box of the oxygens when the set has any (the hydrogens sticking out of it
+    # would leave thin edge columns whose clusters span the column's height), clipped at its edges.
+    ox = xr[rows % 3 == 0] if by_oxygen else xr
+    if ox.shape[0] == 0:
+        ox = xr
+    lo, hi = ox.min(axis=0), ox.max(axis=0)
     ext = np.maximum(hi - lo, 1e-3)
     ncx, ncy = (max(1, int(round(ext[d] / side))) for d in (0, 1))
-    ix = np.minimum(((xr[:, 0] - lo[0]) * (ncx / ext[0])).astype(np.int64), ncx - 1)
-    iy = np.minimum(((xr[:, 1] - lo[1]) * (ncy / ext[1])).astype(np.int64), ncy - 1)
-    col = ix * ncy + iy
-    order = np.lexsort((xr[:, 2], col))
-    cnt = np.bincount(col, minlength=ncx * ncy)
-    ncl = (cnt + CLUSTER - 1) // CLUSTER
-    cstart = np.cumsum(ncl) - ncl
-    astart = np.cumsum(cnt) - cnt
-    cs = col[order]
-    slot = CLUSTER * cstart[cs] + (np.arange(n) - astart[cs])
-    nclus = int(ncl.sum())
-    perm = np.full(CLUSTER * nclus, -1, np.int32)
-    perm[slot] = rows[order]
-    cl = slot // CLUSTER
-    cntc = np.bincount(cl, minlength=nclus).astype(np.float64)
-    center = np.stack([np.bincount(cl, weights=xr[order, d], minlength=nclus) / cntc for d in range(3)], axis=1)
+    perm, center = _column_sort(xr, rows, lo, ext, ncx, ncy)
     return perm, np.round(center / CENTER_GRID) * CENTER_GRID
 
 
 def layout(x):
     """``(perm, center, slot_of)`` of all the atoms ``x`` as one set (:func:`zoned_layout` without ghosts;
     the kernels' sample inputs); ``slot_of`` int64 ``(nall,)`` is the inverse of ``perm``."""
-    perm, center, _ = zoned_layout(x)
+    perm, center, _ = zoned_layout(x, by_oxygen=False)
     slot_of = np.empty(np.asarray(x).shape[0], np.int64)
     real = perm >= 0
     slot_of[perm[real]] = np.nonzero(real)[0]
     return perm, center, slot_of
 
 
-def zoned_layout(x, nlocal=None, ghosts=()):
+def zoned_layout(x, nlocal=None, ghosts=(), by_oxygen=True):
     """``(perm, center, nown)`` of the owned atoms (rows ``< nlocal``) and the ghost atoms of ``x`` (host
     ``(nall, 3)`` float64), see the module notes; ``nown`` is the number of owned clusters. ``ghosts``: a
     sequence of arrays of ghost rows, each clustered on its own grid (the zones of the half shell: a grid
-    fitted to each zone's box leaves no sparse columns along the zones' edges). Defaults: every row owned,
-    no ghost."""
+    fitted to each zone's box leaves no sparse columns along the zones' edges). ``by_oxygen``: rows are
+    molecules' sites O, H, H and the columns span the oxygens' box (and the owned oxygens' density sets
+    their side). Defaults: every row owned, no ghost."""
     x = np.asarray(x, dtype=np.float64)
     nlocal = x.shape[0] if nlocal is None else int(nlocal)
     if nlocal == 0:  # no owned atom: no pair on this rank
         return np.zeros(0, np.int32), np.zeros((0, 3)), 0
-    ext = np.maximum(x[:nlocal].max(axis=0) - x[:nlocal].min(axis=0), 1e-3)
+    own = x[0:nlocal:3] if by_oxygen else x[:nlocal]
+    ext = np.maximum(own.max(axis=0) - own.min(axis=0), 1e-3)
     side = (CLUSTER * float(np.prod(ext)) / nlocal) ** (1.0 / 3.0)
-    parts = [_columns(x, np.arange(nlocal, dtype=np.int64), side)]
-    parts += [_columns(x, np.asarray(g, np.int64), side) for g in ghosts]
+    parts = [_columns(x, np.arange(nlocal, dtype=np.int64), side, by_oxygen)]
+    parts += [_columns(x, np.asarray(g, np.int64), side, by_oxygen) for g in ghosts]
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), parts[0][1].shape[0]
 
 
 if njit is not None:
+
+    @njit(cache=True, nogil=True, error_model="numpy")
+    def _column_sort(xr, rows, lo, ext, ncx, ncy):
+        """Atoms binned into ``ncx x ncy`` columns (by column, then by z, ties in row order), cut into 4s:
+        ``perm`` and the unrounded centres (sums in slot order)."""
+        n = xr.shape[0]
+        col = np.empty(n, np.int64)
+        cnt = np.zeros(ncx * ncy + 1, np.int64)
+        fx, fy = ncx / ext[0], ncy / ext[1]
+        for i in range(n):
+            ix = max(min(np.int64((xr[i, 0] - lo[0]) * fx), ncx - 1), 0)
+            iy = max(min(np.int64((xr[i, 1] - lo[1]) * fy), ncy - 1), 0)
+            col[i] = ix * ncy + iy
+            cnt[col[i] + 1] += 1
+        astart = np.zeros(ncx * ncy + 1, np.int64)
+        cstart = np.zeros(ncx * ncy + 1, np.int64)
+        for k in range(ncx * ncy):
+            astart[k + 1] = astart[k] + cnt[k + 1]
+            cstart[k + 1] = cstart[k] + (cnt[k + 1] + 3) // 4
+        fill = astart[:-1].copy()
+        order = np.empty(n, np.int64)
+        for i in range(n):
+            order[fill[col[i]]] = i
+            fill[col[i]] += 1
+        for k in range(ncx * ncy):  # stable insertion sort by z within each column
+            for q in range(astart[k] + 1, astart[k + 1]):
+                v = order[q]
+                z = xr[v, 2]
+                r = q - 1
+                while r >= astart[k] and xr[order[r], 2] > z:
+                    order[r + 1] = order[r]
+                    r -= 1
+                order[r + 1] = v
+        nclus = cstart[-1]
+        perm = np.full(4 * nclus, -1, np.int32)
+        center = np.zeros((nclus, 3))
+        num = np.zeros(nclus)
+        for k in range(ncx * ncy):
+            for q in range(astart[k], astart[k + 1]):
+                slot = 4 * cstart[k] + (q - astart[k])
+                i = order[q]
+                perm[slot] = rows[i]
+                c = slot // 4
+                num[c] += 1.0
+                for d in range(3):
+                    center[c, d] += xr[i, d]
+        for c in range(nclus):
+            for d in range(3):
+                center[c, d] /= num[c]
+        return perm, center
 
     @njit(cache=True, nogil=True, error_model="numpy")
     def _grid(alo, ahi, c0, c1, edge):
