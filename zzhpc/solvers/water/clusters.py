@@ -218,8 +218,8 @@ if njit is not None:
 
     @njit(cache=True, nogil=True, error_model="numpy")
     def _search(lo_c, hi_c, grid, edge, cut, first, found, nt):
-        """Append to ``found`` the clusters of ``grid`` whose boxes are closer than ``cut`` to the box
-        ``[lo_c, hi_c]``; ``first >= 0``: only those at position ``>= first`` in the grid's cell order (the
+        """Append to ``found`` the clusters ``d`` of ``grid`` whose boxes are closer than ``cut`` to the box
+        ``[lo_c, hi_c]``, as ``2 d + 1`` when the boxes intersect, else ``2 d``; ``first >= 0``: only those at position ``>= first`` in the grid's cell order (the
         cell rows from the one holding position ``first`` on). Returns the new count."""
         order, blo, bhi, start, nb, glo, hmax = grid
         if order.shape[0] == 0:
@@ -250,7 +250,7 @@ if njit is not None:
                     for k in range(3):
                         g = max(blo[s, k] - hi_c[k], lo_c[k] - bhi[s, k], 0.0)
                         gap += g * g
-                    found[nt] = order[s]
+                    found[nt] = 2 * order[s] + (gap == 0.0)  # bit 0: the boxes intersect
                     nt += gap < cut2
         return nt
 
@@ -343,14 +343,12 @@ if njit is not None:
                     lst.sort()
                     break
             for t in range(nt):
-                d = lst[t]
+                d = lst[t] >> 1
                 bits = rowbits[c] & colbits[d]
                 if d == c:
                     bits &= upper
-                overlap = True  # a shared molecule means a shared oxygen: the anchor boxes intersect
-                for k in range(3):
-                    overlap &= (alo[d, k] <= ahi[c, k]) & (alo[c, k] <= ahi[d, k])
-                if d < nown and overlap:  # same-molecule pairs (owned only: a ghost is another molecule's image)
+                # A shared molecule means a shared oxygen: the anchor boxes intersect (found's bit 0).
+                if d < nown and lst[t] & 1:  # same-molecule pairs (owned only: a ghost is another molecule's image)
                     same = 0
                     for a in range(4):
                         for b in range(4):
