@@ -418,10 +418,10 @@ if njit is not None:
                 d = cj[p]
                 keep = 0
                 t = 4 * d
-                for b in range(4):
-                    xj, yj, zj = px[t + b], py[t + b], pz[t + b]
-                    for a in range(4):
-                        r2 = (xi[a] - xj) ** 2 + (yi[a] - yj) ** 2 + (zi[a] - zj) ** 2
+                for a in range(4):
+                    xa, ya, za = xi[a], yi[a], zi[a]
+                    for b in range(4):
+                        r2 = (xa - px[t + b]) ** 2 + (ya - py[t + b]) ** 2 + (za - pz[t + b]) ** 2
                         keep |= np.int64(r2 < cut2) << (4 * a + b)
                 keep &= np.int64(mask[p])
                 out_cj[m] = d
