@@ -7,7 +7,7 @@ processor times (setup cancels) and of their wall times, divided by ``long - sho
 interleaved over ``rounds``, the minimum reported. Also the list builds and prunes of the long run.
 Run::
 
-    python benchmarks/water_cluster_run.py [molecules] [short] [long] [rounds] [--json out.json]
+    python benchmarks/water_cluster_run.py [molecules] [short] [long] [rounds] [--json out.json] [--mixed-only]
 """
 
 import json
@@ -44,12 +44,12 @@ def one(nmol, steps, precision, scheme):
     return time.process_time() - c0, time.perf_counter() - w0, s["results"]
 
 
-def main(nmol=4000, short=10, long=60, rounds=2, out=None):
-    res = {f"{p} {k}": {"cpu_ms_per_step": [], "wall_ms_per_step": []} for p, k in VARIANTS}
-    for p, k in VARIANTS:  # compile everything once
+def main(nmol=4000, short=10, long=60, rounds=2, out=None, variants=VARIANTS):
+    res = {f"{p} {k}": {"cpu_ms_per_step": [], "wall_ms_per_step": []} for p, k in variants}
+    for p, k in variants:  # compile everything once
         one(min(nmol, 512), 2, p, k)
     for rnd in range(rounds):
-        for p, k in VARIANTS:
+        for p, k in variants:
             c1, w1, _ = one(nmol, short, p, k)
             c2, w2, r = one(nmol, long, p, k)
             row = res[f"{p} {k}"]
@@ -79,4 +79,8 @@ if __name__ == "__main__":
         i = argv.index("--json")
         out = argv[i + 1]
         argv = argv[:i] + argv[i + 2 :]
-    main(*(int(a) for a in argv), out=out)
+    variants = VARIANTS
+    if "--mixed-only" in argv:
+        argv.remove("--mixed-only")
+        variants = tuple(v for v in VARIANTS if v[0] == "mixed")
+    main(*(int(a) for a in argv), out=out, variants=variants)

@@ -41,24 +41,57 @@ def box():
     x = (x.reshape(-1, 3, 3) + np.random.default_rng(3).uniform(-0.05, 0.05, (nmol, 1, 3))).reshape(nmol, 3, 3)
     x = x - np.floor(x[:, :1, :] / L[0]) * L[0]
     dom = Domain(COMM, BE, [0.0] * 3, list(L), [True] * 3, molecules.ghost_cutoff(cut, skin, mskin, model))
-    (rows,) = dom.borders(BE.asarray(x.reshape(nmol, 9)))
+    rows, mid = dom.borders(BE.asarray(x.reshape(nmol, 9)), BE.asarray(np.arange(nmol, dtype=np.int64)))
     xa = np.ascontiguousarray(rows.reshape(-1, 3))
     lo, hi = dom.bin_region()
     outer = pairlist.outer_cutoff(cut, skin, mskin, model.r_OH)
     mneigh = get_kernel("md_neighbor_list", BE)(np.ascontiguousarray(rows[:, 0:3]), nmol, lo, hi, outer, True)
     types = np.tile(np.array([0, 1, 1], np.int64), xa.shape[0] // 3)
     mol = np.repeat(np.arange(xa.shape[0] // 3), 3)
-    return {"x": xa, "L": L, "nmol": nmol, "cut": cut, "skin": skin, "mneigh": mneigh, "types": types, "mol": mol}
+    gid = (3 * np.repeat(mid, 3) + np.tile(np.arange(3), mid.size)).astype(np.int64)
+    return {
+        "x": xa,
+        "x0": x,
+        "L": L,
+        "nmol": nmol,
+        "cut": cut,
+        "skin": skin,
+        "mneigh": mneigh,
+        "types": types,
+        "mol": mol,
+        "dom": dom,
+        "outer": outer,
+        "gid": gid,
+    }
+
+
+def _clusters(box, x=None, dtype=np.float32):
+    x = box["x"] if x is None else x
+    return clusters.ClusterPairList.on_domain(BE, box["dom"], x, box["types"], 3 * box["nmol"], box["outer"], dtype)
+
+
+def _within(x, L, cut):
+    """Global-id pairs (a < b) of intermolecular sites closer than ``cut`` by minimum image."""
+    flat = x.reshape(-1, 3)
+    a, b = np.triu_indices(flat.shape[0], 1)
+    d = flat[a] - flat[b]
+    d -= np.asarray(L) * np.round(d / np.asarray(L))
+    want = (np.sum(d * d, axis=1) < cut * cut) & (a // 3 != b // 3)
+    return a[want], b[want]
 
 
 def test_layout_invariants(box):
-    x = box["x"]
-    perm, center, slot_of = clusters.layout(x)
+    x, n = box["x"], 3 * box["nmol"]
+    dom = box["dom"]
+    zone = np.repeat(clusters.half_shell(x[0::3], box["nmol"], dom.sublo, dom.subhi), 3)
+    perm, center, nown = clusters.zoned_layout(x, n, [n + np.nonzero(zone == k)[0] for k in range(13)])
+    ghosts = n + np.nonzero(zone >= 0)[0]
     nclus = center.shape[0]
     assert perm.shape == (4 * nclus,) and perm.dtype == np.int32
     real = perm[perm >= 0]
-    assert np.array_equal(np.sort(real), np.arange(x.shape[0]))  # every atom in exactly one slot
-    assert np.array_equal(perm[slot_of], np.arange(x.shape[0]))
+    assert np.array_equal(np.sort(real), np.concatenate([np.arange(n), ghosts]))  # each atom in one slot
+    own = perm[: 4 * nown]
+    assert np.all(own[own >= 0] < n) and np.all(perm[4 * nown :][perm[4 * nown :] >= 0] >= n)  # never mixed
     assert np.mean(perm < 0) < 0.1  # fillers only pad the columns' last clusters
     assert np.all(perm.reshape(nclus, 4)[:, 0] >= 0)  # no empty cluster
     # Centres on the 2^-12 A grid: their differences are exact in float32.
@@ -71,42 +104,79 @@ def test_layout_invariants(box):
     assert spread.max() < 6.0 and np.median(spread) < 2.5
 
 
+def test_upper_half_shell_is_half_of_the_ghosts_and_antisymmetric(box):
+    """One rank: the half shell holds about half the ghost molecules, and of the two periodic images through
+    which two molecules can meet (J shifted by +s near I, I shifted by -s near J) exactly one is upper."""
+    dom, nmol = box["dom"], box["nmol"]
+    o = box["x"][0::3]
+    up = clusters.upper_half(o, nmol, dom.sublo, dom.subhi)
+    assert 0.4 < up.mean() < 0.6
+    gm = box["gid"][0::3][nmol:] // 3
+    shift = np.round((o[nmol:] - box["x0"][gm, 0]) / np.asarray(box["L"])).astype(np.int64)
+    images = {(int(m), tuple(s)): bool(u) for m, s, u in zip(gm, shift, up)}
+    both = [(k, v) for k, v in images.items() if (k[0], tuple(-np.asarray(k[1]))) in images]
+    assert len(both) > 100
+    for (m, s), u in both:
+        assert u != images[(m, tuple(-np.asarray(s)))]
+    with pytest.raises(RuntimeError, match="inside the sub-domain"):
+        clusters.upper_half(np.concatenate([o[:nmol], o[:1]]), nmol, dom.sublo, dom.subhi)
+
+
 def test_outer_list_holds_every_site_pair_of_the_molecule_list_once(box):
-    cl = clusters.ClusterPairList(BE, box["x"], box["types"], box["mneigh"], box["nmol"], np.float32)
+    """The outer cluster list holds each pair of rows once and, as global ids, every site pair of the
+    molecule list (the atom scheme's outer level); canonical order, no same-molecule bit."""
+    cl = _clusters(box)
+    gid = box["gid"]
     got = clusters.atom_pairs(cl.perm, *cl.outer)
-    assert len(_pairs(got)) == got.shape[0]  # once
+    g = np.sort(gid[got], axis=1)
+    assert len(_pairs(got)) == got.shape[0]  # once (over the images too within r_c + s_a: the prune test)
+    assert np.all(got[:, 0] // 3 != got[:, 1] // 3)
     m = box["mneigh"]
     i = np.repeat(np.arange(m.shape[0]), m.shape[1])[m.ravel() >= 0]
     j = m.ravel()[m.ravel() >= 0]
     s = np.arange(3)
     a = (3 * i[:, None, None] + s[None, :, None] + 0 * s).ravel()
     b = (3 * j[:, None, None] + 0 * s[:, None] + s[None, None, :]).ravel()
-    assert _pairs(got) == _pairs(np.stack([a, b], axis=1))
-    # Canonical: i-cluster <= j-cluster, j-clusters sorted within a row, diagonal bits only a < b.
+    assert _pairs(np.stack([gid[a], gid[b]], axis=1)) <= _pairs(g)
+    # Canonical: i-cluster owned and <= j-cluster, j-clusters sorted within a row, diagonal bits only a < b.
     ci = np.repeat(np.arange(cl.nclus), np.diff(cl.outer[0]))
-    assert np.all(ci <= cl.outer[1])
+    assert np.all(ci <= cl.outer[1]) and np.all(ci < cl.nown)
+    assert all(np.all(np.diff(cl.outer[1][cl.outer[0][c] : cl.outer[0][c + 1]]) > 0) for c in range(cl.nown))
     diag = cl.outer[2][ci == cl.outer[1]].astype(np.int64)
     lower = sum(1 << (4 * a + b) for a in range(4) for b in range(4) if a >= b)
     assert not np.any(diag & lower)
 
 
 def test_pruning_keeps_exactly_the_pairs_within_the_cutoff_plus_skin(box):
-    """After the atoms moved (up to 0.4 A each), the pruned cluster list holds the pairs of the atom
-    scheme's prune at the same positions: the same rule, the same pairs."""
-    x0 = box["x"]
-    cl = clusters.ClusterPairList(BE, x0, box["types"], box["mneigh"], box["nmol"], np.float32)
-    x = x0 + np.random.default_rng(4).uniform(-0.23, 0.23, x0.shape)
+    """After the molecules moved (rigidly, up to 0.48 A each, ghosts refreshed from them), the pruned
+    cluster list holds every intermolecular pair within cutoff + skin by minimum image, once."""
+    cl = _clusters(box)
+    nmol, L, dom = box["nmol"], box["L"], box["dom"]
+    x0 = box["x0"] + np.random.default_rng(4).uniform(-0.28, 0.28, (nmol, 1, 3))
+    rows = np.array(box["x"].reshape(-1, 9))
+    rows[:nmol] = x0.reshape(nmol, 9)
+    dom.forward_comm(rows)
+    x = rows.reshape(-1, 3)
     cut = box["cut"] + box["skin"]
     cl.prune(x, cut)
-    neigh = get_kernel("water_pair_list", BE)(x, box["mneigh"], box["nmol"], cut)
-    i = np.repeat(np.arange(neigh.shape[0]), neigh.shape[1])
-    keep = neigh.ravel() >= 0
-    atom = _pairs(np.stack([i[keep], neigh.ravel()[keep]], axis=1))
-    got = clusters.atom_pairs(cl.perm, cl.ci_start, cl.cj, cl.mask)
-    assert _pairs(got) == atom and got.shape[0] == len(atom)
+    got = np.sort(box["gid"][clusters.atom_pairs(cl.perm, cl.ci_start, cl.cj, cl.mask)], axis=1)
+    a, b = _within(x0, L, cut)
+    assert got.shape[0] == a.size and _pairs(got) == set(zip(a.tolist(), b.tolist()))
     assert np.all(cl.mask != 0)  # empty cluster pairs are dropped
     ci = np.repeat(np.arange(cl.nclus), np.diff(cl.ci_start))
     assert np.array_equal(cl.shift, (cl.center[ci] - cl.center[cl.cj]).astype(np.float32))
+
+
+def test_ghost_cluster_pairs_are_full(box):
+    """The half-shell rule decides per cluster pair: cluster pairs with ghost clusters are about as full as
+    owned ones (the molecule-level rule left them a third full), and only half the ghosts get slots."""
+    cl = _clusters(box)
+    cl.prune(box["x"], box["cut"] + box["skin"])
+    eff = clusters.efficiency(box["x"], cl.perm, cl.ci_start, cl.cj, cl.mask, box["cut"], cl.nown)
+    own, gh = (eff[k][0] / eff[k][1] for k in ("owned", "ghost"))
+    assert gh > 0.6 * own and eff["all"][0] / eff["all"][1] > 0.3, eff
+    nghost = box["x"].shape[0] - 3 * box["nmol"]
+    assert 0.4 * nghost < np.sum(cl.perm >= 3 * box["nmol"]) < 0.6 * nghost
 
 
 @pytest.mark.parametrize("seed", [5, 6])
@@ -128,7 +198,7 @@ def test_numba_kernel_matches_the_reference(seed):
 
 
 def _cluster_list(box, dtype):
-    cl = clusters.ClusterPairList(BE, box["x"], box["types"], box["mneigh"], box["nmol"], dtype)
+    cl = _clusters(box, dtype=dtype)
     cl.prune(box["x"], box["cut"] + box["skin"])
     return cl
 
@@ -145,9 +215,11 @@ def test_cluster_scheme_against_the_atom_scheme(box, kernels):
             COMM, BE, "tip3p", box["L"], box["cut"], box["nmol"], tolerance=5e-4, precision=prec, kernels=kernels
         )
         args = (box["x"], box["types"], box["mol"], n)
-        out["atom", prec] = ff.compute(*args, neigh)
         cl = _cluster_list(box, np.float32 if prec == "mixed" else np.float64)
-        out["cluster", prec] = ff.compute(*args, cl)
+        for name, lst in (("atom", neigh), ("cluster", cl)):
+            f, e, w = ff.compute(*args, lst)
+            box["dom"].reverse_comm(f.reshape(-1, 9))  # the schemes give ghost forces to different rows
+            out[name, prec] = f[:n], e, w
     (f64, e64, w64), (fc, ec, wc), (fm, em, wm) = (
         out["atom", "uniform"],
         out["cluster", "uniform"],

@@ -9,7 +9,7 @@ import pytest
 from mpi4py import MPI
 
 from zzhpc.core.harness import run_deck
-from zzhpc.device import get_backend, get_kernel
+from zzhpc.device import get_backend
 from zzhpc.particles import Domain
 from zzhpc.solvers.water import clusters, molecules, pairlist
 from zzhpc.solvers.water.builder import water_box
@@ -41,11 +41,9 @@ def test_every_pair_once_over_the_ranks():
     rows, mid = dom.borders(be.asarray(x[ids].reshape(-1, 9)), be.asarray(ids.astype(np.int64)))
     xa = np.ascontiguousarray(rows.reshape(-1, 3))
     gid = (3 * np.repeat(mid, 3) + np.tile(np.arange(3), mid.size)).astype(np.int64)
-    lo, hi = dom.bin_region()
     outer = pairlist.outer_cutoff(cut, skin, mskin, model.r_OH)
-    mneigh = get_kernel("md_neighbor_list", be)(np.ascontiguousarray(rows[:, 0:3]), ids.size, lo, hi, outer, True)
     types = np.tile(np.array([0, 1, 1], np.int64), xa.shape[0] // 3)
-    cl = clusters.ClusterPairList(be, xa, types, mneigh, ids.size, np.float32)
+    cl = clusters.ClusterPairList.on_domain(be, dom, xa, types, 3 * ids.size, outer, np.float32)
     cl.prune(xa, cut + skin)
     local = gid[clusters.atom_pairs(cl.perm, cl.ci_start, cl.cj, cl.mask)]
     allp = np.concatenate(comm.allgather(np.sort(local, axis=1)))

@@ -85,7 +85,7 @@ class WaterSolver(Solver):
             choices=("auto", "atom", "cluster"),
             help="real-space pairs: 'atom' (atom list pruned from the molecule list), 'cluster' (4-atom "
             "spatial clusters, masked cluster-pair list, float32 lanes in the mixed mode; numpy backend with "
-            "numba; docs/water.md), 'auto' (atom for now: the cluster scheme measured slower end to end)",
+            "numba; docs/water.md), 'auto' (atom for now: the cluster scheme measured at par end to end)",
         ),
         "coulomb": Param(str, "pme", choices=("pme", "ewald"), help="reciprocal-space method"),
         "ewald_tolerance": Param(
@@ -273,10 +273,15 @@ class WaterSolver(Solver):
             self.types, self.molid = mol.atom_types(int(self.xrows.shape[0]), xp), mol.atom_mols(mid_all, xp)
         lo, hi = dom.bin_region()
         self.xmhold = xp.asarray(rows, copy=True)
-        self.mneigh = self.k_neigh(xp.asarray(self.xrows[:, 0:3], copy=True), nm, lo, hi, self.cutouter, True)
         if self.pair_scheme == "cluster":
+            # The cluster lists search cluster boxes themselves: no molecule list.
+            self.mneigh = xp.zeros((nm, 0), dtype=xp.int64)
             with self.timers("neighbor"):
-                self.clusters = ClusterPairList(self.backend, self.x, self.types, self.mneigh, nm, self.cluster_dtype)
+                self.clusters = ClusterPairList.on_domain(
+                    self.backend, dom, self.x, self.types, 3 * nm, self.cutouter, self.cluster_dtype
+                )
+        else:
+            self.mneigh = self.k_neigh(xp.asarray(self.xrows[:, 0:3], copy=True), nm, lo, hi, self.cutouter, True)
         self.nbuilds += 1
         if restore is None:
             self._prune()
@@ -487,8 +492,9 @@ class WaterSolver(Solver):
 
 
 #: ``water.pair_scheme = "auto"`` picks the cluster scheme in the mixed mode when this is true. False: on
-#: the 4,000-molecule bench box the cluster scheme's kernel is at par with the atom kernel and its outer
-#: build and prune cost more (docs/water.md, "Cluster-pair scheme"); flip it when it measures faster.
+#: the 4,000-molecule bench box the cluster scheme's whole step measured at par with the atom scheme's on a
+#: loaded machine (kernel 5 % faster, outer build 7 ms dearer; docs/water.md, "Cluster-pair scheme"); flip
+#: it when a quiet machine shows it faster (the commands are in that section).
 AUTO_CLUSTER_WHEN_MIXED = False
 
 
