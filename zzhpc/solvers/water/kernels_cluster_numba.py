@@ -48,9 +48,11 @@ if njit is not None:
         return ret(x), codegen
 
 
-def _make(single, calc):
+def _make(single, calc, fit=None):
     """The kernel for float32 (``single``) or float64 lanes computing forces only (``calc`` 0), forces and
-    virial (1) or forces, virial and energies (2). The constants are typed closure values, so each variant
+    virial (1) or forces, virial and energies (2). ``fit`` false: exp and Cody's erfc in the lanes, with
+    the close pairs in a scalar float64 pass (the float64 form; in float32 lanes the form before the
+    fit, kept for the A/B of benchmarks/water_cluster_kernel_ab.py). The constants are typed closure values, so each variant
     is compiled (and cached) with its own literal types; the force arithmetic and the force sums are the
     same code in every ``calc`` variant (forces bitwise equal, tested)."""
     ft = np.float32 if single else np.float64
@@ -61,7 +63,7 @@ def _make(single, calc):
     E = tuple(ft(c) for c in (_E32 if single else _E64))
     deg = len(E) - 1
     K = (ft(_LOG2E), ft(_K32[1]), ft(_K32[2])) if single else (ft(_LOG2E), ft(_LN2_HI), ft(_LN2_LO))
-    FIT = bool(single)  # float32 lanes: the erfc-free rational form (ewald_fit); float64: exp + Cody
+    FIT = bool(single) if fit is None else bool(fit)  # float32 lanes: the rational form (ewald_fit)
     VIR, ENE = calc >= 1, calc >= 2
 
     @njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
@@ -338,16 +340,21 @@ def _make(single, calc):
 _KERNELS = {}
 
 
-def _kernel(single, calc):
+def _kernel(single, calc, fit=None):
     if njit is None:
         raise NotSuitableError("numba is not installed")
-    if (single, calc) not in _KERNELS:
-        _KERNELS[single, calc] = _make(single, calc)
-    return _KERNELS[single, calc]
+    fit = bool(single) if fit is None else bool(fit)
+    if (single, calc, fit) not in _KERNELS:
+        _KERNELS[single, calc, fit] = _make(single, calc, fit)
+    return _KERNELS[single, calc, fit]
 
 
 @override("water_cluster_forces", "numpy")
-def cluster_forces_numba(xs, tslot, ci_start, cj, mask, shift, tab, alpha, cutoff, energy=True, virial=True):
+def cluster_forces_numba(
+    xs, tslot, ci_start, cj, mask, shift, tab, alpha, cutoff, energy=True, virial=True, _fit=None
+):
+    """``energy``/``virial`` false: the force-only variants (forces bitwise those of the full kernel; the
+    skipped values come back as NaN). ``_fit``: benchmarks only (see :func:`_make`)."""
     if not isinstance(xs, np.ndarray) or xs.dtype not in (np.float64, np.float32):
         raise NotSuitableError("NumPy float arrays only")
     single = xs.dtype == np.float32
@@ -362,7 +369,8 @@ def cluster_forces_numba(xs, tslot, ci_start, cj, mask, shift, tab, alpha, cutof
         raise NotSuitableError("two atom types (O, H) only")
     if tslot.shape[0] and int(np.max(tslot)) > 1:
         raise NotSuitableError("atom types 0 and 1 only")
-    if single:
+    fit_form = bool(single) if _fit is None else bool(_fit)
+    if fit_form:
         try:
             fit = real_space_fit(alpha, cutoff)
         except ValueError as exc:
@@ -371,7 +379,7 @@ def cluster_forces_numba(xs, tslot, ci_start, cj, mask, shift, tab, alpha, cutof
     else:
         cf, ch = np.zeros(24, np.float32), np.zeros(12)
     calc = 2 if energy else (1 if virial else 0)
-    e_lj, e_c, w = _kernel(single, calc)(
+    e_lj, e_c, w = _kernel(single, calc, fit_form)(
         np.ascontiguousarray(xs),
         np.ascontiguousarray(tslot, dtype=np.int32),
         np.ascontiguousarray(ci_start, dtype=np.int32),
