@@ -13,7 +13,12 @@ from zzhpc.solvers.water.kernels_cluster_numba import cluster_forces_numba
 
 # (alpha [1/A], cutoff [A]): GROMACS's bench settings (ewald-rtol 1e-5), OpenMM's rule at 5e-4 and at
 # 1e-5 (9 A), the kernels' test sample
-SETTINGS = [(0.3470, 9.0), (math.sqrt(-math.log(1e-3)) / 9.0, 9.0), (math.sqrt(-math.log(2e-5)) / 9.0, 9.0), (0.35, 2.2)]
+SETTINGS = [
+    (0.3470, 9.0),
+    (math.sqrt(-math.log(1e-3)) / 9.0, 9.0),
+    (math.sqrt(-math.log(2e-5)) / 9.0, 9.0),
+    (0.35, 2.2),
+]
 
 
 def _pair_terms32(fit, alpha, r2):

@@ -46,7 +46,9 @@ def _series(z, terms):
     return acc
 
 
-_G_SERIES = [2.0 / math.sqrt(math.pi) * (-1) ** n * 2 * (n + 1) / ((2 * n + 3) * math.factorial(n + 1)) for n in range(14)]
+_G_SERIES = [
+    2.0 / math.sqrt(math.pi) * (-1) ** n * 2 * (n + 1) / ((2 * n + 3) * math.factorial(n + 1)) for n in range(14)
+]
 _H_SERIES = [2.0 / math.sqrt(math.pi) * (-1) ** n / ((2 * n + 1) * math.factorial(n)) for n in range(14)]
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 

@@ -350,9 +350,7 @@ def _kernel(single, calc, fit=None):
 
 
 @override("water_cluster_forces", "numpy")
-def cluster_forces_numba(
-    xs, tslot, ci_start, cj, mask, shift, tab, alpha, cutoff, energy=True, virial=True, _fit=None
-):
+def cluster_forces_numba(xs, tslot, ci_start, cj, mask, shift, tab, alpha, cutoff, energy=True, virial=True, _fit=None):
     """``energy``/``virial`` false: the force-only variants (forces bitwise those of the full kernel; the
     skipped values come back as NaN). ``_fit``: benchmarks only (see :func:`_make`)."""
     if not isinstance(xs, np.ndarray) or xs.dtype not in (np.float64, np.float32):
