@@ -6,18 +6,23 @@ contiguous buffer (4 slots each, the cluster-pair shift folded into the copy, pa
 16 lanes with masked slots), so that for each of the 4 i-slots the loop over the buffer is branch-free
 and gather-free and LLVM vectorises it (16 float32 lanes per AVX-512 register; checked in the assembly):
 the mask bit and :math:`r^2 < r_c^2` as a select, :math:`r^2` set to 1 where masked (nothing is NaN),
-:math:`e^{-\alpha^2 r^2}` by range reduction to :math:`2^n e^t` (the power of two made from IEEE bits by a
-bit cast) and a polynomial, erfc by Cody's rational form for :math:`0.46875 < \alpha r \le 4` (W. J. Cody,
-Math. Comp. 23, 631 (1969)), LJ only on i-types that have it, table entries of the two atom types as
-selects. That loop only stores (per lane: the three components of the pair force, the virial term,
-erfc(a r)/r, r^-6, a close-pair flag): a sum or a read-modify-write in it stops LLVM. A second loop,
-compiled with reassociation, sums them: the force on i in the lane type (16 partial sums of a few terms,
-then float64), the virial and the energy terms in float64 split by j-type; per i-cluster the energies are
-formed with the float64 tables (no rounded charge product or LJ coefficient biases a sum). The j forces
-of the 4 i-slots are summed per j-slot and added back in float64. The few pairs closer than
-:math:`0.46875/\alpha` are masked out of the vector loop and done in float64 by a scalar pass. Float
-constants: :mod:`.cody` (float64) and :mod:`.kernels_mixed` (float32). Single-threaded: one MPI rank per
-core. Two atom types only (``pair_tables``'s O and H; otherwise NotSuitableError and the reference runs).
+the real-space Coulomb force in float32 lanes without exp and erfc, :math:`q[1/r^3 - \alpha^3 G(z)]`,
+:math:`z = \alpha^2 r^2`, with the rational fit of :mod:`.ewald_fit` at every distance (float64 lanes:
+:math:`e^{-\alpha^2 r^2}` by range reduction to :math:`2^n e^t`, the power of two made from IEEE bits by a
+bit cast, and erfc by Cody's rational form for :math:`0.46875 < \alpha r \le 4`, W. J. Cody, Math. Comp.
+23, 631 (1969), the closer pairs in a scalar float64 pass), LJ only on i-types that have it, table
+entries of the two atom types as selects. That loop only stores (per lane: the three components of the
+pair force, and on the calls that want them the virial term and the energy inputs): a sum or a
+read-modify-write in it stops LLVM. Separate loops, compiled with reassociation, sum them: the force on
+i in the lane type (16 partial sums of a few terms, then float64; the same code in every variant, so
+force-only calls give the forces bit for bit), the virial and the energy terms in float64 split by
+j-type (float32 lanes store :math:`r^2` and the energy :math:`1/r - \alpha H(z)` is formed in float64
+there); per i-cluster the energies are formed with the float64 tables (no rounded charge product or LJ
+coefficient biases a sum). The j forces of the 4 i-slots are summed per j-slot and added back in
+float64. Variants: forces, virial and energies; forces and virial; forces only (``energy``/``virial``).
+Float constants: :mod:`.cody` (float64) and :mod:`.kernels_mixed` (float32). Single-threaded: one MPI
+rank per core. Two atom types only (``pair_tables``'s O and H; otherwise NotSuitableError and the
+reference runs).
 """
 
 import math

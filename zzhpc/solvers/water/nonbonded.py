@@ -231,7 +231,7 @@ def cluster_forces(xs, tslot, ci_start, cj, mask, shift, tab, alpha, cutoff, ene
     if lane == xp.float32:
         # q [1/r^3 - alpha^3 G(z)] and q [1/r - alpha H(z)], z = alpha^2 r^2 (ewald_fit): no exp, no erfc.
         fit = real_space_fit(alpha, cutoff)
-        c = {k: xp.asarray(getattr(fit, k), device=dev) for k in ("pg", "qg", "ph", "qh")}
+        c = {k: xp.asarray(getattr(fit, k), device=dev) for k in ("pg", "qg")}
         z = a2 * r2s + a2_lo * r2s
         dg = _horner(c["qg"], z)
         inv = one / (dg * r2s)
@@ -243,7 +243,8 @@ def cluster_forces(xs, tslot, ci_start, cj, mask, shift, tab, alpha, cutoff, ene
         # of 1/r, which the cancelling type-pair sums amplify (docs/water.md).
         r2w = xp.astype(r2s, acc)
         zw = alpha * alpha * r2w
-        hw = _horner(xp.asarray(fit.ph64, device=dev), zw) / _horner(xp.asarray(fit.qh64, device=dev), zw)
+        ph, qh = (xp.asarray(v, dtype=acc, device=dev) for v in (fit.ph64, fit.qh64))  # no float64: acc
+        hw = _horner(ph, zw) / _horner(qh, zw)
         ecw = xp.where(m, 1.0 / xp.sqrt(r2w) - alpha * hw, 0.0)
         r2iw = 1.0 / r2w
         r6w = xp.where(m, r2iw * r2iw * r2iw, 0.0)
