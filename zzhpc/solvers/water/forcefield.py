@@ -31,6 +31,9 @@ from .nonbonded import exclusion_correction, pair_tables, self_energy
 from .pme import PME
 
 KEYS = ("lj", "coul_real", "coul_recip", "coul_self", "coul_excl", "tail", "total")
+#: The atom scheme's mixed kernel takes ``energy``/``virial`` (force-only steps) once its wrapper
+#: ``kernels_numba.pair_forces_numba`` passes them on (docs/water.md, "Force-only steps").
+ATOM_FORCE_ONLY = False
 
 
 def fft_size(n):
@@ -206,8 +209,9 @@ class WaterForceField:
         if isinstance(neigh, ClusterPairList):
             f, e_lj, e_real, w_pair = self._cluster_pairs(x_all, neigh, energy, virial)
         elif self.mixed:
+            skip = {} if (energy and virial) or not ATOM_FORCE_ONLY else {"energy": energy, "virial": virial}
             f, e_lj, e_real, w_pair = self.kernel(
-                x_all, types_all, mol_all, neigh, nlocal, self.tables, self.alpha, half, mixed=True
+                x_all, types_all, mol_all, neigh, nlocal, self.tables, self.alpha, half, mixed=True, **skip
             )
         else:
             f, e_lj, e_real, w_pair = self.kernel(

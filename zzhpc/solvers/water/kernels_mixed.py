@@ -250,11 +250,12 @@ def pair_mixed(
     lj4w,
     qqw,
     calc=2,
-    fit=USE_FIT,
+    fit=None,
 ):
     """The mixed kernel (arguments as :func:`.kernels_numba.pair_forces_numba` passes them); ``calc`` 0
     forces only, 1 with the virial, 2 with the energies too (the skipped sums come back as 0); ``fit``:
     the erfc-free form of :mod:`.ewald_fit` (default :data:`USE_FIT`)."""
+    fit = USE_FIT if fit is None else bool(fit)
     if fit:
         rf = real_space_fit(alpha, math.sqrt(float(np.max(cutsq))))
         cf, ch = rf.packed(), np.concatenate([rf.ph64, rf.qh64])

@@ -70,7 +70,7 @@ def _sample_pairs(rng):
 
 
 @kernel("water_pair_forces", sample=_sample_pairs)
-def pair_forces(x, types, mol, neigh, nlocal, tab, alpha, half, mixed=False):
+def pair_forces(x, types, mol, neigh, nlocal, tab, alpha, half, mixed=False, energy=True, virial=True):
     """LJ + real-space Ewald Coulomb forces, energies and virial over a neighbour list.
 
     Returns ``(f, e_lj, e_coul, virial)``: ``f`` is ``(nall, 3)`` (ghost rows filled only when
@@ -78,7 +78,12 @@ def pair_forces(x, types, mol, neigh, nlocal, tab, alpha, half, mixed=False):
     over the pairs this rank owns, as 0-d arrays. ``tab`` holds :func:`pair_tables` as arrays of the
     namespace of ``x``; ``alpha`` is the Ewald splitting parameter [1/A]. ``mixed``: the pair terms in
     float32 from differences taken in ``x.dtype``, the sums in ``x.dtype`` (:func:`_pair_forces_mixed`).
+    ``energy``/``virial`` false: forces only (an override may skip those terms; they come back as NaN).
     """
+    if not (energy and virial):
+        f, e_lj, e_coul, w = pair_forces(x, types, mol, neigh, nlocal, tab, alpha, half, mixed)
+        nan = array_namespace(x).asarray(float("nan"), dtype=x.dtype, device=_dev(x))
+        return f, (e_lj if energy else nan), (e_coul if energy else nan), (w if virial else nan)
     if mixed:
         return _pair_forces_mixed(x, types, mol, neigh, nlocal, tab, alpha, half)
     xp = array_namespace(x)
