@@ -56,12 +56,10 @@ _erf = np.vectorize(math.erf, otypes=[np.float64])
 def g_exact(z):
     r""":math:`G(z)` in float64 (a Taylor series below z = 0.01, where the closed form cancels)."""
     z = np.asarray(z, dtype=np.float64)
-    s = np.sqrt(z)
     small = z < 0.01
     zl = np.where(small, 1.0, z)
     sl = np.sqrt(zl)
     closed = (_erf(sl) - 2.0 * np.sqrt(zl / math.pi) * np.exp(-zl)) / (zl * sl)
-    del s
     return np.where(small, _series(z, _G_SERIES), closed)
 
 
