@@ -31,6 +31,9 @@ from .nonbonded import exclusion_correction, pair_tables, self_energy
 from .pme import PME
 
 KEYS = ("lj", "coul_real", "coul_recip", "coul_self", "coul_excl", "tail", "total")
+#: The atom scheme's mixed kernel takes ``energy``/``virial`` (force-only steps) once its wrapper
+#: ``kernels_numba.pair_forces_numba`` passes them on (docs/water.md, "Force-only steps").
+ATOM_FORCE_ONLY = False
 
 
 def fft_size(n):
@@ -191,10 +194,12 @@ class WaterForceField:
             self.e_tail = self.w_tail = 0.0
         self.e_self = self_energy(self.q_sq, self.alpha)
 
-    def compute(self, x_all, types_all, mol_all, nlocal, neigh, half=True):
+    def compute(self, x_all, types_all, mol_all, nlocal, neigh, half=True, energy=True, virial=True):
         """Forces, energies (dict, summed over ranks) and virial; see docs/water_forces.md.
 
-        Collective. ``neigh``: an atom list (``water_pair_list``), or a :class:`.clusters.ClusterPairList`
+        Collective. ``energy``/``virial`` false: the caller needs the forces only (a pair kernel that has a
+        force-only variant skips those terms, the cluster kernels; the values returned are then not those
+        of the state: NaN where skipped, never to be read). ``neigh``: an atom list (``water_pair_list``), or a :class:`.clusters.ClusterPairList`
         (the cluster-pair scheme: every listed pair once, ``half`` must be true). ``f`` has ghost rows
         (pair forces, to be summed back by ``Domain.reverse_comm`` when ``half``); the exclusion and
         reciprocal forces act on owned rows only."""
@@ -202,10 +207,11 @@ class WaterForceField:
         if nlocal % 3:
             raise SimulationError(f"water force field: {nlocal} owned atoms is not whole molecules")
         if isinstance(neigh, ClusterPairList):
-            f, e_lj, e_real, w_pair = self._cluster_pairs(x_all, neigh)
+            f, e_lj, e_real, w_pair = self._cluster_pairs(x_all, neigh, energy, virial)
         elif self.mixed:
+            skip = {} if (energy and virial) or not ATOM_FORCE_ONLY else {"energy": energy, "virial": virial}
             f, e_lj, e_real, w_pair = self.kernel(
-                x_all, types_all, mol_all, neigh, nlocal, self.tables, self.alpha, half, mixed=True
+                x_all, types_all, mol_all, neigh, nlocal, self.tables, self.alpha, half, mixed=True, **skip
             )
         else:
             f, e_lj, e_real, w_pair = self.kernel(
@@ -237,12 +243,14 @@ class WaterForceField:
         en["total"] = sum(en[k] for k in KEYS[:-1])
         return f, en, float(tot[4]) + self.w_tail
 
-    def _cluster_pairs(self, x_all, cl):
+    def _cluster_pairs(self, x_all, cl, energy=True, virial=True):
         """Pair forces (rows of ``x_all``), energies and virial over a cluster-pair list."""
         xs = cl.pack(x_all)
-        fs, e_lj, e_real, w = self.k_cluster(
-            xs, cl.tslot, cl.ci_start, cl.cj, cl.mask, cl.shift, self.tables, self.alpha, self.cutoff
-        )
+        args = (xs, cl.tslot, cl.ci_start, cl.cj, cl.mask, cl.shift, self.tables, self.alpha, self.cutoff)
+        if energy and virial:
+            fs, e_lj, e_real, w = self.k_cluster(*args)
+        else:
+            fs, e_lj, e_real, w = self.k_cluster(*args, energy=energy, virial=virial)
         f = np.zeros((x_all.shape[0], 3), dtype=np.float64)
         cl.scatter(fs, f)
         return self.backend.asarray(f, dtype=self.dtype), e_lj, e_real, w

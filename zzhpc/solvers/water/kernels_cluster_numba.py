@@ -6,18 +6,23 @@ contiguous buffer (4 slots each, the cluster-pair shift folded into the copy, pa
 16 lanes with masked slots), so that for each of the 4 i-slots the loop over the buffer is branch-free
 and gather-free and LLVM vectorises it (16 float32 lanes per AVX-512 register; checked in the assembly):
 the mask bit and :math:`r^2 < r_c^2` as a select, :math:`r^2` set to 1 where masked (nothing is NaN),
-:math:`e^{-\alpha^2 r^2}` by range reduction to :math:`2^n e^t` (the power of two made from IEEE bits by a
-bit cast) and a polynomial, erfc by Cody's rational form for :math:`0.46875 < \alpha r \le 4` (W. J. Cody,
-Math. Comp. 23, 631 (1969)), LJ only on i-types that have it, table entries of the two atom types as
-selects. That loop only stores (per lane: the three components of the pair force, the virial term,
-erfc(a r)/r, r^-6, a close-pair flag): a sum or a read-modify-write in it stops LLVM. A second loop,
-compiled with reassociation, sums them: the force on i in the lane type (16 partial sums of a few terms,
-then float64), the virial and the energy terms in float64 split by j-type; per i-cluster the energies are
-formed with the float64 tables (no rounded charge product or LJ coefficient biases a sum). The j forces
-of the 4 i-slots are summed per j-slot and added back in float64. The few pairs closer than
-:math:`0.46875/\alpha` are masked out of the vector loop and done in float64 by a scalar pass. Float
-constants: :mod:`.cody` (float64) and :mod:`.kernels_mixed` (float32). Single-threaded: one MPI rank per
-core. Two atom types only (``pair_tables``'s O and H; otherwise NotSuitableError and the reference runs).
+the real-space Coulomb force in float32 lanes without exp and erfc, :math:`q[1/r^3 - \alpha^3 G(z)]`,
+:math:`z = \alpha^2 r^2`, with the rational fit of :mod:`.ewald_fit` at every distance (float64 lanes:
+:math:`e^{-\alpha^2 r^2}` by range reduction to :math:`2^n e^t`, the power of two made from IEEE bits by a
+bit cast, and erfc by Cody's rational form for :math:`0.46875 < \alpha r \le 4`, W. J. Cody, Math. Comp.
+23, 631 (1969), the closer pairs in a scalar float64 pass), LJ only on i-types that have it, table
+entries of the two atom types as selects. That loop only stores (per lane: the three components of the
+pair force, and on the calls that want them the virial term and the energy inputs): a sum or a
+read-modify-write in it stops LLVM. Separate loops, compiled with reassociation, sum them: the force on
+i in the lane type (16 partial sums of a few terms, then float64; the same code in every variant, so
+force-only calls give the forces bit for bit), the virial and the energy terms in float64 split by
+j-type (float32 lanes store :math:`r^2` and the energy :math:`1/r - \alpha H(z)` is formed in float64
+there); per i-cluster the energies are formed with the float64 tables (no rounded charge product or LJ
+coefficient biases a sum). The j forces of the 4 i-slots are summed per j-slot and added back in
+float64. Variants: forces, virial and energies; forces and virial; forces only (``energy``/``virial``).
+Float constants: :mod:`.cody` (float64) and :mod:`.kernels_mixed` (float32). Single-threaded: one MPI
+rank per core. Two atom types only (``pair_tables``'s O and H; otherwise NotSuitableError and the
+reference runs).
 """
 
 import math
@@ -27,6 +32,7 @@ import numpy as np
 from ...device import override
 from ...errors import NotSuitableError
 from .cody import _C, _D, _LN2_HI, _LN2_LO, _LOG2E, _RSQRTPI, _erfc_exp, njit
+from .ewald_fit import real_space_fit
 from .kernels_mixed import _C32, _D32, _E32, _K32
 
 _E64 = tuple(1.0 / math.factorial(k) for k in range(14))
@@ -47,9 +53,13 @@ if njit is not None:
         return ret(x), codegen
 
 
-def _make(single):
-    """The kernel for float32 (``single``) or float64 lanes; the constants are typed closure tuples, so
-    each variant is compiled (and cached) with its own literal types."""
+def _make(single, calc, fit=None):
+    """The kernel for float32 (``single``) or float64 lanes computing forces only (``calc`` 0), forces and
+    virial (1) or forces, virial and energies (2). ``fit`` false: exp and Cody's erfc in the lanes, with
+    the close pairs in a scalar float64 pass (the float64 form; in float32 lanes the form before the
+    fit, kept for the A/B of benchmarks/water_cluster_kernel_ab.py). The constants are typed closure values, so each variant
+    is compiled (and cached) with its own literal types; the force arithmetic and the force sums are the
+    same code in every ``calc`` variant (forces bitwise equal, tested)."""
     ft = np.float32 if single else np.float64
     it = np.int32 if single else np.int64
     bias, mant = (127, 23) if single else (1023, 52)
@@ -58,36 +68,61 @@ def _make(single):
     E = tuple(ft(c) for c in (_E32 if single else _E64))
     deg = len(E) - 1
     K = (ft(_LOG2E), ft(_K32[1]), ft(_K32[2])) if single else (ft(_LOG2E), ft(_LN2_HI), ft(_LN2_LO))
+    FIT = bool(single) if fit is None else bool(fit)  # float32 lanes: the rational form (ewald_fit)
+    VIR, ENE = calc >= 1, calc >= 2
 
     @njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
-    def sums(n, gx, gy, gz, sw, sc, s6, sr, b1, out, base):
-        """Sums over one i-slot's lanes, vectorised (reassociation allowed here only): the force on i in
-        the lane type (16 partial sums of a few terms each), the virial and the energy terms in float64
-        (sums of one sign per j-type that the charges then make cancel: no float32 rounding in them),
-        into ``out[0:5]`` (force, virial, close pairs) and ``out[base:base + 6]`` (erfc(a r)/r, r^-12,
-        r^-6 for j of type 0 and 1)."""
+    def sums_f(n, gx, gy, gz, sr, out):
+        """The force on i in the lane type (16 partial sums of a few terms each, reassociation allowed
+        here only), and the close pairs, into ``out[0:3]``, ``out[4]``."""
         zero = ft(0.0)
         fx = fy = fz = nr = zero
-        vw = c0 = c1 = u0 = u1 = v0 = v1 = 0.0
         for q in range(n):
             fx += gx[q]
             fy += gy[q]
             fz += gz[q]
-            nr += sr[q]
-            vw += np.float64(sw[q])
-            ec, r6 = np.float64(sc[q]), np.float64(s6[q])
-            j1 = b1[q]
-            c0 += 0.0 if j1 else ec
-            c1 += ec if j1 else 0.0
-            u0 += 0.0 if j1 else r6 * r6
-            u1 += r6 * r6 if j1 else 0.0
-            v0 += 0.0 if j1 else r6
-            v1 += r6 if j1 else 0.0
+            if not FIT:
+                nr += sr[q]
         out[0] = np.float64(fx)
         out[1] = np.float64(fy)
         out[2] = np.float64(fz)
-        out[3] += vw
         out[4] = np.float64(nr)
+
+    @njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
+    def sums_e(n, sw, sc, s6, b1, out, base, alpha, ch):
+        """The virial and the energy terms in float64 (sums of one sign per j-type that the charges then
+        make cancel: no float32 rounding in them), into ``out[3]`` and ``out[base:base + 6]``
+        (erfc(a r)/r, r^-12, r^-6 for j of type 0 and 1). Float32 lanes store :math:`r^2` in ``sc`` (0 where
+        masked) and the energy terms are formed here in float64 from it, :math:`1/r - \\alpha H(z)` with
+        the float64 fit ``ch`` (numerator, denominator): a float32 evaluation of that difference is biased
+        by some 1e-8 of :math:`1/r`, which the cancelling type-pair sums amplify."""
+        vw = c0 = c1 = u0 = u1 = v0 = v1 = 0.0
+        a2 = alpha * alpha
+        p0, p1, p2, p3, p4, p5 = ch[0], ch[1], ch[2], ch[3], ch[4], ch[5]
+        q0, q1, q2, q3, q4, q5 = ch[6], ch[7], ch[8], ch[9], ch[10], ch[11]
+        for q in range(n):
+            vw += np.float64(sw[q])
+            if ENE:
+                j1 = b1[q]
+                if FIT:
+                    r2v = np.float64(sc[q])
+                    okv = r2v > 0.0
+                    r2s = r2v if okv else 1.0
+                    z = a2 * r2s
+                    num = ((((p5 * z + p4) * z + p3) * z + p2) * z + p1) * z + p0
+                    den = ((((q5 * z + q4) * z + q3) * z + q2) * z + q1) * z + q0
+                    r2i = 1.0 / r2s
+                    ec = (np.sqrt(r2i) - alpha * (num / den)) if okv else 0.0
+                    r6 = r2i * r2i * r2i if okv else 0.0
+                else:
+                    ec, r6 = np.float64(sc[q]), np.float64(s6[q])
+                c0 += 0.0 if j1 else ec
+                c1 += ec if j1 else 0.0
+                u0 += 0.0 if j1 else r6 * r6
+                u1 += r6 * r6 if j1 else 0.0
+                v0 += 0.0 if j1 else r6
+                v1 += r6 if j1 else 0.0
+        out[3] += vw
         out[base] += c0
         out[base + 1] += c1
         out[base + 2] += u0
@@ -96,12 +131,15 @@ def _make(single):
         out[base + 5] += v1
 
     @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
-    def kern(xs, tslot, ci_start, cj, mask, shift, lj1, lj2, qq, lj3w, lj4w, qqw, alpha, cut2, fs):
+    def kern(xs, tslot, ci_start, cj, mask, shift, lj1, lj2, qq, lj3w, lj4w, qqw, alpha, cut2, cf, ch, fs):
         """Two atom types (``pair_tables``'s O and H): a pair's table entries are a select on the j-type
-        between the i-type's two row entries, loaded once per i-slot (no gathers)."""
+        between the i-type's two row entries, loaded once per i-slot (no gathers). ``cf``: the packed
+        coefficients of :class:`.ewald_fit.RealSpaceFit` (float32 lanes), ``ch`` its float64 H fit."""
         nclus = ci_start.shape[0] - 1
         one, zero, halfv = ft(1.0), ft(0.0), ft(0.5)
         log2e, ln2hi, ln2lo = K
+        pg0, pg1, pg2, pg3, pg4, pg5 = ft(cf[0]), ft(cf[1]), ft(cf[2]), ft(cf[3]), ft(cf[4]), ft(cf[5])
+        qg0, qg1, qg2, qg3, qg4, qg5 = ft(cf[6]), ft(cf[7]), ft(cf[8]), ft(cf[9]), ft(cf[10]), ft(cf[11])
         haslj = np.zeros(2, np.bool_)
         for a in range(2):
             for b in range(2):
@@ -113,10 +151,12 @@ def _make(single):
         al_lo = ft(alpha - np.float64(al))
         a2 = ft(alpha * alpha)
         a2_lo = ft(alpha * alpha - np.float64(a2))
+        a3 = ft(alpha * alpha * alpha)
         ca = ft(2.0 * _RSQRTPI * alpha)
         c2 = ft(cut2)
-        lo2 = (0.46875 / alpha) ** 2
-        lo2f = ft(lo2)
+        # float64 lanes: the pairs closer than 0.46875/alpha (outside Cody's form) in a scalar pass; the
+        # fitted form covers every distance.
+        lo2f = ft(-1.0) if FIT else ft((0.46875 / alpha) ** 2)
         maxnb = NL
         for c in range(nclus):
             maxnb = max(maxnb, 4 * (ci_start[c + 1] - ci_start[c]) + NL)
@@ -128,8 +168,8 @@ def _make(single):
         fjx, fjy, fjz = np.empty((4, maxnb), ft), np.empty((4, maxnb), ft), np.empty((4, maxnb), ft)
         sw, sc, s6, sr = np.empty(maxnb, ft), np.empty(maxnb, ft), np.empty(maxnb, ft), np.empty(maxnb, ft)
         # Per i-cluster, float64: [0:3] force on i, [3] virial, [4] close pairs, [5 + 6 ti + k] the
-        # sums of ``sums`` for i-type ti.
-        out = np.empty(17)
+        # sums of ``sums_e`` for i-type ti.
+        out = np.zeros(17)
         # Slots as structure of arrays; per cluster pair and j-slot b its 4 mask bits, one per i-slot.
         nslot = xs.shape[0]
         px, py, pz = np.empty(nslot, ft), np.empty(nslot, ft), np.empty(nslot, ft)
@@ -169,7 +209,8 @@ def _make(single):
                 bx[q] = by[q] = bz[q] = zero
                 b1[q] = False
                 nib[q] = 0
-            out[:] = 0.0
+            if VIR:
+                out[:] = 0.0
             for a in range(4):
                 gxa, gya, gza = fjx[a], fjy[a], fjz[a]
                 if (anym >> (4 * a)) & 15 == 0:
@@ -189,46 +230,62 @@ def _make(single):
                     dx, dy, dz = xi - bx[q], yi - by[q], zi - bz[q]
                     r2 = dx * dx + dy * dy + dz * dz
                     ok = ((nib[q] >> a) & 1 == 1) & (r2 < c2)
-                    sr[q] = one if (ok & (r2 <= lo2f)) else zero
+                    if not FIT:
+                        sr[q] = one if (ok & (r2 <= lo2f)) else zero
                     ok = ok & (r2 > lo2f)
                     r2s = r2 if ok else one
-                    y = -(a2 * r2s + a2_lo * r2s)
-                    nn = np.floor(y * log2e + halfv)
-                    t = (y - nn * ln2hi) - nn * ln2lo
-                    pe = E[deg]
-                    for k in range(deg - 1, -1, -1):
-                        pe = pe * t + E[k]
-                    e = pe * _as_float(it((it(nn) + bias) << mant))
-                    r = np.sqrt(r2s)
-                    xa = al * r + al_lo * r
-                    num = C[8] * xa
-                    den = xa
-                    for k in range(7):
-                        num = (num + C[k]) * xa
-                        den = (den + D[k]) * xa
-                    num = num + C[7]
-                    den = den + D[7]
-                    inv = one / (den * r2s)
-                    r2i = inv * den
-                    ec = e * num * inv * r  # erfc(a r) / r, without the charges
                     j1 = b1[q]
-                    fp = (qb if j1 else qa) * (ec + ca * e) * r2i
+                    if FIT:
+                        # q [1/r^3 - alpha^3 G(z)], G = P/Q; one division gives 1/r^2 and 1/Q.
+                        z = a2 * r2s + a2_lo * r2s
+                        ng = ((((pg5 * z + pg4) * z + pg3) * z + pg2) * z + pg1) * z + pg0
+                        dg = ((((qg5 * z + qg4) * z + qg3) * z + qg2) * z + qg1) * z + qg0
+                        inv = one / (dg * r2s)
+                        r2i = inv * dg
+                        rinv = np.sqrt(r2i)
+                        fp = (qb if j1 else qa) * (r2i * rinv - a3 * (ng * inv * r2s))
+                    else:
+                        y = -(a2 * r2s + a2_lo * r2s)
+                        nn = np.floor(y * log2e + halfv)
+                        t = (y - nn * ln2hi) - nn * ln2lo
+                        pe = E[deg]
+                        for k in range(deg - 1, -1, -1):
+                            pe = pe * t + E[k]
+                        e = pe * _as_float(it((it(nn) + bias) << mant))
+                        r = np.sqrt(r2s)
+                        xa = al * r + al_lo * r
+                        num = C[8] * xa
+                        den = xa
+                        for k in range(7):
+                            num = (num + C[k]) * xa
+                            den = (den + D[k]) * xa
+                        num = num + C[7]
+                        den = den + D[7]
+                        inv = one / (den * r2s)
+                        r2i = inv * den
+                        ec = e * num * inv * r  # erfc(a r) / r, without the charges
+                        fp = (qb if j1 else qa) * (ec + ca * e) * r2i
                     if dolj:  # loop-invariant: LLVM unswitches it
                         r6 = r2i * r2i * r2i
                         fp += r6 * ((l1b if j1 else l1a) * r6 - (l2b if j1 else l2a)) * r2i
-                        s6[q] = r6 if ok else zero
-                    else:
+                        if ENE and not FIT:
+                            s6[q] = r6 if ok else zero
+                    elif ENE and not FIT:
                         s6[q] = zero
                     fp = fp if ok else zero
-                    sc[q] = ec if ok else zero
-                    sw[q] = r2 * fp
+                    if ENE:  # float32 lanes: r^2, the energy terms are formed in float64 (sums_e)
+                        sc[q] = (r2 if ok else zero) if FIT else (ec if ok else zero)
+                    if VIR:
+                        sw[q] = r2 * fp
                     gxa[q] = dx * fp
                     gya[q] = dy * fp
                     gza[q] = dz * fp
-                sums(npad, gxa, gya, gza, sw, sc, s6, sr, b1, out, 5 + 6 * ti)
+                sums_f(npad, gxa, gya, gza, sr, out)
+                if VIR:
+                    sums_e(npad, sw, sc, s6, b1, out, 5 + 6 * ti, alpha, ch)
                 fx, fy, fz = out[0], out[1], out[2]
-                # Rare close pairs outside the rational form's range: float64, straight into the sums.
-                if out[4] > 0:
+                # float64 lanes: the rare close pairs outside Cody's rational form, straight into the sums.
+                if not FIT and out[4] > 0:
                     for q in range(n):
                         dx, dy, dz = xi - bx[q], yi - by[q], zi - bz[q]
                         r2 = dx * dx + dy * dy + dz * dz
@@ -239,13 +296,16 @@ def _make(single):
                             ec64 = _erfc_exp(alpha * r64, e64) / r64
                             r2i64 = 1.0 / np.float64(r2)
                             fp64 = np.float64(qb if j1 else qa) * (ec64 + 2.0 * _RSQRTPI * alpha * e64) * r2i64
-                            e_c += ec64 * qqw[row + j1]
+                            if ENE:
+                                e_c += ec64 * qqw[row + j1]
                             if dolj:
                                 r6 = r2i64 * r2i64 * r2i64
                                 l1 = np.float64(l1b if j1 else l1a)
                                 fp64 += r6 * (l1 * r6 - np.float64(l2b if j1 else l2a)) * r2i64
-                                e_lj += r6 * (lj3w[row + j1] * r6 - lj4w[row + j1])
-                            w += np.float64(r2) * fp64
+                                if ENE:
+                                    e_lj += r6 * (lj3w[row + j1] * r6 - lj4w[row + j1])
+                            if VIR:
+                                w += np.float64(r2) * fp64
                             fx += np.float64(dx) * fp64
                             fy += np.float64(dy) * fp64
                             fz += np.float64(dz) * fp64
@@ -256,13 +316,15 @@ def _make(single):
                 fs[i, 1] += fy
                 fs[i, 2] += fz
             # 3. The cluster's energies with the float64 tables; the j forces back per slot.
-            for ti in range(2):
-                for tj in range(2):
-                    tp = 2 * ti + tj
-                    b = 5 + 6 * ti + tj
-                    e_c += qqw[tp] * out[b]
-                    e_lj += lj3w[tp] * out[b + 2] - lj4w[tp] * out[b + 4]
-            w += out[3]
+            if ENE:
+                for ti in range(2):
+                    for tj in range(2):
+                        tp = 2 * ti + tj
+                        b = 5 + 6 * ti + tj
+                        e_c += qqw[tp] * out[b]
+                        e_lj += lj3w[tp] * out[b + 2] - lj4w[tp] * out[b + 4]
+            if VIR:
+                w += out[3]
             for p in range(k0, k1):
                 d4 = 4 * cj[p]
                 q0 = 4 * (p - k0)
@@ -283,29 +345,44 @@ def _make(single):
 _KERNELS = {}
 
 
-def _kernel(single):
+def _kernel(single, calc, fit=None):
     if njit is None:
         raise NotSuitableError("numba is not installed")
-    if single not in _KERNELS:
-        _KERNELS[single] = _make(single)
-    return _KERNELS[single]
+    fit = bool(single) if fit is None else bool(fit)
+    if (single, calc, fit) not in _KERNELS:
+        _KERNELS[single, calc, fit] = _make(single, calc, fit)
+    return _KERNELS[single, calc, fit]
 
 
 @override("water_cluster_forces", "numpy")
-def cluster_forces_numba(xs, tslot, ci_start, cj, mask, shift, tab, alpha, cutoff):
+def cluster_forces_numba(xs, tslot, ci_start, cj, mask, shift, tab, alpha, cutoff, energy=True, virial=True, _fit=None):
+    """``energy``/``virial`` false: the force-only variants (forces bitwise those of the full kernel; the
+    skipped values come back as NaN). ``_fit``: benchmarks only (see :func:`_make`)."""
     if not isinstance(xs, np.ndarray) or xs.dtype not in (np.float64, np.float32):
         raise NotSuitableError("NumPy float arrays only")
     single = xs.dtype == np.float32
     ft = xs.dtype
     fs = np.zeros((xs.shape[0], 3))
+    nan = np.float64("nan")
     if cj.shape[0] == 0:
-        return fs, np.float64(0.0), np.float64(0.0), np.float64(0.0)
+        z = np.float64(0.0)
+        return fs, (z if energy else nan), (z if energy else nan), (z if energy or virial else nan)
     t = {k: np.ascontiguousarray(tab[k], dtype=np.float64).ravel() for k in ("lj1", "lj2", "lj3", "lj4", "qq")}
     if int(np.asarray(tab["qq"]).shape[0]) != 2:
         raise NotSuitableError("two atom types (O, H) only")
     if tslot.shape[0] and int(np.max(tslot)) > 1:
         raise NotSuitableError("atom types 0 and 1 only")
-    e_lj, e_c, w = _kernel(single)(
+    fit_form = bool(single) if _fit is None else bool(_fit)
+    if fit_form:
+        try:
+            fit = real_space_fit(alpha, cutoff)
+        except ValueError as exc:
+            raise NotSuitableError(str(exc)) from None
+        cf, ch = fit.packed(), np.concatenate([fit.ph64, fit.qh64])
+    else:
+        cf, ch = np.zeros(24, np.float32), np.zeros(12)
+    calc = 2 if energy else (1 if virial else 0)
+    e_lj, e_c, w = _kernel(single, calc, fit_form)(
         np.ascontiguousarray(xs),
         np.ascontiguousarray(tslot, dtype=np.int32),
         np.ascontiguousarray(ci_start, dtype=np.int32),
@@ -320,6 +397,12 @@ def cluster_forces_numba(xs, tslot, ci_start, cj, mask, shift, tab, alpha, cutof
         t["qq"],
         float(alpha),
         float(cutoff) ** 2,
+        cf,
+        ch,
         fs,
     )
+    if not energy:
+        e_lj = e_c = nan
+    if not (energy or virial):
+        w = nan
     return fs, np.float64(e_lj), np.float64(e_c), np.float64(w)

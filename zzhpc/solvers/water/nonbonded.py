@@ -28,6 +28,7 @@ import numpy as np
 from array_api_compat import array_namespace, device as _dev
 
 from ...device import erfc, kernel, scatter_add
+from .ewald_fit import real_space_fit
 
 # Coulomb constant 1/(4 pi eps0) in kcal mol^-1 A e^-2: OpenMM 8's ONE_4PI_EPS0 (CODATA 2018,
 # 138.93545764438198 kJ mol^-1 nm e^-2; older OpenMM releases used 138.935456, 1.2e-8 lower).
@@ -69,7 +70,7 @@ def _sample_pairs(rng):
 
 
 @kernel("water_pair_forces", sample=_sample_pairs)
-def pair_forces(x, types, mol, neigh, nlocal, tab, alpha, half, mixed=False):
+def pair_forces(x, types, mol, neigh, nlocal, tab, alpha, half, mixed=False, energy=True, virial=True):
     """LJ + real-space Ewald Coulomb forces, energies and virial over a neighbour list.
 
     Returns ``(f, e_lj, e_coul, virial)``: ``f`` is ``(nall, 3)`` (ghost rows filled only when
@@ -77,7 +78,12 @@ def pair_forces(x, types, mol, neigh, nlocal, tab, alpha, half, mixed=False):
     over the pairs this rank owns, as 0-d arrays. ``tab`` holds :func:`pair_tables` as arrays of the
     namespace of ``x``; ``alpha`` is the Ewald splitting parameter [1/A]. ``mixed``: the pair terms in
     float32 from differences taken in ``x.dtype``, the sums in ``x.dtype`` (:func:`_pair_forces_mixed`).
+    ``energy``/``virial`` false: forces only (an override may skip those terms; they come back as NaN).
     """
+    if not (energy and virial):
+        f, e_lj, e_coul, w = pair_forces(x, types, mol, neigh, nlocal, tab, alpha, half, mixed)
+        nan = array_namespace(x).asarray(float("nan"), dtype=x.dtype, device=_dev(x))
+        return f, (e_lj if energy else nan), (e_coul if energy else nan), (w if virial else nan)
     if mixed:
         return _pair_forces_mixed(x, types, mol, neigh, nlocal, tab, alpha, half)
     xp = array_namespace(x)
@@ -191,15 +197,16 @@ def _sample_clusters(rng):
 
 
 @kernel("water_cluster_forces", sample=_sample_clusters)
-def cluster_forces(xs, tslot, ci_start, cj, mask, shift, tab, alpha, cutoff):
+def cluster_forces(xs, tslot, ci_start, cj, mask, shift, tab, alpha, cutoff, energy=True, virial=True):
     """LJ + real-space Ewald forces over a cluster-pair list (layout: :mod:`.clusters`), reference in ``xp``.
 
     ``xs`` ``(4 nclus, 3)``: slot positions relative to their cluster's centre; its dtype is the lane type
-    of the pair terms (float32: the mixed mode, as :func:`_pair_forces_mixed`; float64: as
-    :func:`pair_forces`); forces, energies and the virial are summed in the tables' type (float64 unless
-    the device has none). Every listed pair counts once. Returns ``(fs (4 nclus, 3), e_lj, e_coul,
-    virial)``; ``fs`` per slot (add to ``f[perm]``). ``tab``: :func:`pair_tables`; ``cutoff`` [A],
-    applied to the lane-type ``r^2``.
+    of the pair terms (float32: the mixed mode, with the real-space Coulomb terms in the erfc-free form of
+    :mod:`.ewald_fit`; float64: as :func:`pair_forces`); forces, energies and the virial are summed in the
+    tables' type (float64 unless the device has none). Every listed pair counts once. Returns ``(fs
+    (4 nclus, 3), e_lj, e_coul, virial)``; ``fs`` per slot (add to ``f[perm]``). ``tab``: :func:`pair_tables`;
+    ``cutoff`` [A], applied to the lane-type ``r^2``. ``energy``/``virial`` false: the steps that need
+    forces only (an override may skip those terms); the skipped values come back as NaN.
     """
     xp = array_namespace(xs)
     dev = _dev(xs)
@@ -226,20 +233,57 @@ def cluster_forces(xs, tslot, ci_start, cj, mask, shift, tab, alpha, cutoff):
     a_lo = xp.asarray(alpha - float(a), dtype=lane)  # alpha as hi + lo in float32 (see _pair_forces_mixed)
     a2 = xp.asarray(alpha * alpha, dtype=lane)
     a2_lo = xp.asarray(alpha * alpha - float(a2), dtype=lane)
-    r2i = one / r2s
+    if lane == xp.float32:
+        # q [1/r^3 - alpha^3 G(z)] and q [1/r - alpha H(z)], z = alpha^2 r^2 (ewald_fit): no exp, no erfc.
+        fit = real_space_fit(alpha, cutoff)
+        c = {k: xp.asarray(getattr(fit, k), device=dev) for k in ("pg", "qg")}
+        z = a2 * r2s + a2_lo * r2s
+        dg = _horner(c["qg"], z)
+        inv = one / (dg * r2s)
+        r2i = inv * dg
+        rinv = xp.sqrt(r2i)
+        a3 = xp.asarray(alpha**3, dtype=lane)
+        fc = tl["qq"][ti, tj] * (r2i * rinv - a3 * (_horner(c["pg"], z) * inv * r2s))
+        # Energies from the lane r^2 in the sum type: 1/r - alpha H(z) in float32 is biased by some 1e-8
+        # of 1/r, which the cancelling type-pair sums amplify (docs/water.md).
+        r2w = xp.astype(r2s, acc)
+        zw = alpha * alpha * r2w
+        ph, qh = (xp.asarray(v, dtype=acc, device=dev) for v in (fit.ph64, fit.qh64))  # no float64: acc
+        hw = _horner(ph, zw) / _horner(qh, zw)
+        ecw = xp.where(m, 1.0 / xp.sqrt(r2w) - alpha * hw, 0.0)
+        r2iw = 1.0 / r2w
+        r6w = xp.where(m, r2iw * r2iw * r2iw, 0.0)
+    else:
+        r2i = one / r2s
+        r = xp.sqrt(r2s)
+        ec = erfc(a * r + a_lo * r) / r
+        e = xp.exp(-(a2 * r2s + a2_lo * r2s))
+        fc = tl["qq"][ti, tj] * (ec + xp.asarray(TWO_OVER_SQRT_PI * alpha, dtype=lane) * e) * r2i
     r6i = r2i * r2i * r2i
-    r = xp.sqrt(r2s)
-    ec = erfc(a * r + a_lo * r) / r
-    fc = tl["qq"][ti, tj] * (ec + xp.asarray(TWO_OVER_SQRT_PI * alpha, dtype=lane) * xp.exp(-(a2 * r2s + a2_lo * r2s)))
-    fpair = xp.where(m, fc * r2i + r6i * (tl["lj1"][ti, tj] * r6i - tl["lj2"][ti, tj]) * r2i, zero)
-    r6w = xp.astype(xp.where(m, r6i, zero), acc)
+    fpair = xp.where(m, fc + r6i * (tl["lj1"][ti, tj] * r6i - tl["lj2"][ti, tj]) * r2i, zero)
+    if lane != xp.float32:
+        r6w = xp.astype(xp.where(m, r6i, zero), acc)
+        ecw = xp.astype(xp.where(m, ec, zero), acc)
     e_lj = xp.sum(r6w * (tab["lj3"][ti, tj] * r6w - tab["lj4"][ti, tj]))
-    e_coul = xp.sum(xp.astype(xp.where(m, ec, zero), acc) * tab["qq"][ti, tj])
+    e_coul = xp.sum(ecw * tab["qq"][ti, tj])
     fij = xp.astype(d, acc) * xp.astype(fpair, acc)[..., None]
     virial = xp.sum(xp.astype(r2, acc) * xp.astype(fpair, acc))
     scatter_add(fs, xp.reshape(i, (-1,)), xp.reshape(fij, (-1, 3)))
     scatter_add(fs, xp.reshape(j, (-1,)), -xp.reshape(fij, (-1, 3)))
+    nan = xp.asarray(float("nan"), dtype=acc, device=dev)
+    if not energy:
+        e_lj = e_coul = nan
+    if not (energy or virial):
+        virial = nan
     return fs, e_lj, e_coul, virial
+
+
+def _horner(c, z):
+    """``sum c[k] z^k`` by Horner in the type of ``z`` (``c`` ascending)."""
+    acc = c[-1] + 0 * z
+    for k in range(c.shape[0] - 2, -1, -1):
+        acc = acc * z + c[k]
+    return acc
 
 
 def _sample_exclusion(rng):

@@ -193,6 +193,10 @@ class WaterSolver(Solver):
         self.k_prune = reg["water_pair_list"]["generic"] if ref else get_kernel("water_pair_list", be)
         self.nbuilds = self.nprunes = self.ago = 0
         self.energies, self.virial = {}, 0.0
+        # Force-only steps: the steps whose outputs read the potential energy or the virial (docs/water.md).
+        runc = cfg.get("run", {}) if hasattr(cfg, "get") else {}
+        self._output_every = tuple(int(k) for k in (runc.get("diag_every"), runc.get("thermo_every")) if k)
+        self._stepping = False
         self.traj = None
         rmax = min(p["rdf_rmax"], 0.45 * L)
         self.sampler = Sampler(self.comm, self.nmol, rmax, p["rdf_bins"])
@@ -344,16 +348,66 @@ class WaterSolver(Solver):
         if code == 1:
             self._prune()
 
+    def _needs(self):
+        """``(energy, virial)``: what the forces being computed must come with. Inside a step (the forces
+        of step ``self.step + 1``) the energies only on a diagnostics or thermo step, the virial then and
+        on every NPT step (the barostat's pressure); outside a step (start, minimisation, restart) both."""
+        if not (self._stepping and FORCE_ONLY_STEPS):
+            return True, True
+        s = self.step + 1
+        energy = any(s % k == 0 for k in self._output_every)
+        return energy, energy or self.integrator.ensemble == "npt"
+
     def _forces(self):
+        energy, virial = self._needs()
         with self.timers("forces"):
-            f, e, w = self.ff.compute(self.x, self.types, self.molid, self.nlocal, self.neigh, half=True)
+            f, e, w = self.ff.compute(
+                self.x, self.types, self.molid, self.nlocal, self.neigh, half=True, energy=energy, virial=virial
+            )
         with self.timers("halo"):
             self.domain.reverse_comm(self.xp.reshape(f, (-1, 9)))  # a view: sums into f
         self.fm = self.xp.reshape(f[: self.nlocal], (-1, 3, 3))
-        self.energies, self.virial = e, float(w)
+        self._energies, self._virial = e, float(w)
+        self._e_stale, self._w_stale = not energy, not virial
+
+    def _refresh_energies(self):
+        """Energies and virial at the state of the last force call, which skipped them (collective: every
+        rank reads them alike). The same positions, lists and box, the same kernels: the values are those
+        a full force call would have given, bit for bit; the forces are not touched."""
+        with self.timers("forces"):
+            _, e, w = self.ff.compute(self.x, self.types, self.molid, self.nlocal, self.neigh, half=True)
+        self._energies, self._virial = e, float(w)
+        self._e_stale = self._w_stale = False
+
+    @property
+    def energies(self):
+        """Potential energy terms [kcal/mol] of the current state (computed now if the last force call
+        skipped them; collective then)."""
+        if self._e_stale:
+            self._refresh_energies()
+        return self._energies
+
+    @energies.setter
+    def energies(self, value):
+        self._energies, self._e_stale = value, False
+
+    @property
+    def virial(self):
+        """Atomic virial [kcal/mol] of the current state (as :attr:`energies`)."""
+        if self._w_stale:
+            self._refresh_energies()
+        return self._virial
+
+    @virial.setter
+    def virial(self, value):
+        self._virial, self._w_stale = value, False
 
     def advance(self):
-        self.integrator.step()
+        self._stepping = True
+        try:
+            self.integrator.step()
+        finally:
+            self._stepping = False
         self.step += 1
         self.time = self.step * self.dt
         p = self.params
@@ -496,6 +550,9 @@ class WaterSolver(Solver):
 #: loaded machine (kernel 5 % faster, outer build 7 ms dearer; docs/water.md, "Cluster-pair scheme"); flip
 #: it when a quiet machine shows it faster (the commands are in that section).
 AUTO_CLUSTER_WHEN_MIXED = False
+#: Steps that output neither the energies nor the virial compute forces only (cluster scheme; GROMACS's
+#: ``nstcalcenergy``); every output is bitwise that of computing them every step (tests/test_water_force_only.py).
+FORCE_ONLY_STEPS = True
 
 
 def pair_scheme(choice, precision, backend):
