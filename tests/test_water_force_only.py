@@ -2,8 +2,6 @@
 variants give the forces of the full kernel bit for bit, and a run's every output (thermo rows, results)
 is bitwise that of computing energies and virial every step, in float64 and mixed, NVE and NPT."""
 
-import inspect
-
 import numpy as np
 import pytest
 
@@ -88,10 +86,6 @@ def test_npt_outputs_bitwise_with_force_only_steps(tmp_path, monkeypatch):
     assert rows[True][-1]["volume"] != rows[True][0]["volume"]  # the barostat moved the box
 
 
-@pytest.mark.skipif(
-    "energy" not in inspect.signature(pair_forces_numba).parameters,
-    reason="the atom kernel's wrapper (kernels_numba.pair_forces_numba) passes no energy flag yet",
-)
 @pytest.mark.parametrize("fit", [False, True])
 def test_atom_scheme_mixed_force_only_bitwise(tmp_path, monkeypatch, fit):
     """The atom scheme's mixed kernel with force-only calls (forcefield.ATOM_FORCE_ONLY), in either real-space

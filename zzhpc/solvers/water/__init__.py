@@ -7,7 +7,7 @@ from ... import particles
 #: Kernel modules: ``water_pair_forces``, ``water_cluster_forces``, ``water_exclusion`` (nonbonded), ``water_pair_list`` (pairlist),
 #: ``water_pme_spread``/``gather``/``stencil``/``spread_stencil``/``gather_stencil``/``convolve`` (pme_kernels),
 #: ``water_settle_positions``/``velocities``/``water_kick``/``kick_drift``/``constraint_velocity``/``rescale`` (settle), and
-#: their overrides for numpy (kernels_numba, kernels_cluster_numba, pme_numba, settle_numba) and cupy (kernels_cuda).
+#: their overrides for numpy (kernels_numba, kernels_cluster_numba, pme_numba, settle_numba) and cupy (kernels_cuda, kernels_cluster_cuda).
 KERNEL_MODULES = (
     "nonbonded",
     "pairlist",
@@ -18,6 +18,7 @@ KERNEL_MODULES = (
     "pme_numba",
     "settle_numba",
     "kernels_cuda",
+    "kernels_cluster_cuda",
 )
 
 

@@ -31,9 +31,9 @@ from .nonbonded import exclusion_correction, pair_tables, self_energy
 from .pme import PME
 
 KEYS = ("lj", "coul_real", "coul_recip", "coul_self", "coul_excl", "tail", "total")
-#: The atom scheme's mixed kernel takes ``energy``/``virial`` (force-only steps) once its wrapper
-#: ``kernels_numba.pair_forces_numba`` passes them on (docs/water.md, "Force-only steps").
-ATOM_FORCE_ONLY = False
+#: The atom scheme's mixed kernel skips the energy (and virial) sums on force-only steps too
+#: (docs/water.md, "Force-only steps"); its forces are bitwise those of a full call.
+ATOM_FORCE_ONLY = True
 
 
 def fft_size(n):

@@ -9,7 +9,9 @@ is one thread per (i-cluster, j-slot): 4 threads per i-cluster, 128 per block (3
 The layout (``xs``, ``tslot``, ``ci_start``, ``cj``, ``mask``, ``shift``) is documented at the top of the
 .cu file and is the one of the CPU cluster-pair lists; the call takes the arguments of the reference kernel
 ``water_cluster_forces`` (``cutoff`` [A] applied to the float32 :math:`r^2`) and returns what it returns.
-Not registered as a kernel override here: the water solver wires it where it builds its cluster lists. No
+Registered as the CuPy override of ``water_cluster_forces`` (:func:`cluster_forces_cuda`). The CPU
+kernels evaluate the real-space Coulomb terms in the erfc-free form of :mod:`.ewald_fit`; this one still
+uses exp and erfc in float32 (both within the mixed tolerances of the float64 reference). No
 GPU where this was written: the source runs on the host in tests/test_cuda_host.py against the NumPy
 reference and compiles with nvcc in tests/test_cuda_sources.py; the CuPy path is checked by the ``gpu``
 test there wherever a GPU exists.
@@ -17,6 +19,7 @@ test there wherever a GPU exists.
 
 import numpy as np
 
+from ...device import override
 from ...device.cuda_modules import cuda_module
 from ...errors import NotSuitableError
 
@@ -78,4 +81,21 @@ def cluster_pair_forces_cuda(xs, tslot, ci_start, cj, mask, shift, tab, alpha, c
     if not with_energy:
         return f, None, None, None
     e_lj, e_c, w = acc.sum(axis=0)
+    return f, e_lj, e_c, w
+
+
+@override("water_cluster_forces", "cupy")
+def cluster_forces_cuda(xs, tslot, ci_start, cj, mask, shift, tab, alpha, cutoff, energy=True, virial=True):
+    """The registered form (arguments of :func:`.nonbonded.cluster_forces`): the virial and the energies
+    are one launch option, so a force-only step skips both and NaN comes back for what was not asked."""
+    import cupy
+
+    f, e_lj, e_c, w = cluster_pair_forces_cuda(
+        xs, tslot, ci_start, cj, mask, shift, tab, alpha, cutoff, with_energy=bool(energy or virial)
+    )
+    nan = cupy.asarray(float("nan"))
+    if not energy:
+        e_lj = e_c = nan
+    if not virial:
+        w = nan
     return f, e_lj, e_c, w

@@ -15,7 +15,8 @@ from ...errors import NotSuitableError
 
 
 @override("water_pair_forces", "cupy")
-def pair_forces_cuda(x, types, mol, neigh, nlocal, tab, alpha, half, mixed=False):
+def pair_forces_cuda(x, types, mol, neigh, nlocal, tab, alpha, half, mixed=False, energy=True, virial=True):
+    """float64 only; ``energy``/``virial`` (force-only steps) are accepted and everything is computed."""
     if mixed:
         raise NotSuitableError("mixed precision: no CUDA version yet")
     try:

@@ -14,6 +14,7 @@ types without Lennard-Jones skip it: 24.4 -> 19.5 ms for the 2.5 M candidates of
 TIP3P benchmark box (one core, best of 7; docs/water.md).
 """
 
+import functools
 import math
 
 import numpy as np
@@ -252,11 +253,15 @@ def _check(x):
 
 
 @override("water_pair_forces", "numpy")
-def pair_forces_numba(x, types, mol, neigh, nlocal, tab, alpha, half, mixed=False):
+def pair_forces_numba(x, types, mol, neigh, nlocal, tab, alpha, half, mixed=False, energy=True, virial=True):
+    """``energy``/``virial`` false (force-only steps): the mixed kernel skips those sums and NaN comes back
+    for them; the float64 kernel computes them anyway."""
     _check(x)
     pair = _compile()["pair"]
     if mixed:
-        from .kernels_mixed import pair_mixed as pair
+        from . import kernels_mixed
+
+        pair = functools.partial(kernels_mixed.pair_mixed, calc=2 if energy else (1 if virial else 0))
     if types.shape[0] and int(np.max(types)) > 255:
         raise NotSuitableError("more than 256 atom types")
     f = np.zeros((x.shape[0], 3), dtype=x.dtype)
@@ -281,6 +286,11 @@ def pair_forces_numba(x, types, mol, neigh, nlocal, tab, alpha, half, mixed=Fals
         uniform,
         *wide,
     )
+    nan = np.float64("nan")
+    if mixed and not energy:
+        e_lj = e_c = nan
+    if mixed and not virial:
+        w = nan
     return f, np.float64(e_lj), np.float64(e_c), np.float64(w)
 
 
