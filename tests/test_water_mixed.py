@@ -196,12 +196,13 @@ def test_mixed_on_a_device_without_float64(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("gmx") is None and not os.environ.get("ZZHPC_GMX"), reason="GROMACS not installed")
 def test_quick_benchmark_against_gromacs():
-    """The quick form of `zzhpc bench water_tip3p_gromacs`: GROMACS and zzhpc (mixed, float64) on 1 and 2
-    ranks, zzhpc given GROMACS's Ewald coefficient, grid and order."""
+    """The quick form of `zzhpc bench water_tip3p_gromacs`: GROMACS and zzhpc (mixed with atom and with
+    cluster pairs, float64) on 1 and 2 ranks, zzhpc given GROMACS's Ewald coefficient, grid and order."""
     from zzhpc.solvers.water.cases_gromacs import bench_gromacs
 
     rows = bench_gromacs(True)
-    assert [(r["ranks"], r["precision"]) for r in rows] == [(1, "mixed"), (1, "float64"), (2, "mixed"), (2, "float64")]
+    want = [(n, p, s) for n in (1, 2) for p, s in (("mixed", "atom"), ("mixed", "cluster"), ("float64", "atom"))]
+    assert [(r["ranks"], r["precision"], r["pair_scheme"]) for r in rows] == want
     for r in rows:
         assert r["zzhpc_s_per_step"] > 0 and r["peer_ns_per_day"] > 0
         assert r["ratio_ns_per_day"] == pytest.approx(r["zzhpc_ns_per_day"] / r["peer_ns_per_day"])
@@ -209,7 +210,7 @@ def test_quick_benchmark_against_gromacs():
         assert r["zzhpc_pme"]["order"] == r["peer_pme"]["order"] == 4
         assert r["peer_version"]["precision"] and r["peer_version"]["simd"]
         assert r["peer_rss_bytes_per_molecule"] > 0 and r["zzhpc_bytes_per_molecule"] > 0
-    assert "-pin on" in rows[0]["peer_command"] and "-ntmpi 2" in rows[2]["peer_command"]
+    assert "-pin on" in rows[0]["peer_command"] and "-ntmpi 2" in rows[3]["peer_command"]
 
 
 @pytest.mark.parametrize("name", ["water_pair_forces", "md_lj_forces"])
