@@ -80,9 +80,7 @@ def energy_drift(t_ns, e, ke, nmol, blocks=10):
 
 def zzhpc_drift(rows, nmol):
     """:func:`energy_drift` of zzhpc's diagnostics rows (time [fs], conserved and kinetic [kcal/mol])."""
-    return energy_drift(
-        [r["time"] * 1e-6 for r in rows], [r["conserved"] for r in rows], [r["ke"] for r in rows], nmol
-    )
+    return energy_drift([r["time"] * 1e-6 for r in rows], [r["conserved"] for r in rows], [r["ke"] for r in rows], nmol)
 
 
 def gromacs_drift(g):
@@ -317,8 +315,11 @@ def main(argv=None):
 
     L = water_box(a.molecules, "tip3p", 0.997, seed=1)[1][0]
     if a.molecules < 2 or L < 2 * (CUTOFF + 1.0) or a.nve_ps <= 0:
-        print(f"--molecules {a.molecules} / --nve-ps {a.nve_ps}: box edge {L:.1f} A must be >= 2 x (cutoff 9 + "
-              "skin 1) A = 20 A (about 300 molecules or more) and the NVE length > 0", file=sys.stderr)
+        print(
+            f"--molecules {a.molecules} / --nve-ps {a.nve_ps}: box edge {L:.1f} A must be >= 2 x (cutoff 9 + "
+            "skin 1) A = 20 A (about 300 molecules or more) and the NVE length > 0",
+            file=sys.stderr,
+        )
         return 2
     from . import cases  # noqa: F401  (registers water_spce_physics)
 
@@ -327,9 +328,21 @@ def main(argv=None):
     for m in metrics:
         print(f"{m.name:80s} {m.measured:12.4g} <= {m.tolerance:10.4g} {'pass' if m.passed else 'FAIL'}  {m.note}")
     if a.json:
-        rec = dict(case_mixed.last, seconds=time.perf_counter() - t0, metrics=[
-            {"name": m.name, "measured": m.measured, "tolerance": m.tolerance, "mode": m.mode, "passed": m.passed,
-             "note": m.note} for m in metrics])
+        rec = dict(
+            case_mixed.last,
+            seconds=time.perf_counter() - t0,
+            metrics=[
+                {
+                    "name": m.name,
+                    "measured": m.measured,
+                    "tolerance": m.tolerance,
+                    "mode": m.mode,
+                    "passed": m.passed,
+                    "note": m.note,
+                }
+                for m in metrics
+            ],
+        )
         with open(a.json, "w") as fh:
             json.dump(rec, fh, indent=1, default=float)
     return 0 if all(m.passed for m in metrics) else 1

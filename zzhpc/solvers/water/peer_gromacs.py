@@ -289,7 +289,11 @@ def pme_parameters(work, x, lengths, model, cutoff_A):
     nmol = write_gro(os.path.join(work, "conf.gro"), np.asarray(x), lengths)
     write_top(os.path.join(work, "topol.top"), model, nmol)
     write_mdp(os.path.join(work, "zero.mdp"), steps=0, cutoff_A=cutoff_A, nve=True)
-    _run([gmx, "grompp", "-f", "zero.mdp", "-c", "conf.gro", "-p", "topol.top", "-o", "zero.tpr", "-maxwarn", "1"], work, 600)
+    _run(
+        [gmx, "grompp", "-f", "zero.mdp", "-c", "conf.gro", "-p", "topol.top", "-o", "zero.tpr", "-maxwarn", "1"],
+        work,
+        600,
+    )
     _run([gmx, "mdrun", "-s", "zero.tpr", "-deffnm", "zero", "-ntmpi", "1", "-ntomp", "1", "-nb", "cpu"], work, 600)
     res = parse_log(os.path.join(work, "zero.log"))
     return {k: res[k] for k in ("alpha_per_A", "grid", "pme_order", "rlist_nm") if k in res}
@@ -328,7 +332,9 @@ def nve_energies(work, x, v, lengths, model, cutoff_A, steps, *, energy_every=50
         work,
         600,
     )
-    wall, _, _ = _run([gmx, "mdrun", "-s", "nve.tpr", "-deffnm", "nve", "-ntmpi", "1", "-ntomp", "1", "-nb", "cpu"], work, timeout)
+    wall, _, _ = _run(
+        [gmx, "mdrun", "-s", "nve.tpr", "-deffnm", "nve", "-ntmpi", "1", "-ntomp", "1", "-nb", "cpu"], work, timeout
+    )
     terms = ("Kinetic-En.", "Total-Energy")  # without a thermostat the total is the conserved energy
     proc = subprocess.run(
         [gmx, "energy", "-f", "nve.edr", "-o", "nve_energy.xvg"],
