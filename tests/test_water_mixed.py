@@ -139,7 +139,7 @@ GMX = pytest.mark.skipif(
 def test_gromacs_nve_energies_and_drift_fit(tmp_path):
     """A real GROMACS NVE (512 TIP3P, 200 steps): the .xvg that ``gmx energy`` writes is read by legend,
     in the units the fit expects, and its end-to-end slope is GROMACS's own "Conserved energy drift"."""
-    from zzhpc.solvers.water import cases_mixed
+    from zzhpc.solvers.water.drift import gromacs_drift
 
     x, L = water_box(512, "tip3p", seed=1)
     v = np.random.default_rng(2).normal(0.0, 0.005, (1536, 3))  # A/fs, about 300 K for the oxygens
@@ -148,12 +148,12 @@ def test_gromacs_nve_energies_and_drift_fit(tmp_path):
     assert np.allclose(np.diff(g["time_ps"]), 0.02) and np.all(g["ke"] > 0)
     own = (g["etotal"][-1] - g["etotal"][0]) / (g["time_ps"][-1] - g["time_ps"][0]) / 1536  # kJ/mol/ps per atom
     assert own == pytest.approx(g["drift_kJ_mol_ps_atom"], rel=6e-3)  # the log prints 3 digits
-    d = cases_mixed.gromacs_drift(g)
+    d = gromacs_drift(g)
     assert d["samples"] == 20 and d["span_ns"] == pytest.approx(0.38e-3)
     kcal = np.polyfit(g["time_ps"][1:] * 1e-3, g["etotal"][1:] / 4.184, 1)[0] / 512
     assert d["drift"] == pytest.approx(kcal, rel=1e-12) and d["error"] > 0
     # GROMACS's PME of this box is the one computed without it (the fallback of the quick form).
-    pme = cases_mixed.gromacs_default_pme(L, 9.0)
+    pme = peer_gromacs.default_pme(L, 9.0)
     assert pme["grid"] == g["grid"] and pme["pme_order"] == g["pme_order"] == 4
     assert pme["alpha_per_A"] == pytest.approx(g["alpha_per_A"], rel=1e-5)
 
@@ -163,7 +163,7 @@ def test_energy_drift_recovers_a_slope_and_its_error():
     slope within 3 block errors, and the block error is the scatter of the slope over 200 such series."""
     from scipy.signal import lfilter
 
-    from zzhpc.solvers.water.cases_mixed import energy_drift
+    from zzhpc.solvers.water.drift import energy_drift
 
     rng = np.random.default_rng(7)
     t = np.linspace(0.0, 0.1, 5000)  # ns
@@ -181,7 +181,7 @@ def test_energy_drift_recovers_a_slope_and_its_error():
 def test_drift_rule_fails_a_mixed_drift_worse_than_gromacs():
     """The pass rule: |d_mixed| <= max(|d_GROMACS| + 2 sigma, floor)."""
     from zzhpc.core.metric import Metric
-    from zzhpc.solvers.water.cases_mixed import DRIFT_FLOOR, drift_threshold
+    from zzhpc.solvers.water.drift import DRIFT_FLOOR, drift_threshold
 
     gmx = {"drift": -0.10, "error": 0.01}
 

@@ -27,13 +27,10 @@ from .cases_forces import distributed_forces, rms_rel
 from .forcefield import WaterForceField
 from ...core.harness import run_deck as run_inprocess
 from .cases_common import water_deck
+from .drift import DRIFT_FLOOR, drift_threshold, gromacs_drift, zzhpc_drift
 
 # GROMACS's default verlet-buffer-tolerance, 0.005 kJ/mol/ps per atom, in kcal/mol/ns per molecule.
 GMX_BUFFER_DRIFT = 0.005 / 4.184 * 1000.0 * 3.0
-KB = 0.0019872067  # kcal/mol/K
-# Floor of the drift rule: 1 K/ns of a rigid molecule's 6 degrees of freedom, 3 kB x 1 K per ns [kcal/mol/ns].
-DRIFT_FLOOR = 3.0 * KB
-DRIFT_SIGMAS = 2.0  # margin of the rule, in standard errors of the difference of two drifts
 CUTOFF = 9.0  # A, the bench's
 
 
@@ -51,94 +48,10 @@ def checkpoint_positions(path, velocities=False):
     return out.reshape(-1, 3), lengths
 
 
-def energy_drift(t_ns, e, ke, nmol, blocks=10):
-    """Drift of a conserved energy ``e`` [kcal/mol] sampled at times ``t_ns`` [ns]: the least-squares
-    slope over all samples, per molecule [kcal/mol/ns per molecule], its standard error, and
-    RMS(E)/<KE> (``ke`` [kcal/mol]).
-
-    The error: the samples are correlated (a few tens of fs), so the ordinary least-squares error of the
-    slope is too small. The run is cut into ``blocks`` equal blocks, each much longer than that
-    correlation time, whose means are nearly independent; the standard error is that of the slope of
-    the least-squares line through the block means, ``sqrt(sum r_b^2 / (B - 2) / sum (t_b - <t>)^2)``
-    (Flyvbjerg and Petersen, J. Chem. Phys. 91, 461 (1989), for block averaging). Returns a dict:
-    ``drift``, ``error``, ``rms_over_ke``, ``samples``, ``span_ns``."""
-    t, e = np.asarray(t_ns, float), np.asarray(e, float)
-    slope = float(np.polyfit(t, e, 1)[0])
-    n = len(t) // blocks * blocks
-    tb, eb = t[:n].reshape(blocks, -1).mean(axis=1), e[:n].reshape(blocks, -1).mean(axis=1)
-    b, a = np.polyfit(tb, eb, 1)
-    resid = eb - (a + b * tb)
-    err = float(np.sqrt(np.sum(resid**2) / (blocks - 2) / np.sum((tb - tb.mean()) ** 2)))
-    return {
-        "drift": slope / nmol,
-        "error": err / nmol,
-        "rms_over_ke": float(np.std(e)) / float(np.mean(ke)),
-        "samples": int(len(t)),
-        "span_ns": float(t[-1] - t[0]),
-    }
-
-
-def zzhpc_drift(rows, nmol):
-    """:func:`energy_drift` of zzhpc's diagnostics rows (time [fs], conserved and kinetic [kcal/mol])."""
-    return energy_drift([r["time"] * 1e-6 for r in rows], [r["conserved"] for r in rows], [r["ke"] for r in rows], nmol)
-
-
-def gromacs_drift(g):
-    """:func:`energy_drift` of :func:`.peer_gromacs.nve_energies` (ps, kJ/mol) in zzhpc's units. The
-    first frame is left out: its kinetic energy is that of the start's velocities alone, not leap-frog's
-    average of the two half steps around it (0.5 kJ/mol off for 512 molecules)."""
-    kj, s = 4.184, slice(1, None)
-    return energy_drift(g["time_ps"][s] * 1e-3, g["etotal"][s] / kj, g["ke"][s] / kj, g["molecules"])
-
-
-def drift_threshold(mixed, gromacs, floor=DRIFT_FLOOR, sigmas=DRIFT_SIGMAS):
-    """The pass rule of zzhpc mixed's NVE drift against GROMACS's, both :func:`energy_drift` dicts:
-    ``|d_mixed| <= max(|d_GROMACS| + sigmas * sqrt(e_mixed^2 + e_GROMACS^2), floor)``; returns the
-    right-hand side [kcal/mol/ns per molecule].
-
-    "No worse than GROMACS" read with the statistical error of two finite runs (``sigmas`` = 2: a
-    mixed drift equal to GROMACS's fails about 2 % of the time). The floor, 3 kB x 1 K per ns
-    (0.006 kcal/mol/ns per molecule: the kinetic energy of a rigid molecule's 6 degrees of freedom
-    warming by 1 K per ns), is where a drift stops mattering: any thermostat removes it, and GROMACS's
-    own default buffer tolerance (0.005 kJ/mol/ps per atom = 3.6 in these units) is 600 times larger."""
-    sigma = float(np.hypot(mixed["error"], gromacs["error"]))
-    return max(abs(gromacs["drift"]) + sigmas * sigma, floor)
-
-
-def gromacs_default_pme(lengths, cutoff_A, rtol=1e-5, spacing_A=1.2):
-    """GROMACS's PME defaults computed here (used when ``gmx`` is absent): alpha with
-    erfc(alpha rc) = ``rtol``, the smallest of GROMACS's FFT-friendly grid sizes (calcgrid.cpp's list
-    below 45; 2-3-5-7 smooth sizes above) with spacing <= ``spacing_A``, order 4."""
-    from scipy.optimize import brentq
-    from scipy.special import erfc
-
-    alpha = brentq(lambda a: erfc(a * cutoff_A) - rtol, 1e-3, 10.0 / cutoff_A, xtol=1e-12)
-    small = (6, 8, 10, 12, 14, 16, 20, 24, 25, 28, 32, 36, 40, 42, 44)
-
-    def size(edge):
-        need = edge / spacing_A
-        for n in small:
-            if n >= need:
-                return n
-        n = max(45, int(np.ceil(need)))
-        while not _smooth(n):
-            n += 1
-        return n
-
-    return {"alpha_per_A": float(alpha), "grid": [size(e) for e in lengths], "pme_order": 4}
-
-
-def _smooth(n):
-    for p in (2, 3, 5, 7):
-        while n % p == 0:
-            n //= p
-    return n == 1
-
-
 def production_pme(work, nmol):
     """The bench's PME for the builder's box of ``nmol`` TIP3P molecules (seed 1, 0.997 g/cm^3):
     GROMACS's alpha, grid and order from the md.log of a zero-step mdrun (as ``water_tip3p_gromacs``),
-    or :func:`gromacs_default_pme` without ``gmx``. Returns (parameters, where from)."""
+    or :func:`.peer_gromacs.default_pme` without ``gmx``. Returns (parameters, where from)."""
     from ...core.peers import PeerUnavailable
     from . import peer_gromacs
     from .builder import water_box
@@ -148,7 +61,7 @@ def production_pme(work, nmol):
         p = peer_gromacs.pme_parameters(os.path.join(work, "gmx_pme"), x.reshape(-1, 3), L, "tip3p", CUTOFF)
         return p, "GROMACS md.log"
     except PeerUnavailable as exc:
-        return gromacs_default_pme(L, CUTOFF), f"computed (GROMACS absent: {exc})"
+        return peer_gromacs.default_pme(L, CUTOFF), f"computed (GROMACS absent: {exc})"
 
 
 @validation_case(
@@ -172,9 +85,9 @@ def case_mixed(quick, molecules=None, nve_ps=None, physics=True, work=None):
        GROMACS's NVE (``integrator = md``, ``tcoupl = no``, its defaults: Verlet buffer, PME) from the
        same positions and velocities (:func:`.peer_gromacs.nve_energies`; quick form only when ``gmx``
        is installed). Each: the drift of the conserved energy per molecule and ns with its block error
-       (:func:`energy_drift`, one fit for all three), |drift| <= 1.0 kcal/mol/ns per molecule as
+       (:func:`.drift.energy_drift`, one fit for all three), |drift| <= 1.0 kcal/mol/ns per molecule as
        ``water_nve_settle`` and RMS(E)/<KE>; the goal, zzhpc mixed no worse than GROMACS, by
-       :func:`drift_threshold`.
+       :func:`.drift.drift_threshold`.
     3. ``water_spce_physics`` run in mixed precision: its metrics and tolerances unchanged
        (``physics``)."""
     from ...core.peers import PeerUnavailable
@@ -294,7 +207,7 @@ def case_mixed(quick, molecules=None, nve_ps=None, physics=True, work=None):
         )
     case_mixed.last = {"molecules": nmol, "nve_steps": nve, "pme": pme, "drifts": drifts, "walls_s": walls}
     if physics:
-        run = validation_cases()["water_spce_physics"]["run"]  # registered by .cases, which imports this
+        run = validation_cases()["water_spce_physics"]["run"]  # loads .cases, which imports this module
         for m in run(quick, precision="mixed"):
             m.name = "mixed: " + m.name
             out.append(m)
@@ -321,7 +234,6 @@ def main(argv=None):
             file=sys.stderr,
         )
         return 2
-    from . import cases  # noqa: F401  (registers water_spce_physics)
 
     t0 = time.perf_counter()
     metrics = case_mixed(a.quick, a.molecules, a.nve_ps, not a.no_physics, a.work)

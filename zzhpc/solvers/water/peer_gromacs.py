@@ -281,6 +281,38 @@ def mdrun(work, ranks, *, pin=False, tag="run", timeout=3600):
     return res
 
 
+def default_pme(lengths, cutoff_A, rtol=1e-5, spacing_A=1.2):
+    """GROMACS's PME defaults for a box ``lengths`` [A], computed without ``gmx``: alpha [1/A] with
+    erfc(alpha rc) = ``rtol`` (``ewald-rtol``), per axis the smallest grid size with spacing <=
+    ``spacing_A`` (``fourierspacing``) among GROMACS's FFT-friendly sizes (below 45 its list, which
+    skips 18, 30 and others; above, 2-3-5-7 smooth sizes, an approximation), ``pme-order`` 4. Equal to
+    GROMACS 2022's md.log for the builder's 512-, 1,000- and 4,000-molecule boxes (24, 28, 42)."""
+    from scipy.optimize import brentq
+    from scipy.special import erfc
+
+    alpha = brentq(lambda a: erfc(a * cutoff_A) - rtol, 1e-3, 10.0 / cutoff_A, xtol=1e-12)
+    small = (6, 8, 10, 12, 14, 16, 20, 24, 25, 28, 32, 36, 40, 42, 44)
+
+    def size(edge):
+        need = edge / spacing_A
+        for n in small:
+            if n >= need:
+                return n
+        n = max(45, int(np.ceil(need)))
+        while not _smooth(n):
+            n += 1
+        return n
+
+    return {"alpha_per_A": float(alpha), "grid": [size(e) for e in lengths], "pme_order": 4}
+
+
+def _smooth(n):
+    for p in (2, 3, 5, 7):
+        while n % p == 0:
+            n //= p
+    return n == 1
+
+
 def pme_parameters(work, x, lengths, model, cutoff_A):
     """GROMACS's PME for this box at its defaults (ewald-rtol 1e-5, fourierspacing 0.12 nm, order 4):
     ``{"alpha_per_A", "grid", "pme_order", "rlist_nm"}`` from the md.log of a zero-step mdrun."""
