@@ -14,8 +14,9 @@ DRIFT_SIGMAS = 2.0  # margin of the rule, in standard errors of the difference o
 
 def energy_drift(t_ns, e, ke, nmol, blocks=10):
     """Drift of a conserved energy ``e`` [kcal/mol] sampled at times ``t_ns`` [ns]: the least-squares
-    slope over all samples, per molecule [kcal/mol/ns per molecule], its standard error, and
-    RMS(E)/<KE> (``ke`` [kcal/mol]).
+    slope over all samples, per molecule [kcal/mol/ns per molecule], its standard error, and the
+    fluctuation RMS(E - line)/<KE> (``ke`` [kcal/mol]; about the fitted line, so that a long run's drift
+    does not count as fluctuation).
 
     The error: the samples are correlated (a few tens of fs), so the ordinary least-squares error of the
     slope is too small. The run is cut into ``blocks`` equal blocks, each much longer than that
@@ -24,7 +25,7 @@ def energy_drift(t_ns, e, ke, nmol, blocks=10):
     (Flyvbjerg and Petersen, J. Chem. Phys. 91, 461 (1989), for block averaging). Returns a dict:
     ``drift``, ``error``, ``rms_over_ke``, ``samples``, ``span_ns``."""
     t, e = np.asarray(t_ns, float), np.asarray(e, float)
-    slope = float(np.polyfit(t, e, 1)[0])
+    slope, icpt = (float(c) for c in np.polyfit(t, e, 1))
     n = len(t) // blocks * blocks
     tb, eb = t[:n].reshape(blocks, -1).mean(axis=1), e[:n].reshape(blocks, -1).mean(axis=1)
     b, a = np.polyfit(tb, eb, 1)
@@ -33,7 +34,7 @@ def energy_drift(t_ns, e, ke, nmol, blocks=10):
     return {
         "drift": slope / nmol,
         "error": err / nmol,
-        "rms_over_ke": float(np.std(e)) / float(np.mean(ke)),
+        "rms_over_ke": float(np.sqrt(np.mean((e - icpt - slope * t) ** 2))) / float(np.mean(ke)),
         "samples": int(len(t)),
         "span_ns": float(t[-1] - t[0]),
     }
