@@ -140,8 +140,8 @@ def write_mdp(
     if minimise:
         lines += ["integrator = steep", "emstep = 0.005", "emtol = 10"]
     elif nve:
-        # continuation = no: GROMACS puts the start's positions and velocities on the constraints (the
-        # .gro's last digits are rounded), the same start zzhpc's SETTLE has.
+        # continuation = no: GROMACS puts the start's positions and velocities back on the constraints,
+        # which the .gro's rounding to 6 decimals has moved them off.
         lines += [
             "integrator = md",
             f"dt = {dt_fs * 1e-3}",
