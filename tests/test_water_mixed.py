@@ -128,8 +128,73 @@ def test_gromacs_accepts_the_box(tmp_path):
     r = peer_gromacs.mdrun(str(tmp_path), 1, tag="t")
     assert r["ns_per_day"] > 0 and r["grid"] and r["alpha_per_A"] > 0.3 and r["maxrss_mb"] > 0
     assert peer_gromacs.gmx_version()["precision"] in ("mixed", "double")
-    g = peer_gromacs.nve_drift(str(tmp_path / "nve"), x.reshape(-1, 3), np.zeros((1536, 3)), L, "tip3p", 9.0, 20)
-    assert g["drift_kcal_mol_ns_molecule"] is not None and g["grid"] == r["grid"]
+
+
+GMX = pytest.mark.skipif(
+    shutil.which("gmx") is None and not os.environ.get("ZZHPC_GMX"), reason="GROMACS (gmx) not installed"
+)
+
+
+@GMX
+def test_gromacs_nve_energies_and_drift_fit(tmp_path):
+    """A real GROMACS NVE (512 TIP3P, 200 steps): the .xvg that ``gmx energy`` writes is read by legend,
+    in the units the fit expects, and its end-to-end slope is GROMACS's own "Conserved energy drift"."""
+    from zzhpc.solvers.water.drift import gromacs_drift
+
+    x, L = water_box(512, "tip3p", seed=1)
+    v = np.random.default_rng(2).normal(0.0, 0.005, (1536, 3))  # A/fs, about 300 K for the oxygens
+    g = peer_gromacs.nve_energies(str(tmp_path), x.reshape(-1, 3), v, L, "tip3p", 9.0, 200, energy_every=10)
+    assert g["molecules"] == 512 and g["time_ps"].shape == (21,)
+    assert np.allclose(np.diff(g["time_ps"]), 0.02) and np.all(g["ke"] > 0)
+    own = (g["etotal"][-1] - g["etotal"][0]) / (g["time_ps"][-1] - g["time_ps"][0]) / 1536  # kJ/mol/ps per atom
+    assert own == pytest.approx(g["drift_kJ_mol_ps_atom"], rel=6e-3)  # the log prints 3 digits
+    d = gromacs_drift(g)
+    assert d["samples"] == 20 and d["span_ns"] == pytest.approx(0.38e-3)
+    kcal = np.polyfit(g["time_ps"][1:] * 1e-3, g["etotal"][1:] / 4.184, 1)[0] / 512
+    assert d["drift"] == pytest.approx(kcal, rel=1e-12) and d["error"] > 0
+    # GROMACS's PME of this box is the one computed without it (the fallback of the quick form).
+    pme = peer_gromacs.default_pme(L, 9.0)
+    assert pme["grid"] == g["grid"] and pme["pme_order"] == g["pme_order"] == 4
+    assert pme["alpha_per_A"] == pytest.approx(g["alpha_per_A"], rel=1e-5)
+
+
+def test_energy_drift_recovers_a_slope_and_its_error():
+    """A line plus correlated noise (an AR(1) series, correlation time 20 samples): the fit finds the
+    slope within 3 block errors, and the block error is the scatter of the slope over 200 such series."""
+    from scipy.signal import lfilter
+
+    from zzhpc.solvers.water.drift import energy_drift
+
+    rng = np.random.default_rng(7)
+    t = np.linspace(0.0, 0.1, 5000)  # ns
+    slopes, errors = [], []
+    for _ in range(200):
+        noise = lfilter([1.0], [1.0, -0.95], rng.normal(0.0, 1.0, t.size))
+        d = energy_drift(t, -1000.0 + 50.0 * t + noise, np.full_like(t, 500.0), nmol=10)
+        slopes.append(d["drift"])
+        errors.append(d["error"])
+    slopes = np.array(slopes)
+    assert abs(np.mean(slopes) - 5.0) < 3.0 * np.std(slopes) / np.sqrt(200)
+    assert 0.7 < np.median(errors) / np.std(slopes) < 1.4
+
+
+def test_drift_rule_fails_a_mixed_drift_worse_than_gromacs():
+    """The pass rule: |d_mixed| <= max(|d_GROMACS| + 2 sigma, floor)."""
+    from zzhpc.core.metric import Metric
+    from zzhpc.solvers.water.drift import DRIFT_FLOOR, drift_threshold
+
+    gmx = {"drift": -0.10, "error": 0.01}
+
+    def passes(d, e):
+        thr = drift_threshold({"drift": d, "error": e}, gmx)
+        return Metric("rule", abs(d), None, thr, "max").passed
+
+    assert not passes(0.50, 0.01)  # five times GROMACS's, well resolved: fails
+    assert not passes(-0.13, 0.001)  # beyond 2 sigma (0.02)
+    assert passes(0.11, 0.01)  # within the errors of both
+    assert passes(0.001, 0.0001)
+    assert drift_threshold({"drift": 0.0, "error": 0.0}, {"drift": 0.0, "error": 0.0}) == DRIFT_FLOOR
+    assert passes(0.5, 0.3)  # a run too short to resolve its drift is not called worse
 
 
 def test_mixed_on_a_device_without_float64(tmp_path):
@@ -242,5 +307,7 @@ def test_quick_validation_case_passes():
     from zzhpc.core.registry import validation_cases
 
     metrics = validation_cases()["water_mixed_precision"]["run"](True)
-    assert len(metrics) == 12
+    have_gmx = shutil.which("gmx") is not None or bool(os.environ.get("ZZHPC_GMX"))
+    assert len(metrics) == (15 if have_gmx else 12)
+    assert any("GROMACS" in m.name for m in metrics) == have_gmx
     assert all(m.passed for m in metrics), [(m.name, m.measured) for m in metrics if not m.passed]

@@ -54,9 +54,10 @@ def gmx_version():
     }
 
 
-def write_gro(path, x, lengths, title="zzhpc water box", v=None):
-    """Rigid water, three rows per molecule (O, H, H) [A], as a .gro (nm, 4 decimals); velocities ``v``
-    [A/fs] too when given (nm/ps, 5 decimals: one more than the positions, as GROMACS reads them)."""
+def write_gro(path, x, lengths, title="zzhpc water box", v=None, precision=4):
+    """Rigid water, three rows per molecule (O, H, H) [A], as a .gro (nm, ``precision`` decimals);
+    velocities ``v`` [A/fs] too when given (nm/ps, one decimal more than the positions, as GROMACS
+    reads them; GROMACS takes the column width from the first atom line)."""
     n = x.shape[0]
     frame = Frame(
         positions=np.asarray(x) / NM,
@@ -68,7 +69,7 @@ def write_gro(path, x, lengths, title="zzhpc water box", v=None):
         names=[("OW", "HW1", "HW2")[a % 3] for a in range(n)],
         title=title,
     )
-    formats_write_gro(path, frame, precision=4)
+    formats_write_gro(path, frame, precision=precision)
     return n // 3
 
 
@@ -112,10 +113,20 @@ SOL {nmol}
 
 
 def write_mdp(
-    path, *, steps, cutoff_A, dt_fs=2.0, temperature=300.0, tau_t_fs=100.0, minimise=False, seed=1, nve=False
+    path,
+    *,
+    steps,
+    cutoff_A,
+    dt_fs=2.0,
+    temperature=300.0,
+    tau_t_fs=100.0,
+    minimise=False,
+    seed=1,
+    nve=False,
+    energy_every=0,
 ):
-    """Run parameters: md with v-rescale, NVE from the given velocities (``nve``), or steepest descent
-    (``minimise``) for ``steps`` steps."""
+    """Run parameters: md with v-rescale, NVE from the given velocities (``nve``; energies every
+    ``energy_every`` steps into the .edr, 0: none), or steepest descent (``minimise``) for ``steps`` steps."""
     rc = cutoff_A / NM
     lines = [
         f"nsteps = {int(steps)}",
@@ -129,14 +140,17 @@ def write_mdp(
     if minimise:
         lines += ["integrator = steep", "emstep = 0.005", "emtol = 10"]
     elif nve:
+        # continuation = no: GROMACS puts the start's positions and velocities back on the constraints,
+        # which the .gro's rounding to 6 decimals has moved them off.
         lines += [
             "integrator = md",
             f"dt = {dt_fs * 1e-3}",
             "tcoupl = no",
             "gen-vel = no",
-            "continuation = yes",
+            "continuation = no",
             "nstlog = 0",
-            "nstenergy = 0",
+            f"nstcalcenergy = {int(energy_every) or 100}",
+            f"nstenergy = {int(energy_every)}",
             "nstxout = 0",
             "nstvout = 0",
             "nstxout-compressed = 0",
@@ -267,21 +281,112 @@ def mdrun(work, ranks, *, pin=False, tag="run", timeout=3600):
     return res
 
 
-def nve_drift(work, x, v, lengths, model, cutoff_A, steps, timeout=6 * 3600):
-    """NVE of GROMACS from positions ``x`` [A] and velocities ``v`` [A/fs] (rigid, on the constraints):
-    its own "Conserved energy drift" of md.log, in kcal/mol per ns per molecule (1 rank, 1 thread)."""
+def default_pme(lengths, cutoff_A, rtol=1e-5, spacing_A=1.2):
+    """GROMACS's PME defaults for a box ``lengths`` [A], computed without ``gmx``: alpha [1/A] with
+    erfc(alpha rc) = ``rtol`` (``ewald-rtol``), per axis the smallest grid size with spacing <=
+    ``spacing_A`` (``fourierspacing``) among GROMACS's FFT-friendly sizes (below 45 its list, which
+    skips 18, 30 and others; above, 2-3-5-7 smooth sizes, an approximation), ``pme-order`` 4. Equal to
+    GROMACS 2022's md.log for the builder's 512-, 1,000- and 4,000-molecule boxes (24, 28, 42)."""
+    from scipy.optimize import brentq
+    from scipy.special import erfc
+
+    alpha = brentq(lambda a: erfc(a * cutoff_A) - rtol, 1e-3, 10.0 / cutoff_A, xtol=1e-12)
+    small = (6, 8, 10, 12, 14, 16, 20, 24, 25, 28, 32, 36, 40, 42, 44)
+
+    def size(edge):
+        need = edge / spacing_A
+        for n in small:
+            if n >= need:
+                return n
+        n = max(45, int(np.ceil(need)))
+        while not _smooth(n):
+            n += 1
+        return n
+
+    return {"alpha_per_A": float(alpha), "grid": [size(e) for e in lengths], "pme_order": 4}
+
+
+def _smooth(n):
+    for p in (2, 3, 5, 7):
+        while n % p == 0:
+            n //= p
+    return n == 1
+
+
+def pme_parameters(work, x, lengths, model, cutoff_A):
+    """GROMACS's PME for this box at its defaults (ewald-rtol 1e-5, fourierspacing 0.12 nm, order 4):
+    ``{"alpha_per_A", "grid", "pme_order", "rlist_nm"}`` from the md.log of a zero-step mdrun."""
     gmx = gmx_binary()
     os.makedirs(work, exist_ok=True)
-    nmol = write_gro(os.path.join(work, "nve.gro"), np.asarray(x), lengths, v=np.asarray(v))
+    nmol = write_gro(os.path.join(work, "conf.gro"), np.asarray(x), lengths)
     write_top(os.path.join(work, "topol.top"), model, nmol)
-    write_mdp(os.path.join(work, "nve.mdp"), steps=steps, cutoff_A=cutoff_A, nve=True)
+    write_mdp(os.path.join(work, "zero.mdp"), steps=0, cutoff_A=cutoff_A, nve=True)
     _run(
-        [gmx, "grompp", "-f", "nve.mdp", "-c", "nve.gro", "-p", "topol.top", "-o", "nve.tpr", "-maxwarn", "1"],
+        [gmx, "grompp", "-f", "zero.mdp", "-c", "conf.gro", "-p", "topol.top", "-o", "zero.tpr", "-maxwarn", "1"],
         work,
         600,
     )
-    _run([gmx, "mdrun", "-s", "nve.tpr", "-deffnm", "nve", "-ntmpi", "1", "-ntomp", "1"], work, timeout)
+    _run([gmx, "mdrun", "-s", "zero.tpr", "-deffnm", "zero", "-ntmpi", "1", "-ntomp", "1", "-nb", "cpu"], work, 600)
+    res = parse_log(os.path.join(work, "zero.log"))
+    return {k: res[k] for k in ("alpha_per_A", "grid", "pme_order", "rlist_nm") if k in res}
+
+
+def read_xvg(path):
+    """Columns of a ``gmx energy`` .xvg by legend: ``{"time": ps, "<legend>": ...}`` (kJ/mol for energies)."""
+    names, rows = ["time"], []
+    with open(path) as fh:
+        for line in fh:
+            m = re.match(r'@\s+s(\d+)\s+legend\s+"(.*)"', line)
+            if m:
+                names.append(m.group(2))
+            elif line.strip() and line[0] not in "#@":
+                rows.append([float(c) for c in line.split()])
+    data = np.array(rows, dtype=float).reshape(len(rows), -1)
+    if data.shape[1] != len(names):
+        raise ZzhpcError(f"{path}: {data.shape[1]} columns for the legends {names}; expected one column each")
+    return {n: data[:, k] for k, n in enumerate(names)}
+
+
+def nve_energies(work, x, v, lengths, model, cutoff_A, steps, *, energy_every=50, timeout=6 * 3600):
+    """NVE of GROMACS (``integrator = md``, ``tcoupl = no``, its defaults otherwise) from positions ``x``
+    [A] and velocities ``v`` [A/fs], 1 rank, 1 thread. The start is written with 6 decimals (nm) and
+    put on the constraints by GROMACS. Returns the energies every ``energy_every`` steps from ``gmx
+    energy`` (``time_ps``, ``etotal``, ``ke`` [kJ/mol]; without a thermostat the total is GROMACS's
+    conserved energy), md.log's figures (PME, rlist,
+    its own "Conserved energy drift") and the wall time of mdrun."""
+    gmx = gmx_binary()
+    os.makedirs(work, exist_ok=True)
+    nmol = write_gro(os.path.join(work, "start.gro"), np.asarray(x), lengths, v=np.asarray(v), precision=6)
+    write_top(os.path.join(work, "topol.top"), model, nmol)
+    write_mdp(os.path.join(work, "nve.mdp"), steps=steps, cutoff_A=cutoff_A, nve=True, energy_every=energy_every)
+    _run(
+        [gmx, "grompp", "-f", "nve.mdp", "-c", "start.gro", "-p", "topol.top", "-o", "nve.tpr", "-maxwarn", "1"],
+        work,
+        600,
+    )
+    wall, _, _ = _run(
+        [gmx, "mdrun", "-s", "nve.tpr", "-deffnm", "nve", "-ntmpi", "1", "-ntomp", "1", "-nb", "cpu"], work, timeout
+    )
+    terms = ("Kinetic-En.", "Total-Energy")  # without a thermostat the total is the conserved energy
+    proc = subprocess.run(
+        [gmx, "energy", "-f", "nve.edr", "-o", "nve_energy.xvg"],
+        cwd=work,
+        input="\n".join(terms) + "\n\n",
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if proc.returncode != 0:
+        raise ZzhpcError(f"`gmx energy` failed ({proc.returncode}) in {work}: {proc.stderr[-2000:]}")
+    cols = read_xvg(os.path.join(work, "nve_energy.xvg"))
     res = parse_log(os.path.join(work, "nve.log"))
-    d = res.get("drift_kJ_mol_ps_atom")
-    res["drift_kcal_mol_ns_molecule"] = None if d is None else d / KJ * 1000.0 * 3.0
+    res.update(
+        {
+            "molecules": nmol,
+            "time_ps": cols["time"],
+            "ke": cols["Kinetic En."],
+            "etotal": cols["Total Energy"],
+            "mdrun_wall_s": wall,
+        }
+    )
     return res
