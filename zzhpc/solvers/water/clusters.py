@@ -284,17 +284,7 @@ if njit is not None:
     def _outer(x, perm, nown, cut):
         """Outer cluster list (CSR by i-cluster) by anchor-box distance ``< cut`` (module notes)."""
         nclus = perm.shape[0] // 4
-        alo = np.full((nclus, 3), np.inf)
-        ahi = np.full((nclus, 3), -np.inf)
-        for s in range(perm.shape[0]):
-            a = perm[s]
-            if a < 0:
-                continue
-            c = s >> 2
-            o = a - a % 3  # the molecule's oxygen (rows O, H, H)
-            for k in range(3):
-                alo[c, k] = min(alo[c, k], x[o, k])
-                ahi[c, k] = max(ahi[c, k], x[o, k])
+        alo, ahi = _anchor_boxes(x, perm)
         # Slot-pair bits of real slots: rows a of ci times columns b of cj; diagonal a < b.
         rowbits = np.zeros(nclus, np.int64)
         colbits = np.zeros(nclus, np.int64)
