@@ -40,6 +40,35 @@ if njit is not None:
         return first, pmin, pmax
 
     @njit(cache=True, nogil=True, error_model="numpy")
+    def _recursion(fr, c, d, order):
+        """The B-spline recursion of :func:`.pme_kernels.bspline` across atoms (rows ``c[i, j]``: weights,
+        ``d``: derivatives, of the fractional parts ``fr[j]``); the inner loops over atoms vectorise."""
+        n = fr.shape[0]
+        for j in range(n):
+            c[0, j] = fr[j]
+            c[1, j] = 1.0 - fr[j]
+            d[0, j] = 1.0
+            d[1, j] = -1.0
+        for i in range(2, order):
+            for j in range(n):
+                c[i, j] = 0.0
+        for m in range(3, order + 1):
+            if m == order:
+                for j in range(n):
+                    d[0, j] = c[0, j]
+                for i in range(1, m - 1):
+                    for j in range(n):
+                        d[i, j] = c[i, j] - c[i - 1, j]
+                for j in range(n):
+                    d[m - 1, j] = -c[m - 2, j]
+            div = 1.0 / (m - 1)
+            for i in range(m - 1, 0, -1):
+                for j in range(n):
+                    c[i, j] = div * ((fr[j] + i) * c[i, j] + (m - fr[j] - i) * c[i - 1, j])
+            for j in range(n):
+                c[0, j] = div * fr[j] * c[0, j]
+
+    @njit(cache=True, nogil=True, error_model="numpy")
     def _all_weights(u, order):
         """B-spline weights ``w[j, d, t]`` and derivatives ``dw`` of every atom ``j`` in ascending grid
         order (index ``floor(u) - (p-1) + t``), by the recursion of :func:`.pme_kernels.bspline` run
@@ -54,28 +83,7 @@ if njit is not None:
         for ax in range(3):
             for j in range(n):
                 fr[j] = u[j, ax] - math.floor(u[j, ax])
-                c[0, j] = fr[j]
-                c[1, j] = 1.0 - fr[j]
-                d[0, j] = 1.0
-                d[1, j] = -1.0
-            for i in range(2, order):
-                for j in range(n):
-                    c[i, j] = 0.0
-            for m in range(3, order + 1):
-                if m == order:
-                    for j in range(n):
-                        d[0, j] = c[0, j]
-                    for i in range(1, m - 1):
-                        for j in range(n):
-                            d[i, j] = c[i, j] - c[i - 1, j]
-                    for j in range(n):
-                        d[m - 1, j] = -c[m - 2, j]
-                div = 1.0 / (m - 1)
-                for i in range(m - 1, 0, -1):
-                    for j in range(n):
-                        c[i, j] = div * ((fr[j] + i) * c[i, j] + (m - fr[j] - i) * c[i - 1, j])
-                for j in range(n):
-                    c[0, j] = div * fr[j] * c[0, j]
+            _recursion(fr, c, d, order)
             for j in range(n):
                 for t in range(order):
                     w[j, ax, t] = c[order - 1 - t, j]
@@ -246,28 +254,7 @@ def _make_stencil(order):
                 b = math.floor(u)
                 base[j, ax] = np.int64(b)
                 fr[j] = u - b
-                c[0, j] = fr[j]
-                c[1, j] = 1.0 - fr[j]
-                d[0, j] = 1.0
-                d[1, j] = -1.0
-            for i in range(2, P):
-                for j in range(n):
-                    c[i, j] = 0.0
-            for m in range(3, P + 1):
-                if m == P:
-                    for j in range(n):
-                        d[0, j] = c[0, j]
-                    for i in range(1, m - 1):
-                        for j in range(n):
-                            d[i, j] = c[i, j] - c[i - 1, j]
-                    for j in range(n):
-                        d[m - 1, j] = -c[m - 2, j]
-                div = 1.0 / (m - 1)
-                for i in range(m - 1, 0, -1):
-                    for j in range(n):
-                        c[i, j] = div * ((fr[j] + i) * c[i, j] + (m - fr[j] - i) * c[i - 1, j])
-                for j in range(n):
-                    c[0, j] = div * fr[j] * c[0, j]
+            _recursion(fr, c, d, P)
             for j in range(n):
                 for t in range(P):
                     w[j, ax, t] = c[P - 1 - t, j]
