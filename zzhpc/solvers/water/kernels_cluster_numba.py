@@ -46,6 +46,7 @@ from .kernels_mixed import _C32, _D32, _E32, _K32
 
 _E64 = tuple(1.0 / math.factorial(k) for k in range(14))
 NL = 16  # lanes per block: one AVX-512 register of float32
+U0, U1, U2, U3 = np.uint64(0), np.uint64(1), np.uint64(2), np.uint64(3)
 
 if njit is not None:
     from numba.core import types
@@ -254,12 +255,19 @@ def _make(single, calc, fit=None):
                 q0 = 4 * (p - k0)
                 anym |= np.int32(mask[p])
                 sx, sy, sz = ft(shift[p, 0]), ft(shift[p, 1]), ft(shift[p, 2])
-                for b in range(4):
-                    bx[q0 + b] = px[d4 + b] - sx
-                    by[q0 + b] = py[d4 + b] - sy
-                    bz[q0 + b] = pz[d4 + b] - sz
-                    b1[q0 + b] = pb1[d4 + b]
-                    nib[q0 + b] = nibs[4 * p + b]
+                # Unsigned indices (no wraparound test) and all loads before the stores: LLVM's SLP pass
+                # makes 4-wide moves of them.
+                e, f, g = np.uint64(d4), np.uint64(q0), np.uint64(4 * p)
+                u0, u1, u2, u3 = px[e], px[e + U1], px[e + U2], px[e + U3]
+                v0, v1, v2, v3 = py[e], py[e + U1], py[e + U2], py[e + U3]
+                w0, w1, w2, w3 = pz[e], pz[e + U1], pz[e + U2], pz[e + U3]
+                e0, e1, e2, e3 = pb1[e], pb1[e + U1], pb1[e + U2], pb1[e + U3]
+                n0, n1, n2, n3 = nibs[g], nibs[g + U1], nibs[g + U2], nibs[g + U3]
+                bx[f], bx[f + U1], bx[f + U2], bx[f + U3] = u0 - sx, u1 - sx, u2 - sx, u3 - sx
+                by[f], by[f + U1], by[f + U2], by[f + U3] = v0 - sy, v1 - sy, v2 - sy, v3 - sy
+                bz[f], bz[f + U1], bz[f + U2], bz[f + U3] = w0 - sz, w1 - sz, w2 - sz, w3 - sz
+                b1[f], b1[f + U1], b1[f + U2], b1[f + U3] = e0, e1, e2, e3
+                nib[f], nib[f + U1], nib[f + U2], nib[f + U3] = n0, n1, n2, n3
             for q in range(n, npad):
                 bx[q] = by[q] = bz[q] = zero
                 b1[q] = False
@@ -466,16 +474,19 @@ def _make(single, calc, fit=None):
                         e_lj += lj3w[tp] * out[b + 2] - lj4w[tp] * out[b + 4]
             if VIR:
                 w += out[3]
-            for p in range(k0, k1):
+            if ONEPASS:  # unsigned indices: no wraparound test
+                gx0, gy0, gz0 = fjx[0], fjy[0], fjz[0]
+                for p in range(k0, k1):
+                    e, f = np.uint64(4 * cj[p]), np.uint64(4 * (p - k0))
+                    for u in (U0, U1, U2, U3):
+                        fsx[e + u] -= np.float64(gx0[f + u])
+                        fsy[e + u] -= np.float64(gy0[f + u])
+                        fsz[e + u] -= np.float64(gz0[f + u])
+            for p in range(k0, k1 if not ONEPASS else k0):
                 d4 = 4 * cj[p]
                 q0 = 4 * (p - k0)
                 for b in range(4):
                     q = q0 + b
-                    if ONEPASS:
-                        fsx[d4 + b] -= np.float64(fjx[0, q])
-                        fsy[d4 + b] -= np.float64(fjy[0, q])
-                        fsz[d4 + b] -= np.float64(fjz[0, q])
-                        continue
                     fsx[d4 + b] -= np.float64(fjx[0, q] + fjx[1, q] + fjx[2, q] + fjx[3, q])
                     fsy[d4 + b] -= np.float64(fjy[0, q] + fjy[1, q] + fjy[2, q] + fjy[3, q])
                     fsz[d4 + b] -= np.float64(fjz[0, q] + fjz[1, q] + fjz[2, q] + fjz[3, q])
