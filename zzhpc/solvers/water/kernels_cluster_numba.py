@@ -19,7 +19,16 @@ force-only calls give the forces bit for bit), the virial and the energy terms i
 j-type (float32 lanes store :math:`r^2` and the energy :math:`1/r - \alpha H(z)` is formed in float64
 there); per i-cluster the energies are formed with the float64 tables (no rounded charge product or LJ
 coefficient biases a sum). The j forces of the 4 i-slots are summed per j-slot and added back in
-float64. Variants: forces, virial and energies; forces and virial; forces only (``energy``/``virial``).
+float64. That is the float64 lanes' kernel. The float32 (fitted) lanes do the 4 i-slots in one pass
+over the buffer (each j lane loaded once, 4 pair forces per lane): the force on each i-slot is a running
+float32 sum whose adds alone carry reassociation (``_radd``, not inlined by Numba so that its flag
+survives; LLVM vectorises the reductions), the j force of the 4 i-slots is summed in registers and
+stored once per lane (3 stores per lane against 12 plus a sum loop). That loop is the same code in every
+variant (forces bit for bit); the virial comes after it from the sums,
+:math:`\sum_{pairs} d \cdot f = \sum_a x_a \cdot S_a - \sum_q b_q \cdot G_q` (float64), and on
+energy calls :math:`r^2` is recomputed per i-slot (no division) for the float64 energy terms, which are
+therefore bitwise those of the per-i-slot form. Variants: forces, virial and energies; forces and
+virial; forces only (``energy``/``virial``).
 Float constants: :mod:`.cody` (float64) and :mod:`.kernels_mixed` (float32). Single-threaded: one MPI
 rank per core. Two atom types only (``pair_tables``'s O and H; otherwise NotSuitableError and the
 reference runs).
@@ -37,6 +46,7 @@ from .kernels_mixed import _C32, _D32, _E32, _K32
 
 _E64 = tuple(1.0 / math.factorial(k) for k in range(14))
 NL = 16  # lanes per block: one AVX-512 register of float32
+U0, U1, U2, U3 = np.uint64(0), np.uint64(1), np.uint64(2), np.uint64(3)
 
 if njit is not None:
     from numba.core import types
@@ -70,6 +80,38 @@ def _make(single, calc, fit=None):
     K = (ft(_LOG2E), ft(_K32[1]), ft(_K32[2])) if single else (ft(_LOG2E), ft(_LN2_HI), ft(_LN2_LO))
     FIT = bool(single) if fit is None else bool(fit)  # float32 lanes: the rational form (ewald_fit)
     VIR, ENE = calc >= 1, calc >= 2
+    ONEPASS = FIT  # float32 lanes: the 4 i-slots in one pass (the float64 lanes keep one pass per i-slot)
+
+    @njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
+    def _radd(s, h):
+        """A running sum LLVM may reassociate (so that it vectorises the loop holding it)."""
+        return s + h
+
+    @njit(cache=True, nogil=True, error_model="numpy", inline="always")
+    def _row(qq, lj1, lj2, ti):
+        """The i-type's table row in the lane type: charge products and LJ coefficients for j of type 0, 1."""
+        row = 2 * ti
+        return ft(qq[row]), ft(qq[row + 1]), ft(lj1[row]), ft(lj1[row + 1]), ft(lj2[row]), ft(lj2[row + 1])
+
+    @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"}, inline="always")
+    def _fit_pair(dx, dy, dz, bit, j1, qa, qb, l1a, l1b, l2a, l2b, a2, a2_lo, a3, c2, cg):
+        """F/r of one lane in the fitted form (the arithmetic of the per-i-slot loop below, LJ always: an
+        H i-slot's coefficients are 0, which adds an exact 0); 0 where masked or beyond the cutoff."""
+        one, zero = ft(1.0), ft(0.0)
+        pg0, pg1, pg2, pg3, pg4, pg5, qg0, qg1, qg2, qg3, qg4, qg5 = cg
+        r2 = dx * dx + dy * dy + dz * dz
+        ok = bit & (r2 < c2)
+        r2s = r2 if ok else one
+        z = a2 * r2s + a2_lo * r2s
+        ng = ((((pg5 * z + pg4) * z + pg3) * z + pg2) * z + pg1) * z + pg0
+        dg = ((((qg5 * z + qg4) * z + qg3) * z + qg2) * z + qg1) * z + qg0
+        inv = one / (dg * r2s)
+        r2i = inv * dg
+        rinv = np.sqrt(r2i)
+        fp = (qb if j1 else qa) * (r2i * rinv - a3 * (ng * inv * r2s))
+        r6 = r2i * r2i * r2i
+        fp += r6 * ((l1b if j1 else l1a) * r6 - (l2b if j1 else l2a)) * r2i
+        return fp if ok else zero
 
     @njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
     def sums_f(n, gx, gy, gz, sr, out):
@@ -87,6 +129,18 @@ def _make(single, calc, fit=None):
         out[1] = np.float64(fy)
         out[2] = np.float64(fz)
         out[4] = np.float64(nr)
+
+    @njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
+    def dot_j(n, bx, by, bz, gx, gy, gz):
+        """The j lanes' part of the virial, sum of b_q . G_q in float64 (reassociation allowed here only)."""
+        v = 0.0
+        for q in range(n):
+            v += (
+                np.float64(bx[q]) * np.float64(gx[q])
+                + np.float64(by[q]) * np.float64(gy[q])
+                + np.float64(bz[q]) * np.float64(gz[q])
+            )
+        return v
 
     @njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
     def sums_e(n, sw, sc, s6, b1, out, base, alpha, ch):
@@ -140,6 +194,7 @@ def _make(single, calc, fit=None):
         log2e, ln2hi, ln2lo = K
         pg0, pg1, pg2, pg3, pg4, pg5 = ft(cf[0]), ft(cf[1]), ft(cf[2]), ft(cf[3]), ft(cf[4]), ft(cf[5])
         qg0, qg1, qg2, qg3, qg4, qg5 = ft(cf[6]), ft(cf[7]), ft(cf[8]), ft(cf[9]), ft(cf[10]), ft(cf[11])
+        cg = (pg0, pg1, pg2, pg3, pg4, pg5, qg0, qg1, qg2, qg3, qg4, qg5)
         haslj = np.zeros(2, np.bool_)
         for a in range(2):
             for b in range(2):
@@ -166,6 +221,7 @@ def _make(single, calc, fit=None):
         # Force on the j-slots from each i-slot, per-lane terms (virial, erfc(a r)/r, r^-6, close pair):
         # plain stores only (sums or read-modify-writes in this loop stop LLVM from vectorising it).
         fjx, fjy, fjz = np.empty((4, maxnb), ft), np.empty((4, maxnb), ft), np.empty((4, maxnb), ft)
+        sw4, sc4 = np.zeros((4, maxnb), ft), np.empty((4, maxnb), ft)
         sw, sc, s6, sr = np.empty(maxnb, ft), np.empty(maxnb, ft), np.empty(maxnb, ft), np.empty(maxnb, ft)
         # Per i-cluster, float64: [0:3] force on i, [3] virial, [4] close pairs, [5 + 6 ti + k] the
         # sums of ``sums_e`` for i-type ti.
@@ -199,19 +255,112 @@ def _make(single, calc, fit=None):
                 q0 = 4 * (p - k0)
                 anym |= np.int32(mask[p])
                 sx, sy, sz = ft(shift[p, 0]), ft(shift[p, 1]), ft(shift[p, 2])
-                for b in range(4):
-                    bx[q0 + b] = px[d4 + b] - sx
-                    by[q0 + b] = py[d4 + b] - sy
-                    bz[q0 + b] = pz[d4 + b] - sz
-                    b1[q0 + b] = pb1[d4 + b]
-                    nib[q0 + b] = nibs[4 * p + b]
+                # Unsigned indices (no wraparound test) and all loads before the stores: LLVM's SLP pass
+                # makes 4-wide moves of them.
+                e, f, g = np.uint64(d4), np.uint64(q0), np.uint64(4 * p)
+                u0, u1, u2, u3 = px[e], px[e + U1], px[e + U2], px[e + U3]
+                v0, v1, v2, v3 = py[e], py[e + U1], py[e + U2], py[e + U3]
+                w0, w1, w2, w3 = pz[e], pz[e + U1], pz[e + U2], pz[e + U3]
+                e0, e1, e2, e3 = pb1[e], pb1[e + U1], pb1[e + U2], pb1[e + U3]
+                n0, n1, n2, n3 = nibs[g], nibs[g + U1], nibs[g + U2], nibs[g + U3]
+                bx[f], bx[f + U1], bx[f + U2], bx[f + U3] = u0 - sx, u1 - sx, u2 - sx, u3 - sx
+                by[f], by[f + U1], by[f + U2], by[f + U3] = v0 - sy, v1 - sy, v2 - sy, v3 - sy
+                bz[f], bz[f + U1], bz[f + U2], bz[f + U3] = w0 - sz, w1 - sz, w2 - sz, w3 - sz
+                b1[f], b1[f + U1], b1[f + U2], b1[f + U3] = e0, e1, e2, e3
+                nib[f], nib[f + U1], nib[f + U2], nib[f + U3] = n0, n1, n2, n3
             for q in range(n, npad):
                 bx[q] = by[q] = bz[q] = zero
                 b1[q] = False
                 nib[q] = 0
             if VIR:
                 out[:] = 0.0
-            for a in range(4):
+            if ONEPASS:
+                # 2'. One pass over the buffer for the 4 i-slots (fitted lanes): the j lanes loaded once,
+                # the j forces summed in registers and stored once per lane.
+                i0 = 4 * c
+                t0, t1, t2, t3 = tslot[i0], tslot[i0 + 1], tslot[i0 + 2], tslot[i0 + 3]
+                x0, y0, z0 = xs[i0, 0], xs[i0, 1], xs[i0, 2]
+                x1, y1, z1 = xs[i0 + 1, 0], xs[i0 + 1, 1], xs[i0 + 1, 2]
+                x2, y2, z2 = xs[i0 + 2, 0], xs[i0 + 2, 1], xs[i0 + 2, 2]
+                x3, y3, z3 = xs[i0 + 3, 0], xs[i0 + 3, 1], xs[i0 + 3, 2]
+                qa0, qb0, la0, lb0, ma0, mb0 = _row(qq, lj1, lj2, t0)
+                qa1, qb1, la1, lb1, ma1, mb1 = _row(qq, lj1, lj2, t1)
+                qa2, qb2, la2, lb2, ma2, mb2 = _row(qq, lj1, lj2, t2)
+                qa3, qb3, la3, lb3, ma3, mb3 = _row(qq, lj1, lj2, t3)
+                g0x, g0y, g0z = fjx[0], fjy[0], fjz[0]  # the j-lane sums G_q (row 0 only)
+                s0x = s0y = s0z = s1x = s1y = s1z = s2x = s2y = s2z = s3x = s3y = s3z = zero
+                for q in range(npad):
+                    bxq, byq, bzq, j1, nq = bx[q], by[q], bz[q], b1[q], nib[q]
+                    d0x, d0y, d0z = x0 - bxq, y0 - byq, z0 - bzq
+                    d1x, d1y, d1z = x1 - bxq, y1 - byq, z1 - bzq
+                    d2x, d2y, d2z = x2 - bxq, y2 - byq, z2 - bzq
+                    d3x, d3y, d3z = x3 - bxq, y3 - byq, z3 - bzq
+                    f0 = _fit_pair(d0x, d0y, d0z, nq & 1 == 1, j1, qa0, qb0, la0, lb0, ma0, mb0, a2, a2_lo, a3, c2, cg)
+                    f1 = _fit_pair(d1x, d1y, d1z, nq & 2 == 2, j1, qa1, qb1, la1, lb1, ma1, mb1, a2, a2_lo, a3, c2, cg)
+                    f2 = _fit_pair(d2x, d2y, d2z, nq & 4 == 4, j1, qa2, qb2, la2, lb2, ma2, mb2, a2, a2_lo, a3, c2, cg)
+                    f3 = _fit_pair(d3x, d3y, d3z, nq & 8 == 8, j1, qa3, qb3, la3, lb3, ma3, mb3, a2, a2_lo, a3, c2, cg)
+                    h0x, h0y, h0z = d0x * f0, d0y * f0, d0z * f0
+                    h1x, h1y, h1z = d1x * f1, d1y * f1, d1z * f1
+                    h2x, h2y, h2z = d2x * f2, d2y * f2, d2z * f2
+                    h3x, h3y, h3z = d3x * f3, d3y * f3, d3z * f3
+                    s0x, s0y, s0z = _radd(s0x, h0x), _radd(s0y, h0y), _radd(s0z, h0z)
+                    s1x, s1y, s1z = _radd(s1x, h1x), _radd(s1y, h1y), _radd(s1z, h1z)
+                    s2x, s2y, s2z = _radd(s2x, h2x), _radd(s2y, h2y), _radd(s2z, h2z)
+                    s3x, s3y, s3z = _radd(s3x, h3x), _radd(s3y, h3y), _radd(s3z, h3z)
+                    g0x[q] = (h0x + h1x) + (h2x + h3x)
+                    g0y[q] = (h0y + h1y) + (h2y + h3y)
+                    g0z[q] = (h0z + h1z) + (h2z + h3z)
+                if VIR:
+                    # Virial without per-lane stores: sum over pairs of d.f, d = x_i - b_q, is
+                    # sum_a x_a.S_a - sum_q b_q.G_q (S_a the force on i-slot a, G_q the j-lane sums).
+                    vw = -dot_j(npad, bx, by, bz, g0x, g0y, g0z)
+                    vw += (
+                        np.float64(x0) * np.float64(s0x)
+                        + np.float64(y0) * np.float64(s0y)
+                        + np.float64(z0) * np.float64(s0z)
+                    )
+                    vw += (
+                        np.float64(x1) * np.float64(s1x)
+                        + np.float64(y1) * np.float64(s1y)
+                        + np.float64(z1) * np.float64(s1z)
+                    )
+                    vw += (
+                        np.float64(x2) * np.float64(s2x)
+                        + np.float64(y2) * np.float64(s2y)
+                        + np.float64(z2) * np.float64(s2z)
+                    )
+                    vw += (
+                        np.float64(x3) * np.float64(s3x)
+                        + np.float64(y3) * np.float64(s3y)
+                        + np.float64(z3) * np.float64(s3z)
+                    )
+                    out[3] += vw
+                if ENE:
+                    # r^2 of the listed pairs again (cheap, no division), for the float64 energy terms.
+                    for a in range(4):
+                        if (anym >> (4 * a)) & 15 == 0:
+                            continue
+                        xa_, ya_, za_ = xs[i0 + a, 0], xs[i0 + a, 1], xs[i0 + a, 2]
+                        sca = sc4[a]
+                        for q in range(npad):
+                            dx, dy, dz = xa_ - bx[q], ya_ - by[q], za_ - bz[q]
+                            r2 = dx * dx + dy * dy + dz * dz
+                            ok = ((nib[q] >> a) & 1 == 1) & (r2 < c2)
+                            sca[q] = r2 if ok else zero
+                        sums_e(npad, sw4[a], sca, s6, b1, out, 5 + 6 * tslot[i0 + a], alpha, ch)
+                fs[i0, 0] += np.float64(s0x)
+                fs[i0, 1] += np.float64(s0y)
+                fs[i0, 2] += np.float64(s0z)
+                fs[i0 + 1, 0] += np.float64(s1x)
+                fs[i0 + 1, 1] += np.float64(s1y)
+                fs[i0 + 1, 2] += np.float64(s1z)
+                fs[i0 + 2, 0] += np.float64(s2x)
+                fs[i0 + 2, 1] += np.float64(s2y)
+                fs[i0 + 2, 2] += np.float64(s2z)
+                fs[i0 + 3, 0] += np.float64(s3x)
+                fs[i0 + 3, 1] += np.float64(s3y)
+                fs[i0 + 3, 2] += np.float64(s3z)
+            for a in range(4 if not ONEPASS else 0):
                 gxa, gya, gza = fjx[a], fjy[a], fjz[a]
                 if (anym >> (4 * a)) & 15 == 0:
                     gxa[:npad] = zero
@@ -325,7 +474,15 @@ def _make(single, calc, fit=None):
                         e_lj += lj3w[tp] * out[b + 2] - lj4w[tp] * out[b + 4]
             if VIR:
                 w += out[3]
-            for p in range(k0, k1):
+            if ONEPASS:  # unsigned indices: no wraparound test
+                gx0, gy0, gz0 = fjx[0], fjy[0], fjz[0]
+                for p in range(k0, k1):
+                    e, f = np.uint64(4 * cj[p]), np.uint64(4 * (p - k0))
+                    for u in (U0, U1, U2, U3):
+                        fsx[e + u] -= np.float64(gx0[f + u])
+                        fsy[e + u] -= np.float64(gy0[f + u])
+                        fsz[e + u] -= np.float64(gz0[f + u])
+            for p in range(k0, k1 if not ONEPASS else k0):
                 d4 = 4 * cj[p]
                 q0 = 4 * (p - k0)
                 for b in range(4):
