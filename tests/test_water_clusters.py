@@ -320,3 +320,29 @@ def test_memory_and_results_report_the_scheme(tmp_path):
     r = s["results"]
     assert r["pair_scheme"] == "cluster" and r["kernels"]["pair"] == "water_cluster_forces[numpy]"
     assert r["memory_bytes_per_molecule"] > 0
+
+
+def _cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as fh:
+            return next((line.split(":", 1)[1].split() for line in fh if line.startswith("flags")), [])
+    except OSError:
+        return []
+
+
+@pytest.mark.skipif("avx512f" not in _cpu_flags(), reason="the check reads AVX-512 code: this CPU has no avx512f")
+def test_float32_cluster_kernel_is_vectorised_in_16_lanes():
+    """The mixed kernel's speed rests on LLVM vectorising its main loop in 16 float32 lanes, which a Numba
+    change (e.g. inlining ``_radd``, whose reassociation flag lets the i-force sums vectorise) could undo
+    silently, with the results still right and the loop several times slower. The compiled force-only
+    variant must hold packed single-precision divisions and square roots on zmm registers."""
+    from zzhpc.solvers.water import kernels_cluster_numba as kc
+
+    rng = np.random.default_rng(0)
+    args, _ = kernel_registry()["water_cluster_forces"]["sample"](rng)
+    xs = np.asarray(args[0], dtype=np.float32)
+    kc.cluster_forces_numba(xs, *args[1:], energy=False, virial=False)  # compiles the variant
+    kern = kc._kernel(True, 0, True)
+    asm = "\n".join(kern.inspect_asm(sig) for sig in kern.signatures)
+    assert "vdivps" in asm and "zmm" in asm
+    assert any("vsqrtps" in line and "zmm" in line for line in asm.splitlines())

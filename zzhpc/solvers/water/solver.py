@@ -85,7 +85,8 @@ class WaterSolver(Solver):
             choices=("auto", "atom", "cluster"),
             help="real-space pairs: 'atom' (atom list pruned from the molecule list), 'cluster' (4-atom "
             "spatial clusters, masked cluster-pair list, float32 lanes in the mixed mode; numpy backend with "
-            "numba; docs/water.md), 'auto' (atom for now: the cluster scheme measured at par end to end)",
+            "numba; docs/water.md), 'auto' (cluster in the mixed mode on the numpy backend with numba, atom "
+            "otherwise)",
         ),
         "coulomb": Param(str, "pme", choices=("pme", "ewald"), help="reciprocal-space method"),
         "ewald_tolerance": Param(
@@ -245,6 +246,7 @@ class WaterSolver(Solver):
         self.integrator = RigidVerlet(self)
         self._rebuild()
         self._forces()
+        self._compile_force_variants()
         if p["minimise_steps"]:
             self.minimise_log = minimise(self, p["minimise_steps"], p["minimise_displacement"])
         if self.start is not None and self.start["v"] is not None and not p["minimise_steps"]:
@@ -357,6 +359,20 @@ class WaterSolver(Solver):
         s = self.step + 1
         energy = any(s % k == 0 for k in self._output_every)
         return energy, energy or self.integrator.ensemble == "npt"
+
+    def _compile_force_variants(self):
+        """Compile, at set-up, the kernel variants the step loop calls on force-only steps (forces only;
+        with the virial too under NPT), so that the first steps do not pay for it: the cluster kernel's
+        variants take 2-3 s each per process and Numba does not cache them (their helpers are closures
+        of the variant factory). Pure calls on the initial state: nothing is kept. Collective."""
+        if not FORCE_ONLY_STEPS:
+            return
+        variants = [(False, False)] + ([(False, True)] if self.integrator.ensemble == "npt" else [])
+        with self.timers("forces"):
+            for energy, virial in variants:
+                self.ff.compute(
+                    self.x, self.types, self.molid, self.nlocal, self.neigh, half=True, energy=energy, virial=virial
+                )
 
     def _forces(self):
         energy, virial = self._needs()
@@ -545,11 +561,10 @@ class WaterSolver(Solver):
         return self.comm.bcast(files, root=0)
 
 
-#: ``water.pair_scheme = "auto"`` picks the cluster scheme in the mixed mode when this is true. False: on
-#: the 4,000-molecule bench box the cluster scheme's whole step measured at par with the atom scheme's on a
-#: loaded machine (kernel 5 % faster, outer build 7 ms dearer; docs/water.md, "Cluster-pair scheme"); flip
-#: it when a quiet machine shows it faster (the commands are in that section).
-AUTO_CLUSTER_WHEN_MIXED = False
+#: ``water.pair_scheme = "auto"`` picks the cluster scheme in the mixed mode when this is true: on the
+#: 4,000-molecule bench box (quiet machine, 12-07) its whole step took 11.8 ms against the atom scheme's
+#: 16.0-17.8 on one rank, and 7.2 against 10.6 ms on two (docs/water.md, "Cluster-pair scheme").
+AUTO_CLUSTER_WHEN_MIXED = True
 #: Steps that output neither the energies nor the virial compute forces only (cluster scheme; GROMACS's
 #: ``nstcalcenergy``); every output is bitwise that of computing them every step (tests/test_water_force_only.py).
 FORCE_ONLY_STEPS = True
