@@ -167,7 +167,7 @@ def test_mixed_restart_continues_bitwise(tmp_path):
 
 def test_mixed_generic_kernel_on_torch(states):
     """The generic mixed path on PyTorch (as on a GPU) agrees with NumPy's to float32 rounding."""
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason="torch (the PyTorch backend) is not installed")
     m, x = states
     p = m.kernel_params()
     pt = {k: (torch.asarray(v) if isinstance(v, np.ndarray) else v) for k, v in p.items()}
