@@ -20,6 +20,8 @@ import os
 
 import numpy as np
 
+from .errors import ZzhpcError
+
 
 def _deck_of(deck, overrides):
     """A deck dict from a path (TOML or a run's provenance file) or a dict, with ``{key.path: value}``."""
@@ -161,9 +163,7 @@ class Simulation:
         if not gather:
             local = self.loop.solver.local_state()
             if not local:
-                raise NotImplementedError(
-                    f"solver '{self.solver_cls.name}' gives no local_state(); use state(gather=True)"
-                )
+                raise ZzhpcError(f"solver '{self.solver_cls.name}' gives no local_state(); use state(gather=True)")
             return {
                 k: np.asarray(v if isinstance(v, np.ndarray) else self.loop.backend.to_host(v))
                 for k, v in local.items()

@@ -13,6 +13,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..errors import ZzhpcError
+
 Array = Any  # an array of the backend's library (numpy.ndarray, cupy.ndarray, torch.Tensor, ...)
 
 
@@ -87,7 +89,9 @@ class Backend(abc.ABC):
     def scatter_add(cls, target: Array, index: Array, values: Array) -> Array:
         """``target[index[k]] += values[k]`` along the first axis, repeated indices summing, in place;
         returns ``target``. A new backend must define it (``zzhpc check-backend`` tests it)."""
-        raise NotImplementedError(f"backend {cls.name} defines no scatter_add(target, index, values)")
+        raise ZzhpcError(
+            f"backend {cls.name} defines no scatter_add(target, index, values); a backend plug-in must define it"
+        )
 
     @classmethod
     def dtype_name(cls, a: Array) -> str:
@@ -97,7 +101,9 @@ class Backend(abc.ABC):
     @classmethod
     def erfc(cls, a: Array) -> Array:
         """Complementary error function, elementwise (the Array API has none)."""
-        raise NotImplementedError(f"backend {cls.name} defines no erfc")
+        raise ZzhpcError(
+            f"backend {cls.name} defines no erfc(a); a backend plug-in must define it for the water kernels"
+        )
 
     @classmethod
     def nbytes(cls, a: Array) -> int:
